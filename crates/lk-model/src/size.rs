@@ -21,9 +21,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
         "TB" => 1_000_000_000_000,
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "`{text}` has an unknown unit `{other}`: use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)"
-        )),
+        ))
+        }
     };
     let number: u64 = digits
         .parse()

@@ -1,0 +1,29 @@
+//! Error rendering and exit codes.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::topology_file::InvalidTopology;
+
+pub const FAILED: u8 = 1;
+pub const INVALID_TOPOLOGY: u8 = 3;
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+
+/// Prints the error chain once and picks the exit code. Colour only reaches a terminal and is
+/// off under NO_COLOR (anstream strips it).
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    let mut stderr = anstream::stderr();
+    if let Some(invalid) = err.downcast_ref::<InvalidTopology>() {
+        let _ = writeln!(stderr, "{ERROR}lustrekit:{ERROR:#} {invalid}");
+        for line in invalid.lines() {
+            let _ = writeln!(stderr, "  {line}");
+        }
+        return ExitCode::from(INVALID_TOPOLOGY);
+    }
+    let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+    let _ = writeln!(stderr, "{ERROR}lustrekit:{ERROR:#} {}", chain.join(": "));
+    ExitCode::from(FAILED)
+}

@@ -1,0 +1,54 @@
+//! `lustrekit`: flag definitions and glue. Each subcommand lives in `cmd/`; libraries do the
+//! work. Errors are printed once here, with a `lustrekit:` prefix, and mapped to exit codes.
+
+mod cmd;
+mod exit;
+mod topology_file;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  lustrekit validate examples/ha.yaml
+  lustrekit plan examples/routing.yaml
+  lustrekit plan --format json examples/bench.yaml | jq '.resources.domains[].name'
+  lustrekit schema > lustrecluster.schema.json
+
+Exit codes:
+  0  success
+  1  the operation failed (I/O, libvirt, a guest step)
+  2  usage error (unknown flag, missing argument)
+  3  the topology file is invalid (every problem is listed)";
+
+/// Declarative, disposable Lustre clusters on libvirt/QEMU.
+#[derive(Debug, Parser)]
+#[command(name = "lustrekit", version, about, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a topology file and list every problem with its field, line and column.
+    Validate(cmd::validate::Args),
+    /// Show what `up` would create and run, per node in execution order.
+    Plan(cmd::plan::Args),
+    /// Print the JSON Schema of the LustreCluster document.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => cmd::validate::run(&args),
+        Command::Plan(args) => cmd::plan::run(&args),
+        Command::Schema => cmd::schema::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => exit::report(&err),
+    }
+}

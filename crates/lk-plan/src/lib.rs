@@ -1,0 +1,146 @@
+//! The planner: a validated [`Topology`] to a [`Plan`], pure data with no I/O.
+//!
+//! A plan has two halves:
+//! - [`resources`]: what the provider creates on the host (networks with fixed DHCP
+//!   reservations, the storage pool, volumes, the shared folder, domains);
+//! - guest work: [`Phase`]s in execution order, each running one generated script per node
+//!   (kept in [`Plan::files`], written to the shared folder), plus the teardown phases.
+//!
+//! Layout: [`addressing`] (addresses, MACs, NIDs, routes), [`build`] (resources),
+//! [`scripts`] (per-node guest scripts), [`local_sh`] (Lustre test-framework config),
+//! [`render`] (text and JSON output). The same input always gives byte-identical output.
+
+pub mod addressing;
+pub mod build;
+pub mod local_sh;
+pub mod render;
+pub mod resources;
+pub mod scripts;
+
+use std::collections::BTreeMap;
+
+use lk_model::Topology;
+use serde::{Deserialize, Serialize};
+
+pub use resources::Resources;
+
+/// Host locations the plan refers to. Defaults suit a root user with qemu:///system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Where per-cluster pools and shared folders live.
+    pub state_dir: String,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            state_dir: "/var/lib/lustrekit".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub cluster: String,
+    pub fsname: String,
+    pub backend: String,
+    /// One line saying where Lustre comes from.
+    pub lustre: String,
+    pub resources: Resources,
+    /// Per node, in node order: identity and the steps it takes, in execution order.
+    pub nodes: Vec<NodePlan>,
+    /// Guest phases of `up`, in order.
+    pub phases: Vec<Phase>,
+    /// Guest phases of `down`, in order (before the resources are destroyed).
+    pub teardown: Vec<Phase>,
+    /// Files for the shared folder, by path relative to it (scripts, cfg/local.sh).
+    pub files: BTreeMap<String, String>,
+}
+
+/// Guest stages, in order; `up --until STAGE` stops after one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Install,
+    Lnet,
+    Format,
+    Mount,
+    Verify,
+    Teardown,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Install => "install",
+            Stage::Lnet => "lnet",
+            Stage::Format => "format",
+            Stage::Mount => "mount",
+            Stage::Verify => "verify",
+            Stage::Teardown => "teardown",
+        }
+    }
+}
+
+/// One step of the cluster-wide sequence: the same named script on several nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    pub name: String,
+    pub stage: Stage,
+    pub description: String,
+    /// Nodes that run this phase; they run concurrently.
+    pub nodes: Vec<String>,
+}
+
+impl Phase {
+    /// Script of `node` for this phase, relative to the shared folder.
+    pub fn script(&self, node: &str) -> String {
+        format!("scripts/{node}/{}.sh", self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodePlan {
+    pub node: String,
+    pub domain: String,
+    pub roles: Vec<String>,
+    /// One per network, in NIC order.
+    pub nids: Vec<String>,
+    pub steps: Vec<NodeStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStep {
+    pub phase: String,
+    pub stage: Stage,
+    /// Relative to the shared folder.
+    pub script: String,
+    /// The essential commands, for people to read; the script adds the checks around them.
+    pub commands: Vec<String>,
+}
+
+/// Plans a validated topology.
+pub fn plan(topology: &Topology, options: &PlanOptions) -> Plan {
+    let addressing = addressing::Addressing::new(topology);
+    let resources = build::resources(topology, options, &addressing);
+    let generated = scripts::generate(topology, &addressing, &resources);
+    let mut files = generated.files;
+    files.insert(
+        "cfg/local.sh".into(),
+        local_sh::render(topology, &resources),
+    );
+    Plan {
+        cluster: topology.name.clone(),
+        fsname: topology.fsname.clone(),
+        backend: match topology.backend {
+            lk_model::topology::Backend::Ldiskfs => "ldiskfs".into(),
+            lk_model::topology::Backend::Zfs => "zfs".into(),
+        },
+        lustre: scripts::describe_source(&topology.lustre),
+        resources,
+        nodes: generated.nodes,
+        phases: generated.phases,
+        teardown: generated.teardown,
+        files,
+    }
+}
