@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+//! tempauth v1.0: users from the config, random tokens that expire, container ACLs.
+//!
+//! A token grants access to its own account only; there is no reseller admin, so no token
+//! ever reaches another account. Inside the account, an `admin` user may do everything; other
+//! users need the container's `X-Container-Read` / `X-Container-Write` ACL to name them
+//! (`account:user`, `account:*`, `account`, `*:user`, `*:*` or `*`). Referrer ACLs (`.r:`) are
+//! not supported: there are no anonymous requests.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::User;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Account (without the reseller prefix).
+    pub account: String,
+    /// User.
+    pub user: String,
+    /// Account admin.
+    pub admin: bool,
+    expires: Instant,
+}
+
+/// Users and live tokens.
+pub struct Auth {
+    users: Vec<User>,
+    ttl: Duration,
+    tokens: Mutex<HashMap<String, Session>>,
+}
+
+/// A token handed out by `GET /auth/v1.0`.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The token.
+    pub token: String,
+    /// Seconds it stays valid.
+    pub expires_in: u64,
+    /// Its account.
+    pub account: String,
+}
+
+fn ct_eq(a: &str, b: &str) -> bool {
+    // Constant-time comparison of keys.
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Auth {
+    /// Auth over `users`, tokens living `ttl_secs`.
+    pub fn new(users: Vec<User>, ttl_secs: u64) -> Self {
+        Auth { users, ttl: Duration::from_secs(ttl_secs), tokens: Mutex::new(HashMap::new()) }
+    }
+
+    /// Accounts that have users.
+    pub fn accounts(&self) -> Vec<String> {
+        let mut a: Vec<String> = self.users.iter().map(|u| u.account.clone()).collect();
+        a.sort();
+        a.dedup();
+        a
+    }
+
+    /// `X-Auth-User: account:user` + `X-Auth-Key` -> a token (an existing live token of the
+    /// same user is reused, as tempauth does).
+    pub fn login(&self, auth_user: &str, key: &str) -> Option<Issued> {
+        let (account, user) = auth_user.split_once(':')?;
+        let u = self
+            .users
+            .iter()
+            .find(|u| u.account == account && u.user == user && ct_eq(&u.key, key))?;
+        let now = Instant::now();
+        let mut tokens = self.tokens.lock().ok()?;
+        tokens.retain(|_, s| s.expires > now);
+        if let Some((t, s)) =
+            tokens.iter().find(|(_, s)| s.account == u.account && s.user == u.user)
+        {
+            return Some(Issued {
+                token: t.clone(),
+                expires_in: s.expires.saturating_duration_since(now).as_secs(),
+                account: u.account.clone(),
+            });
+        }
+        let token = format!("AUTH_tk{:032x}", rand::random::<u128>());
+        tokens.insert(
+            token.clone(),
+            Session {
+                account: u.account.clone(),
+                user: u.user.clone(),
+                admin: u.admin,
+                expires: now + self.ttl,
+            },
+        );
+        Some(Issued { token, expires_in: self.ttl.as_secs(), account: u.account.clone() })
+    }
+
+    /// The session of a live token.
+    pub fn validate(&self, token: &str) -> Option<Session> {
+        let tokens = self.tokens.lock().ok()?;
+        tokens.get(token).filter(|s| s.expires > Instant::now()).cloned()
+    }
+
+    /// Expires a token now (tests).
+    pub fn expire_all(&self) {
+        if let Ok(mut t) = self.tokens.lock() {
+            t.clear();
+        }
+    }
+}
+
+/// Whether a container ACL (`X-Container-Read`/`-Write` value) grants `s` access.
+pub fn acl_allows(acl: Option<&str>, s: &Session) -> bool {
+    let Some(acl) = acl else { return false };
+    acl.split(',').map(str::trim).any(|item| {
+        item == "*"
+            || item == "*:*"
+            || item == s.account
+            || item == format!("{}:{}", s.account, s.user)
+            || item == format!("{}:*", s.account)
+            || item == format!("*:{}", s.user)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(ttl: u64) -> Auth {
+        Auth::new(
+            vec![
+                User { account: "a".into(), user: "u".into(), key: "k".into(), admin: true },
+                User { account: "b".into(), user: "v".into(), key: "w".into(), admin: false },
+            ],
+            ttl,
+        )
+    }
+
+    #[test]
+    fn login_and_validate() {
+        let a = auth(60);
+        assert!(a.login("a:u", "wrong").is_none());
+        assert!(a.login("a:v", "w").is_none());
+        assert!(a.login("au", "k").is_none());
+        let t = a.login("a:u", "k").expect("login");
+        assert_eq!(a.login("a:u", "k").expect("again").token, t.token, "token reused");
+        let s = a.validate(&t.token).expect("valid");
+        assert_eq!((s.account.as_str(), s.admin), ("a", true));
+        assert!(a.validate("AUTH_tknope").is_none());
+        a.expire_all();
+        assert!(a.validate(&t.token).is_none());
+    }
+
+    #[test]
+    fn tokens_expire() {
+        let a = auth(0);
+        let t = a.login("b:v", "w").expect("login");
+        assert!(a.validate(&t.token).is_none());
+    }
+
+    #[test]
+    fn acls() {
+        let s = Session {
+            account: "b".into(),
+            user: "v".into(),
+            admin: false,
+            expires: Instant::now(),
+        };
+        assert!(acl_allows(Some("x:y, b:v"), &s));
+        assert!(acl_allows(Some("b:*"), &s));
+        assert!(acl_allows(Some("*"), &s));
+        assert!(!acl_allows(Some("b:w,.r:*"), &s));
+        assert!(!acl_allows(None, &s));
+    }
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Errors of the gateway.
+//!
+//! [`SwiftError`] is what a request handler returns: every variant maps to exactly one HTTP
+//! status (see [`SwiftError::status`]) and carries enough context to be logged on its own.
+//! Display strings never embed their `#[source]`, so printing the chain shows each cause once.
+
+use std::path::PathBuf;
+
+use http::StatusCode;
+
+/// An error answering one Swift request.
+#[derive(Debug, thiserror::Error)]
+pub enum SwiftError {
+    /// The request is malformed (bad name, bad header, bad query value).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// No or an invalid/expired token.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// A valid token that does not grant access to this path.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The account, container or object does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The method is not supported on this path.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A name clash in the tree (a file where a directory is needed, or the reverse), or a
+    /// container that is not empty.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// `Content-Length` is required and missing.
+    #[error("length required")]
+    LengthRequired,
+    /// A conditional request whose precondition failed.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// Not modified (conditional GET/HEAD).
+    #[error("not modified")]
+    NotModified {
+        /// ETag of the object, echoed in the 304.
+        etag: String,
+        /// Last-Modified, echoed in the 304.
+        last_modified: String,
+    },
+    /// The body is larger than allowed.
+    #[error("request entity too large: {0}")]
+    TooLarge(String),
+    /// The Range header cannot be satisfied.
+    #[error("requested range not satisfiable")]
+    RangeNotSatisfiable {
+        /// Size of the object, for `Content-Range: bytes */SIZE`.
+        size: u64,
+    },
+    /// The body's MD5 does not match the client's ETag.
+    #[error("unprocessable entity: {0}")]
+    Unprocessable(String),
+    /// The filesystem cannot hold the metadata (xattr room exhausted, `xattr_overflow = reject`)
+    /// or the data (ENOSPC).
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(String),
+    /// The client went away or sent a broken body.
+    #[error("client disconnected or body error while {context}")]
+    ClientBody {
+        /// What we were doing.
+        context: String,
+    },
+    /// An I/O error on a path, with what we were doing.
+    #[error("failed to {op} {}", path.display())]
+    Io {
+        /// The operation ("open", "rename", ...).
+        op: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The listing index failed.
+    #[error("listing index failed")]
+    Index(#[from] crate::index::IndexError),
+    /// An internal invariant failed (task join error etc.).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl SwiftError {
+    /// Shorthand for [`SwiftError::BadRequest`].
+    pub fn bad(msg: impl Into<String>) -> Self {
+        SwiftError::BadRequest(msg.into())
+    }
+
+    /// Wraps an I/O error with the operation and path; ENOSPC/EDQUOT become 507 and
+    /// ENOTDIR/EISDIR/EEXIST-on-dir become 409 as in SwiftOnFile.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        let path = path.into();
+        match source.raw_os_error() {
+            Some(28) | Some(122) => SwiftError::InsufficientStorage(format!(
+                "{op} {}: no space left on device",
+                path.display()
+            )),
+            Some(20) | Some(21) => SwiftError::Conflict(format!(
+                "{op} {}: a file and a directory clash",
+                path.display()
+            )),
+            Some(36) => SwiftError::bad("name too long for the filesystem"),
+            _ => SwiftError::Io { op, path, source },
+        }
+    }
+
+    /// The HTTP status Swift answers with for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            SwiftError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            SwiftError::Unauthorized => StatusCode::UNAUTHORIZED,
+            SwiftError::Forbidden(_) => StatusCode::FORBIDDEN,
+            SwiftError::NotFound => StatusCode::NOT_FOUND,
+            SwiftError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            SwiftError::Conflict(_) => StatusCode::CONFLICT,
+            SwiftError::LengthRequired => StatusCode::LENGTH_REQUIRED,
+            SwiftError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            SwiftError::NotModified { .. } => StatusCode::NOT_MODIFIED,
+            SwiftError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            SwiftError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            SwiftError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            SwiftError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            SwiftError::ClientBody { .. } => StatusCode::BAD_REQUEST,
+            SwiftError::Io { .. } | SwiftError::Index(_) | SwiftError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+/// Result alias for request handling.
+pub type SwiftResult<T> = Result<T, SwiftError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enospc_is_507_and_enotdir_is_409() {
+        let e = SwiftError::io("write", "/x", std::io::Error::from_raw_os_error(28));
+        assert_eq!(e.status(), StatusCode::INSUFFICIENT_STORAGE);
+        let e = SwiftError::io("mkdir", "/x", std::io::Error::from_raw_os_error(20));
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        let e = SwiftError::io("open", "/x", std::io::Error::from_raw_os_error(13));
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The shared gateway state and the object model over the tree: reading an object's
+//! metadata (recomputing it when the file was changed outside the gateway) and writing an
+//! object atomically from a stream of chunks.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use tokio::sync::mpsc;
+
+use crate::auth::Auth;
+use crate::config::Settings;
+use crate::error::{SwiftError, SwiftResult};
+use crate::index::{Index, ObjectRecord};
+use crate::meta::{keys, Meta, MetaStore};
+use crate::store::Store;
+use crate::time::Timestamp;
+
+/// Everything a request handler needs.
+pub struct Gateway {
+    /// Resolved settings.
+    pub settings: Settings,
+    /// The tree.
+    pub store: Store,
+    /// The listing index.
+    pub index: Arc<Index>,
+    /// Metadata (xattrs + side store).
+    pub meta: MetaStore,
+    /// tempauth.
+    pub auth: Auth,
+}
+
+/// Side-store / log key of an object.
+pub fn object_key(a: &str, c: &str, o: &str) -> String {
+    format!("o/{a}/{c}/{o}")
+}
+
+/// Side-store key of a container.
+pub fn container_key(a: &str, c: &str) -> String {
+    format!("c/{a}/{c}")
+}
+
+/// Side-store key of an account.
+pub fn account_key(a: &str) -> String {
+    format!("a/{a}")
+}
+
+/// An object as found in the tree.
+#[derive(Debug, Clone)]
+pub struct ObjectInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size on disk.
+    pub file_size: u64,
+    /// Its metadata (system + user).
+    pub meta: Meta,
+}
+
+impl ObjectInfo {
+    /// MD5 of the file (unquoted).
+    pub fn etag(&self) -> &str {
+        self.meta.get(keys::ETAG).map(String::as_str).unwrap_or("")
+    }
+    /// X-Timestamp.
+    pub fn timestamp(&self) -> Timestamp {
+        self.meta.get(keys::TIMESTAMP).and_then(|t| Timestamp::parse(t)).unwrap_or(Timestamp(0))
+    }
+    /// Content-Type.
+    pub fn content_type(&self) -> &str {
+        self.meta
+            .get(keys::CONTENT_TYPE)
+            .map(String::as_str)
+            .unwrap_or("application/octet-stream")
+    }
+    /// Whether it is an SLO manifest.
+    pub fn is_slo(&self) -> bool {
+        self.meta.get(keys::SLO).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+    /// DLO manifest value, if any.
+    pub fn dlo(&self) -> Option<&str> {
+        self.meta.get(keys::MANIFEST).map(String::as_str)
+    }
+    /// The record the index lists for it.
+    pub fn record(&self, name: &str, mtime_ns: i64) -> ObjectRecord {
+        let (size, etag) = if self.is_slo() {
+            (
+                self.meta.get(keys::SLO_SIZE).and_then(|s| s.parse().ok()).unwrap_or(0),
+                self.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default(),
+            )
+        } else {
+            (self.file_size, self.etag().to_string())
+        };
+        ObjectRecord {
+            name: name.to_string(),
+            size,
+            etag,
+            content_type: self.content_type().to_string(),
+            timestamp: self.timestamp().to_x_timestamp(),
+            mtime_ns,
+        }
+    }
+}
+
+fn mtime_ns(md: &std::fs::Metadata) -> i64 {
+    md.mtime() * 1_000_000_000 + md.mtime_nsec()
+}
+
+/// MD5 hex of a file, streamed.
+pub fn md5_file(path: &Path) -> SwiftResult<(String, u64)> {
+    let mut f = crate::store::open_read(path).map_err(|e| SwiftError::io("open", path, e))?;
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let got = f.read(&mut buf).map_err(|e| SwiftError::io("read", path, e))?;
+        if got == 0 {
+            break;
+        }
+        h.update(&buf[..got]);
+        n += got as u64;
+    }
+    Ok((hex::encode(h.finalize()), n))
+}
+
+/// Guesses a Content-Type from the object name (Swift does the same when none is given).
+pub fn guess_content_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" | "md" | "c" | "h" | "rs" | "py" | "sh" => "text/plain",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "js" => "application/javascript",
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "gz" | "tgz" => "application/gzip",
+        "tar" => "application/x-tar",
+        "zip" => "application/zip",
+        "bz2" => "application/x-bzip2",
+        "xz" => "application/x-xz",
+        "h5" | "hdf5" => "application/x-hdf5",
+        "nc" => "application/x-netcdf",
+        _ => "application/octet-stream",
+    }
+}
+
+/// What a streamed PUT should check and store.
+#[derive(Debug, Clone)]
+pub struct PutSpec {
+    /// Account.
+    pub account: String,
+    /// Container.
+    pub container: String,
+    /// Object name.
+    pub object: String,
+    /// Metadata to store (user meta, Content-Type, manifest markers...); ETag, length and
+    /// timestamps are added here.
+    pub meta: Meta,
+    /// Client's ETag (unquoted), checked against the MD5 of the body.
+    pub expected_etag: Option<String>,
+    /// Client's Content-Length, checked against the body.
+    pub expected_len: Option<u64>,
+    /// `If-None-Match: *`: fail with 412 if the object exists.
+    pub if_none_match_any: bool,
+}
+
+impl Gateway {
+    /// Loads an object's metadata. A file without metadata, or whose size or mtime differ
+    /// from its metadata (changed through POSIX), gets its ETag recomputed and its metadata
+    /// and index entry rewritten. Directories and missing files are 404.
+    pub fn load_object(&self, a: &str, c: &str, o: &str) -> SwiftResult<ObjectInfo> {
+        let path = self.store.object_path(a, c, o)?;
+        self.load_object_at(a, c, o, path)
+    }
+
+    /// As [`Gateway::load_object`] for an already checked path.
+    pub fn load_object_at(&self, a: &str, c: &str, o: &str, path: PathBuf) -> SwiftResult<ObjectInfo> {
+        let md = match std::fs::metadata(&path) {
+            Ok(md) if md.is_file() => md,
+            Ok(_) => return Err(SwiftError::NotFound),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20) => {
+                return Err(SwiftError::NotFound)
+            }
+            Err(e) => return Err(SwiftError::io("stat", path, e)),
+        };
+        let key = object_key(a, c, o);
+        let meta = self.meta.read(&path, &key)?;
+        let mt = mtime_ns(&md);
+        let fresh = meta.as_ref().is_some_and(|m| {
+            m.get(keys::LENGTH).and_then(|l| l.parse::<u64>().ok()) == Some(md.len())
+                && m.get(keys::MTIME).and_then(|t| t.parse::<i64>().ok()) == Some(mt)
+                && m.contains_key(keys::ETAG)
+        });
+        if fresh {
+            return Ok(ObjectInfo { path, file_size: md.len(), meta: meta.unwrap_or_default() });
+        }
+        // Changed or created outside the gateway: recompute and record.
+        let (etag, size) = md5_file(&path)?;
+        let mut m = meta.unwrap_or_default();
+        // A replaced file is no longer a manifest.
+        m.remove(keys::SLO);
+        m.remove(keys::SLO_ETAG);
+        m.remove(keys::SLO_SIZE);
+        m.entry(keys::CONTENT_TYPE.to_string())
+            .or_insert_with(|| guess_content_type(o).to_string());
+        m.insert(keys::ETAG.into(), etag);
+        m.insert(keys::LENGTH.into(), size.to_string());
+        m.insert(keys::TIMESTAMP.into(), Timestamp::from_nanos(mt).to_x_timestamp());
+        m.insert(keys::MTIME.into(), mt.to_string());
+        self.meta.write_path(&path, &key, &m)?;
+        let info = ObjectInfo { path, file_size: size, meta: m };
+        self.index.upsert_object(a, c, &info.record(o, mt))?;
+        Ok(info)
+    }
+
+    /// Whether a container directory exists.
+    pub fn container_exists(&self, a: &str, c: &str) -> SwiftResult<bool> {
+        let d = self.store.checked_container_dir(a, c)?;
+        Ok(d.is_dir())
+    }
+
+    /// Writes an object from `rx` (blocking; run it in `spawn_blocking`). The temp file is
+    /// removed on any failure; the object appears (rename) only when complete, checked and
+    /// synced, and is indexed before this returns.
+    pub fn put_object_blocking(
+        &self,
+        spec: PutSpec,
+        mut rx: mpsc::Receiver<SwiftResult<Bytes>>,
+    ) -> SwiftResult<ObjectInfo> {
+        let (a, c, o) = (&spec.account, &spec.container, &spec.object);
+        let cdir = self.store.checked_container_dir(a, c)?;
+        if !cdir.is_dir() {
+            return Err(SwiftError::NotFound);
+        }
+        let target = self.store.object_path(a, c, o)?;
+        if target.is_dir() {
+            return Err(SwiftError::Conflict(format!("{o} is a directory in the tree")));
+        }
+        if spec.if_none_match_any && target.is_file() {
+            return Err(SwiftError::PreconditionFailed);
+        }
+        self.store.make_parents(&cdir, &target)?;
+        let (file, tmp) = self.store.create_temp(&target)?;
+        let r = self.write_and_commit(&spec, &mut rx, file, &tmp, &target);
+        if r.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        r
+    }
+
+    fn write_and_commit(
+        &self,
+        spec: &PutSpec,
+        rx: &mut mpsc::Receiver<SwiftResult<Bytes>>,
+        mut file: File,
+        tmp: &Path,
+        target: &Path,
+    ) -> SwiftResult<ObjectInfo> {
+        let mut h = Md5::new();
+        let mut n = 0u64;
+        let max = self.settings.limits.max_file_size;
+        while let Some(chunk) = rx.blocking_recv() {
+            let chunk = chunk?;
+            n += chunk.len() as u64;
+            if n > max {
+                return Err(SwiftError::TooLarge(format!("object larger than {max} bytes")));
+            }
+            h.update(&chunk);
+            file.write_all(&chunk).map_err(|e| SwiftError::io("write", tmp, e))?;
+        }
+        if let Some(len) = spec.expected_len {
+            if len != n {
+                return Err(SwiftError::ClientBody {
+                    context: format!("reading a body of {n} bytes, Content-Length {len}"),
+                });
+            }
+        }
+        let etag = hex::encode(h.finalize());
+        if let Some(want) = &spec.expected_etag {
+            if !want.eq_ignore_ascii_case(&etag) {
+                return Err(SwiftError::Unprocessable(format!(
+                    "body MD5 {etag} does not match ETag {want}"
+                )));
+            }
+        }
+        let ts = Timestamp::now();
+        file.set_modified(ts.to_system()).map_err(|e| SwiftError::io("set mtime of", tmp, e))?;
+        let md = file.metadata().map_err(|e| SwiftError::io("stat", tmp, e))?;
+        let mt = mtime_ns(&md);
+        let mut meta = spec.meta.clone();
+        meta.insert(keys::ETAG.into(), etag);
+        meta.insert(keys::LENGTH.into(), n.to_string());
+        meta.insert(keys::TIMESTAMP.into(), ts.to_x_timestamp());
+        meta.insert(keys::MTIME.into(), mt.to_string());
+        let key = object_key(&spec.account, &spec.container, &spec.object);
+        self.meta.write_file(&file, tmp, &key, &meta)?;
+        file.sync_all().map_err(|e| SwiftError::io("fsync", tmp, e))?;
+        drop(file);
+        self.store.commit_temp(tmp, target)?;
+        let info = ObjectInfo { path: target.to_path_buf(), file_size: n, meta };
+        self.index.upsert_object(&spec.account, &spec.container, &info.record(&spec.object, mt))?;
+        Ok(info)
+    }
+
+    /// Replaces an object's metadata in place (POST). Keeps the system keys.
+    pub fn rewrite_object_meta(&self, a: &str, c: &str, o: &str, info: &ObjectInfo) -> SwiftResult<()> {
+        self.meta.write_path(&info.path, &object_key(a, c, o), &info.meta)?;
+        let md = std::fs::metadata(&info.path).map_err(|e| SwiftError::io("stat", &info.path, e))?;
+        self.index.upsert_object(a, c, &info.record(o, mtime_ns(&md)))?;
+        Ok(())
+    }
+
+    /// Deletes an object file and its index entry. Returns false when it did not exist.
+    pub fn delete_object(&self, a: &str, c: &str, o: &str) -> SwiftResult<bool> {
+        let cdir = self.store.checked_container_dir(a, c)?;
+        let path = self.store.object_path(a, c, o)?;
+        let existed = self.store.remove_object_file(&cdir, &path)?;
+        let listed = self.index.remove_object(a, c, o)?;
+        self.meta.forget(&object_key(a, c, o))?;
+        Ok(existed || listed)
+    }
+}
+
+/// Runs blocking work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> SwiftResult<T> + Send + 'static,
+) -> SwiftResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SwiftError::Internal(format!("blocking task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guesses_types() {
+        assert_eq!(guess_content_type("a/b.TXT"), "text/plain");
+        assert_eq!(guess_content_type("noext"), "application/octet-stream");
+    }
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Account: HEAD/GET (totals and container listing from the index), POST (metadata, or
+//! `?bulk-delete`). Accounts are created on first use (`account_autocreate`); PUT and DELETE
+//! are 405 (`allow_account_management = false`).
+
+use std::sync::Arc;
+
+use http::{Method, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::{add_meta, authorize, finish, resp, Access, Req};
+use crate::body::{self, Body};
+use crate::error::{SwiftError, SwiftResult};
+use crate::gateway::{account_key, blocking, Gateway};
+use crate::listing::{parse_params, render_containers, Format};
+use crate::meta::{check_limits, headers_to_meta, keys, Meta};
+use crate::time::Timestamp;
+
+/// Reads (creating the account directory if needed) the account's metadata.
+fn ensure_account(gw: &Gateway, a: &str) -> SwiftResult<Meta> {
+    let dir = gw.store.account_dir(a);
+    let key = account_key(a);
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).map_err(|e| SwiftError::io("create", &dir, e))?;
+    }
+    match gw.meta.read(&dir, &key)? {
+        Some(m) if m.contains_key(keys::TIMESTAMP) => Ok(m),
+        other => {
+            let mut m = other.unwrap_or_default();
+            m.insert(keys::TIMESTAMP.into(), Timestamp::now().to_x_timestamp());
+            gw.meta.write_path(&dir, &key, &m)?;
+            Ok(m)
+        }
+    }
+}
+
+/// Entry point.
+pub async fn handle(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    body: Incoming,
+) -> SwiftResult<Response<Body>> {
+    match req.method {
+        Method::GET | Method::HEAD => {
+            authorize(gw, req, a, Access::Admin).await?;
+            get(gw, req, a).await
+        }
+        Method::POST if req.q("bulk-delete").is_some() => {
+            authorize(gw, req, a, Access::Admin).await?;
+            super::bulk::bulk_delete(gw, req, a, body).await
+        }
+        Method::POST => {
+            authorize(gw, req, a, Access::Admin).await?;
+            post(gw, req, a).await
+        }
+        _ => Err(SwiftError::MethodNotAllowed),
+    }
+}
+
+async fn get(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body>> {
+    let head = req.method == Method::HEAD;
+    let format = Format::choose(&req.query, req.header("accept"))?;
+    let params = if head {
+        None
+    } else {
+        Some(parse_params(&req.query, gw.settings.limits.account_listing_limit)?)
+    };
+    let (g, acct) = (gw.clone(), a.to_string());
+    let (meta, stats, entries) = blocking(move || {
+        let meta = ensure_account(&g, &acct)?;
+        let stats = g.index.account_stats(&acct)?;
+        let entries = match params {
+            Some(p) => Some(g.index.list_containers(&acct, &p)?),
+            None => None,
+        };
+        Ok((meta, stats, entries))
+    })
+    .await?;
+    let ts = meta.get(keys::TIMESTAMP).cloned().unwrap_or_default();
+    let mut b = resp(StatusCode::NO_CONTENT)
+        .header("X-Account-Container-Count", stats.container_count)
+        .header("X-Account-Object-Count", stats.object_count)
+        .header("X-Account-Bytes-Used", stats.bytes_used)
+        .header("X-Timestamp", super::hv(&ts))
+        .header("X-Put-Timestamp", super::hv(&ts))
+        .header("X-Account-Storage-Policy-Policy-0-Container-Count", stats.container_count)
+        .header("X-Account-Storage-Policy-Policy-0-Object-Count", stats.object_count)
+        .header("X-Account-Storage-Policy-Policy-0-Bytes-Used", stats.bytes_used)
+        .header("Content-Type", format.content_type())
+        .header("Accept-Ranges", "bytes");
+    b = add_meta(b, &meta, &["X-Account-Meta-"]);
+    let Some(entries) = entries else {
+        return finish(b.status(StatusCode::NO_CONTENT), body::empty());
+    };
+    match render_containers(&entries, format, &format!("{}{a}", crate::config::RESELLER_PREFIX)) {
+        None => finish(b.status(StatusCode::NO_CONTENT), body::empty()),
+        Some(bytes) => finish(b.status(StatusCode::OK), body::full(bytes)),
+    }
+}
+
+async fn post(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body>> {
+    let (set, rm) = headers_to_meta(&req.headers, "account")?;
+    let (g, acct, limits) = (gw.clone(), a.to_string(), gw.settings.limits.clone());
+    blocking(move || {
+        let mut meta = ensure_account(&g, &acct)?;
+        for k in rm {
+            meta.remove(&k);
+        }
+        meta.extend(set);
+        check_limits(&meta, "account", &limits)?;
+        g.meta.write_path(&g.store.account_dir(&acct), &account_key(&acct), &meta)
+    })
+    .await?;
+    finish(resp(StatusCode::NO_CONTENT), body::empty())
+}

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Container: a directory `ROOT/ACCOUNT/CONTAINER`. PUT creates it (201, or 202 when it
+//! exists), POST merges metadata, HEAD/GET answer totals and listings from the index, DELETE
+//! refuses a non-empty container (409).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use http::{Method, Response, StatusCode};
+
+use super::{add_meta, authorize, finish, hv, resp, Access, Req};
+use crate::body::{self, Body};
+use crate::error::{SwiftError, SwiftResult};
+use crate::gateway::{account_key, blocking, container_key, Gateway};
+use crate::listing::{parse_params, render_objects, Format};
+use crate::meta::{check_limits, headers_to_meta, keys, Meta};
+use crate::path::TMP_PREFIX;
+use crate::store::fsync_dir;
+use crate::time::Timestamp;
+
+const ACL_HEADERS: [&str; 2] = ["X-Container-Read", "X-Container-Write"];
+
+/// Entry point.
+pub async fn handle(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Response<Body>> {
+    match req.method {
+        Method::GET | Method::HEAD => {
+            authorize(gw, req, a, Access::Read(c)).await?;
+            get(gw, req, a, c).await
+        }
+        Method::PUT => {
+            authorize(gw, req, a, Access::Admin).await?;
+            put_or_post(gw, req, a, c, true).await
+        }
+        Method::POST => {
+            authorize(gw, req, a, Access::Admin).await?;
+            put_or_post(gw, req, a, c, false).await
+        }
+        Method::DELETE => {
+            authorize(gw, req, a, Access::Admin).await?;
+            delete(gw, a, c).await
+        }
+        _ => Err(SwiftError::MethodNotAllowed),
+    }
+}
+
+/// Metadata changes a PUT/POST asks for: (to set, to remove).
+fn requested_meta(req: &Req) -> SwiftResult<(Meta, Vec<String>)> {
+    let (mut set, mut rm) = headers_to_meta(&req.headers, "container")?;
+    for h in ACL_HEADERS {
+        if let Some(v) = req.header(h) {
+            if v.is_empty() {
+                rm.push(h.to_string());
+            } else {
+                set.insert(h.to_string(), v.to_string());
+            }
+        }
+        if req.header(&format!("X-Remove-{}", &h[2..])).is_some() {
+            rm.push(h.to_string());
+        }
+    }
+    Ok((set, rm))
+}
+
+async fn put_or_post(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    create: bool,
+) -> SwiftResult<Response<Body>> {
+    let (set, rm) = requested_meta(req)?;
+    let (g, a, c) = (gw.clone(), a.to_string(), c.to_string());
+    let created = blocking(move || {
+        let adir = g.store.account_dir(&a);
+        let dir = g.store.checked_container_dir(&a, &c)?;
+        let mut created = false;
+        if !dir.is_dir() {
+            if !create {
+                return Err(SwiftError::NotFound);
+            }
+            if !adir.is_dir() {
+                std::fs::create_dir_all(&adir).map_err(|e| SwiftError::io("create", &adir, e))?;
+                let m = Meta::from([(keys::TIMESTAMP.into(), Timestamp::now().to_x_timestamp())]);
+                g.meta.write_path(&adir, &account_key(&a), &m)?;
+            }
+            match std::fs::create_dir(&dir) {
+                Ok(()) => created = true,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+                Err(e) => return Err(SwiftError::io("create container", &dir, e)),
+            }
+            fsync_dir(&adir)?;
+        }
+        let key = container_key(&a, &c);
+        let mut meta = g.meta.read(&dir, &key)?.unwrap_or_default();
+        let ts = meta
+            .entry(keys::TIMESTAMP.to_string())
+            .or_insert_with(|| Timestamp::now().to_x_timestamp())
+            .clone();
+        for k in rm {
+            meta.remove(&k);
+        }
+        meta.extend(set);
+        check_limits(&meta, "container", &g.settings.limits)?;
+        g.meta.write_path(&dir, &key, &meta)?;
+        g.index.ensure_container(&a, &c, &ts)?;
+        Ok(created)
+    })
+    .await?;
+    let status = match (create, created) {
+        (true, true) => StatusCode::CREATED,
+        (true, false) => StatusCode::ACCEPTED,
+        (false, _) => StatusCode::NO_CONTENT,
+    };
+    finish(resp(status).header("Content-Type", "text/html; charset=UTF-8"), body::empty())
+}
+
+async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Response<Body>> {
+    let head = req.method == Method::HEAD;
+    let format = Format::choose(&req.query, req.header("accept"))?;
+    let params = if head {
+        None
+    } else {
+        Some(parse_params(&req.query, gw.settings.limits.container_listing_limit)?)
+    };
+    let (g, acct, cont) = (gw.clone(), a.to_string(), c.to_string());
+    let (meta, rec, entries) = blocking(move || {
+        let dir = g.store.checked_container_dir(&acct, &cont)?;
+        if !dir.is_dir() {
+            return Err(SwiftError::NotFound);
+        }
+        let meta = g.meta.read(&dir, &container_key(&acct, &cont))?.unwrap_or_default();
+        let rec = match g.index.container(&acct, &cont)? {
+            Some(r) => r,
+            None => {
+                let ts = meta
+                    .get(keys::TIMESTAMP)
+                    .cloned()
+                    .unwrap_or_else(|| Timestamp::now().to_x_timestamp());
+                g.index.ensure_container(&acct, &cont, &ts)?;
+                g.index.container(&acct, &cont)?.ok_or(SwiftError::NotFound)?
+            }
+        };
+        let entries = match params {
+            Some(p) => Some(g.index.list_objects(&acct, &cont, &p)?),
+            None => None,
+        };
+        Ok((meta, rec, entries))
+    })
+    .await?;
+    let ts = meta.get(keys::TIMESTAMP).cloned().unwrap_or(rec.put_timestamp.clone());
+    let last_modified = Timestamp::parse(&ts).unwrap_or(Timestamp(0)).http_date();
+    let mut b = resp(StatusCode::NO_CONTENT)
+        .header("X-Container-Object-Count", rec.object_count)
+        .header("X-Container-Bytes-Used", rec.bytes_used)
+        .header("X-Timestamp", hv(&ts))
+        .header("X-Put-Timestamp", hv(&ts))
+        .header("Last-Modified", hv(&last_modified))
+        .header("X-Storage-Policy", "Policy-0")
+        .header("Accept-Ranges", "bytes")
+        .header("Content-Type", format.content_type());
+    b = add_meta(b, &meta, &["X-Container-Meta-"]);
+    if req.is_admin() {
+        b = add_meta(b, &meta, &ACL_HEADERS);
+    }
+    let Some(entries) = entries else {
+        return finish(b, body::empty());
+    };
+    match render_objects(&entries, format, c) {
+        None => finish(b, body::empty()),
+        Some(bytes) => finish(b.status(StatusCode::OK), body::full(bytes)),
+    }
+}
+
+/// Removes empty directories and stale temp files below `dir` (bottom-up).
+fn prune_empty(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => {
+                prune_empty(&p);
+                let _ = std::fs::remove_dir(&p);
+            }
+            Ok(t) if t.is_file() && e.file_name().to_string_lossy().starts_with(TMP_PREFIX) => {
+                let _ = std::fs::remove_file(&p);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Deletes an empty container (blocking).
+pub fn delete_container_blocking(g: &Gateway, a: &str, c: &str) -> SwiftResult<()> {
+    let dir = g.store.checked_container_dir(a, c)?;
+    if !dir.is_dir() {
+        return Err(SwiftError::NotFound);
+    }
+    if g.index.container(a, c)?.is_some_and(|r| r.object_count > 0) {
+        return Err(SwiftError::Conflict("the container is not empty".into()));
+    }
+    prune_empty(&dir);
+    if let Err(e) = std::fs::remove_dir(&dir) {
+        return Err(match e.raw_os_error() {
+            Some(39) => SwiftError::Conflict("the container directory is not empty".into()),
+            _ => SwiftError::io("remove container", &dir, e),
+        });
+    }
+    fsync_dir(&g.store.account_dir(a))?;
+    g.index.remove_container(a, c)?;
+    g.meta.forget(&container_key(a, c))?;
+    Ok(())
+}
+
+async fn delete(gw: &Arc<Gateway>, a: &str, c: &str) -> SwiftResult<Response<Body>> {
+    let (g, a, c) = (gw.clone(), a.to_string(), c.to_string());
+    blocking(move || delete_container_blocking(&g, &a, &c)).await?;
+    finish(resp(StatusCode::NO_CONTENT), body::empty())
+}

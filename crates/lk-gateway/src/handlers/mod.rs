@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Request handlers: route -> authorize -> operation. One module per resource kind.
+//!
+//! - [`misc`]: `/info`, `/auth/v1.0`, `/healthcheck`, CORS preflight.
+//! - [`account`], [`container`], [`object`]: the Swift verbs on each resource.
+//! - [`large`]: DLO and SLO (manifests, segment resolution).
+//! - [`bulk`]: `?bulk-delete`.
+
+pub mod account;
+pub mod bulk;
+pub mod container;
+pub mod large;
+pub mod misc;
+pub mod object;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::auth::{acl_allows, Session};
+use crate::body::{self, Body};
+use crate::error::{SwiftError, SwiftResult};
+use crate::gateway::{blocking, container_key, Gateway};
+use crate::meta::Meta;
+use crate::path::{parse_query, parse_target, query_get, Target};
+
+/// A parsed request (the body travels separately).
+pub struct Req {
+    /// Method.
+    pub method: Method,
+    /// What the path names.
+    pub target: Target,
+    /// Decoded query.
+    pub query: Vec<(String, String)>,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The caller, when a valid token was given.
+    pub session: Option<Session>,
+}
+
+impl Req {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// A query parameter.
+    pub fn q(&self, key: &str) -> Option<&str> {
+        query_get(&self.query, key)
+    }
+    /// Whether the caller is its account's admin.
+    pub fn is_admin(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.admin)
+    }
+}
+
+/// A response builder with the given status.
+pub fn resp(status: StatusCode) -> http::response::Builder {
+    Response::builder().status(status)
+}
+
+/// Finishes a builder (header values are checked where they are made).
+pub fn finish(b: http::response::Builder, body: Body) -> SwiftResult<Response<Body>> {
+    b.body(body).map_err(|e| SwiftError::Internal(format!("building a response: {e}")))
+}
+
+/// A header value from arbitrary text (metadata values may hold anything a client sent).
+pub fn hv(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Adds every `X-<Kind>-Meta-*` (and ACL/other kept headers) of `meta` to `b`.
+pub fn add_meta(mut b: http::response::Builder, meta: &Meta, prefixes: &[&str]) -> http::response::Builder {
+    for (k, v) in meta {
+        if prefixes.iter().any(|p| k.starts_with(p)) {
+            b = b.header(k.as_str(), hv(v));
+        }
+    }
+    b
+}
+
+/// Reads a whole (small) request body, refusing more than `max` bytes with 413.
+pub async fn read_body(body: Incoming, max: usize) -> SwiftResult<Bytes> {
+    let limited = http_body_util::Limited::new(body, max);
+    match limited.collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(SwiftError::TooLarge(format!("body over {max} bytes")))
+        }
+        Err(_) => Err(SwiftError::ClientBody { context: "reading a request body".into() }),
+    }
+}
+
+/// What an operation needs from the caller.
+#[derive(Debug, Clone, Copy)]
+pub enum Access<'a> {
+    /// Account-level operations: admin only.
+    Admin,
+    /// Reading a container or its objects: admin or `X-Container-Read`.
+    Read(&'a str),
+    /// Writing objects in a container: admin or `X-Container-Write`.
+    Write(&'a str),
+}
+
+/// Checks the caller against `access` on `account` (the token's account was already
+/// checked to be this one).
+pub async fn authorize(gw: &Arc<Gateway>, req: &Req, account: &str, access: Access<'_>) -> SwiftResult<()> {
+    let s = req.session.as_ref().ok_or(SwiftError::Unauthorized)?;
+    if s.account != account {
+        return Err(SwiftError::Forbidden("token is for another account".into()));
+    }
+    if s.admin {
+        return Ok(());
+    }
+    let (container, header) = match access {
+        Access::Admin => return Err(SwiftError::Forbidden("account admin required".into())),
+        Access::Read(c) => (c, "X-Container-Read"),
+        Access::Write(c) => (c, "X-Container-Write"),
+    };
+    let meta = container_meta(gw, account, container).await?.unwrap_or_default();
+    if acl_allows(meta.get(header).map(String::as_str), s) {
+        Ok(())
+    } else {
+        Err(SwiftError::Forbidden(format!("{header} does not grant access")))
+    }
+}
+
+/// A container's metadata, `None` when the container does not exist.
+pub async fn container_meta(gw: &Arc<Gateway>, a: &str, c: &str) -> SwiftResult<Option<Meta>> {
+    let (gw, a, c) = (gw.clone(), a.to_string(), c.to_string());
+    blocking(move || {
+        let dir = gw.store.checked_container_dir(&a, &c)?;
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        Ok(Some(gw.meta.read(&dir, &container_key(&a, &c))?.unwrap_or_default()))
+    })
+    .await
+}
+
+/// The error page Swift-like servers send.
+pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
+    let status = e.status();
+    let mut b = resp(status).header("Content-Type", "text/html; charset=UTF-8");
+    match e {
+        SwiftError::NotModified { etag, last_modified } => {
+            b = b.header("Etag", hv(etag)).header("Last-Modified", hv(last_modified));
+            return b.body(body::empty()).unwrap_or_default();
+        }
+        SwiftError::RangeNotSatisfiable { size } => {
+            b = b.header("Content-Range", format!("bytes */{size}"));
+        }
+        _ => {}
+    }
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let detail = match e {
+        SwiftError::Io { .. } | SwiftError::Index(_) | SwiftError::Internal(_) => {
+            "An error occurred".to_string()
+        }
+        other => other.to_string(),
+    };
+    let text = format!("<html><h1>{reason}</h1><p>{}</p></html>", html_escape(&detail));
+    if head || status == StatusCode::NOT_MODIFIED {
+        return b.body(body::empty()).unwrap_or_default();
+    }
+    b.body(body::full(text)).unwrap_or_default()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Routes one request.
+pub async fn dispatch(
+    gw: &Arc<Gateway>,
+    method: Method,
+    raw_path: &str,
+    raw_query: Option<&str>,
+    headers: HeaderMap,
+    body: Incoming,
+) -> SwiftResult<Response<Body>> {
+    let target = parse_target(raw_path, &gw.settings.limits)?;
+    let query = parse_query(raw_query)?;
+    let token = headers
+        .get("x-auth-token")
+        .or_else(|| headers.get("x-storage-token"))
+        .and_then(|v| v.to_str().ok());
+    let session = token.and_then(|t| gw.auth.validate(t));
+    let req = Req { method, target, query, headers, session };
+    if req.method == Method::OPTIONS {
+        return misc::options(gw, &req).await;
+    }
+    match req.target.clone() {
+        Target::Info => misc::info(gw, &req),
+        Target::Auth => misc::auth(gw, &req),
+        Target::Healthcheck => finish(resp(StatusCode::OK), body::full("OK")),
+        Target::Account(a) => {
+            check_session(&req, &a)?;
+            account::handle(gw, &req, &a, body).await
+        }
+        Target::Container(a, c) => {
+            check_session(&req, &a)?;
+            container::handle(gw, &req, &a, &c).await
+        }
+        Target::Object(a, c, o) => {
+            check_session(&req, &a)?;
+            object::handle(gw, &req, &a, &c, &o, body).await
+        }
+    }
+}
+
+/// 401 without a valid token, 403 for another account's token.
+fn check_session(req: &Req, account: &str) -> SwiftResult<()> {
+    match &req.session {
+        None => Err(SwiftError::Unauthorized),
+        Some(s) if s.account != account => {
+            Err(SwiftError::Forbidden("token is for another account".into()))
+        }
+        Some(_) => Ok(()),
+    }
+}

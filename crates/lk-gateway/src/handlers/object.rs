@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Object: GET/HEAD (ranges, conditions, large objects), PUT (streamed, atomic; X-Copy-From;
+//! SLO manifests), POST (replace user metadata), DELETE (SLO `?multipart-manifest=delete`),
+//! COPY.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use http::{Method, Response, StatusCode};
+use http_body_util::BodyStream;
+use hyper::body::Incoming;
+use tokio::sync::mpsc;
+
+use super::large::{self, Resolved};
+use super::{add_meta, authorize, finish, hv, resp, Access, Req};
+use crate::body::{self, multipart_pieces, pieces_len, piece_stream, slice_segments, Body, Piece};
+use crate::cond::{Conditions, Verdict};
+use crate::error::{SwiftError, SwiftResult};
+use crate::gateway::{blocking, guess_content_type, Gateway, ObjectInfo, PutSpec};
+use crate::meta::{check_limits, headers_to_meta, keys, Meta};
+use crate::path::{decode, split_container_object};
+use crate::range::{evaluate, RangeOutcome};
+use crate::time::Timestamp;
+
+/// Headers a PUT or POST stores besides user metadata.
+const KEPT_HEADERS: [&str; 3] = ["Content-Encoding", "Content-Disposition", "Content-Language"];
+
+/// Entry point.
+pub async fn handle(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    o: &str,
+    body: Incoming,
+) -> SwiftResult<Response<Body>> {
+    match req.method {
+        Method::GET | Method::HEAD => {
+            authorize(gw, req, a, Access::Read(c)).await?;
+            get(gw, req, a, c, o).await
+        }
+        Method::PUT => {
+            authorize(gw, req, a, Access::Write(c)).await?;
+            if let Some(src) = req.header("x-copy-from") {
+                let (sc, so) = split_container_object(&decode(src)?, &gw.settings.limits, true)?;
+                let so = so.unwrap_or_default();
+                if let Some(acct) = req.header("x-copy-from-account") {
+                    if acct != format!("{}{a}", crate::config::RESELLER_PREFIX) {
+                        return Err(SwiftError::Forbidden("cross-account copy".into()));
+                    }
+                }
+                return copy(gw, req, a, (&sc, &so), (c, o)).await;
+            }
+            if req.q("multipart-manifest") == Some("put") {
+                return large::put_slo(gw, req, a, c, o, body).await;
+            }
+            put(gw, req, a, c, o, body).await
+        }
+        Method::POST => {
+            authorize(gw, req, a, Access::Write(c)).await?;
+            post(gw, req, a, c, o).await
+        }
+        Method::DELETE => {
+            authorize(gw, req, a, Access::Write(c)).await?;
+            if req.q("multipart-manifest") == Some("delete") {
+                return large::delete_slo(gw, req, a, c, o).await;
+            }
+            delete(gw, a, c, o).await
+        }
+        _ if req.method.as_str() == "COPY" => {
+            authorize(gw, req, a, Access::Read(c)).await?;
+            let dest = req.header("destination").ok_or_else(|| SwiftError::bad("COPY needs Destination"))?;
+            let (dc, d_o) = split_container_object(&decode(dest)?, &gw.settings.limits, true)?;
+            if let Some(acct) = req.header("destination-account") {
+                if acct != format!("{}{a}", crate::config::RESELLER_PREFIX) {
+                    return Err(SwiftError::Forbidden("cross-account copy".into()));
+                }
+            }
+            authorize(gw, req, a, Access::Write(&dc)).await?;
+            copy(gw, req, a, (c, o), (&dc, &d_o.unwrap_or_default())).await
+        }
+        _ => Err(SwiftError::MethodNotAllowed),
+    }
+}
+
+/// Loads an object off the async threads.
+pub async fn load(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<ObjectInfo> {
+    let (g, a, c, o) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
+    blocking(move || g.load_object(&a, &c, &o)).await
+}
+
+fn conditions(req: &Req) -> Conditions<'_> {
+    Conditions {
+        if_match: req.header("if-match"),
+        if_none_match: req.header("if-none-match"),
+        if_modified_since: req.header("if-modified-since"),
+        if_unmodified_since: req.header("if-unmodified-since"),
+    }
+}
+
+/// Headers every object response carries.
+fn object_headers(info: &ObjectInfo, etag_header: &str) -> http::response::Builder {
+    let ts = info.timestamp();
+    let mut b = resp(StatusCode::OK)
+        .header("Content-Type", hv(info.content_type()))
+        .header("Etag", hv(etag_header))
+        .header("Last-Modified", hv(&ts.http_date()))
+        .header("X-Timestamp", hv(&ts.to_x_timestamp()))
+        .header("Accept-Ranges", "bytes");
+    b = add_meta(b, &info.meta, &["X-Object-Meta-"]);
+    b = add_meta(b, &info.meta, &KEPT_HEADERS);
+    if let Some(m) = info.dlo() {
+        b = b.header("X-Object-Manifest", hv(m));
+    }
+    if info.is_slo() {
+        b = b.header("X-Static-Large-Object", "True");
+    }
+    b
+}
+
+async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftResult<Response<Body>> {
+    let head = req.method == Method::HEAD;
+    let info = match load(gw, a, c, o).await {
+        Err(SwiftError::NotFound) if conditions(req).evaluate_missing() == Verdict::PreconditionFailed => {
+            return Err(SwiftError::PreconditionFailed)
+        }
+        other => other?,
+    };
+    let raw_manifest = req.q("multipart-manifest") == Some("get") && info.is_slo();
+    let resolved = if raw_manifest {
+        Resolved::single(&info)
+    } else {
+        large::resolve(gw, a, &info).await?
+    };
+    let etag_header = if resolved.large { format!("\"{}\"", resolved.etag) } else { resolved.etag.clone() };
+    let ts = info.timestamp();
+    match conditions(req).evaluate(&resolved.etag, ts.ceil_secs(), true) {
+        Verdict::Proceed => {}
+        Verdict::NotModified => {
+            return Err(SwiftError::NotModified { etag: etag_header, last_modified: ts.http_date() })
+        }
+        Verdict::PreconditionFailed => return Err(SwiftError::PreconditionFailed),
+    }
+    let mut b = object_headers(&info, &etag_header);
+    if raw_manifest {
+        b = b.header("Content-Type", "application/json; charset=utf-8");
+    }
+    let total = resolved.total;
+    let (status, pieces, len) = match evaluate(req.header("range"), total) {
+        RangeOutcome::Full => {
+            let p: Vec<Piece> = resolved.segments.iter().cloned().map(Piece::File).collect();
+            (StatusCode::OK, p, total)
+        }
+        RangeOutcome::Unsatisfiable => return Err(SwiftError::RangeNotSatisfiable { size: total }),
+        RangeOutcome::Ranges(r) if r.len() == 1 => {
+            let (x, y) = r[0];
+            b = b.header("Content-Range", format!("bytes {x}-{y}/{total}"));
+            let p = slice_segments(&resolved.segments, x, y).into_iter().map(Piece::File).collect();
+            (StatusCode::PARTIAL_CONTENT, p, y - x + 1)
+        }
+        RangeOutcome::Ranges(r) => {
+            let boundary = format!("{:032x}", rand::random::<u128>());
+            let ct = info.content_type().to_string();
+            let p = multipart_pieces(&resolved.segments, &r, total, &ct, &boundary);
+            b = b.header("Content-Type", format!("multipart/byteranges;boundary={boundary}"));
+            let len = pieces_len(&p);
+            (StatusCode::PARTIAL_CONTENT, p, len)
+        }
+    };
+    b = b.status(status).header("Content-Length", len);
+    if head {
+        return finish(b, body::empty());
+    }
+    finish(b, body::stream_body(pieces))
+}
+
+/// Metadata a PUT asks to store (user meta, kept headers, Content-Type, DLO manifest).
+fn put_meta(req: &Req, o: &str, limits: &crate::config::Limits) -> SwiftResult<Meta> {
+    let (mut meta, _) = headers_to_meta(&req.headers, "object")?;
+    check_limits(&meta, "object", limits)?;
+    for h in KEPT_HEADERS {
+        if let Some(v) = req.header(h) {
+            meta.insert(h.to_string(), v.to_string());
+        }
+    }
+    let ct = match req.header("content-type") {
+        Some(ct) if !ct.is_empty() && req.header("x-detect-content-type") != Some("true") => {
+            ct.to_string()
+        }
+        _ => guess_content_type(o).to_string(),
+    };
+    meta.insert(keys::CONTENT_TYPE.into(), ct);
+    if let Some(m) = req.header("x-object-manifest") {
+        let v = decode(m)?;
+        if !v.contains('/') || v.starts_with('/') {
+            return Err(SwiftError::bad("X-Object-Manifest must be container/prefix"));
+        }
+        meta.insert(keys::MANIFEST.into(), m.to_string());
+    }
+    Ok(meta)
+}
+
+fn expected_etag(req: &Req) -> Option<String> {
+    req.header("etag").map(|e| e.trim_matches('"').to_ascii_lowercase())
+}
+
+/// Streams `chunks` into a new object; returns its info once committed and indexed.
+pub async fn write_stream<S>(gw: &Arc<Gateway>, spec: PutSpec, mut chunks: S) -> SwiftResult<ObjectInfo>
+where
+    S: Stream<Item = SwiftResult<Bytes>> + Unpin,
+{
+    let (tx, rx) = mpsc::channel::<SwiftResult<Bytes>>(8);
+    let g = gw.clone();
+    let writer = tokio::task::spawn_blocking(move || g.put_object_blocking(spec, rx));
+    while let Some(item) = chunks.next().await {
+        let stop = item.is_err();
+        if tx.send(item).await.is_err() || stop {
+            break; // the writer gave up (its error is returned below) or the body broke
+        }
+    }
+    drop(tx);
+    writer.await.map_err(|e| SwiftError::Internal(format!("writer task failed: {e}")))?
+}
+
+/// The data frames of a request body as a chunk stream.
+pub fn request_chunks(body: Incoming) -> impl Stream<Item = SwiftResult<Bytes>> + Unpin {
+    BodyStream::new(body).filter_map(|f| async move {
+        match f {
+            Ok(frame) => frame.into_data().ok().map(Ok),
+            Err(_) => Some(Err(SwiftError::ClientBody { context: "reading an object body".into() })),
+        }
+    }).boxed()
+}
+
+fn created(info: &ObjectInfo) -> http::response::Builder {
+    let ts = info.timestamp();
+    resp(StatusCode::CREATED)
+        .header("Etag", hv(info.etag()))
+        .header("Last-Modified", hv(&ts.http_date()))
+        .header("X-Timestamp", hv(&ts.to_x_timestamp()))
+        .header("Content-Type", "text/html; charset=UTF-8")
+}
+
+async fn put(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    o: &str,
+    body: Incoming,
+) -> SwiftResult<Response<Body>> {
+    let expected_len = match req.header("content-length") {
+        Some(l) => Some(l.parse::<u64>().map_err(|_| SwiftError::bad("bad Content-Length"))?),
+        None if req.header("transfer-encoding").is_some_and(|t| t.contains("chunked")) => None,
+        None => return Err(SwiftError::LengthRequired),
+    };
+    if expected_len.is_some_and(|l| l > gw.settings.limits.max_file_size) {
+        return Err(SwiftError::TooLarge("Content-Length over max_file_size".into()));
+    }
+    let inm = req.header("if-none-match");
+    if inm.is_some_and(|v| v.trim() != "*") {
+        return Err(SwiftError::bad("If-None-Match on PUT only supports *"));
+    }
+    let spec = PutSpec {
+        account: a.into(),
+        container: c.into(),
+        object: o.into(),
+        meta: put_meta(req, o, &gw.settings.limits)?,
+        expected_etag: expected_etag(req),
+        expected_len,
+        if_none_match_any: inm.is_some(),
+    };
+    let info = write_stream(gw, spec, request_chunks(body)).await?;
+    finish(created(&info), body::empty())
+}
+
+async fn post(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftResult<Response<Body>> {
+    let (user, _) = headers_to_meta(&req.headers, "object")?;
+    check_limits(&user, "object", &gw.settings.limits)?;
+    let mut info = load(gw, a, c, o).await?;
+    // POST replaces all user metadata and kept headers; system keys stay.
+    info.meta.retain(|k, _| !k.starts_with("X-Object-Meta-") && !KEPT_HEADERS.contains(&k.as_str()));
+    info.meta.extend(user);
+    for h in KEPT_HEADERS {
+        if let Some(v) = req.header(h) {
+            info.meta.insert(h.to_string(), v.to_string());
+        }
+    }
+    if let Some(ct) = req.header("content-type").filter(|c| !c.is_empty()) {
+        info.meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
+    }
+    if let Some(m) = req.header("x-object-manifest") {
+        info.meta.insert(keys::MANIFEST.into(), m.to_string());
+    }
+    info.meta.insert(keys::TIMESTAMP.into(), Timestamp::now().to_x_timestamp());
+    let (g, a2, c2, o2) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
+    blocking(move || g.rewrite_object_meta(&a2, &c2, &o2, &info)).await?;
+    finish(resp(StatusCode::ACCEPTED).header("Content-Type", "text/html; charset=UTF-8"), body::empty())
+}
+
+async fn delete(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<Response<Body>> {
+    let (g, a, c, o) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
+    let existed = blocking(move || g.delete_object(&a, &c, &o)).await?;
+    if !existed {
+        return Err(SwiftError::NotFound);
+    }
+    finish(resp(StatusCode::NO_CONTENT).header("Content-Type", "text/html; charset=UTF-8"), body::empty())
+}
+
+/// Server-side copy (COPY, or PUT with X-Copy-From): the source's content (a large object's
+/// concatenated segments, unless `?multipart-manifest=get` copies an SLO manifest itself)
+/// streamed into a new object.
+async fn copy(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    (sc, so): (&str, &str),
+    (dc, d_o): (&str, &str),
+) -> SwiftResult<Response<Body>> {
+    authorize(gw, req, a, Access::Read(sc)).await?;
+    let src = load(gw, a, sc, so).await?;
+    let raw_manifest = req.q("multipart-manifest") == Some("get") && src.is_slo();
+    let resolved = if raw_manifest { Resolved::single(&src) } else { large::resolve(gw, a, &src).await? };
+    let mut meta = if req.header("x-fresh-metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        Meta::new()
+    } else {
+        src.meta
+            .iter()
+            .filter(|(k, _)| k.starts_with("X-Object-Meta-") || KEPT_HEADERS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    meta.insert(keys::CONTENT_TYPE.into(), src.content_type().to_string());
+    if raw_manifest {
+        for k in [keys::SLO, keys::SLO_ETAG, keys::SLO_SIZE] {
+            if let Some(v) = src.meta.get(k) {
+                meta.insert(k.into(), v.clone());
+            }
+        }
+    }
+    let (user, _) = headers_to_meta(&req.headers, "object")?;
+    meta.extend(user);
+    if let Some(ct) = req.header("content-type").filter(|c| !c.is_empty() && req.method.as_str() == "COPY") {
+        meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
+    }
+    check_limits(&meta, "object", &gw.settings.limits)?;
+    let spec = PutSpec {
+        account: a.into(),
+        container: dc.into(),
+        object: d_o.into(),
+        meta,
+        expected_etag: None,
+        expected_len: Some(resolved.total),
+        if_none_match_any: false,
+    };
+    let pieces: Vec<Piece> = resolved.segments.into_iter().map(Piece::File).collect();
+    let stream = piece_stream(pieces)
+        .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
+        .boxed();
+    let info = write_stream(gw, spec, stream).await?;
+    finish(
+        created(&info)
+            .header("X-Copied-From", hv(&format!("{sc}/{so}")))
+            .header("X-Copied-From-Last-Modified", hv(&src.timestamp().http_date())),
+        body::empty(),
+    )
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Pure listing logic: query parameters -> [`ListParams`] + [`Format`], and entries ->
+//! response bodies in Swift's json / xml / plain forms.
+
+use serde_json::json;
+
+use crate::error::{SwiftError, SwiftResult};
+use crate::index::{ContainerRecord, Entry, ListParams, ObjectRecord};
+use crate::path::query_get;
+use crate::time::Timestamp;
+
+/// Listing body format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One name per line.
+    Plain,
+    /// JSON array.
+    Json,
+    /// XML document.
+    Xml,
+}
+
+impl Format {
+    /// Content-Type of the body.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Plain => "text/plain; charset=utf-8",
+            Format::Json => "application/json; charset=utf-8",
+            Format::Xml => "application/xml; charset=utf-8",
+        }
+    }
+
+    /// `?format=` wins, then the Accept header; plain by default.
+    pub fn choose(query: &[(String, String)], accept: Option<&str>) -> SwiftResult<Format> {
+        if let Some(f) = query_get(query, "format") {
+            return match f.to_ascii_lowercase().as_str() {
+                "json" => Ok(Format::Json),
+                "xml" => Ok(Format::Xml),
+                "plain" | "" => Ok(Format::Plain),
+                _ => Err(SwiftError::bad("format must be json, xml or plain")),
+            };
+        }
+        let a = accept.unwrap_or("").to_ascii_lowercase();
+        Ok(if a.contains("application/json") {
+            Format::Json
+        } else if a.contains("application/xml") || a.contains("text/xml") {
+            Format::Xml
+        } else {
+            Format::Plain
+        })
+    }
+}
+
+/// Parses limit/marker/end_marker/prefix/delimiter/reverse. A limit above `max` is 412, as
+/// in Swift; a multi-character delimiter is 412.
+pub fn parse_params(query: &[(String, String)], max: usize) -> SwiftResult<ListParams> {
+    let limit = match query_get(query, "limit") {
+        None | Some("") => max,
+        Some(l) => {
+            let n: usize = l.parse().map_err(|_| SwiftError::bad("limit must be an integer"))?;
+            if n > max {
+                return Err(SwiftError::PreconditionFailed);
+            }
+            n
+        }
+    };
+    let opt = |k: &str| query_get(query, k).filter(|v| !v.is_empty()).map(str::to_string);
+    let delimiter = match opt("delimiter") {
+        None => None,
+        Some(d) => {
+            let mut cs = d.chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), None) => Some(c),
+                _ => return Err(SwiftError::PreconditionFailed),
+            }
+        }
+    };
+    let reverse = matches!(
+        query_get(query, "reverse").map(str::to_ascii_lowercase).as_deref(),
+        Some("true" | "1" | "yes" | "on" | "t" | "y")
+    );
+    Ok(ListParams {
+        limit,
+        marker: opt("marker"),
+        end_marker: opt("end_marker"),
+        prefix: opt("prefix"),
+        delimiter,
+        reverse,
+    })
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn iso(ts: &str) -> String {
+    Timestamp::parse(ts).unwrap_or(Timestamp(0)).iso()
+}
+
+/// Renders a container listing. `None` for plain with no entries (Swift answers 204).
+pub fn render_objects(
+    entries: &[Entry<ObjectRecord>],
+    format: Format,
+    container: &str,
+) -> Option<Vec<u8>> {
+    match format {
+        Format::Plain => {
+            if entries.is_empty() {
+                return None;
+            }
+            let mut s = String::new();
+            for e in entries {
+                match e {
+                    Entry::Item(r) => s.push_str(&r.name),
+                    Entry::Subdir(d) => s.push_str(d),
+                }
+                s.push('\n');
+            }
+            Some(s.into_bytes())
+        }
+        Format::Json => {
+            let v: Vec<serde_json::Value> = entries
+                .iter()
+                .map(|e| match e {
+                    Entry::Item(r) => json!({
+                        "hash": r.etag,
+                        "last_modified": iso(&r.timestamp),
+                        "bytes": r.size,
+                        "name": r.name,
+                        "content_type": r.content_type,
+                    }),
+                    Entry::Subdir(d) => json!({ "subdir": d }),
+                })
+                .collect();
+            Some(serde_json::to_vec(&v).unwrap_or_default())
+        }
+        Format::Xml => {
+            let mut s = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<container name=\"{}\">",
+                xml_escape(container)
+            );
+            for e in entries {
+                match e {
+                    Entry::Item(r) => s.push_str(&format!(
+                        "<object><name>{}</name><hash>{}</hash><bytes>{}</bytes>\
+                         <content_type>{}</content_type><last_modified>{}</last_modified></object>",
+                        xml_escape(&r.name),
+                        r.etag,
+                        r.size,
+                        xml_escape(&r.content_type),
+                        iso(&r.timestamp)
+                    )),
+                    Entry::Subdir(d) => {
+                        let d = xml_escape(d);
+                        s.push_str(&format!("<subdir name=\"{d}\"><name>{d}</name></subdir>"))
+                    }
+                }
+            }
+            s.push_str("</container>");
+            Some(s.into_bytes())
+        }
+    }
+}
+
+/// Renders an account listing. `None` for plain with no entries.
+pub fn render_containers(
+    entries: &[Entry<ContainerRecord>],
+    format: Format,
+    account: &str,
+) -> Option<Vec<u8>> {
+    match format {
+        Format::Plain => {
+            if entries.is_empty() {
+                return None;
+            }
+            let mut s = String::new();
+            for e in entries {
+                match e {
+                    Entry::Item(r) => s.push_str(&r.name),
+                    Entry::Subdir(d) => s.push_str(d),
+                }
+                s.push('\n');
+            }
+            Some(s.into_bytes())
+        }
+        Format::Json => {
+            let v: Vec<serde_json::Value> = entries
+                .iter()
+                .map(|e| match e {
+                    Entry::Item(r) => json!({
+                        "name": r.name,
+                        "count": r.object_count,
+                        "bytes": r.bytes_used,
+                        "last_modified": iso(&r.put_timestamp),
+                    }),
+                    Entry::Subdir(d) => json!({ "subdir": d }),
+                })
+                .collect();
+            Some(serde_json::to_vec(&v).unwrap_or_default())
+        }
+        Format::Xml => {
+            let mut s = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<account name=\"{}\">",
+                xml_escape(account)
+            );
+            for e in entries {
+                match e {
+                    Entry::Item(r) => s.push_str(&format!(
+                        "<container><name>{}</name><count>{}</count><bytes>{}</bytes>\
+                         <last_modified>{}</last_modified></container>",
+                        xml_escape(&r.name),
+                        r.object_count,
+                        r.bytes_used,
+                        iso(&r.put_timestamp)
+                    )),
+                    Entry::Subdir(d) => {
+                        let d = xml_escape(d);
+                        s.push_str(&format!("<subdir name=\"{d}\"><name>{d}</name></subdir>"))
+                    }
+                }
+            }
+            s.push_str("</account>");
+            Some(s.into_bytes())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> Vec<(String, String)> {
+        crate::path::parse_query(Some(s)).expect("query")
+    }
+
+    #[test]
+    fn params() {
+        let p = parse_params(&q("limit=2&marker=a&delimiter=/&reverse=true"), 10_000).expect("ok");
+        assert_eq!(p.limit, 2);
+        assert_eq!(p.marker.as_deref(), Some("a"));
+        assert_eq!(p.delimiter, Some('/'));
+        assert!(p.reverse);
+        assert_eq!(parse_params(&q(""), 100).expect("ok").limit, 100);
+        assert!(matches!(parse_params(&q("limit=101"), 100), Err(SwiftError::PreconditionFailed)));
+        assert!(parse_params(&q("limit=x"), 100).is_err());
+        assert!(matches!(parse_params(&q("delimiter=ab"), 100), Err(SwiftError::PreconditionFailed)));
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(Format::choose(&q("format=json"), None).expect("ok"), Format::Json);
+        assert_eq!(Format::choose(&q(""), Some("application/xml")).expect("ok"), Format::Xml);
+        assert_eq!(Format::choose(&q(""), Some("*/*")).expect("ok"), Format::Plain);
+        assert!(Format::choose(&q("format=yaml"), None).is_err());
+    }
+
+    #[test]
+    fn renders() {
+        let r = ObjectRecord {
+            name: "a<b".into(),
+            size: 3,
+            etag: "e".into(),
+            content_type: "text/plain".into(),
+            timestamp: "1700000000.12345".into(),
+            mtime_ns: 0,
+        };
+        let e = vec![Entry::Item(r), Entry::Subdir("d/".into())];
+        let j = render_objects(&e, Format::Json, "c").expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&j).expect("json");
+        assert_eq!(v[0]["last_modified"], "2023-11-14T22:13:20.123450");
+        assert_eq!(v[0]["bytes"], 3);
+        assert_eq!(v[1]["subdir"], "d/");
+        let x = String::from_utf8(render_objects(&e, Format::Xml, "c").expect("body")).expect("utf8");
+        assert!(x.contains("<name>a&lt;b</name>"));
+        assert!(x.contains("<subdir name=\"d/\"><name>d/</name></subdir>"));
+        assert_eq!(render_objects(&e, Format::Plain, "c").expect("body"), b"a<b\nd/\n");
+        assert!(render_objects(&[], Format::Plain, "c").is_none());
+        assert_eq!(render_objects(&[], Format::Json, "c").expect("body"), b"[]");
+    }
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Start-up reconciliation of index and tree (blocking).
+//!
+//! The tree wins: files added while the gateway was down are indexed (their ETag computed and
+//! metadata written), files changed are re-read, entries whose file is gone are dropped,
+//! containers are added and removed likewise. A file whose size and mtime match its index
+//! entry costs one `stat`, so a restart over a large unchanged tree is a directory walk.
+//! Gateway temp files are never indexed; those older than [`STALE_TEMP`] (left by a crash)
+//! are removed. Symlinks and names that are not valid object names are skipped.
+
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::error::{SwiftError, SwiftResult};
+use crate::gateway::{container_key, Gateway};
+use crate::meta::keys;
+use crate::path::{check_container_name, check_object_name, TMP_PREFIX};
+use crate::time::Timestamp;
+
+/// Temp files older than this are leftovers of a crash.
+pub const STALE_TEMP: Duration = Duration::from_secs(600);
+
+/// What a reconciliation changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Containers found in the tree only.
+    pub containers_added: usize,
+    /// Containers found in the index only.
+    pub containers_removed: usize,
+    /// Objects found in the tree only.
+    pub objects_added: usize,
+    /// Objects whose file changed.
+    pub objects_updated: usize,
+    /// Objects found in the index only.
+    pub objects_removed: usize,
+    /// Stale temp files removed.
+    pub temps_removed: usize,
+    /// Objects left as they were.
+    pub objects_unchanged: usize,
+}
+
+fn valid_utf8(name: &std::ffi::OsStr) -> Option<&str> {
+    name.to_str()
+}
+
+/// Reconciles every account: configured ones, ones in the index, and directories under the
+/// root that are valid account names.
+pub fn reconcile(gw: &Gateway, configured: &[String]) -> SwiftResult<Report> {
+    let mut accounts: HashSet<String> = configured.iter().cloned().collect();
+    accounts.extend(gw.index.account_names()?);
+    if let Ok(rd) = std::fs::read_dir(gw.store.root()) {
+        for e in rd.flatten() {
+            if let Some(n) = valid_utf8(&e.file_name()) {
+                if crate::config::valid_account_name(n) && e.path().is_dir() {
+                    accounts.insert(n.to_string());
+                }
+            }
+        }
+    }
+    let mut report = Report::default();
+    for a in accounts {
+        reconcile_account(gw, &a, &mut report)?;
+    }
+    Ok(report)
+}
+
+fn reconcile_account(gw: &Gateway, a: &str, report: &mut Report) -> SwiftResult<()> {
+    let adir = gw.store.account_dir(a);
+    let indexed: HashSet<String> = gw.index.container_names(a)?.into_iter().collect();
+    let mut on_disk = HashSet::new();
+    if let Ok(rd) = std::fs::read_dir(&adir) {
+        for e in rd.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            let Some(n) = valid_utf8(&e.file_name()).map(str::to_string) else { continue };
+            if ft.is_dir() && check_container_name(&n, &gw.settings.limits).is_ok() {
+                on_disk.insert(n);
+            }
+        }
+    }
+    for c in indexed.difference(&on_disk) {
+        gw.index.remove_container(a, c)?;
+        report.containers_removed += 1;
+    }
+    for c in &on_disk {
+        let dir = adir.join(c);
+        if !indexed.contains(c) {
+            let ts = match gw.meta.read(&dir, &container_key(a, c))? {
+                Some(m) if m.contains_key(keys::TIMESTAMP) => m[keys::TIMESTAMP].clone(),
+                _ => std::fs::metadata(&dir)
+                    .map(|m| Timestamp::from_nanos(m.mtime() * 1_000_000_000).to_x_timestamp())
+                    .unwrap_or_else(|_| Timestamp::now().to_x_timestamp()),
+            };
+            gw.index.ensure_container(a, c, &ts)?;
+            report.containers_added += 1;
+        }
+        reconcile_container(gw, a, c, &dir, report)?;
+    }
+    Ok(())
+}
+
+fn reconcile_container(gw: &Gateway, a: &str, c: &str, dir: &Path, report: &mut Report) -> SwiftResult<()> {
+    let mut states: HashMap<String, (u64, i64)> = gw.index.object_states(a, c)?;
+    let now = SystemTime::now();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, prefix)) = stack.pop() {
+        let rd = match std::fs::read_dir(&d) {
+            Ok(rd) => rd,
+            Err(e) => return Err(SwiftError::io("read directory", &d, e)),
+        };
+        for e in rd.flatten() {
+            let Some(n) = valid_utf8(&e.file_name()).map(str::to_string) else { continue };
+            let Ok(md) = e.path().symlink_metadata() else { continue };
+            let ft = md.file_type();
+            if n.starts_with(TMP_PREFIX) {
+                let old = md.modified().ok().and_then(|m| now.duration_since(m).ok());
+                if ft.is_file() && old.is_some_and(|age| age > STALE_TEMP) {
+                    let _ = std::fs::remove_file(e.path());
+                    report.temps_removed += 1;
+                }
+                continue;
+            }
+            let name = format!("{prefix}{n}");
+            if ft.is_dir() {
+                stack.push((e.path(), format!("{name}/")));
+                continue;
+            }
+            if !ft.is_file() || check_object_name(&name, &gw.settings.limits).is_err() {
+                continue;
+            }
+            let mt = md.mtime() * 1_000_000_000 + md.mtime_nsec();
+            match states.remove(&name) {
+                Some((size, m)) if m == mt && (size == md.len() || size_may_differ(gw, a, c, &name)) => {
+                    report.objects_unchanged += 1;
+                    continue;
+                }
+                Some(_) => report.objects_updated += 1,
+                None => report.objects_added += 1,
+            }
+            let info = match gw.load_object_at(a, c, &name, e.path()) {
+                Ok(i) => i,
+                Err(SwiftError::NotFound) => continue, // deleted meanwhile
+                Err(err) => {
+                    tracing::warn!(object = %name, error = %err, "cannot index object");
+                    continue;
+                }
+            };
+            gw.index.upsert_object(a, c, &info.record(&name, mt))?;
+        }
+    }
+    for name in states.keys() {
+        gw.index.remove_object(a, c, name)?;
+        report.objects_removed += 1;
+    }
+    Ok(())
+}
+
+/// An SLO manifest is listed with its logical size, not its file size.
+fn size_may_differ(gw: &Gateway, a: &str, c: &str, name: &str) -> bool {
+    gw.load_object(a, c, name).is_ok_and(|i| i.is_slo())
+}
