@@ -249,8 +249,22 @@ impl Gateway {
         if spec.if_none_match_any && target.is_file() {
             return Err(SwiftError::PreconditionFailed);
         }
-        self.store.make_parents(&cdir, &target)?;
-        let (file, tmp) = self.store.create_temp(&target)?;
+        // A concurrent DELETE may prune an empty parent between the two steps: retry.
+        let mut attempt = 0;
+        let (file, tmp) = loop {
+            let made = self
+                .store
+                .make_parents(&cdir, &target)
+                .and_then(|()| self.store.create_temp(&target));
+            match made {
+                Err(SwiftError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && attempt < 5 =>
+                {
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
         let r = self.write_and_commit(&spec, &mut rx, file, &tmp, &target);
         if r.is_err() {
             let _ = std::fs::remove_file(&tmp);

@@ -117,6 +117,10 @@ impl Store {
                         fsync_dir(p)?;
                     }
                 }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    // The parent was pruned by a concurrent delete; the caller retries.
+                    return Err(SwiftError::io("create directory", &cur, e));
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if !cur.is_dir() {
                         return Err(SwiftError::Conflict(format!(
@@ -188,7 +192,11 @@ impl Store {
         }
         let mut dir = file.parent().map(Path::to_path_buf);
         if let Some(d) = &dir {
-            fsync_dir(d)?;
+            // A concurrent delete may already have pruned the directory.
+            match fsync_dir(d) {
+                Err(SwiftError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                other => other?,
+            }
         }
         while let Some(d) = dir {
             if d == container_dir || !d.starts_with(container_dir) {

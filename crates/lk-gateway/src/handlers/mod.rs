@@ -71,6 +71,14 @@ pub fn hv(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// Sets (replaces) a header on a builder.
+pub fn set_header(mut b: http::response::Builder, name: &'static str, value: HeaderValue) -> http::response::Builder {
+    if let Some(h) = b.headers_mut() {
+        h.insert(name, value);
+    }
+    b
+}
+
 /// Adds every `X-<Kind>-Meta-*` (and ACL/other kept headers) of `meta` to `b`.
 pub fn add_meta(mut b: http::response::Builder, meta: &Meta, prefixes: &[&str]) -> http::response::Builder {
     for (k, v) in meta {

@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
 use super::large::{self, Resolved};
-use super::{add_meta, authorize, finish, hv, resp, Access, Req};
+use super::{add_meta, authorize, finish, hv, resp, set_header, Access, Req};
 use crate::body::{self, multipart_pieces, pieces_len, piece_stream, slice_segments, Body, Piece};
 use crate::cond::{Conditions, Verdict};
 use crate::error::{SwiftError, SwiftResult};
@@ -144,7 +144,7 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftRe
     }
     let mut b = object_headers(&info, &etag_header);
     if raw_manifest {
-        b = b.header("Content-Type", "application/json; charset=utf-8");
+        b = set_header(b, "Content-Type", hv("application/json; charset=utf-8"));
     }
     let total = resolved.total;
     let (status, pieces, len) = match evaluate(req.header("range"), total) {
@@ -163,7 +163,7 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftRe
             let boundary = format!("{:032x}", rand::random::<u128>());
             let ct = info.content_type().to_string();
             let p = multipart_pieces(&resolved.segments, &r, total, &ct, &boundary);
-            b = b.header("Content-Type", format!("multipart/byteranges;boundary={boundary}"));
+            b = set_header(b, "Content-Type", hv(&format!("multipart/byteranges;boundary={boundary}")));
             let len = pieces_len(&p);
             (StatusCode::PARTIAL_CONTENT, p, len)
         }

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Integration tests of the gateway binary (one test binary, topic modules).
+
+mod common;
+mod crash;
+mod index;
+mod security;
+mod swiftclient;
+mod xattrs;
