@@ -22,11 +22,21 @@ pub fn parse_document(bytes: &[u8]) -> Result<LustreCluster, ModelError> {
         let inner = err.into_inner();
         let location = inner.location();
         let mut message = strip_location(&inner.to_string());
-        // serde_yaml prefixes some messages with the path it tracked itself; drop the repeat.
-        if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
-            message = rest.to_string();
+        // serde_yaml prefixes some messages with the path (or parent path) it tracked itself;
+        // drop the repeat.
+        if let Some((prefix, rest)) = message.split_once(": ") {
+            let is_ancestor = path == prefix
+                || path.starts_with(&format!("{prefix}."))
+                || path.starts_with(&format!("{prefix}["));
+            if is_ancestor {
+                message = rest.to_string();
+            }
         }
-        let path = if path == "." { String::new() } else { path };
+        let path = if path == "." || path.contains('?') {
+            String::new()
+        } else {
+            path
+        };
         ModelError::Malformed(Diagnostic {
             path,
             line: location.as_ref().map(|l| l.line()),

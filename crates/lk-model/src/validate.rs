@@ -68,7 +68,7 @@ impl Validator {
         let targets = self.targets(spec, &target_specs, &nodes, default_mode);
         let clients = self.clients(&client_specs, &nodes, &spec.fsname);
         let routes = self.routes(spec, &nodes, &networks);
-        self.check_server_roles(&nodes, &targets);
+        self.check_server_roles(&nodes, &target_specs);
         let lustre = self.lustre(spec, &nodes);
         let image = self.image(spec);
         if self.problems.is_empty() {
@@ -522,8 +522,15 @@ impl Validator {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
+            // Point at the first target whose style differs from the first one's.
+            let first = modes[0].1;
+            let at = modes
+                .iter()
+                .find(|(_, m)| *m != first)
+                .map(|(p, _)| format!("{p}.failoverMode"))
+                .unwrap_or_else(|| "spec.failoverMode".into());
             self.fail(
-                "spec.failoverMode",
+                at,
                 format!(
                     "servicenode and failnode styles are mixed (servicenode: {}; failnode: {}); Lustre cannot mix them, use one style",
                     describe(FailoverMode::Servicenode),
@@ -566,7 +573,7 @@ impl Validator {
                 Some(n) if !n.item.has(role) => self.fail(
                     format!("{path}.{field}"),
                     format!(
-                        "node `{name}` serves a {label} but lacks the `{}` role",
+                        "node `{name}` serves an {label} but lacks the `{}` role",
                         role.as_str()
                     ),
                 ),
@@ -600,7 +607,7 @@ impl Validator {
                     self.fail(
                         format!("{path}.size"),
                         format!(
-                            "{s} is too small to format: a {label} needs at least {}",
+                            "{s} is too small to format: an {label} needs at least {}",
                             format_size(min_size)
                         ),
                     );
@@ -728,23 +735,56 @@ impl Validator {
         out
     }
 
-    fn check_server_roles(
-        &mut self,
-        nodes: &[Sourced<Node>],
-        targets: &Option<(Target, Vec<Target>, Vec<Target>)>,
-    ) {
-        let Some((mgt, mdts, osts)) = targets else {
-            return;
+    /// A node with a server role must serve a target of that kind (checked against the
+    /// placements as written, so a target that failed its own checks adds no noise here).
+    fn check_server_roles(&mut self, nodes: &[Sourced<Node>], specs: &TargetSpecs) {
+        let pairs = |list: Vec<(&String, Option<&String>)>| -> Vec<(String, Option<String>)> {
+            list.into_iter()
+                .map(|(n, f)| (n.clone(), f.cloned()))
+                .collect()
         };
+        let kinds = [
+            (
+                Role::Mgs,
+                "MGT",
+                pairs(
+                    specs
+                        .mgt
+                        .iter()
+                        .map(|m| (&m.item.node, m.item.failover.as_ref()))
+                        .collect(),
+                ),
+            ),
+            (
+                Role::Mds,
+                "MDT",
+                pairs(
+                    specs
+                        .mdts
+                        .iter()
+                        .map(|m| (&m.item.node, m.item.failover.as_ref()))
+                        .collect(),
+                ),
+            ),
+            (
+                Role::Oss,
+                "OST",
+                pairs(
+                    specs
+                        .osts
+                        .iter()
+                        .map(|m| (&m.item.node, m.item.failover.as_ref()))
+                        .collect(),
+                ),
+            ),
+        ];
         for n in nodes {
             let name = n.item.name.as_str();
-            for (role, kind, list) in [
-                (Role::Mgs, "MGT", std::slice::from_ref(mgt)),
-                (Role::Mds, "MDT", mdts.as_slice()),
-                (Role::Oss, "OST", osts.as_slice()),
-            ] {
-                let serves = list.iter().any(|t| t.service_nodes().any(|s| s == name));
-                if n.item.has(role) && !serves {
+            for (role, kind, list) in &kinds {
+                let placed = list
+                    .iter()
+                    .any(|(p, f)| p == name || f.as_deref() == Some(name));
+                if n.item.has(*role) && !placed {
                     self.fail(
                         format!("{}.roles", n.path),
                         format!("node `{name}` has the `{}` role but no {kind} is placed on it (as primary or failover)", role.as_str()),

@@ -1,0 +1,139 @@
+//! The `lustrekit` binary as a user meets it: exit codes, messages, determinism.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn lustrekit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lustrekit"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run lustrekit")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn every_example_validates_and_plans() {
+    for example in ["all-in-one", "basic-lab", "ha", "routing", "bench"] {
+        let file = format!("examples/{example}.yaml");
+        let v = lustrekit(&["validate", &file]);
+        assert!(v.status.success(), "{file}: {}", text(&v.stderr));
+        assert!(text(&v.stdout).contains("valid"));
+        let p = lustrekit(&["plan", &file]);
+        assert!(p.status.success(), "{file}: {}", text(&p.stderr));
+        let j = lustrekit(&["plan", "--format", "json", &file]);
+        assert!(j.status.success());
+        let parsed: serde_json::Value =
+            serde_json::from_slice(&j.stdout).expect("plan JSON parses");
+        assert_eq!(parsed["fsname"].as_str().map(|s| !s.is_empty()), Some(true));
+    }
+}
+
+#[test]
+fn plan_output_is_byte_identical_across_runs() {
+    for format in ["text", "json"] {
+        let a = lustrekit(&["plan", "--format", format, "examples/ha.yaml"]);
+        let b = lustrekit(&["plan", "--format", format, "examples/ha.yaml"]);
+        assert_eq!(a.stdout, b.stdout);
+    }
+}
+
+#[test]
+fn invalid_topology_lists_every_problem_with_position_and_exits_3() {
+    let out = lustrekit(&[
+        "validate",
+        "crates/lk-model/tests/malformed/many-problems.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("lustrekit: "), "{err}");
+    assert!(err.contains("problems found"), "{err}");
+    assert!(
+        err.contains("many-problems.yaml:6:3: spec.fsname:"),
+        "{err}"
+    );
+    assert!(err.contains("spec.nodes[1].memory"), "{err}");
+    assert!(err.contains("spec.nodes[1].vcpus"), "{err}");
+    assert!(err.contains("spec.targets.osts[0].node"), "{err}");
+    assert!(err.contains("spec.targets.osts[0].size"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "NO_COLOR output has no escape codes: {err:?}"
+    );
+}
+
+#[test]
+fn every_malformed_input_exits_nonzero_without_panicking() {
+    let dir = root().join("crates/lk-model/tests/malformed");
+    for entry in std::fs::read_dir(dir).expect("corpus") {
+        let path = entry.expect("entry").path();
+        let out = lustrekit(&["plan", path.to_str().expect("utf-8 path")]);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{}: {}",
+            path.display(),
+            text(&out.stderr)
+        );
+        let err = text(&out.stderr);
+        assert!(!err.contains("panicked"), "{}: {err}", path.display());
+        assert!(
+            err.lines().count() >= 2,
+            "{}: the message names the problem: {err}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn missing_file_and_bad_usage_have_their_own_exit_codes() {
+    let missing = lustrekit(&["validate", "no/such/file.yaml"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("cannot read topology file no/such/file.yaml"));
+    let usage = lustrekit(&["plan", "--frobnicate"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn help_shows_examples_and_exit_codes() {
+    let out = lustrekit(&["--help"]);
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("Examples:") && help.contains("Exit codes:"),
+        "{help}"
+    );
+}
+
+#[test]
+fn schema_is_json_schema_of_the_model() {
+    let out = lustrekit(&["schema"]);
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema JSON");
+    assert_eq!(schema["title"], "LustreCluster");
+    assert!(schema["properties"]["spec"].is_object());
+    let committed = std::fs::read_to_string(root().join("docs/lustrecluster.schema.json"))
+        .expect("committed schema");
+    assert_eq!(text(&out.stdout), committed, "docs/lustrecluster.schema.json is stale: run `lustrekit schema > docs/lustrecluster.schema.json`");
+}
+
+#[test]
+fn stdin_is_accepted() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lustrekit"))
+        .args(["validate", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let yaml = std::fs::read(root().join("examples/all-in-one.yaml")).expect("example");
+    std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), &yaml).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+}
