@@ -15,6 +15,7 @@ Examples:
   lustrekit plan examples/routing.yaml
   lustrekit plan --format json examples/bench.yaml | jq '.resources.domains[].name'
   lustrekit schema > lustrecluster.schema.json
+  lustrekit gateway --root /mnt/lustre/swift --listen 127.0.0.1:8080 --user acct:alice:secret
 
 Exit codes:
   0  success
@@ -38,6 +39,8 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Print the JSON Schema of the LustreCluster document.
     Schema,
+    /// Serve a directory tree through the OpenStack Swift API (objects are plain files).
+    Gateway(lk_gateway::GatewayArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => cmd::validate::run(&args),
         Command::Plan(args) => cmd::plan::run(&args),
         Command::Schema => cmd::schema::run(),
+        Command::Gateway(args) => lk_gateway::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
