@@ -52,7 +52,11 @@ fn ct_eq(a: &str, b: &str) -> bool {
 impl Auth {
     /// Auth over `users`, tokens living `ttl_secs`.
     pub fn new(users: Vec<User>, ttl_secs: u64) -> Self {
-        Auth { users, ttl: Duration::from_secs(ttl_secs), tokens: Mutex::new(HashMap::new()) }
+        Auth {
+            users,
+            ttl: Duration::from_secs(ttl_secs),
+            tokens: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Accounts that have users.
@@ -74,8 +78,9 @@ impl Auth {
         let now = Instant::now();
         let mut tokens = self.tokens.lock().ok()?;
         tokens.retain(|_, s| s.expires > now);
-        if let Some((t, s)) =
-            tokens.iter().find(|(_, s)| s.account == u.account && s.user == u.user)
+        if let Some((t, s)) = tokens
+            .iter()
+            .find(|(_, s)| s.account == u.account && s.user == u.user)
         {
             return Some(Issued {
                 token: t.clone(),
@@ -93,13 +98,20 @@ impl Auth {
                 expires: now + self.ttl,
             },
         );
-        Some(Issued { token, expires_in: self.ttl.as_secs(), account: u.account.clone() })
+        Some(Issued {
+            token,
+            expires_in: self.ttl.as_secs(),
+            account: u.account.clone(),
+        })
     }
 
     /// The session of a live token.
     pub fn validate(&self, token: &str) -> Option<Session> {
         let tokens = self.tokens.lock().ok()?;
-        tokens.get(token).filter(|s| s.expires > Instant::now()).cloned()
+        tokens
+            .get(token)
+            .filter(|s| s.expires > Instant::now())
+            .cloned()
     }
 
     /// Expires a token now (tests).
@@ -130,8 +142,18 @@ mod tests {
     fn auth(ttl: u64) -> Auth {
         Auth::new(
             vec![
-                User { account: "a".into(), user: "u".into(), key: "k".into(), admin: true },
-                User { account: "b".into(), user: "v".into(), key: "w".into(), admin: false },
+                User {
+                    account: "a".into(),
+                    user: "u".into(),
+                    key: "k".into(),
+                    admin: true,
+                },
+                User {
+                    account: "b".into(),
+                    user: "v".into(),
+                    key: "w".into(),
+                    admin: false,
+                },
             ],
             ttl,
         )
@@ -144,7 +166,11 @@ mod tests {
         assert!(a.login("a:v", "w").is_none());
         assert!(a.login("au", "k").is_none());
         let t = a.login("a:u", "k").expect("login");
-        assert_eq!(a.login("a:u", "k").expect("again").token, t.token, "token reused");
+        assert_eq!(
+            a.login("a:u", "k").expect("again").token,
+            t.token,
+            "token reused"
+        );
         let s = a.validate(&t.token).expect("valid");
         assert_eq!((s.account.as_str(), s.admin), ("a", true));
         assert!(a.validate("AUTH_tknope").is_none());

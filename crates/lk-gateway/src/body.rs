@@ -26,7 +26,9 @@ pub fn empty() -> Body {
 
 /// A body held in memory (listings, errors, small JSON).
 pub fn full(b: impl Into<Bytes>) -> Body {
-    Full::new(b.into()).map_err(|never| match never {}).boxed_unsync()
+    Full::new(b.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// A byte range of one file.
@@ -61,7 +63,11 @@ pub fn slice_segments(segs: &[Segment], first: u64, last: u64) -> Vec<Segment> {
         }
         let from = first.max(start) - start;
         let to = (last + 1).min(end) - start;
-        out.push(Segment { path: s.path.clone(), offset: s.offset + from, len: to - from });
+        out.push(Segment {
+            path: s.path.clone(),
+            offset: s.offset + from,
+            len: to - from,
+        });
     }
     out
 }
@@ -104,7 +110,10 @@ struct State {
 /// A stream of the bytes of `pieces`. A file shorter than its segment ends the stream with
 /// an error (the client sees a truncated body, as with Swift).
 pub fn piece_stream(pieces: Vec<Piece>) -> impl Stream<Item = io::Result<Bytes>> + Send {
-    let st = State { queue: pieces.into(), open: None };
+    let st = State {
+        queue: pieces.into(),
+        open: None,
+    };
     futures_util::stream::try_unfold(st, |mut st| async move {
         loop {
             if let Some((f, remaining, path)) = &mut st.open {
@@ -153,7 +162,11 @@ mod tests {
     use super::*;
 
     fn seg(n: &str, len: u64) -> Segment {
-        Segment { path: n.into(), offset: 0, len }
+        Segment {
+            path: n.into(),
+            offset: 0,
+            len,
+        }
     }
 
     #[test]
@@ -163,13 +176,25 @@ mod tests {
         assert_eq!(
             slice_segments(&segs, 3, 6),
             vec![
-                Segment { path: "a".into(), offset: 3, len: 2 },
-                Segment { path: "c".into(), offset: 0, len: 2 }
+                Segment {
+                    path: "a".into(),
+                    offset: 3,
+                    len: 2
+                },
+                Segment {
+                    path: "c".into(),
+                    offset: 0,
+                    len: 2
+                }
             ]
         );
         assert_eq!(
             slice_segments(&segs, 7, 7),
-            vec![Segment { path: "c".into(), offset: 2, len: 1 }]
+            vec![Segment {
+                path: "c".into(),
+                offset: 2,
+                len: 1
+            }]
         );
     }
 
@@ -178,16 +203,26 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let f = dir.path().join("f");
         std::fs::write(&f, b"0123456789").expect("write");
-        let segs = vec![Segment { path: f.clone(), offset: 0, len: 10 }];
+        let segs = vec![Segment {
+            path: f.clone(),
+            offset: 0,
+            len: 10,
+        }];
         let pieces = multipart_pieces(&segs, &[(0, 1), (8, 9)], 10, "text/plain", "B");
         let want = pieces_len(&pieces);
         let body: Vec<Bytes> = piece_stream(pieces).try_collect().await.expect("stream");
         let all: Vec<u8> = body.concat();
         assert_eq!(all.len() as u64, want);
         let s = String::from_utf8(all).expect("utf8");
-        assert!(s.starts_with("--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01\r\n"));
+        assert!(s.starts_with(
+            "--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01\r\n"
+        ));
         assert!(s.ends_with("Content-Range: bytes 8-9/10\r\n\r\n89\r\n--B--"));
-        let short = vec![Piece::File(Segment { path: f, offset: 5, len: 10 })];
+        let short = vec![Piece::File(Segment {
+            path: f,
+            offset: 5,
+            len: 10,
+        })];
         let r: io::Result<Vec<Bytes>> = piece_stream(short).try_collect().await;
         assert!(r.is_err());
     }

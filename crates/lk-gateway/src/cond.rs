@@ -59,7 +59,11 @@ impl Conditions<'_> {
         }
         if let Some(m) = self.if_none_match {
             if matches(m, etag) {
-                return if read { Verdict::NotModified } else { Verdict::PreconditionFailed };
+                return if read {
+                    Verdict::NotModified
+                } else {
+                    Verdict::PreconditionFailed
+                };
             }
         } else if read {
             if let Some(t) = self.if_modified_since.and_then(parse_http_date) {
@@ -87,34 +91,89 @@ mod tests {
     const E: &str = "0cc175b9c0f1b6a831c399e269772661";
     const T: i64 = 1_700_000_001; // Tue, 14 Nov 2023 22:13:21 GMT
 
-    fn c<'a>(im: Option<&'a str>, inm: Option<&'a str>, ims: Option<&'a str>, ius: Option<&'a str>) -> Conditions<'a> {
-        Conditions { if_match: im, if_none_match: inm, if_modified_since: ims, if_unmodified_since: ius }
+    fn c<'a>(
+        im: Option<&'a str>,
+        inm: Option<&'a str>,
+        ims: Option<&'a str>,
+        ius: Option<&'a str>,
+    ) -> Conditions<'a> {
+        Conditions {
+            if_match: im,
+            if_none_match: inm,
+            if_modified_since: ims,
+            if_unmodified_since: ius,
+        }
     }
 
     #[test]
     fn etag_conditions() {
         let q = format!("\"{E}\"");
-        assert_eq!(c(Some(&q), None, None, None).evaluate(E, T, true), Verdict::Proceed);
-        assert_eq!(c(Some("\"x\""), None, None, None).evaluate(E, T, true), Verdict::PreconditionFailed);
-        assert_eq!(c(Some("*"), None, None, None).evaluate(E, T, true), Verdict::Proceed);
-        assert_eq!(c(None, Some(E), None, None).evaluate(E, T, true), Verdict::NotModified);
-        assert_eq!(c(None, Some("*"), None, None).evaluate(E, T, false), Verdict::PreconditionFailed);
-        assert_eq!(c(None, Some("\"a\", \"b\""), None, None).evaluate(E, T, true), Verdict::Proceed);
-        assert_eq!(c(Some("*"), None, None, None).evaluate_missing(), Verdict::PreconditionFailed);
-        assert_eq!(c(None, Some("*"), None, None).evaluate_missing(), Verdict::Proceed);
+        assert_eq!(
+            c(Some(&q), None, None, None).evaluate(E, T, true),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            c(Some("\"x\""), None, None, None).evaluate(E, T, true),
+            Verdict::PreconditionFailed
+        );
+        assert_eq!(
+            c(Some("*"), None, None, None).evaluate(E, T, true),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            c(None, Some(E), None, None).evaluate(E, T, true),
+            Verdict::NotModified
+        );
+        assert_eq!(
+            c(None, Some("*"), None, None).evaluate(E, T, false),
+            Verdict::PreconditionFailed
+        );
+        assert_eq!(
+            c(None, Some("\"a\", \"b\""), None, None).evaluate(E, T, true),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            c(Some("*"), None, None, None).evaluate_missing(),
+            Verdict::PreconditionFailed
+        );
+        assert_eq!(
+            c(None, Some("*"), None, None).evaluate_missing(),
+            Verdict::Proceed
+        );
     }
 
     #[test]
     fn date_conditions() {
         let same = Some("Tue, 14 Nov 2023 22:13:21 GMT");
         let before = Some("Tue, 14 Nov 2023 22:13:20 GMT");
-        assert_eq!(c(None, None, same, None).evaluate(E, T, true), Verdict::NotModified);
-        assert_eq!(c(None, None, before, None).evaluate(E, T, true), Verdict::Proceed);
-        assert_eq!(c(None, None, same, None).evaluate(E, T, false), Verdict::Proceed);
-        assert_eq!(c(None, None, None, before).evaluate(E, T, true), Verdict::PreconditionFailed);
-        assert_eq!(c(None, None, None, same).evaluate(E, T, true), Verdict::Proceed);
+        assert_eq!(
+            c(None, None, same, None).evaluate(E, T, true),
+            Verdict::NotModified
+        );
+        assert_eq!(
+            c(None, None, before, None).evaluate(E, T, true),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            c(None, None, same, None).evaluate(E, T, false),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            c(None, None, None, before).evaluate(E, T, true),
+            Verdict::PreconditionFailed
+        );
+        assert_eq!(
+            c(None, None, None, same).evaluate(E, T, true),
+            Verdict::Proceed
+        );
         // If-None-Match wins over If-Modified-Since.
-        assert_eq!(c(None, Some("\"x\""), same, None).evaluate(E, T, true), Verdict::Proceed);
-        assert_eq!(c(None, None, Some("garbage"), None).evaluate(E, T, true), Verdict::Proceed);
+        assert_eq!(
+            c(None, Some("\"x\""), same, None).evaluate(E, T, true),
+            Verdict::Proceed
+        );
+        assert_eq!(
+            c(None, None, Some("garbage"), None).evaluate(E, T, true),
+            Verdict::Proceed
+        );
     }
 }

@@ -246,7 +246,10 @@ pub enum ConfigError {
 
 /// Parses `ACCOUNT:USER:KEY[:admin]`.
 pub fn parse_user(value: &str) -> Result<User, ConfigError> {
-    let bad = |reason| ConfigError::BadUser { value: value.to_string(), reason };
+    let bad = |reason| ConfigError::BadUser {
+        value: value.to_string(),
+        reason,
+    };
     let parts: Vec<&str> = value.split(':').collect();
     let admin = match parts.len() {
         3 => false,
@@ -280,12 +283,16 @@ pub fn valid_account_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 200
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     toml::from_str(&text).map_err(|source| ConfigError::Parse {
         path: path.to_path_buf(),
         source: Box::new(source),
@@ -302,7 +309,12 @@ impl GatewayArgs {
         let root = self.root.clone().or(file.root).ok_or(ConfigError::NoRoot)?;
         let mut users = Vec::new();
         for u in file.users {
-            let user = User { account: u.account, user: u.user, key: u.key, admin: u.admin };
+            let user = User {
+                account: u.account,
+                user: u.user,
+                key: u.key,
+                admin: u.admin,
+            };
             check_user(&user).map_err(|reason| ConfigError::BadUser {
                 value: format!("{}:{}", user.account, user.user),
                 reason,
@@ -331,7 +343,10 @@ impl GatewayArgs {
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             token_ttl: self.token_ttl.or(file.token_ttl).unwrap_or(86_400),
-            xattr_overflow: self.xattr_overflow.or(file.xattr_overflow).unwrap_or_default(),
+            xattr_overflow: self
+                .xattr_overflow
+                .or(file.xattr_overflow)
+                .unwrap_or_default(),
             public_url: self.public_url.clone().or(file.public_url),
             workers: self.workers.or(file.workers),
             log: self.log.clone().unwrap_or_else(|| "info".to_string()),
@@ -385,8 +400,14 @@ mod tests {
 
     #[test]
     fn needs_root_and_users() {
-        assert!(matches!(GatewayArgs::default().resolve(), Err(ConfigError::NoRoot)));
-        let args = GatewayArgs { root: Some("/x".into()), ..Default::default() };
+        assert!(matches!(
+            GatewayArgs::default().resolve(),
+            Err(ConfigError::NoRoot)
+        ));
+        let args = GatewayArgs {
+            root: Some("/x".into()),
+            ..Default::default()
+        };
         assert!(matches!(args.resolve(), Err(ConfigError::NoUsers)));
     }
 }

@@ -68,7 +68,10 @@ impl ObjectInfo {
     }
     /// X-Timestamp.
     pub fn timestamp(&self) -> Timestamp {
-        self.meta.get(keys::TIMESTAMP).and_then(|t| Timestamp::parse(t)).unwrap_or(Timestamp(0))
+        self.meta
+            .get(keys::TIMESTAMP)
+            .and_then(|t| Timestamp::parse(t))
+            .unwrap_or(Timestamp(0))
     }
     /// Content-Type.
     pub fn content_type(&self) -> &str {
@@ -79,7 +82,9 @@ impl ObjectInfo {
     }
     /// Whether it is an SLO manifest.
     pub fn is_slo(&self) -> bool {
-        self.meta.get(keys::SLO).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.meta
+            .get(keys::SLO)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
     /// DLO manifest value, if any.
     pub fn dlo(&self) -> Option<&str> {
@@ -89,7 +94,10 @@ impl ObjectInfo {
     pub fn record(&self, name: &str, mtime_ns: i64) -> ObjectRecord {
         let (size, etag) = if self.is_slo() {
             (
-                self.meta.get(keys::SLO_SIZE).and_then(|s| s.parse().ok()).unwrap_or(0),
+                self.meta
+                    .get(keys::SLO_SIZE)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0),
                 self.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default(),
             )
         } else {
@@ -117,7 +125,9 @@ pub fn md5_file(path: &Path) -> SwiftResult<(String, u64)> {
     let mut buf = vec![0u8; 1 << 20];
     let mut n = 0u64;
     loop {
-        let got = f.read(&mut buf).map_err(|e| SwiftError::io("read", path, e))?;
+        let got = f
+            .read(&mut buf)
+            .map_err(|e| SwiftError::io("read", path, e))?;
         if got == 0 {
             break;
         }
@@ -129,7 +139,10 @@ pub fn md5_file(path: &Path) -> SwiftResult<(String, u64)> {
 
 /// Guesses a Content-Type from the object name (Swift does the same when none is given).
 pub fn guess_content_type(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "txt" | "log" | "md" | "c" | "h" | "rs" | "py" | "sh" => "text/plain",
         "html" | "htm" => "text/html",
@@ -184,7 +197,13 @@ impl Gateway {
     }
 
     /// As [`Gateway::load_object`] for an already checked path.
-    pub fn load_object_at(&self, a: &str, c: &str, o: &str, path: PathBuf) -> SwiftResult<ObjectInfo> {
+    pub fn load_object_at(
+        &self,
+        a: &str,
+        c: &str,
+        o: &str,
+        path: PathBuf,
+    ) -> SwiftResult<ObjectInfo> {
         let md = match std::fs::metadata(&path) {
             Ok(md) if md.is_file() => md,
             Ok(_) => return Err(SwiftError::NotFound),
@@ -202,7 +221,11 @@ impl Gateway {
                 && m.contains_key(keys::ETAG)
         });
         if fresh {
-            return Ok(ObjectInfo { path, file_size: md.len(), meta: meta.unwrap_or_default() });
+            return Ok(ObjectInfo {
+                path,
+                file_size: md.len(),
+                meta: meta.unwrap_or_default(),
+            });
         }
         // Changed or created outside the gateway: recompute and record.
         let (etag, size) = md5_file(&path)?;
@@ -215,10 +238,17 @@ impl Gateway {
             .or_insert_with(|| guess_content_type(o).to_string());
         m.insert(keys::ETAG.into(), etag);
         m.insert(keys::LENGTH.into(), size.to_string());
-        m.insert(keys::TIMESTAMP.into(), Timestamp::from_nanos(mt).to_x_timestamp());
+        m.insert(
+            keys::TIMESTAMP.into(),
+            Timestamp::from_nanos(mt).to_x_timestamp(),
+        );
         m.insert(keys::MTIME.into(), mt.to_string());
         self.meta.write_path(&path, &key, &m)?;
-        let info = ObjectInfo { path, file_size: size, meta: m };
+        let info = ObjectInfo {
+            path,
+            file_size: size,
+            meta: m,
+        };
         self.index.upsert_object(a, c, &info.record(o, mt))?;
         Ok(info)
     }
@@ -244,7 +274,9 @@ impl Gateway {
         }
         let target = self.store.object_path(a, c, o)?;
         if target.is_dir() {
-            return Err(SwiftError::Conflict(format!("{o} is a directory in the tree")));
+            return Err(SwiftError::Conflict(format!(
+                "{o} is a directory in the tree"
+            )));
         }
         if spec.if_none_match_any && target.is_file() {
             return Err(SwiftError::PreconditionFailed);
@@ -287,10 +319,13 @@ impl Gateway {
             let chunk = chunk?;
             n += chunk.len() as u64;
             if n > max {
-                return Err(SwiftError::TooLarge(format!("object larger than {max} bytes")));
+                return Err(SwiftError::TooLarge(format!(
+                    "object larger than {max} bytes"
+                )));
             }
             h.update(&chunk);
-            file.write_all(&chunk).map_err(|e| SwiftError::io("write", tmp, e))?;
+            file.write_all(&chunk)
+                .map_err(|e| SwiftError::io("write", tmp, e))?;
         }
         if let Some(len) = spec.expected_len {
             if len != n {
@@ -308,8 +343,11 @@ impl Gateway {
             }
         }
         let ts = Timestamp::now();
-        file.set_modified(ts.to_system()).map_err(|e| SwiftError::io("set mtime of", tmp, e))?;
-        let md = file.metadata().map_err(|e| SwiftError::io("stat", tmp, e))?;
+        file.set_modified(ts.to_system())
+            .map_err(|e| SwiftError::io("set mtime of", tmp, e))?;
+        let md = file
+            .metadata()
+            .map_err(|e| SwiftError::io("stat", tmp, e))?;
         let mt = mtime_ns(&md);
         let mut meta = spec.meta.clone();
         meta.insert(keys::ETAG.into(), etag);
@@ -318,19 +356,37 @@ impl Gateway {
         meta.insert(keys::MTIME.into(), mt.to_string());
         let key = object_key(&spec.account, &spec.container, &spec.object);
         self.meta.write_file(&file, tmp, &key, &meta)?;
-        file.sync_all().map_err(|e| SwiftError::io("fsync", tmp, e))?;
+        file.sync_all()
+            .map_err(|e| SwiftError::io("fsync", tmp, e))?;
         drop(file);
         self.store.commit_temp(tmp, target)?;
-        let info = ObjectInfo { path: target.to_path_buf(), file_size: n, meta };
-        self.index.upsert_object(&spec.account, &spec.container, &info.record(&spec.object, mt))?;
+        let info = ObjectInfo {
+            path: target.to_path_buf(),
+            file_size: n,
+            meta,
+        };
+        self.index.upsert_object(
+            &spec.account,
+            &spec.container,
+            &info.record(&spec.object, mt),
+        )?;
         Ok(info)
     }
 
     /// Replaces an object's metadata in place (POST). Keeps the system keys.
-    pub fn rewrite_object_meta(&self, a: &str, c: &str, o: &str, info: &ObjectInfo) -> SwiftResult<()> {
-        self.meta.write_path(&info.path, &object_key(a, c, o), &info.meta)?;
-        let md = std::fs::metadata(&info.path).map_err(|e| SwiftError::io("stat", &info.path, e))?;
-        self.index.upsert_object(a, c, &info.record(o, mtime_ns(&md)))?;
+    pub fn rewrite_object_meta(
+        &self,
+        a: &str,
+        c: &str,
+        o: &str,
+        info: &ObjectInfo,
+    ) -> SwiftResult<()> {
+        self.meta
+            .write_path(&info.path, &object_key(a, c, o), &info.meta)?;
+        let md =
+            std::fs::metadata(&info.path).map_err(|e| SwiftError::io("stat", &info.path, e))?;
+        self.index
+            .upsert_object(a, c, &info.record(o, mtime_ns(&md)))?;
         Ok(())
     }
 

@@ -145,11 +145,18 @@ CREATE TABLE IF NOT EXISTS cursors(name TEXT PRIMARY KEY, value TEXT NOT NULL) W
 impl Index {
     /// Opens (creating if needed) the index at `path`.
     pub fn open(path: &Path) -> IResult<Index> {
-        let open_err = |source| IndexError::Open { path: path.to_path_buf(), source };
+        let open_err = |source| IndexError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
-        Ok(Index { conn: Mutex::new(conn), path: path.to_path_buf() })
+        Ok(Index {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
     }
 
     /// The database file.
@@ -261,7 +268,9 @@ impl Index {
         let conn = self.lock()?;
         let sql_base = "SELECT name,size,etag,content_type,timestamp,mtime_ns FROM objects
                         WHERE account=?1 AND container=?2";
-        list_generic(&conn, sql_base, account, container, p, row_to_object, |r| &r.name)
+        list_generic(&conn, sql_base, account, container, p, row_to_object, |r| {
+            &r.name
+        })
     }
 
     /// A page of an account listing.
@@ -273,7 +282,9 @@ impl Index {
         let conn = self.lock()?;
         let sql_base = "SELECT name,object_count,bytes_used,put_timestamp FROM containers
                         WHERE account=?1 AND ?2=?2";
-        list_generic(&conn, sql_base, account, "", p, row_to_container, |r| &r.name)
+        list_generic(&conn, sql_base, account, "", p, row_to_container, |r| {
+            &r.name
+        })
     }
 
     /// Names of the containers of an account (reconciliation).
@@ -285,7 +296,8 @@ impl Index {
         let rows = st
             .query_map(params![account], |r| r.get(0))
             .map_err(q("listing containers"))?;
-        rows.collect::<Result<_, _>>().map_err(q("listing containers"))
+        rows.collect::<Result<_, _>>()
+            .map_err(q("listing containers"))
     }
 
     /// Accounts present in the index (reconciliation).
@@ -294,8 +306,11 @@ impl Index {
         let mut st = conn
             .prepare("SELECT DISTINCT account FROM containers")
             .map_err(q("listing accounts"))?;
-        let rows = st.query_map([], |r| r.get(0)).map_err(q("listing accounts"))?;
-        rows.collect::<Result<_, _>>().map_err(q("listing accounts"))
+        let rows = st
+            .query_map([], |r| r.get(0))
+            .map_err(q("listing accounts"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(q("listing accounts"))
     }
 
     /// `name -> (size, mtime_ns)` of every object in a container (reconciliation).
@@ -310,18 +325,26 @@ impl Index {
             .map_err(q("reading object states"))?;
         let rows = st
             .query_map(params![account, container], |r| {
-                Ok((r.get::<_, String>(0)?, (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?)))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)?),
+                ))
             })
             .map_err(q("reading object states"))?;
-        rows.collect::<Result<_, _>>().map_err(q("reading object states"))
+        rows.collect::<Result<_, _>>()
+            .map_err(q("reading object states"))
     }
 
     /// Metadata kept in the side store for `key`.
     pub fn side_meta_get(&self, key: &str) -> IResult<Option<String>> {
         let conn = self.lock()?;
-        conn.query_row("SELECT json FROM side_meta WHERE key=?1", params![key], |r| r.get(0))
-            .optional()
-            .map_err(q("reading side metadata"))
+        conn.query_row(
+            "SELECT json FROM side_meta WHERE key=?1",
+            params![key],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(q("reading side metadata"))
     }
 
     /// Stores (`Some`) or drops (`None`) side-store metadata for `key`.
@@ -342,9 +365,13 @@ impl Index {
     /// A feeder's saved cursor (e.g. the last committed changelog record).
     pub fn cursor(&self, name: &str) -> IResult<Option<String>> {
         let conn = self.lock()?;
-        conn.query_row("SELECT value FROM cursors WHERE name=?1", params![name], |r| r.get(0))
-            .optional()
-            .map_err(q("reading a cursor"))
+        conn.query_row(
+            "SELECT value FROM cursors WHERE name=?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(q("reading a cursor"))
     }
 }
 
@@ -477,11 +504,17 @@ impl Batch<'_> {
                 .map_err(q("reading objects to rename"))?;
             let rows = st
                 .query_map(
-                    params![account, container, old_prefix, old_prefix.chars().count() as i64],
+                    params![
+                        account,
+                        container,
+                        old_prefix,
+                        old_prefix.chars().count() as i64
+                    ],
                     row_to_object,
                 )
                 .map_err(q("reading objects to rename"))?;
-            rows.collect::<Result<_, _>>().map_err(q("reading objects to rename"))?
+            rows.collect::<Result<_, _>>()
+                .map_err(q("reading objects to rename"))?
         };
         for rec in &moved {
             self.remove_object(account, container, &rec.name)?;
@@ -564,18 +597,27 @@ fn list_generic<T>(
         (p.marker.clone(), p.end_marker.clone())
     };
     let orig_marker = p.marker.clone();
-    let prefix_upper = if prefix.is_empty() { None } else { successor(&prefix) };
+    let prefix_upper = if prefix.is_empty() {
+        None
+    } else {
+        successor(&prefix)
+    };
     let mut out: Vec<Entry<T>> = Vec::new();
     let order = if p.reverse { "DESC" } else { "ASC" };
     let sql = format!(
         "{sql_base} AND (?3 IS NULL OR name > ?3) AND (?4 IS NULL OR name < ?4)
          AND name >= ?5 AND (?6 IS NULL OR name < ?6) ORDER BY name {order} LIMIT ?7"
     );
-    let mut st = conn.prepare_cached(&sql).map_err(q("preparing a listing"))?;
+    let mut st = conn
+        .prepare_cached(&sql)
+        .map_err(q("preparing a listing"))?;
     'outer: while out.len() < p.limit {
         let want = (p.limit - out.len()) as i64;
         let rows = st
-            .query_map(params![account, container, lower, upper, prefix, prefix_upper, want], map)
+            .query_map(
+                params![account, container, lower, upper, prefix, prefix_upper, want],
+                map,
+            )
             .map_err(q("listing"))?;
         let mut got = 0;
         for row in rows {
@@ -641,13 +683,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let idx = Index::open(&dir.path().join("i.db")).expect("open");
         for n in ["a", "b/1", "b/2", "b/3/x", "c", "d/1", "e"] {
-            idx.upsert_object("acc", "con", &rec(n, 10)).expect("upsert");
+            idx.upsert_object("acc", "con", &rec(n, 10))
+                .expect("upsert");
         }
         (dir, idx)
     }
 
     fn lp(limit: usize) -> ListParams {
-        ListParams { limit, ..Default::default() }
+        ListParams {
+            limit,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -655,22 +701,40 @@ mod tests {
         let (_d, idx) = fixture();
         let c = idx.container("acc", "con").expect("q").expect("exists");
         assert_eq!((c.object_count, c.bytes_used), (7, 70));
-        idx.upsert_object("acc", "con", &rec("a", 15)).expect("replace");
+        idx.upsert_object("acc", "con", &rec("a", 15))
+            .expect("replace");
         assert!(idx.remove_object("acc", "con", "c").expect("rm"));
         assert!(!idx.remove_object("acc", "con", "c").expect("rm twice"));
         let c = idx.container("acc", "con").expect("q").expect("exists");
         assert_eq!((c.object_count, c.bytes_used), (6, 65));
         let a = idx.account_stats("acc").expect("stats");
-        assert_eq!((a.container_count, a.object_count, a.bytes_used), (1, 6, 65));
+        assert_eq!(
+            (a.container_count, a.object_count, a.bytes_used),
+            (1, 6, 65)
+        );
     }
 
     #[test]
     fn lists_with_marker_prefix_delimiter() {
         let (_d, idx) = fixture();
-        assert_eq!(names(&idx.list_objects("acc", "con", &lp(100)).expect("l")).len(), 7);
-        let p = ListParams { marker: Some("b/2".into()), limit: 2, ..Default::default() };
-        assert_eq!(names(&idx.list_objects("acc", "con", &p).expect("l")), ["b/3/x", "c"]);
-        let p = ListParams { delimiter: Some('/'), limit: 100, ..Default::default() };
+        assert_eq!(
+            names(&idx.list_objects("acc", "con", &lp(100)).expect("l")).len(),
+            7
+        );
+        let p = ListParams {
+            marker: Some("b/2".into()),
+            limit: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&idx.list_objects("acc", "con", &p).expect("l")),
+            ["b/3/x", "c"]
+        );
+        let p = ListParams {
+            delimiter: Some('/'),
+            limit: 100,
+            ..Default::default()
+        };
         assert_eq!(
             names(&idx.list_objects("acc", "con", &p).expect("l")),
             ["a", "b/*", "c", "d/*", "e"]
@@ -681,29 +745,50 @@ mod tests {
             limit: 100,
             ..Default::default()
         };
-        assert_eq!(names(&idx.list_objects("acc", "con", &p).expect("l")), ["b/1", "b/2", "b/3/*"]);
+        assert_eq!(
+            names(&idx.list_objects("acc", "con", &p).expect("l")),
+            ["b/1", "b/2", "b/3/*"]
+        );
         let p = ListParams {
             delimiter: Some('/'),
             marker: Some("b/".into()),
             limit: 2,
             ..Default::default()
         };
-        assert_eq!(names(&idx.list_objects("acc", "con", &p).expect("l")), ["c", "d/*"]);
+        assert_eq!(
+            names(&idx.list_objects("acc", "con", &p).expect("l")),
+            ["c", "d/*"]
+        );
         let p = ListParams {
             end_marker: Some("c".into()),
             prefix: Some("b".into()),
             limit: 100,
             ..Default::default()
         };
-        assert_eq!(names(&idx.list_objects("acc", "con", &p).expect("l")), ["b/1", "b/2", "b/3/x"]);
+        assert_eq!(
+            names(&idx.list_objects("acc", "con", &p).expect("l")),
+            ["b/1", "b/2", "b/3/x"]
+        );
     }
 
     #[test]
     fn lists_in_reverse() {
         let (_d, idx) = fixture();
-        let p = ListParams { reverse: true, limit: 3, ..Default::default() };
-        assert_eq!(names(&idx.list_objects("acc", "con", &p).expect("l")), ["e", "d/1", "c"]);
-        let p = ListParams { reverse: true, delimiter: Some('/'), limit: 10, ..Default::default() };
+        let p = ListParams {
+            reverse: true,
+            limit: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&idx.list_objects("acc", "con", &p).expect("l")),
+            ["e", "d/1", "c"]
+        );
+        let p = ListParams {
+            reverse: true,
+            delimiter: Some('/'),
+            limit: 10,
+            ..Default::default()
+        };
         assert_eq!(
             names(&idx.list_objects("acc", "con", &p).expect("l")),
             ["e", "d/*", "c", "b/*", "a"]
@@ -715,7 +800,10 @@ mod tests {
             limit: 10,
             ..Default::default()
         };
-        assert_eq!(names(&idx.list_objects("acc", "con", &p).expect("l")), ["b/3/x", "b/2", "b/1"]);
+        assert_eq!(
+            names(&idx.list_objects("acc", "con", &p).expect("l")),
+            ["b/3/x", "b/2", "b/1"]
+        );
     }
 
     #[test]
@@ -727,8 +815,15 @@ mod tests {
             b.set_cursor("changelog", "42")
         })
         .expect("batch");
-        let p = ListParams { prefix: Some("z/".into()), limit: 10, ..Default::default() };
-        assert_eq!(names(&idx.list_objects("acc", "con", &p).expect("l")), ["z/1", "z/2", "z/3/x"]);
+        let p = ListParams {
+            prefix: Some("z/".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&idx.list_objects("acc", "con", &p).expect("l")),
+            ["z/1", "z/2", "z/3/x"]
+        );
         assert_eq!(idx.cursor("changelog").expect("c").as_deref(), Some("42"));
         let c = idx.container("acc", "con").expect("q").expect("exists");
         assert_eq!(c.object_count, 7);

@@ -49,9 +49,14 @@ impl Gateway {
         let store = store::Store::open(&settings.root)
             .with_context(|| format!("failed to open root {}", settings.root.display()))?;
         std::fs::create_dir_all(&settings.state_dir).with_context(|| {
-            format!("failed to create state directory {}", settings.state_dir.display())
+            format!(
+                "failed to create state directory {}",
+                settings.state_dir.display()
+            )
         })?;
-        let index = Arc::new(index::Index::open(&settings.state_dir.join("index.sqlite3"))?);
+        let index = Arc::new(index::Index::open(
+            &settings.state_dir.join("index.sqlite3"),
+        )?);
         let gw = Gateway {
             meta: meta::MetaStore::new(index.clone(), settings.xattr_overflow),
             auth: auth::Auth::new(settings.users.clone(), settings.token_ttl),
@@ -77,14 +82,18 @@ impl Gateway {
 fn init_logging(filter: &str) {
     let f = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(f).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(f)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         // Without signal handlers we can only run until killed.
         std::future::pending::<()>().await;
         return;
@@ -116,7 +125,9 @@ pub fn run(args: GatewayArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("failed to listen on {listen}"))?;
-        let addr = listener.local_addr().context("failed to read the bound address")?;
+        let addr = listener
+            .local_addr()
+            .context("failed to read the bound address")?;
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();

@@ -57,14 +57,20 @@ pub fn parse_params(query: &[(String, String)], max: usize) -> SwiftResult<ListP
     let limit = match query_get(query, "limit") {
         None | Some("") => max,
         Some(l) => {
-            let n: usize = l.parse().map_err(|_| SwiftError::bad("limit must be an integer"))?;
+            let n: usize = l
+                .parse()
+                .map_err(|_| SwiftError::bad("limit must be an integer"))?;
             if n > max {
                 return Err(SwiftError::PreconditionFailed);
             }
             n
         }
     };
-    let opt = |k: &str| query_get(query, k).filter(|v| !v.is_empty()).map(str::to_string);
+    let opt = |k: &str| {
+        query_get(query, k)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let delimiter = match opt("delimiter") {
         None => None,
         Some(d) => {
@@ -76,7 +82,9 @@ pub fn parse_params(query: &[(String, String)], max: usize) -> SwiftResult<ListP
         }
     };
     let reverse = matches!(
-        query_get(query, "reverse").map(str::to_ascii_lowercase).as_deref(),
+        query_get(query, "reverse")
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
         Some("true" | "1" | "yes" | "on" | "t" | "y")
     );
     Ok(ListParams {
@@ -252,16 +260,31 @@ mod tests {
         assert_eq!(p.delimiter, Some('/'));
         assert!(p.reverse);
         assert_eq!(parse_params(&q(""), 100).expect("ok").limit, 100);
-        assert!(matches!(parse_params(&q("limit=101"), 100), Err(SwiftError::PreconditionFailed)));
+        assert!(matches!(
+            parse_params(&q("limit=101"), 100),
+            Err(SwiftError::PreconditionFailed)
+        ));
         assert!(parse_params(&q("limit=x"), 100).is_err());
-        assert!(matches!(parse_params(&q("delimiter=ab"), 100), Err(SwiftError::PreconditionFailed)));
+        assert!(matches!(
+            parse_params(&q("delimiter=ab"), 100),
+            Err(SwiftError::PreconditionFailed)
+        ));
     }
 
     #[test]
     fn formats() {
-        assert_eq!(Format::choose(&q("format=json"), None).expect("ok"), Format::Json);
-        assert_eq!(Format::choose(&q(""), Some("application/xml")).expect("ok"), Format::Xml);
-        assert_eq!(Format::choose(&q(""), Some("*/*")).expect("ok"), Format::Plain);
+        assert_eq!(
+            Format::choose(&q("format=json"), None).expect("ok"),
+            Format::Json
+        );
+        assert_eq!(
+            Format::choose(&q(""), Some("application/xml")).expect("ok"),
+            Format::Xml
+        );
+        assert_eq!(
+            Format::choose(&q(""), Some("*/*")).expect("ok"),
+            Format::Plain
+        );
         assert!(Format::choose(&q("format=yaml"), None).is_err());
     }
 
@@ -281,10 +304,14 @@ mod tests {
         assert_eq!(v[0]["last_modified"], "2023-11-14T22:13:20.123450");
         assert_eq!(v[0]["bytes"], 3);
         assert_eq!(v[1]["subdir"], "d/");
-        let x = String::from_utf8(render_objects(&e, Format::Xml, "c").expect("body")).expect("utf8");
+        let x =
+            String::from_utf8(render_objects(&e, Format::Xml, "c").expect("body")).expect("utf8");
         assert!(x.contains("<name>a&lt;b</name>"));
         assert!(x.contains("<subdir name=\"d/\"><name>d/</name></subdir>"));
-        assert_eq!(render_objects(&e, Format::Plain, "c").expect("body"), b"a<b\nd/\n");
+        assert_eq!(
+            render_objects(&e, Format::Plain, "c").expect("body"),
+            b"a<b\nd/\n"
+        );
         assert!(render_objects(&[], Format::Plain, "c").is_none());
         assert_eq!(render_objects(&[], Format::Json, "c").expect("body"), b"[]");
     }

@@ -238,7 +238,10 @@ pub fn title(s: &str) -> String {
         .map(|w| {
             let mut c = w.chars();
             match c.next() {
-                Some(f) => f.to_uppercase().chain(c.flat_map(|x| x.to_lowercase())).collect(),
+                Some(f) => f
+                    .to_uppercase()
+                    .chain(c.flat_map(|x| x.to_lowercase()))
+                    .collect(),
                 None => String::new(),
             }
         })
@@ -253,12 +256,17 @@ pub fn check_limits(meta: &Meta, kind: &str, l: &crate::config::Limits) -> Swift
     let mut count = 0;
     let mut size = 0;
     for (k, v) in meta {
-        let Some(name) = k.strip_prefix(&prefix) else { continue };
+        let Some(name) = k.strip_prefix(&prefix) else {
+            continue;
+        };
         if name.is_empty() {
             return Err(SwiftError::bad("metadata name cannot be empty"));
         }
         if name.len() > l.max_meta_name_length {
-            return Err(SwiftError::bad(format!("metadata name too long; max {}", l.max_meta_name_length)));
+            return Err(SwiftError::bad(format!(
+                "metadata name too long; max {}",
+                l.max_meta_name_length
+            )));
         }
         if v.len() > l.max_meta_value_length {
             return Err(SwiftError::bad(format!(
@@ -270,7 +278,10 @@ pub fn check_limits(meta: &Meta, kind: &str, l: &crate::config::Limits) -> Swift
         size += name.len() + v.len();
     }
     if count > l.max_meta_count {
-        return Err(SwiftError::bad(format!("too many metadata items; max {}", l.max_meta_count)));
+        return Err(SwiftError::bad(format!(
+            "too many metadata items; max {}",
+            l.max_meta_count
+        )));
     }
     if size > l.max_meta_overall_size {
         return Err(SwiftError::bad(format!(
@@ -304,18 +315,24 @@ mod tests {
     /// back when the metadata does.
     #[test]
     fn roundtrip_in_xattrs_on_tmpfs() {
-        let Ok(dir) = tempfile::tempdir_in("/dev/shm") else { return };
+        let Ok(dir) = tempfile::tempdir_in("/dev/shm") else {
+            return;
+        };
         let s = store(dir.path(), XattrOverflow::Reject);
         let f = dir.path().join("obj");
         std::fs::write(&f, b"x").expect("write");
         let mut m = big_meta();
         m.insert("X-Object-Meta-Huge".into(), "h".repeat(70_000));
         s.write_path(&f, "o/a/c/obj", &m).expect("fits in chunks");
-        assert!(xattr::get(&f, "user.swift.metadata1").expect("get").is_some());
+        assert!(xattr::get(&f, "user.swift.metadata1")
+            .expect("get")
+            .is_some());
         assert_eq!(s.read(&f, "o/a/c/obj").expect("read"), Some(m));
         let small = Meta::from([("ETag".to_string(), "x".to_string())]);
         s.write_path(&f, "o/a/c/obj", &small).expect("write small");
-        assert!(xattr::get(&f, "user.swift.metadata1").expect("get").is_none());
+        assert!(xattr::get(&f, "user.swift.metadata1")
+            .expect("get")
+            .is_none());
         assert_eq!(s.read(&f, "o/a/c/obj").expect("read"), Some(small));
     }
 
@@ -329,7 +346,10 @@ mod tests {
         let roomy = xattr::set(&f, "user.probe", &vec![b'p'; 5000]).is_ok();
         let _ = xattr::remove(&f, "user.probe");
         if roomy {
-            eprintln!("{} has roomy xattrs; overflow not exercised here", dir.path().display());
+            eprintln!(
+                "{} has roomy xattrs; overflow not exercised here",
+                dir.path().display()
+            );
             return;
         }
         let rej = store(dir.path(), XattrOverflow::Reject);
@@ -353,7 +373,10 @@ mod tests {
         h.insert("x-object-meta-gone", "".parse().expect("hv"));
         h.insert("x-remove-object-meta-old", "x".parse().expect("hv"));
         let (set, rm) = headers_to_meta(&h, "object").expect("ok");
-        assert_eq!(set.get("X-Object-Meta-Color").map(String::as_str), Some("red"));
+        assert_eq!(
+            set.get("X-Object-Meta-Color").map(String::as_str),
+            Some("red")
+        );
         assert_eq!(rm, ["X-Object-Meta-Gone", "X-Object-Meta-Old"]);
         let l = Limits::default();
         assert!(check_limits(&set, "object", &l).is_ok());

@@ -99,16 +99,24 @@ pub fn parse_target(raw_path: &str, limits: &Limits) -> SwiftResult<Target> {
 
 fn check_component(c: &str, what: &str) -> SwiftResult<()> {
     if c.is_empty() {
-        return Err(SwiftError::bad(format!("{what} has an empty path component")));
+        return Err(SwiftError::bad(format!(
+            "{what} has an empty path component"
+        )));
     }
     if c == "." || c == ".." {
-        return Err(SwiftError::bad(format!("{what} has a `.` or `..` component")));
+        return Err(SwiftError::bad(format!(
+            "{what} has a `.` or `..` component"
+        )));
     }
     if c.len() > NAME_MAX {
-        return Err(SwiftError::bad(format!("{what} has a component over {NAME_MAX} bytes")));
+        return Err(SwiftError::bad(format!(
+            "{what} has a component over {NAME_MAX} bytes"
+        )));
     }
     if c.starts_with(TMP_PREFIX) {
-        return Err(SwiftError::bad(format!("{what} uses the reserved prefix {TMP_PREFIX}")));
+        return Err(SwiftError::bad(format!(
+            "{what} uses the reserved prefix {TMP_PREFIX}"
+        )));
     }
     if c.contains('\0') {
         return Err(SwiftError::PreconditionFailed);
@@ -195,8 +203,14 @@ mod tests {
         assert_eq!(t("/auth/v1.0").expect("ok"), Target::Auth);
         assert_eq!(t("/v1/AUTH_a").expect("ok"), Target::Account("a".into()));
         assert_eq!(t("/v1/AUTH_a/").expect("ok"), Target::Account("a".into()));
-        assert_eq!(t("/v1/AUTH_a/c").expect("ok"), Target::Container("a".into(), "c".into()));
-        assert_eq!(t("/v1/AUTH_a/c/").expect("ok"), Target::Container("a".into(), "c".into()));
+        assert_eq!(
+            t("/v1/AUTH_a/c").expect("ok"),
+            Target::Container("a".into(), "c".into())
+        );
+        assert_eq!(
+            t("/v1/AUTH_a/c/").expect("ok"),
+            Target::Container("a".into(), "c".into())
+        );
         assert_eq!(
             t("/v1/AUTH_a/c/d/e%20f.txt").expect("ok"),
             Target::Object("a".into(), "c".into(), "d/e f.txt".into())
@@ -225,8 +239,14 @@ mod tests {
         ] {
             assert!(t(p).is_err(), "{p} must be refused");
         }
-        assert!(matches!(t("/v1/AUTH_a/c/x%00y"), Err(SwiftError::PreconditionFailed)));
-        assert!(matches!(t("/v1/AUTH_a/c/x%ff"), Err(SwiftError::PreconditionFailed)));
+        assert!(matches!(
+            t("/v1/AUTH_a/c/x%00y"),
+            Err(SwiftError::PreconditionFailed)
+        ));
+        assert!(matches!(
+            t("/v1/AUTH_a/c/x%ff"),
+            Err(SwiftError::PreconditionFailed)
+        ));
         assert!(matches!(t("/etc/passwd"), Err(SwiftError::NotFound)));
     }
 
@@ -248,7 +268,10 @@ mod tests {
             split_container_object("/c/o/p", &l, true).expect("ok"),
             ("c".into(), Some("o/p".into()))
         );
-        assert_eq!(split_container_object("c", &l, false).expect("ok"), ("c".into(), None));
+        assert_eq!(
+            split_container_object("c", &l, false).expect("ok"),
+            ("c".into(), None)
+        );
         assert!(split_container_object("c", &l, true).is_err());
         assert!(split_container_object("/../x", &l, true).is_err());
     }

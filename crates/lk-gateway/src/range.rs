@@ -19,16 +19,24 @@ pub enum RangeOutcome {
 
 /// Evaluates a Range header value against `size`.
 pub fn evaluate(header: Option<&str>, size: u64) -> RangeOutcome {
-    let Some(h) = header else { return RangeOutcome::Full };
-    let Some(specs) = h.trim().strip_prefix("bytes=") else { return RangeOutcome::Full };
+    let Some(h) = header else {
+        return RangeOutcome::Full;
+    };
+    let Some(specs) = h.trim().strip_prefix("bytes=") else {
+        return RangeOutcome::Full;
+    };
     let mut parsed = Vec::new();
     for spec in specs.split(',').map(str::trim) {
-        let Some((a, b)) = spec.split_once('-') else { return RangeOutcome::Full };
+        let Some((a, b)) = spec.split_once('-') else {
+            return RangeOutcome::Full;
+        };
         let (a, b) = (a.trim(), b.trim());
         let r = match (a.is_empty(), b.is_empty()) {
             (true, true) => return RangeOutcome::Full,
             (true, false) => {
-                let Ok(n) = b.parse::<u64>() else { return RangeOutcome::Full };
+                let Ok(n) = b.parse::<u64>() else {
+                    return RangeOutcome::Full;
+                };
                 if n == 0 {
                     None
                 } else {
@@ -36,7 +44,9 @@ pub fn evaluate(header: Option<&str>, size: u64) -> RangeOutcome {
                 }
             }
             (false, _) => {
-                let Ok(first) = a.parse::<u64>() else { return RangeOutcome::Full };
+                let Ok(first) = a.parse::<u64>() else {
+                    return RangeOutcome::Full;
+                };
                 let last = if b.is_empty() {
                     u64::MAX
                 } else {
@@ -78,7 +88,10 @@ mod tests {
         assert_eq!(evaluate(Some("bytes=-3"), 10), Ranges(vec![(7, 9)]));
         assert_eq!(evaluate(Some("bytes=-30"), 10), Ranges(vec![(0, 9)]));
         assert_eq!(evaluate(Some("bytes=8-100"), 10), Ranges(vec![(8, 9)]));
-        assert_eq!(evaluate(Some("bytes=0-0,-1"), 10), Ranges(vec![(0, 0), (9, 9)]));
+        assert_eq!(
+            evaluate(Some("bytes=0-0,-1"), 10),
+            Ranges(vec![(0, 0), (9, 9)])
+        );
         assert_eq!(evaluate(Some("bytes=10-"), 10), Unsatisfiable);
         assert_eq!(evaluate(Some("bytes=10-,0-1"), 10), Ranges(vec![(0, 1)]));
         assert_eq!(evaluate(Some("bytes=-0"), 10), Unsatisfiable);
@@ -86,7 +99,10 @@ mod tests {
         assert_eq!(evaluate(Some("bytes=5-2"), 10), Full);
         assert_eq!(evaluate(Some("bytes=x-2"), 10), Full);
         assert_eq!(evaluate(Some("items=0-2"), 10), Full);
-        let many = (0..60).map(|i| format!("{i}-{i}")).collect::<Vec<_>>().join(",");
+        let many = (0..60)
+            .map(|i| format!("{i}-{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
         assert_eq!(evaluate(Some(&format!("bytes={many}")), 100), Full);
     }
 }

@@ -73,7 +73,9 @@ fn reconcile_account(gw: &Gateway, a: &str, report: &mut Report) -> SwiftResult<
     if let Ok(rd) = std::fs::read_dir(&adir) {
         for e in rd.flatten() {
             let Ok(ft) = e.file_type() else { continue };
-            let Some(n) = valid_utf8(&e.file_name()).map(str::to_string) else { continue };
+            let Some(n) = valid_utf8(&e.file_name()).map(str::to_string) else {
+                continue;
+            };
             if ft.is_dir() && check_container_name(&n, &gw.settings.limits).is_ok() {
                 on_disk.insert(n);
             }
@@ -100,7 +102,13 @@ fn reconcile_account(gw: &Gateway, a: &str, report: &mut Report) -> SwiftResult<
     Ok(())
 }
 
-fn reconcile_container(gw: &Gateway, a: &str, c: &str, dir: &Path, report: &mut Report) -> SwiftResult<()> {
+fn reconcile_container(
+    gw: &Gateway,
+    a: &str,
+    c: &str,
+    dir: &Path,
+    report: &mut Report,
+) -> SwiftResult<()> {
     let mut states: HashMap<String, (u64, i64)> = gw.index.object_states(a, c)?;
     let now = SystemTime::now();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
@@ -110,8 +118,12 @@ fn reconcile_container(gw: &Gateway, a: &str, c: &str, dir: &Path, report: &mut 
             Err(e) => return Err(SwiftError::io("read directory", &d, e)),
         };
         for e in rd.flatten() {
-            let Some(n) = valid_utf8(&e.file_name()).map(str::to_string) else { continue };
-            let Ok(md) = e.path().symlink_metadata() else { continue };
+            let Some(n) = valid_utf8(&e.file_name()).map(str::to_string) else {
+                continue;
+            };
+            let Ok(md) = e.path().symlink_metadata() else {
+                continue;
+            };
             let ft = md.file_type();
             if n.starts_with(TMP_PREFIX) {
                 let old = md.modified().ok().and_then(|m| now.duration_since(m).ok());
@@ -131,7 +143,9 @@ fn reconcile_container(gw: &Gateway, a: &str, c: &str, dir: &Path, report: &mut 
             }
             let mt = md.mtime() * 1_000_000_000 + md.mtime_nsec();
             match states.remove(&name) {
-                Some((size, m)) if m == mt && (size == md.len() || size_may_differ(gw, a, c, &name)) => {
+                Some((size, m))
+                    if m == mt && (size == md.len() || size_may_differ(gw, a, c, &name)) =>
+                {
                     report.objects_unchanged += 1;
                     continue;
                 }

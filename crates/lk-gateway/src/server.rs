@@ -26,24 +26,50 @@ pub const MAX_HEADERS: usize = 128;
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn trans_id() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    format!("tx{:021x}-{now:010x}", rand::random::<u128>() & ((1u128 << 84) - 1))
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    format!(
+        "tx{:021x}-{now:010x}",
+        rand::random::<u128>() & ((1u128 << 84) - 1)
+    )
 }
 
 /// Answers one request; never fails (errors become Swift error pages).
-pub async fn handle(gw: Arc<Gateway>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    gw: Arc<Gateway>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let tx = trans_id();
     let (parts, body) = req.into_parts();
     let head = parts.method == Method::HEAD;
     let path = parts.uri.path().to_string();
     let method = parts.method.clone();
-    let origin = parts.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let origin = parts
+        .headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let max_header = gw.settings.limits.max_header_size;
-    let too_long = parts.headers.iter().find(|(n, v)| n.as_str().len() + v.len() > max_header);
+    let too_long = parts
+        .headers
+        .iter()
+        .find(|(n, v)| n.as_str().len() + v.len() > max_header);
     let result = match too_long {
-        Some((n, _)) => Err(SwiftError::bad(format!("header {n} longer than {max_header} bytes"))),
+        Some((n, _)) => Err(SwiftError::bad(format!(
+            "header {n} longer than {max_header} bytes"
+        ))),
         None => {
-            handlers::dispatch(&gw, parts.method, &path, parts.uri.query(), parts.headers, body).await
+            handlers::dispatch(
+                &gw,
+                parts.method,
+                &path,
+                parts.uri.query(),
+                parts.headers,
+                body,
+            )
+            .await
         }
     };
     let mut resp = match result {

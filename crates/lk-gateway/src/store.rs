@@ -28,7 +28,9 @@ impl Store {
     /// A store over `root` (created if missing, then canonicalized).
     pub fn open(root: &Path) -> SwiftResult<Store> {
         fs::create_dir_all(root).map_err(|e| SwiftError::io("create", root, e))?;
-        let root = root.canonicalize().map_err(|e| SwiftError::io("resolve", root, e))?;
+        let root = root
+            .canonicalize()
+            .map_err(|e| SwiftError::io("resolve", root, e))?;
         Ok(Store { root })
     }
 
@@ -48,7 +50,12 @@ impl Store {
     }
 
     /// `ROOT/ACCOUNT/CONTAINER/OBJECT`, after checking it stays inside the account.
-    pub fn object_path(&self, account: &str, container: &str, object: &str) -> SwiftResult<PathBuf> {
+    pub fn object_path(
+        &self,
+        account: &str,
+        container: &str,
+        object: &str,
+    ) -> SwiftResult<PathBuf> {
         let p = self.container_dir(account, container).join(object);
         self.check_inside(account, &p)?;
         Ok(p)
@@ -70,7 +77,9 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(SwiftError::io("resolve", acct, e)),
         };
-        let rel = p.strip_prefix(&acct).map_err(|_| SwiftError::Forbidden("outside".into()))?;
+        let rel = p
+            .strip_prefix(&acct)
+            .map_err(|_| SwiftError::Forbidden("outside".into()))?;
         let mut cur = acct.clone();
         for comp in rel.components() {
             let Component::Normal(c) = comp else {
@@ -137,7 +146,9 @@ impl Store {
 
     /// Creates a new temp file next to `target`.
     pub fn create_temp(&self, target: &Path) -> SwiftResult<(File, PathBuf)> {
-        let dir = target.parent().ok_or_else(|| SwiftError::Internal("no parent".into()))?;
+        let dir = target
+            .parent()
+            .ok_or_else(|| SwiftError::Internal("no parent".into()))?;
         for _ in 0..8 {
             let name = format!("{TMP_PREFIX}{:016x}", rand::random::<u64>());
             let p = dir.join(name);
@@ -154,13 +165,18 @@ impl Store {
                 Err(e) => return Err(SwiftError::io("create temp file", p, e)),
             }
         }
-        Err(SwiftError::Internal("could not pick a temp file name".into()))
+        Err(SwiftError::Internal(
+            "could not pick a temp file name".into(),
+        ))
     }
 
     /// Renames a written and fsynced temp file over `target` and fsyncs the directory.
     /// A directory at `target` is a 409.
     pub fn commit_temp(&self, tmp: &Path, target: &Path) -> SwiftResult<()> {
-        if fs::symlink_metadata(target).map(|m| m.is_dir()).unwrap_or(false) {
+        if fs::symlink_metadata(target)
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+        {
             let _ = fs::remove_file(tmp);
             return Err(SwiftError::Conflict(format!(
                 "{} is a directory",
@@ -225,13 +241,17 @@ pub fn open_read(p: &Path) -> io::Result<File> {
         // Already vetted by check_inside: follow it.
         return File::open(p);
     }
-    OpenOptions::new().read(true).custom_flags(libc_o_nofollow()).open(p)
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc_o_nofollow())
+        .open(p)
 }
 
 /// fsync a directory (makes renames and creations in it durable).
 pub fn fsync_dir(dir: &Path) -> SwiftResult<()> {
     let d = File::open(dir).map_err(|e| SwiftError::io("open directory", dir, e))?;
-    d.sync_all().map_err(|e| SwiftError::io("fsync directory", dir, e))
+    d.sync_all()
+        .map_err(|e| SwiftError::io("fsync directory", dir, e))
 }
 
 #[cfg(test)]
@@ -248,12 +268,21 @@ mod tests {
         fs::create_dir_all(s.container_dir("b", "c")).expect("mkdir");
         std::os::unix::fs::symlink(&outside, s.container_dir("a", "c").join("out"))
             .expect("symlink");
-        std::os::unix::fs::symlink(s.container_dir("b", "c"), s.container_dir("a", "c").join("b"))
-            .expect("symlink");
+        std::os::unix::fs::symlink(
+            s.container_dir("b", "c"),
+            s.container_dir("a", "c").join("b"),
+        )
+        .expect("symlink");
         std::os::unix::fs::symlink("inner", s.container_dir("a", "c").join("ok")).expect("link");
         fs::create_dir_all(s.container_dir("a", "c").join("inner")).expect("mkdir");
-        assert!(matches!(s.object_path("a", "c", "out/x"), Err(SwiftError::Forbidden(_))));
-        assert!(matches!(s.object_path("a", "c", "b/x"), Err(SwiftError::Forbidden(_))));
+        assert!(matches!(
+            s.object_path("a", "c", "out/x"),
+            Err(SwiftError::Forbidden(_))
+        ));
+        assert!(matches!(
+            s.object_path("a", "c", "b/x"),
+            Err(SwiftError::Forbidden(_))
+        ));
         assert!(s.object_path("a", "c", "ok/x").is_ok());
         assert!(s.object_path("a", "c", "new/x").is_ok());
     }
@@ -273,11 +302,17 @@ mod tests {
         // x/y is a directory: an object there clashes.
         let clash = s.object_path("a", "c", "x/y").expect("path");
         let (_f, tmp) = s.create_temp(&clash).expect("temp");
-        assert!(matches!(s.commit_temp(&tmp, &clash), Err(SwiftError::Conflict(_))));
+        assert!(matches!(
+            s.commit_temp(&tmp, &clash),
+            Err(SwiftError::Conflict(_))
+        ));
         assert!(!tmp.exists());
         // x/y/z is a file: an object below it clashes.
         let below = s.object_path("a", "c", "x/y/z/w").expect("path");
-        assert!(matches!(s.make_parents(&cdir, &below), Err(SwiftError::Conflict(_))));
+        assert!(matches!(
+            s.make_parents(&cdir, &below),
+            Err(SwiftError::Conflict(_))
+        ));
         assert!(s.remove_object_file(&cdir, &target).expect("rm"));
         assert!(!cdir.join("x").exists(), "empty parents pruned");
         assert!(cdir.exists());

@@ -108,10 +108,19 @@ mod tests {
         assert_eq!(t.iso(), "2023-11-14T22:13:20.123450");
         assert_eq!(t.ceil_secs(), 1_700_000_001);
         assert_eq!(t.http_date(), "Tue, 14 Nov 2023 22:13:21 GMT");
-        assert_eq!(Timestamp::parse("5").expect("int").to_x_timestamp(), "5.00000");
-        assert_eq!(Timestamp::parse("5.1").expect("short").to_x_timestamp(), "5.10000");
+        assert_eq!(
+            Timestamp::parse("5").expect("int").to_x_timestamp(),
+            "5.00000"
+        );
+        assert_eq!(
+            Timestamp::parse("5.1").expect("short").to_x_timestamp(),
+            "5.10000"
+        );
         assert!(Timestamp::parse("x").is_none());
         assert_eq!(Timestamp::from_system(t.to_system()), t);
-        assert_eq!(parse_http_date("Tue, 14 Nov 2023 22:13:21 GMT"), Some(1_700_000_001));
+        assert_eq!(
+            parse_http_date("Tue, 14 Nov 2023 22:13:21 GMT"),
+            Some(1_700_000_001)
+        );
     }
 }

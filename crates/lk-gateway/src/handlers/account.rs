@@ -64,7 +64,10 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body
     let params = if head {
         None
     } else {
-        Some(parse_params(&req.query, gw.settings.limits.account_listing_limit)?)
+        Some(parse_params(
+            &req.query,
+            gw.settings.limits.account_listing_limit,
+        )?)
     };
     let (g, acct) = (gw.clone(), a.to_string());
     let (meta, stats, entries) = blocking(move || {
@@ -84,16 +87,29 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body
         .header("X-Account-Bytes-Used", stats.bytes_used)
         .header("X-Timestamp", super::hv(&ts))
         .header("X-Put-Timestamp", super::hv(&ts))
-        .header("X-Account-Storage-Policy-Policy-0-Container-Count", stats.container_count)
-        .header("X-Account-Storage-Policy-Policy-0-Object-Count", stats.object_count)
-        .header("X-Account-Storage-Policy-Policy-0-Bytes-Used", stats.bytes_used)
+        .header(
+            "X-Account-Storage-Policy-Policy-0-Container-Count",
+            stats.container_count,
+        )
+        .header(
+            "X-Account-Storage-Policy-Policy-0-Object-Count",
+            stats.object_count,
+        )
+        .header(
+            "X-Account-Storage-Policy-Policy-0-Bytes-Used",
+            stats.bytes_used,
+        )
         .header("Content-Type", format.content_type())
         .header("Accept-Ranges", "bytes");
     b = add_meta(b, &meta, &["X-Account-Meta-"]);
     let Some(entries) = entries else {
         return finish(b.status(StatusCode::NO_CONTENT), body::empty());
     };
-    match render_containers(&entries, format, &format!("{}{a}", crate::config::RESELLER_PREFIX)) {
+    match render_containers(
+        &entries,
+        format,
+        &format!("{}{a}", crate::config::RESELLER_PREFIX),
+    ) {
         None => finish(b.status(StatusCode::NO_CONTENT), body::empty()),
         Some(bytes) => finish(b.status(StatusCode::OK), body::full(bytes)),
     }
@@ -109,7 +125,8 @@ async fn post(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Bod
         }
         meta.extend(set);
         check_limits(&meta, "account", &limits)?;
-        g.meta.write_path(&g.store.account_dir(&acct), &account_key(&acct), &meta)
+        g.meta
+            .write_path(&g.store.account_dir(&acct), &account_key(&acct), &meta)
     })
     .await?;
     finish(resp(StatusCode::NO_CONTENT), body::empty())

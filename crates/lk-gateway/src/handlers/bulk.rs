@@ -29,8 +29,14 @@ pub struct BulkResult {
 
 /// Renders a [`BulkResult`] (also used by SLO `multipart-manifest=delete`).
 pub fn render_result(req: &Req, r: &BulkResult) -> SwiftResult<Response<Body>> {
-    let status = if r.errors.is_empty() { "200 OK" } else { "400 Bad Request" };
-    let json = req.header("accept").is_some_and(|a| a.contains("application/json"));
+    let status = if r.errors.is_empty() {
+        "200 OK"
+    } else {
+        "400 Bad Request"
+    };
+    let json = req
+        .header("accept")
+        .is_some_and(|a| a.contains("application/json"));
     let (ct, text) = if json {
         let v = json!({
             "Number Deleted": r.deleted,
@@ -50,7 +56,10 @@ pub fn render_result(req: &Req, r: &BulkResult) -> SwiftResult<Response<Body>> {
         }
         ("text/plain; charset=utf-8", t)
     };
-    finish(resp(StatusCode::OK).header("Content-Type", ct), body::full(text))
+    finish(
+        resp(StatusCode::OK).header("Content-Type", ct),
+        body::full(text),
+    )
 }
 
 /// The handler.
@@ -61,10 +70,16 @@ pub async fn bulk_delete(
     body: Incoming,
 ) -> SwiftResult<Response<Body>> {
     let l = &gw.settings.limits;
-    let max_body = l.max_deletes_per_request * (l.max_object_name_length + l.max_container_name_length + 8) * 3;
+    let max_body = l.max_deletes_per_request
+        * (l.max_object_name_length + l.max_container_name_length + 8)
+        * 3;
     let raw = read_body(body, max_body).await?;
     let text = String::from_utf8(raw.to_vec()).map_err(|_| SwiftError::bad("body is not UTF-8"))?;
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|s| !s.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if lines.len() > l.max_deletes_per_request {
         return Err(SwiftError::TooLarge(format!(
             "more than {} names",

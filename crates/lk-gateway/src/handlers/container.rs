@@ -111,7 +111,10 @@ async fn put_or_post(
         (true, false) => StatusCode::ACCEPTED,
         (false, _) => StatusCode::NO_CONTENT,
     };
-    finish(resp(status).header("Content-Type", "text/html; charset=UTF-8"), body::empty())
+    finish(
+        resp(status).header("Content-Type", "text/html; charset=UTF-8"),
+        body::empty(),
+    )
 }
 
 async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Response<Body>> {
@@ -120,7 +123,10 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
     let params = if head {
         None
     } else {
-        Some(parse_params(&req.query, gw.settings.limits.container_listing_limit)?)
+        Some(parse_params(
+            &req.query,
+            gw.settings.limits.container_listing_limit,
+        )?)
     };
     let (g, acct, cont) = (gw.clone(), a.to_string(), c.to_string());
     let (meta, rec, entries) = blocking(move || {
@@ -128,7 +134,10 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         if !dir.is_dir() {
             return Err(SwiftError::NotFound);
         }
-        let meta = g.meta.read(&dir, &container_key(&acct, &cont))?.unwrap_or_default();
+        let meta = g
+            .meta
+            .read(&dir, &container_key(&acct, &cont))?
+            .unwrap_or_default();
         let rec = match g.index.container(&acct, &cont)? {
             Some(r) => r,
             None => {
@@ -137,7 +146,9 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
                     .cloned()
                     .unwrap_or_else(|| Timestamp::now().to_x_timestamp());
                 g.index.ensure_container(&acct, &cont, &ts)?;
-                g.index.container(&acct, &cont)?.ok_or(SwiftError::NotFound)?
+                g.index
+                    .container(&acct, &cont)?
+                    .ok_or(SwiftError::NotFound)?
             }
         };
         let entries = match params {
@@ -147,7 +158,10 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         Ok((meta, rec, entries))
     })
     .await?;
-    let ts = meta.get(keys::TIMESTAMP).cloned().unwrap_or(rec.put_timestamp.clone());
+    let ts = meta
+        .get(keys::TIMESTAMP)
+        .cloned()
+        .unwrap_or(rec.put_timestamp.clone());
     let last_modified = Timestamp::parse(&ts).unwrap_or(Timestamp(0)).http_date();
     let mut b = resp(StatusCode::NO_CONTENT)
         .header("X-Container-Object-Count", rec.object_count)
@@ -173,7 +187,9 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
 
 /// Removes empty directories and stale temp files below `dir` (bottom-up).
 fn prune_empty(dir: &Path) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         match e.file_type() {

@@ -46,7 +46,11 @@ impl Resolved {
     /// A plain object: its own file.
     pub fn single(info: &ObjectInfo) -> Self {
         Resolved {
-            segments: vec![Segment { path: info.path.clone(), offset: 0, len: info.file_size }],
+            segments: vec![Segment {
+                path: info.path.clone(),
+                offset: 0,
+                len: info.file_size,
+            }],
             total: info.file_size,
             etag: info.etag().to_string(),
             large: false,
@@ -107,9 +111,11 @@ pub async fn resolve(gw: &Arc<Gateway>, a: &str, info: &ObjectInfo) -> SwiftResu
 }
 
 fn resolve_slo(gw: &Gateway, a: &str, info: &ObjectInfo) -> SwiftResult<Resolved> {
-    let raw = std::fs::read(&info.path).map_err(|e| SwiftError::io("read manifest", &info.path, e))?;
-    let segs: Vec<StoredSegment> = serde_json::from_slice(&raw)
-        .map_err(|e| SwiftError::Internal(format!("corrupt SLO manifest {}: {e}", info.path.display())))?;
+    let raw =
+        std::fs::read(&info.path).map_err(|e| SwiftError::io("read manifest", &info.path, e))?;
+    let segs: Vec<StoredSegment> = serde_json::from_slice(&raw).map_err(|e| {
+        SwiftError::Internal(format!("corrupt SLO manifest {}: {e}", info.path.display()))
+    })?;
     let mut out = Vec::with_capacity(segs.len());
     let mut total = 0;
     for s in &segs {
@@ -126,12 +132,19 @@ fn resolve_slo(gw: &Gateway, a: &str, info: &ObjectInfo) -> SwiftResult<Resolved
         out.push(Segment { path, offset, len });
     }
     let etag = info.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default();
-    Ok(Resolved { segments: out, total, etag, large: true })
+    Ok(Resolved {
+        segments: out,
+        total,
+        etag,
+        large: true,
+    })
 }
 
 fn resolve_dlo(gw: &Gateway, a: &str, manifest: &str) -> SwiftResult<Resolved> {
     let v = decode(manifest)?;
-    let (c, prefix) = v.split_once('/').ok_or_else(|| SwiftError::bad("bad X-Object-Manifest"))?;
+    let (c, prefix) = v
+        .split_once('/')
+        .ok_or_else(|| SwiftError::bad("bad X-Object-Manifest"))?;
     crate::path::check_container_name(c, &gw.settings.limits)?;
     let p = ListParams {
         limit: gw.settings.limits.max_dlo_segments,
@@ -145,9 +158,18 @@ fn resolve_dlo(gw: &Gateway, a: &str, manifest: &str) -> SwiftResult<Resolved> {
         let Entry::Item(r) = e else { continue };
         h.update(r.etag.as_bytes());
         total += r.size;
-        segs.push(Segment { path: gw.store.object_path(a, c, &r.name)?, offset: 0, len: r.size });
+        segs.push(Segment {
+            path: gw.store.object_path(a, c, &r.name)?,
+            offset: 0,
+            len: r.size,
+        });
     }
-    Ok(Resolved { segments: segs, total, etag: hex::encode(h.finalize()), large: true })
+    Ok(Resolved {
+        segments: segs,
+        total,
+        etag: hex::encode(h.finalize()),
+        large: true,
+    })
 }
 
 /// `PUT ?multipart-manifest=put`.
@@ -177,8 +199,9 @@ pub async fn put_slo(
     let mut h = Md5::new();
     let mut total = 0u64;
     for seg in &parsed {
-        let (sc, so) = split_container_object(&decode(&seg.path).unwrap_or_default(), &limits, true)
-            .map_err(|_| SwiftError::bad(format!("bad segment path {}", seg.path)))?;
+        let (sc, so) =
+            split_container_object(&decode(&seg.path).unwrap_or_default(), &limits, true)
+                .map_err(|_| SwiftError::bad(format!("bad segment path {}", seg.path)))?;
         let so = so.unwrap_or_default();
         authorize(gw, req, a, Access::Read(&sc)).await?;
         let info = match super::object::load(gw, a, &sc, &so).await {
@@ -190,7 +213,10 @@ pub async fn put_slo(
             Err(e) => return Err(e),
         };
         if info.is_slo() {
-            errors.push((seg.path.clone(), "nested SLO segments are not supported".into()));
+            errors.push((
+                seg.path.clone(),
+                "nested SLO segments are not supported".into(),
+            ));
             continue;
         }
         if let Some(e) = seg.etag.as_deref().map(|e| e.trim_matches('"')) {
@@ -230,12 +256,17 @@ pub async fn put_slo(
         for (p, e) in &errors {
             text.push_str(&format!("{p}, {e}\n"));
         }
-        return finish(resp(StatusCode::BAD_REQUEST).header("Content-Type", "text/plain"), body::full(text));
+        return finish(
+            resp(StatusCode::BAD_REQUEST).header("Content-Type", "text/plain"),
+            body::full(text),
+        );
     }
     let slo_etag = hex::encode(h.finalize());
     if let Some(want) = req.header("etag").map(|e| e.trim_matches('"')) {
         if !want.eq_ignore_ascii_case(&slo_etag) {
-            return Err(SwiftError::Unprocessable("manifest ETag does not match its segments".into()));
+            return Err(SwiftError::Unprocessable(
+                "manifest ETag does not match its segments".into(),
+            ));
         }
     }
     let (mut meta, _) = headers_to_meta(&req.headers, "object")?;
@@ -284,7 +315,9 @@ pub async fn delete_slo(
     let mut result = BulkResult::default();
     let mut targets: Vec<(String, String)> = Vec::new();
     if info.is_slo() {
-        let raw = tokio::fs::read(&info.path).await.map_err(|e| SwiftError::io("read manifest", &info.path, e))?;
+        let raw = tokio::fs::read(&info.path)
+            .await
+            .map_err(|e| SwiftError::io("read manifest", &info.path, e))?;
         let segs: Vec<StoredSegment> = serde_json::from_slice(&raw).unwrap_or_default();
         for s in segs {
             if let Ok((sc, Some(so))) = split_container_object(&s.name, &gw.settings.limits, true) {
@@ -295,7 +328,9 @@ pub async fn delete_slo(
     targets.push((c.to_string(), o.to_string()));
     for (sc, so) in targets {
         if let Err(e) = authorize(gw, req, a, Access::Write(&sc)).await {
-            result.errors.push((format!("/{sc}/{so}"), e.status().to_string()));
+            result
+                .errors
+                .push((format!("/{sc}/{so}"), e.status().to_string()));
             continue;
         }
         let (g, a2) = (gw.clone(), a.to_string());

@@ -82,15 +82,23 @@ pub fn auth(gw: &Arc<Gateway>, req: &Req) -> SwiftResult<Response<Body>> {
     if req.method != http::Method::GET {
         return Err(SwiftError::MethodNotAllowed);
     }
-    let user = req.header("x-auth-user").or_else(|| req.header("x-storage-user"));
-    let key = req.header("x-auth-key").or_else(|| req.header("x-storage-pass"));
-    let (Some(user), Some(key)) = (user, key) else { return Err(SwiftError::Unauthorized) };
+    let user = req
+        .header("x-auth-user")
+        .or_else(|| req.header("x-storage-user"));
+    let key = req
+        .header("x-auth-key")
+        .or_else(|| req.header("x-storage-pass"));
+    let (Some(user), Some(key)) = (user, key) else {
+        return Err(SwiftError::Unauthorized);
+    };
     let issued = gw.auth.login(user, key).ok_or(SwiftError::Unauthorized)?;
     let base = match &gw.settings.public_url {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => format!(
             "http://{}",
-            req.header("host").map(str::to_string).unwrap_or_else(|| gw.settings.listen.to_string())
+            req.header("host")
+                .map(str::to_string)
+                .unwrap_or_else(|| gw.settings.listen.to_string())
         ),
     };
     let url = format!("{base}/v1/{RESELLER_PREFIX}{}", issued.account);
@@ -113,10 +121,14 @@ fn origin_allowed(meta: &crate::meta::Meta, origin: &str) -> bool {
 
 /// `OPTIONS`: the Allow list without `Origin`; a CORS preflight with it.
 pub async fn options(gw: &Arc<Gateway>, req: &Req) -> SwiftResult<Response<Body>> {
-    let (Some(origin), Some(method)) =
-        (req.header("origin"), req.header("access-control-request-method"))
-    else {
-        return finish(resp(StatusCode::OK).header("Allow", ALLOWED_METHODS), body::empty());
+    let (Some(origin), Some(method)) = (
+        req.header("origin"),
+        req.header("access-control-request-method"),
+    ) else {
+        return finish(
+            resp(StatusCode::OK).header("Allow", ALLOWED_METHODS),
+            body::empty(),
+        );
     };
     let allowed_method = ALLOWED_METHODS.split(", ").any(|m| m == method);
     let meta = match &req.target {
@@ -167,7 +179,10 @@ pub async fn add_cors(
     };
     if ok {
         let mut expose = EXPOSE.to_string();
-        if let Some(extra) = meta.as_ref().and_then(|m| m.get("X-Container-Meta-Access-Control-Expose-Headers")) {
+        if let Some(extra) = meta
+            .as_ref()
+            .and_then(|m| m.get("X-Container-Meta-Access-Control-Expose-Headers"))
+        {
             expose.push_str(", ");
             expose.push_str(extra);
         }

@@ -4,7 +4,7 @@
 //! - [`misc`]: `/info`, `/auth/v1.0`, `/healthcheck`, CORS preflight.
 //! - [`account`], [`container`], [`object`]: the Swift verbs on each resource.
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
-//! - [`bulk`]: `?bulk-delete`.
+//! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
 
 pub mod account;
 pub mod bulk;
@@ -63,7 +63,8 @@ pub fn resp(status: StatusCode) -> http::response::Builder {
 
 /// Finishes a builder (header values are checked where they are made).
 pub fn finish(b: http::response::Builder, body: Body) -> SwiftResult<Response<Body>> {
-    b.body(body).map_err(|e| SwiftError::Internal(format!("building a response: {e}")))
+    b.body(body)
+        .map_err(|e| SwiftError::Internal(format!("building a response: {e}")))
 }
 
 /// A header value from arbitrary text (metadata values may hold anything a client sent).
@@ -72,7 +73,11 @@ pub fn hv(s: &str) -> HeaderValue {
 }
 
 /// Sets (replaces) a header on a builder.
-pub fn set_header(mut b: http::response::Builder, name: &'static str, value: HeaderValue) -> http::response::Builder {
+pub fn set_header(
+    mut b: http::response::Builder,
+    name: &'static str,
+    value: HeaderValue,
+) -> http::response::Builder {
     if let Some(h) = b.headers_mut() {
         h.insert(name, value);
     }
@@ -80,7 +85,11 @@ pub fn set_header(mut b: http::response::Builder, name: &'static str, value: Hea
 }
 
 /// Adds every `X-<Kind>-Meta-*` (and ACL/other kept headers) of `meta` to `b`.
-pub fn add_meta(mut b: http::response::Builder, meta: &Meta, prefixes: &[&str]) -> http::response::Builder {
+pub fn add_meta(
+    mut b: http::response::Builder,
+    meta: &Meta,
+    prefixes: &[&str],
+) -> http::response::Builder {
     for (k, v) in meta {
         if prefixes.iter().any(|p| k.starts_with(p)) {
             b = b.header(k.as_str(), hv(v));
@@ -97,7 +106,9 @@ pub async fn read_body(body: Incoming, max: usize) -> SwiftResult<Bytes> {
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(SwiftError::TooLarge(format!("body over {max} bytes")))
         }
-        Err(_) => Err(SwiftError::ClientBody { context: "reading a request body".into() }),
+        Err(_) => Err(SwiftError::ClientBody {
+            context: "reading a request body".into(),
+        }),
     }
 }
 
@@ -114,7 +125,12 @@ pub enum Access<'a> {
 
 /// Checks the caller against `access` on `account` (the token's account was already
 /// checked to be this one).
-pub async fn authorize(gw: &Arc<Gateway>, req: &Req, account: &str, access: Access<'_>) -> SwiftResult<()> {
+pub async fn authorize(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    account: &str,
+    access: Access<'_>,
+) -> SwiftResult<()> {
     let s = req.session.as_ref().ok_or(SwiftError::Unauthorized)?;
     if s.account != account {
         return Err(SwiftError::Forbidden("token is for another account".into()));
@@ -127,11 +143,15 @@ pub async fn authorize(gw: &Arc<Gateway>, req: &Req, account: &str, access: Acce
         Access::Read(c) => (c, "X-Container-Read"),
         Access::Write(c) => (c, "X-Container-Write"),
     };
-    let meta = container_meta(gw, account, container).await?.unwrap_or_default();
+    let meta = container_meta(gw, account, container)
+        .await?
+        .unwrap_or_default();
     if acl_allows(meta.get(header).map(String::as_str), s) {
         Ok(())
     } else {
-        Err(SwiftError::Forbidden(format!("{header} does not grant access")))
+        Err(SwiftError::Forbidden(format!(
+            "{header} does not grant access"
+        )))
     }
 }
 
@@ -143,7 +163,11 @@ pub async fn container_meta(gw: &Arc<Gateway>, a: &str, c: &str) -> SwiftResult<
         if !dir.is_dir() {
             return Ok(None);
         }
-        Ok(Some(gw.meta.read(&dir, &container_key(&a, &c))?.unwrap_or_default()))
+        Ok(Some(
+            gw.meta
+                .read(&dir, &container_key(&a, &c))?
+                .unwrap_or_default(),
+        ))
     })
     .await
 }
@@ -153,8 +177,13 @@ pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
     let status = e.status();
     let mut b = resp(status).header("Content-Type", "text/html; charset=UTF-8");
     match e {
-        SwiftError::NotModified { etag, last_modified } => {
-            b = b.header("Etag", hv(etag)).header("Last-Modified", hv(last_modified));
+        SwiftError::NotModified {
+            etag,
+            last_modified,
+        } => {
+            b = b
+                .header("Etag", hv(etag))
+                .header("Last-Modified", hv(last_modified));
             return b.body(body::empty()).unwrap_or_default();
         }
         SwiftError::RangeNotSatisfiable { size } => {
@@ -169,7 +198,10 @@ pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
         }
         other => other.to_string(),
     };
-    let text = format!("<html><h1>{reason}</h1><p>{}</p></html>", html_escape(&detail));
+    let text = format!(
+        "<html><h1>{reason}</h1><p>{}</p></html>",
+        html_escape(&detail)
+    );
     if head || status == StatusCode::NOT_MODIFIED {
         return b.body(body::empty()).unwrap_or_default();
     }
@@ -177,7 +209,9 @@ pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Routes one request.
@@ -196,7 +230,13 @@ pub async fn dispatch(
         .or_else(|| headers.get("x-storage-token"))
         .and_then(|v| v.to_str().ok());
     let session = token.and_then(|t| gw.auth.validate(t));
-    let req = Req { method, target, query, headers, session };
+    let req = Req {
+        method,
+        target,
+        query,
+        headers,
+        session,
+    };
     if req.method == Method::OPTIONS {
         return misc::options(gw, &req).await;
     }

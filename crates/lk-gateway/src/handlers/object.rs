@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::large::{self, Resolved};
 use super::{add_meta, authorize, finish, hv, resp, set_header, Access, Req};
-use crate::body::{self, multipart_pieces, pieces_len, piece_stream, slice_segments, Body, Piece};
+use crate::body::{self, multipart_pieces, piece_stream, pieces_len, slice_segments, Body, Piece};
 use crate::cond::{Conditions, Verdict};
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{blocking, guess_content_type, Gateway, ObjectInfo, PutSpec};
@@ -24,7 +24,11 @@ use crate::range::{evaluate, RangeOutcome};
 use crate::time::Timestamp;
 
 /// Headers a PUT or POST stores besides user metadata.
-const KEPT_HEADERS: [&str; 3] = ["Content-Encoding", "Content-Disposition", "Content-Language"];
+const KEPT_HEADERS: [&str; 3] = [
+    "Content-Encoding",
+    "Content-Disposition",
+    "Content-Language",
+];
 
 /// Entry point.
 pub async fn handle(
@@ -70,7 +74,9 @@ pub async fn handle(
         }
         _ if req.method.as_str() == "COPY" => {
             authorize(gw, req, a, Access::Read(c)).await?;
-            let dest = req.header("destination").ok_or_else(|| SwiftError::bad("COPY needs Destination"))?;
+            let dest = req
+                .header("destination")
+                .ok_or_else(|| SwiftError::bad("COPY needs Destination"))?;
             let (dc, d_o) = split_container_object(&decode(dest)?, &gw.settings.limits, true)?;
             if let Some(acct) = req.header("destination-account") {
                 if acct != format!("{}{a}", crate::config::RESELLER_PREFIX) {
@@ -119,10 +125,18 @@ fn object_headers(info: &ObjectInfo, etag_header: &str) -> http::response::Build
     b
 }
 
-async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftResult<Response<Body>> {
+async fn get(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    o: &str,
+) -> SwiftResult<Response<Body>> {
     let head = req.method == Method::HEAD;
     let info = match load(gw, a, c, o).await {
-        Err(SwiftError::NotFound) if conditions(req).evaluate_missing() == Verdict::PreconditionFailed => {
+        Err(SwiftError::NotFound)
+            if conditions(req).evaluate_missing() == Verdict::PreconditionFailed =>
+        {
             return Err(SwiftError::PreconditionFailed)
         }
         other => other?,
@@ -133,12 +147,19 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftRe
     } else {
         large::resolve(gw, a, &info).await?
     };
-    let etag_header = if resolved.large { format!("\"{}\"", resolved.etag) } else { resolved.etag.clone() };
+    let etag_header = if resolved.large {
+        format!("\"{}\"", resolved.etag)
+    } else {
+        resolved.etag.clone()
+    };
     let ts = info.timestamp();
     match conditions(req).evaluate(&resolved.etag, ts.ceil_secs(), true) {
         Verdict::Proceed => {}
         Verdict::NotModified => {
-            return Err(SwiftError::NotModified { etag: etag_header, last_modified: ts.http_date() })
+            return Err(SwiftError::NotModified {
+                etag: etag_header,
+                last_modified: ts.http_date(),
+            })
         }
         Verdict::PreconditionFailed => return Err(SwiftError::PreconditionFailed),
     }
@@ -156,14 +177,21 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftRe
         RangeOutcome::Ranges(r) if r.len() == 1 => {
             let (x, y) = r[0];
             b = b.header("Content-Range", format!("bytes {x}-{y}/{total}"));
-            let p = slice_segments(&resolved.segments, x, y).into_iter().map(Piece::File).collect();
+            let p = slice_segments(&resolved.segments, x, y)
+                .into_iter()
+                .map(Piece::File)
+                .collect();
             (StatusCode::PARTIAL_CONTENT, p, y - x + 1)
         }
         RangeOutcome::Ranges(r) => {
             let boundary = format!("{:032x}", rand::random::<u128>());
             let ct = info.content_type().to_string();
             let p = multipart_pieces(&resolved.segments, &r, total, &ct, &boundary);
-            b = set_header(b, "Content-Type", hv(&format!("multipart/byteranges;boundary={boundary}")));
+            b = set_header(
+                b,
+                "Content-Type",
+                hv(&format!("multipart/byteranges;boundary={boundary}")),
+            );
             let len = pieces_len(&p);
             (StatusCode::PARTIAL_CONTENT, p, len)
         }
@@ -194,7 +222,9 @@ fn put_meta(req: &Req, o: &str, limits: &crate::config::Limits) -> SwiftResult<M
     if let Some(m) = req.header("x-object-manifest") {
         let v = decode(m)?;
         if !v.contains('/') || v.starts_with('/') {
-            return Err(SwiftError::bad("X-Object-Manifest must be container/prefix"));
+            return Err(SwiftError::bad(
+                "X-Object-Manifest must be container/prefix",
+            ));
         }
         meta.insert(keys::MANIFEST.into(), m.to_string());
     }
@@ -202,11 +232,16 @@ fn put_meta(req: &Req, o: &str, limits: &crate::config::Limits) -> SwiftResult<M
 }
 
 fn expected_etag(req: &Req) -> Option<String> {
-    req.header("etag").map(|e| e.trim_matches('"').to_ascii_lowercase())
+    req.header("etag")
+        .map(|e| e.trim_matches('"').to_ascii_lowercase())
 }
 
 /// Streams `chunks` into a new object; returns its info once committed and indexed.
-pub async fn write_stream<S>(gw: &Arc<Gateway>, spec: PutSpec, mut chunks: S) -> SwiftResult<ObjectInfo>
+pub async fn write_stream<S>(
+    gw: &Arc<Gateway>,
+    spec: PutSpec,
+    mut chunks: S,
+) -> SwiftResult<ObjectInfo>
 where
     S: Stream<Item = SwiftResult<Bytes>> + Unpin,
 {
@@ -220,17 +255,23 @@ where
         }
     }
     drop(tx);
-    writer.await.map_err(|e| SwiftError::Internal(format!("writer task failed: {e}")))?
+    writer
+        .await
+        .map_err(|e| SwiftError::Internal(format!("writer task failed: {e}")))?
 }
 
 /// The data frames of a request body as a chunk stream.
 pub fn request_chunks(body: Incoming) -> impl Stream<Item = SwiftResult<Bytes>> + Unpin {
-    BodyStream::new(body).filter_map(|f| async move {
-        match f {
-            Ok(frame) => frame.into_data().ok().map(Ok),
-            Err(_) => Some(Err(SwiftError::ClientBody { context: "reading an object body".into() })),
-        }
-    }).boxed()
+    BodyStream::new(body)
+        .filter_map(|f| async move {
+            match f {
+                Ok(frame) => frame.into_data().ok().map(Ok),
+                Err(_) => Some(Err(SwiftError::ClientBody {
+                    context: "reading an object body".into(),
+                })),
+            }
+        })
+        .boxed()
 }
 
 fn created(info: &ObjectInfo) -> http::response::Builder {
@@ -251,12 +292,22 @@ async fn put(
     body: Incoming,
 ) -> SwiftResult<Response<Body>> {
     let expected_len = match req.header("content-length") {
-        Some(l) => Some(l.parse::<u64>().map_err(|_| SwiftError::bad("bad Content-Length"))?),
-        None if req.header("transfer-encoding").is_some_and(|t| t.contains("chunked")) => None,
+        Some(l) => Some(
+            l.parse::<u64>()
+                .map_err(|_| SwiftError::bad("bad Content-Length"))?,
+        ),
+        None if req
+            .header("transfer-encoding")
+            .is_some_and(|t| t.contains("chunked")) =>
+        {
+            None
+        }
         None => return Err(SwiftError::LengthRequired),
     };
     if expected_len.is_some_and(|l| l > gw.settings.limits.max_file_size) {
-        return Err(SwiftError::TooLarge("Content-Length over max_file_size".into()));
+        return Err(SwiftError::TooLarge(
+            "Content-Length over max_file_size".into(),
+        ));
     }
     let inm = req.header("if-none-match");
     if inm.is_some_and(|v| v.trim() != "*") {
@@ -275,12 +326,19 @@ async fn put(
     finish(created(&info), body::empty())
 }
 
-async fn post(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftResult<Response<Body>> {
+async fn post(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    o: &str,
+) -> SwiftResult<Response<Body>> {
     let (user, _) = headers_to_meta(&req.headers, "object")?;
     check_limits(&user, "object", &gw.settings.limits)?;
     let mut info = load(gw, a, c, o).await?;
     // POST replaces all user metadata and kept headers; system keys stay.
-    info.meta.retain(|k, _| !k.starts_with("X-Object-Meta-") && !KEPT_HEADERS.contains(&k.as_str()));
+    info.meta
+        .retain(|k, _| !k.starts_with("X-Object-Meta-") && !KEPT_HEADERS.contains(&k.as_str()));
     info.meta.extend(user);
     for h in KEPT_HEADERS {
         if let Some(v) = req.header(h) {
@@ -293,10 +351,14 @@ async fn post(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftR
     if let Some(m) = req.header("x-object-manifest") {
         info.meta.insert(keys::MANIFEST.into(), m.to_string());
     }
-    info.meta.insert(keys::TIMESTAMP.into(), Timestamp::now().to_x_timestamp());
+    info.meta
+        .insert(keys::TIMESTAMP.into(), Timestamp::now().to_x_timestamp());
     let (g, a2, c2, o2) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
     blocking(move || g.rewrite_object_meta(&a2, &c2, &o2, &info)).await?;
-    finish(resp(StatusCode::ACCEPTED).header("Content-Type", "text/html; charset=UTF-8"), body::empty())
+    finish(
+        resp(StatusCode::ACCEPTED).header("Content-Type", "text/html; charset=UTF-8"),
+        body::empty(),
+    )
 }
 
 async fn delete(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<Response<Body>> {
@@ -305,7 +367,10 @@ async fn delete(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<Res
     if !existed {
         return Err(SwiftError::NotFound);
     }
-    finish(resp(StatusCode::NO_CONTENT).header("Content-Type", "text/html; charset=UTF-8"), body::empty())
+    finish(
+        resp(StatusCode::NO_CONTENT).header("Content-Type", "text/html; charset=UTF-8"),
+        body::empty(),
+    )
 }
 
 /// Server-side copy (COPY, or PUT with X-Copy-From): the source's content (a large object's
@@ -321,8 +386,15 @@ async fn copy(
     authorize(gw, req, a, Access::Read(sc)).await?;
     let src = load(gw, a, sc, so).await?;
     let raw_manifest = req.q("multipart-manifest") == Some("get") && src.is_slo();
-    let resolved = if raw_manifest { Resolved::single(&src) } else { large::resolve(gw, a, &src).await? };
-    let mut meta = if req.header("x-fresh-metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    let resolved = if raw_manifest {
+        Resolved::single(&src)
+    } else {
+        large::resolve(gw, a, &src).await?
+    };
+    let mut meta = if req
+        .header("x-fresh-metadata")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         Meta::new()
     } else {
         src.meta
@@ -341,7 +413,10 @@ async fn copy(
     }
     let (user, _) = headers_to_meta(&req.headers, "object")?;
     meta.extend(user);
-    if let Some(ct) = req.header("content-type").filter(|c| !c.is_empty() && req.method.as_str() == "COPY") {
+    if let Some(ct) = req
+        .header("content-type")
+        .filter(|c| !c.is_empty() && req.method.as_str() == "COPY")
+    {
         meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
     }
     check_limits(&meta, "object", &gw.settings.limits)?;
@@ -362,7 +437,10 @@ async fn copy(
     finish(
         created(&info)
             .header("X-Copied-From", hv(&format!("{sc}/{so}")))
-            .header("X-Copied-From-Last-Modified", hv(&src.timestamp().http_date())),
+            .header(
+                "X-Copied-From-Last-Modified",
+                hv(&src.timestamp().http_date()),
+            ),
         body::empty(),
     )
 }

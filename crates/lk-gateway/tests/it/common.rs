@@ -9,8 +9,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 /// Users every test gateway has.
-pub const USERS: [&str; 3] =
-    ["test:tester:testing:admin", "test:reader:readkey", "other:admin:otherkey:admin"];
+pub const USERS: [&str; 3] = [
+    "test:tester:testing:admin",
+    "test:reader:readkey",
+    "other:admin:otherkey:admin",
+];
 
 /// A running gateway.
 pub struct Gw {
@@ -37,7 +40,9 @@ impl Gw {
 
     fn spawn(&mut self) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lk-gateway"));
-        cmd.arg("--root").arg(&self.root).args(["--listen", "127.0.0.1:0", "--log", "warn"]);
+        cmd.arg("--root")
+            .arg(&self.root)
+            .args(["--listen", "127.0.0.1:0", "--log", "warn"]);
         for u in USERS {
             cmd.args(["--user", u]);
         }
@@ -82,7 +87,12 @@ impl Gw {
 
     /// A token for `account:user` / key.
     pub fn token(&self, user: &str, key: &str) -> String {
-        let r = self.req("GET", "/auth/v1.0", &[("X-Auth-User", user), ("X-Auth-Key", key)], b"");
+        let r = self.req(
+            "GET",
+            "/auth/v1.0",
+            &[("X-Auth-User", user), ("X-Auth-Key", key)],
+            b"",
+        );
         assert_eq!(r.status, 200, "auth {user}: {}", r.text());
         r.header("x-auth-token").expect("token").to_string()
     }
@@ -113,7 +123,10 @@ pub struct Resp {
 impl Resp {
     /// A header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
     /// Body as text.
     pub fn text(&self) -> String {
@@ -122,14 +135,24 @@ impl Resp {
 }
 
 /// Sends one request with `Connection: close` and reads the whole answer.
-pub fn raw_request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+pub fn raw_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
@@ -137,7 +160,10 @@ pub fn raw_request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)
     s.write_all(body).expect("write body");
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response head");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
     let status = lines
@@ -150,22 +176,28 @@ pub fn raw_request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect::<Vec<_>>();
     let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+    if headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
+    {
         body = dechunk(&body);
     }
-    Resp { status, headers, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else { break };
+    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
         let n = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
-        if n == 0 {
+        if n == 0 || b.len() < eol + 2 + n {
             break;
         }
         out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
-        b = &b[eol + 2 + n + 2..];
+        b = &b[(eol + 4 + n).min(b.len())..];
     }
     out
 }
@@ -193,7 +225,9 @@ pub fn python() -> PathBuf {
 
 /// Runs `tests/py/<script>` against `gw`; panics with its output unless it exits 0.
 pub fn run_py(gw: &Gw, script: &str, args: &[&str]) -> Output {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py").join(script);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(script);
     let out = Command::new(python())
         .arg(&path)
         .args(args)

@@ -1,1 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Path traversal, symlinks, cross-account access, token expiry and size bounds.
 
+use crate::common::Gw;
+
+fn setup() -> (tempfile::TempDir, Gw, String, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).expect("root");
+    std::fs::write(dir.path().join("secret"), b"TOP SECRET").expect("secret");
+    let gw = Gw::start(&root, &[]);
+    let t = gw.token("test:tester", "testing");
+    let o = gw.token("other:admin", "otherkey");
+    for (acct, tok) in [("test", &t), ("other", &o)] {
+        let c = format!("/v1/AUTH_{acct}/c");
+        assert_eq!(gw.req("PUT", &c, &[("X-Auth-Token", tok)], b"").status, 201);
+        let r = gw.req(
+            "PUT",
+            &format!("{c}/private"),
+            &[("X-Auth-Token", tok)],
+            acct.as_bytes(),
+        );
+        assert_eq!(r.status, 201);
+    }
+    (dir, gw, t, o)
+}
+
+#[test]
+fn traversal_is_refused_and_nothing_escapes_the_root() {
+    let (dir, gw, t, _) = setup();
+    let auth = [("X-Auth-Token", t.as_str())];
+    let paths = [
+        "/v1/AUTH_test/c/../../../secret",
+        "/v1/AUTH_test/c/..%2f..%2f..%2fsecret",
+        "/v1/AUTH_test/c/%2e%2e/%2e%2e/%2e%2e/secret",
+        "/v1/AUTH_test/c/%2E%2E%2F%2E%2E%2F%2E%2E%2Fsecret",
+        "/v1/AUTH_test/%2e%2e/%2e%2e/secret",
+        "/v1/AUTH_test/..",
+        "/v1/AUTH_test/c//etc/passwd",
+        "/v1/AUTH_test/c/%2Fetc%2Fpasswd",
+        "/v1/AUTH_test/c/x%00y",
+        "/v1/AUTH_test/c/./private",
+        "/v1/AUTH_..%2F..%2Fsecret",
+        "/v1/AUTH_test%2F..%2Fother/c/private",
+        "/v1/AUTH_test/c/.lk-tmp-0000000000000000",
+        "/../secret",
+        "/v1/../../secret",
+    ];
+    for p in paths {
+        for m in ["GET", "HEAD", "PUT", "DELETE", "POST"] {
+            let r = gw.req(m, p, &auth, b"written");
+            assert!(
+                matches!(r.status, 400 | 403 | 404 | 412),
+                "{m} {p} answered {}: {}",
+                r.status,
+                r.text()
+            );
+            assert!(
+                !r.text().contains("TOP SECRET"),
+                "{m} {p} leaked the secret"
+            );
+        }
+    }
+    let overlong = format!("/v1/AUTH_test/c/{}", "x".repeat(256));
+    assert_eq!(gw.req("PUT", &overlong, &auth, b"x").status, 400);
+    let toolong = format!("/v1/AUTH_test/c/{}", ["d"; 520].join("/"));
+    assert_eq!(gw.req("PUT", &toolong, &auth, b"x").status, 400);
+    // Nothing was written outside the root, the secret is untouched.
+    let outside: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(outside.len(), 2, "only root and secret: {outside:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join("secret")).expect("secret"),
+        b"TOP SECRET"
+    );
+}
+
+#[test]
+fn symlinks_leading_out_of_the_account_are_refused() {
+    let (dir, gw, t, _) = setup();
+    let auth = [("X-Auth-Token", t.as_str())];
+    let c = gw.root.join("test/c");
+    std::os::unix::fs::symlink(dir.path(), c.join("out")).expect("symlink");
+    std::os::unix::fs::symlink(dir.path().join("secret"), c.join("secretlink")).expect("symlink");
+    std::os::unix::fs::symlink(gw.root.join("other/c"), c.join("peer")).expect("symlink");
+    for p in ["out/secret", "secretlink", "peer/private"] {
+        for m in ["GET", "PUT", "DELETE"] {
+            let r = gw.req(m, &format!("/v1/AUTH_test/c/{p}"), &auth, b"overwrite");
+            assert_eq!(r.status, 403, "{m} {p}: {}", r.text());
+        }
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("secret")).expect("secret"),
+        b"TOP SECRET"
+    );
+    assert_eq!(
+        std::fs::read(gw.root.join("other/c/private")).expect("peer"),
+        b"other"
+    );
+    // COPY and X-Copy-From through a link are refused too.
+    let r = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/stolen",
+        &[auth[0], ("X-Copy-From", "/c/secretlink")],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn tokens_only_reach_their_own_account() {
+    let (_dir, gw, t, o) = setup();
+    for (tok, other) in [(&t, "other"), (&o, "test")] {
+        let auth = [("X-Auth-Token", tok.as_str())];
+        for (m, p) in [
+            ("GET", format!("/v1/AUTH_{other}")),
+            ("HEAD", format!("/v1/AUTH_{other}")),
+            ("POST", format!("/v1/AUTH_{other}")),
+            ("GET", format!("/v1/AUTH_{other}/c")),
+            ("PUT", format!("/v1/AUTH_{other}/new")),
+            ("DELETE", format!("/v1/AUTH_{other}/c")),
+            ("GET", format!("/v1/AUTH_{other}/c/private")),
+            ("PUT", format!("/v1/AUTH_{other}/c/private")),
+            ("POST", format!("/v1/AUTH_{other}/c/private")),
+            ("DELETE", format!("/v1/AUTH_{other}/c/private")),
+            ("POST", format!("/v1/AUTH_{other}?bulk-delete")),
+        ] {
+            let r = gw.req(m, &p, &auth, b"/c/private\n");
+            assert_eq!(
+                r.status,
+                403,
+                "{m} {p} with another account's token: {}",
+                r.text()
+            );
+        }
+        let r = gw.req("GET", &format!("/v1/AUTH_{other}/c/private"), &[], b"");
+        assert_eq!(r.status, 401, "no token");
+    }
+    let auth = [("X-Auth-Token", t.as_str())];
+    let r = gw.req(
+        "COPY",
+        "/v1/AUTH_test/c/private",
+        &[
+            auth[0],
+            ("Destination", "c/x"),
+            ("Destination-Account", "AUTH_other"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    let r = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/x",
+        &[
+            auth[0],
+            ("X-Copy-From", "/c/private"),
+            ("X-Copy-From-Account", "AUTH_other"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        std::fs::read(gw.root.join("other/c/private")).expect("intact"),
+        b"other"
+    );
+    // A non-admin user of the account sees nothing without ACLs.
+    let rt = gw.token("test:reader", "readkey");
+    assert_eq!(
+        gw.req(
+            "GET",
+            "/v1/AUTH_test/c/private",
+            &[("X-Auth-Token", &rt)],
+            b""
+        )
+        .status,
+        403
+    );
+}
+
+#[test]
+fn bounded_headers_and_bodies_and_expiring_tokens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = Gw::start(dir.path(), &["--token-ttl", "1"]);
+    let t = gw.token("test:tester", "testing");
+    let auth = ("X-Auth-Token", t.as_str());
+    assert_eq!(gw.req("PUT", "/v1/AUTH_test/c", &[auth], b"").status, 201);
+    let long = "v".repeat(9000);
+    let r = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/o",
+        &[auth, ("X-Object-Meta-Big", &long)],
+        b"",
+    );
+    assert_eq!(r.status, 400, "header over 8192 bytes");
+    let huge = "h".repeat(200_000);
+    let r = gw.req("GET", "/v1/AUTH_test/c", &[auth, ("X-Huge", &huge)], b"");
+    assert!(
+        r.status == 431 || r.status == 400,
+        "request head over the limit: {}",
+        r.status
+    );
+    let manifest = vec![b' '; 8 * 1024 * 1024 + 10];
+    let r = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/slo?multipart-manifest=put",
+        &[auth],
+        &manifest,
+    );
+    assert_eq!(r.status, 413, "manifest over max_manifest_size");
+    let r = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/o",
+        &[auth, ("Content-Length", "6000000000")],
+        b"",
+    );
+    assert_eq!(r.status, 413, "object over max_file_size");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        gw.req("GET", "/v1/AUTH_test/c", &[auth], b"").status,
+        401,
+        "expired token"
+    );
+}
