@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Load driver for bench/gateway/run.sh: small-object PUT/GET/HEAD/DELETE rates at several
+concurrencies, large-object throughput, and 10k-entry listing pages. Loopback only; every
+loop is bounded in count and time. Prints one JSON document on stdout."""
+import argparse
+import http.client
+import json
+import os
+import statistics
+import threading
+import time
+import urllib.parse
+
+
+def auth(base, user, key):
+    u = urllib.parse.urlparse(base)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    c.request("GET", "/auth/v1.0", headers={"X-Auth-User": user, "X-Auth-Key": key})
+    r = c.getresponse()
+    r.read()
+    assert r.status in (200, 204), r.status
+    storage = urllib.parse.urlparse(r.getheader("X-Storage-Url"))
+    return u.hostname, u.port, storage.path, r.getheader("X-Auth-Token")
+
+
+class Client:
+    def __init__(self, host, port, path, token):
+        self.host, self.port, self.path, self.token = host, port, path, token
+        self.c = http.client.HTTPConnection(host, port, timeout=120, blocksize=1 << 20)
+
+    def req(self, method, p, body=None, headers=None, expect=(200, 201, 202, 204)):
+        h = {"X-Auth-Token": self.token}
+        h.update(headers or {})
+        try:
+            self.c.request(method, self.path + p, body=body, headers=h)
+            r = self.c.getresponse()
+            data = r.read()
+        except (http.client.HTTPException, OSError):
+            self.c.close()
+            self.c = http.client.HTTPConnection(self.host, self.port, timeout=120, blocksize=1 << 20)
+            raise
+        if r.status not in expect:
+            raise RuntimeError(f"{method} {p}: {r.status} {data[:200]!r}")
+        return r, data
+
+
+def run_phase(clients, n, fn, max_seconds):
+    """Runs fn(client, i) for i in 0..n over len(clients) threads; returns ops/s and p50/p99 ms."""
+    lock = threading.Lock()
+    nxt = [0]
+    lat = []
+    deadline = time.monotonic() + max_seconds
+
+    def worker(cl):
+        while time.monotonic() < deadline:
+            with lock:
+                i = nxt[0]
+                if i >= n:
+                    return
+                nxt[0] += 1
+            t0 = time.perf_counter()
+            fn(cl, i)
+            dt = time.perf_counter() - t0
+            with lock:
+                lat.append(dt)
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=worker, args=(c,)) for c in clients]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    el = time.perf_counter() - t0
+    lat.sort()
+    return {
+        "ops": len(lat),
+        "seconds": round(el, 3),
+        "ops_per_s": round(len(lat) / el, 1) if el else 0,
+        "p50_ms": round(1000 * lat[len(lat) // 2], 2) if lat else None,
+        "p99_ms": round(1000 * lat[int(len(lat) * 0.99)], 2) if lat else None,
+    }
+
+
+def small_objects(cred, conc, n, size, max_seconds):
+    clients = [Client(*cred) for _ in range(conc)]
+    cont = f"/small-c{conc}"
+    clients[0].req("PUT", cont)
+    body = os.urandom(size)
+    out = {}
+    out["PUT"] = run_phase(clients, n, lambda c, i: c.req("PUT", f"{cont}/o{i:06d}", body), max_seconds)
+    done = out["PUT"]["ops"]
+    out["GET"] = run_phase(clients, done, lambda c, i: c.req("GET", f"{cont}/o{i:06d}"), max_seconds)
+    out["HEAD"] = run_phase(clients, done, lambda c, i: c.req("HEAD", f"{cont}/o{i:06d}"), max_seconds)
+    out["DELETE"] = run_phase(clients, done, lambda c, i: c.req("DELETE", f"{cont}/o{i:06d}"), max_seconds)
+    return out
+
+
+class Repeat:
+    """A file-like body of `total` bytes made of one random block, so nothing big sits in memory."""
+
+    def __init__(self, total, block=1 << 20):
+        self.left, self.block = total, os.urandom(block)
+
+    def read(self, n=-1):
+        if self.left <= 0:
+            return b""
+        n = min(self.left, len(self.block) if n is None or n < 0 else min(n, len(self.block)))
+        self.left -= n
+        return self.block[:n]
+
+
+def large_object(cred, size_mb, rounds):
+    c = Client(*cred)
+    c.req("PUT", "/large")
+    put, get = [], []
+    for r in range(rounds):
+        t0 = time.perf_counter()
+        c.req("PUT", f"/large/big{r}", Repeat(size_mb << 20), {"Content-Length": str(size_mb << 20)})
+        put.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        c.c.request("GET", c.path + f"/large/big{r}", headers={"X-Auth-Token": c.token})
+        resp = c.c.getresponse()
+        got = 0
+        while True:
+            chunk = resp.read(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+        assert got == size_mb << 20, got
+        get.append(time.perf_counter() - t0)
+        c.req("DELETE", f"/large/big{r}")
+    return {
+        "size_mb": size_mb,
+        "PUT_MBps": round(size_mb / statistics.median(put), 1),
+        "GET_MBps": round(size_mb / statistics.median(get), 1),
+    }
+
+
+def listing(cred, container, rounds):
+    c = Client(*cred)
+    r, _ = c.req("HEAD", f"/{container}")
+    count = int(r.getheader("X-Container-Object-Count"))
+    out = {"objects": count}
+    for label, marker in (("first", ""), ("middle", "o%07d" % min(count // 2, count - 10001))):
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            _, data = c.req("GET", f"/{container}?format=json&limit=10000&marker={marker}")
+            times.append(time.perf_counter() - t0)
+            n = len(json.loads(data))
+            assert n == 10000, n
+        out[f"{label}_page_ms"] = round(1000 * statistics.median(times), 1)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--user", default="test:tester")
+    ap.add_argument("--key", default="testing")
+    ap.add_argument("--what", choices=["small", "large", "listing"], required=True)
+    ap.add_argument("--n1", type=int, default=400)
+    ap.add_argument("--n16", type=int, default=2000)
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--large-mb", type=int, default=512)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--container", default="list100k")
+    ap.add_argument("--max-seconds", type=float, default=60)
+    a = ap.parse_args()
+    cred = auth(a.url, a.user, a.key)
+    if a.what == "small":
+        res = {"c1": small_objects(cred, 1, a.n1, a.size, a.max_seconds),
+               "c16": small_objects(cred, 16, a.n16, a.size, a.max_seconds)}
+    elif a.what == "large":
+        res = large_object(cred, a.large_mb, a.rounds)
+    else:
+        res = listing(cred, a.container, 5)
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
