@@ -27,6 +27,15 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 mkdir -p /var/log/libvirt/qemu /var/run/libvirt /var/lib/libvirt/images /var/lib/lustrekit/images
 
+# Without udev, /dev/kvm stays root:root 0600. libvirt then probes QEMU's capabilities as root
+# (KVM found) but checks them against what the qemu user can open (KVM not found), decides its
+# cache is stale, and re-probes QEMU on every API call: each `virsh create` took ~60 s. Giving
+# /dev/kvm udev's usual owner and mode makes both views agree. Domains still run under TCG:
+# lustrekit probes whether KVM really runs a guest before using it.
+if [[ -c /dev/kvm ]] && getent group kvm >/dev/null; then
+    chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || log "could not set /dev/kvm to root:kvm 0660"
+fi
+
 # A daemon is running when its pid file names a live process. Stale pid files (left by a
 # container restart) would make the daemon refuse to start, so they are removed.
 running() {

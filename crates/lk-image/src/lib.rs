@@ -1,0 +1,197 @@
+//! lustrekit's guest base image: a small Debian 12 qcow2 built from Debian's own packages.
+//!
+//! `lustrekit image build` calls [`build`]. The result is three files side by side:
+//!
+//! - `debian-12.qcow2`: an ext4 filesystem on the whole disk (no partition table, no
+//!   bootloader), made with `mkfs.ext4 -d` from a debootstrap tree, then `qemu-img convert`;
+//! - `debian-12.vmlinuz`, `debian-12.initrd`: Debian's kernel and a small initrd for direct
+//!   kernel boot with `root=/dev/vda rw console=ttyS0 net.ifnames=0`;
+//! - `debian-12.recipe.json`: the recipe hash; a build is skipped when it matches.
+//!
+//! The guest runs qemu-guest-agent, loads 9p + 9pnet_virtio at boot and mounts the 9p tag
+//! `lustrekit` at `/mnt/lustrekit` (nofail), takes DHCP on every NIC with systemd-networkd
+//! (client id = MAC), has a serial console on ttyS0, an empty /etc/machine-id (a fresh one per
+//! clone at first boot) and no /etc/hostid. Its root filesystem grows to fill the disk.
+//!
+//! Layout: [`recipe`] (pure: packages, files, hash), [`mirror`] (pure: the host's apt mirror),
+//! `builder` (runs debootstrap, chroot, mkfs.ext4, qemu-img), [`error`].
+
+pub mod error;
+pub mod mirror;
+pub mod recipe;
+
+mod builder;
+
+use std::path::{Path, PathBuf};
+
+pub use error::ImageError;
+pub use recipe::Recipe;
+
+/// Default base image path (the model's default `spec.image.path`).
+pub const DEFAULT_IMAGE: &str = "/var/lib/lustrekit/images/debian-12.qcow2";
+/// Kernel command line for direct kernel boot of this image.
+pub const DEFAULT_CMDLINE: &str = "root=/dev/vda rw console=ttyS0 net.ifnames=0";
+/// Default size of the root filesystem inside the image.
+pub const DEFAULT_FS_SIZE: &str = "2G";
+
+/// Arguments of `lustrekit image build`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImageArgs {
+    /// Output qcow2; the kernel and initrd are written beside it (`.vmlinuz`, `.initrd`).
+    #[arg(long, short, default_value = DEFAULT_IMAGE)]
+    pub output: PathBuf,
+
+    /// Debian mirror for debootstrap [default: the one apt on this host uses].
+    #[arg(long)]
+    pub mirror: Option<String>,
+
+    /// Debian suite.
+    #[arg(long, default_value = "bookworm")]
+    pub suite: String,
+
+    /// Size of the root filesystem (e.g. 2G, 1536M); the guest grows it to its disk size.
+    #[arg(long, default_value = DEFAULT_FS_SIZE)]
+    pub size: String,
+
+    /// Extra Debian packages to install (comma separated or repeated).
+    #[arg(long = "package", value_delimiter = ',')]
+    pub packages: Vec<String>,
+
+    /// Rebuild even when a current image exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Keep the debootstrap tree after the build (for inspection).
+    #[arg(long)]
+    pub keep_tree: bool,
+
+    /// Package cache for debootstrap, reused across builds.
+    #[arg(long, default_value = "/var/cache/lustrekit/debootstrap")]
+    pub cache_dir: PathBuf,
+}
+
+impl Default for ImageArgs {
+    fn default() -> Self {
+        ImageArgs {
+            output: PathBuf::from(DEFAULT_IMAGE),
+            mirror: None,
+            suite: "bookworm".into(),
+            size: DEFAULT_FS_SIZE.into(),
+            packages: Vec::new(),
+            force: false,
+            keep_tree: false,
+            cache_dir: PathBuf::from("/var/cache/lustrekit/debootstrap"),
+        }
+    }
+}
+
+/// The files a build produces, derived from the qcow2 path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifacts {
+    pub image: PathBuf,
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub recipe: PathBuf,
+}
+
+impl Artifacts {
+    /// `X.qcow2` -> `X.vmlinuz`, `X.initrd`, `X.recipe.json`.
+    pub fn for_image(image: &Path) -> Artifacts {
+        let with = |ext: &str| image.with_extension(ext);
+        Artifacts {
+            image: image.to_path_buf(),
+            kernel: with("vmlinuz"),
+            initrd: with("initrd"),
+            recipe: with("recipe.json"),
+        }
+    }
+}
+
+/// Builds the image (or finds the cached one) and returns the qcow2 path.
+pub fn build(args: &ImageArgs) -> anyhow::Result<PathBuf> {
+    let fs_bytes = parse_size(&args.size)?;
+    let mirror = match &args.mirror {
+        Some(m) => m.clone(),
+        None => mirror::host_mirror(),
+    };
+    let recipe = Recipe::new(&args.suite, &mirror, &args.packages, fs_bytes);
+    let artifacts = Artifacts::for_image(&args.output);
+    let summary = builder::build(&recipe, &artifacts, args)?;
+    eprintln!("{summary}");
+    Ok(artifacts.image)
+}
+
+/// Whether the image at `image` exists with kernel, initrd and a recipe hash equal to the
+/// default recipe's (the check `build` does before skipping).
+pub fn is_current(image: &Path, args: &ImageArgs) -> bool {
+    let Ok(fs_bytes) = parse_size(&args.size) else {
+        return false;
+    };
+    let recipe = Recipe::new(&args.suite, "", &args.packages, fs_bytes);
+    builder::cached(&recipe, &Artifacts::for_image(image))
+}
+
+/// `2G`, `1536M`, `2GiB`, or plain bytes.
+pub fn parse_size(s: &str) -> Result<u64, ImageError> {
+    let bad = |reason: &str| ImageError::BadSize {
+        value: s.to_string(),
+        reason: reason.into(),
+    };
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
+        Some(_) => (t, 1),
+        None => return Err(bad("empty")),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| bad("not a number with an optional K/M/G/T suffix"))?;
+    let bytes = n.checked_mul(mult).ok_or_else(|| bad("too large"))?;
+    if bytes < 512 << 20 {
+        return Err(bad(
+            "at least 512M is needed for the kernel and base system",
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2G").ok(), Some(2 << 30));
+        assert_eq!(parse_size("1536M").ok(), Some(1536 << 20));
+        assert_eq!(parse_size("2GiB").ok(), Some(2 << 30));
+        assert!(parse_size("100M").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn artifacts_sit_beside_the_image() {
+        let a = Artifacts::for_image(Path::new("/var/lib/lustrekit/images/debian-12.qcow2"));
+        assert_eq!(
+            a.kernel,
+            Path::new("/var/lib/lustrekit/images/debian-12.vmlinuz")
+        );
+        assert_eq!(
+            a.initrd,
+            Path::new("/var/lib/lustrekit/images/debian-12.initrd")
+        );
+        assert_eq!(
+            a.recipe,
+            Path::new("/var/lib/lustrekit/images/debian-12.recipe.json")
+        );
+    }
+}
