@@ -33,7 +33,9 @@ mkdir -p /var/log/libvirt/qemu /var/run/libvirt /var/lib/libvirt/images /var/lib
 # /dev/kvm udev's usual owner and mode makes both views agree. Domains still run under TCG:
 # lustrekit probes whether KVM really runs a guest before using it.
 if [[ -c /dev/kvm ]] && getent group kvm >/dev/null; then
-    chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || log "could not set /dev/kvm to root:kvm 0660"
+    if ! { chgrp kvm /dev/kvm && chmod 0660 /dev/kvm; }; then
+        log "could not set /dev/kvm to root:kvm 0660"
+    fi
 fi
 
 # A daemon is running when its pid file names a live process. Stale pid files (left by a
