@@ -33,6 +33,29 @@ pub struct Gateway {
     pub meta: MetaStore,
     /// tempauth.
     pub auth: Auth,
+    /// Striped locks serializing "rename/unlink + index update" per object name, so the index
+    /// always ends with the entry of the file that won.
+    pub commit_locks: CommitLocks,
+}
+
+/// A fixed set of mutexes picked by hashing the object's full name.
+pub struct CommitLocks(Vec<std::sync::Mutex<()>>);
+
+impl Default for CommitLocks {
+    fn default() -> Self {
+        CommitLocks((0..256).map(|_| std::sync::Mutex::new(())).collect())
+    }
+}
+
+impl CommitLocks {
+    /// Locks the stripe of `a/c/o`.
+    pub fn lock(&self, a: &str, c: &str, o: &str) -> std::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (a, c, o).hash(&mut h);
+        let m = &self.0[(h.finish() % self.0.len() as u64) as usize];
+        m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Side-store / log key of an object.
@@ -359,6 +382,9 @@ impl Gateway {
         file.sync_all()
             .map_err(|e| SwiftError::io("fsync", tmp, e))?;
         drop(file);
+        let _guard = self
+            .commit_locks
+            .lock(&spec.account, &spec.container, &spec.object);
         self.store.commit_temp(tmp, target)?;
         let info = ObjectInfo {
             path: target.to_path_buf(),
@@ -394,6 +420,7 @@ impl Gateway {
     pub fn delete_object(&self, a: &str, c: &str, o: &str) -> SwiftResult<bool> {
         let cdir = self.store.checked_container_dir(a, c)?;
         let path = self.store.object_path(a, c, o)?;
+        let _guard = self.commit_locks.lock(a, c, o);
         let existed = self.store.remove_object_file(&cdir, &path)?;
         let listed = self.index.remove_object(a, c, o)?;
         self.meta.forget(&object_key(a, c, o))?;

@@ -60,6 +60,7 @@ impl Gateway {
         let gw = Gateway {
             meta: meta::MetaStore::new(index.clone(), settings.xattr_overflow),
             auth: auth::Auth::new(settings.users.clone(), settings.token_ttl),
+            commit_locks: gateway::CommitLocks::default(),
             store,
             index,
             settings,
