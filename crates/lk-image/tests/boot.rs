@@ -180,7 +180,7 @@ fn image_boots_with_agent_dhcp_and_shared_folder() -> Result<(), String> {
          <range start='10.254.{x}.100' end='10.254.{x}.150'/>\
          <host mac='52:54:00:fe:{x:02x}:01' name='{name}' ip='10.254.{x}.10'/>\
          </dhcp></ip></network>",
-        pid = std::process::id() & 0xffff_ffff,
+        pid = std::process::id(),
     );
     let net_file = dir.join("net.xml");
     std::fs::write(&net_file, net_xml).map_err(|e| e.to_string())?;
