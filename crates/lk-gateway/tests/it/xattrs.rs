@@ -22,6 +22,11 @@ fn roomy(dir: &Path) -> bool {
     ok
 }
 
+/// A temp dir on the build's filesystem (ext4 on these machines), not /tmp (tmpfs elsewhere).
+fn small_room_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir")
+}
+
 fn put_and_check(gw: &Gw, expect: u16) {
     let t = gw.token("test:tester", "testing");
     let auth = ("X-Auth-Token", t.as_str());
@@ -50,7 +55,7 @@ fn put_and_check(gw: &Gw, expect: u16) {
 
 #[test]
 fn small_xattr_room_uses_the_side_store() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = small_room_dir();
     assert!(
         !roomy(dir.path()),
         "expected a filesystem with ~4 KB of xattr room (ext4) for temp dirs"
@@ -69,7 +74,7 @@ fn small_xattr_room_uses_the_side_store() {
 
 #[test]
 fn small_xattr_room_can_refuse_with_507() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = small_room_dir();
     assert!(!roomy(dir.path()));
     let gw = Gw::start(dir.path(), &["--xattr-overflow", "reject"]);
     put_and_check(&gw, 507);
