@@ -1,0 +1,25 @@
+//! libvirt provider for lustrekit.
+//!
+//! Layout:
+//! - [`xml`] (pure): libvirt XML for networks, pools, volumes and domains from
+//!   [`lk_plan::resources`], and the `<lk:owner>` ownership tag (cluster + run) in the
+//!   `https://lustrekit.dev/xmlns/1` namespace;
+//! - [`accel`] (touches the host): KVM only when a KVM guest really runs, else TCG;
+//! - [`client`] (touches libvirt): idempotent ensure/remove per object kind, ownership
+//!   inventory for `gc`, guest-agent exec, and readiness (agent + DHCP lease + 9p mount);
+//! - [`error`]: one enum naming the object and the call.
+//!
+//! Ownership marks: domains carry `<metadata><lk:owner>`; libvirt 9.0 networks, pools and
+//! volumes have no metadata, so a network is ours when its name starts with `<cluster>-` and
+//! its bridge is `lk<fnv1a(name)>`, a pool when it is named after the cluster and lives in
+//! the cluster's state directory, and a volume when it is in such a pool.
+
+pub mod accel;
+pub mod client;
+pub mod error;
+pub mod xml;
+
+pub use accel::{Accel, AccelChoice};
+pub use client::{ExecOutput, Libvirt, Owned, Ready, DEFAULT_URI};
+pub use error::Error;
+pub use xml::Owner;
