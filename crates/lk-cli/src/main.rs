@@ -15,6 +15,7 @@ Examples:
   lustrekit plan examples/routing.yaml
   lustrekit plan --format json examples/bench.yaml | jq '.resources.domains[].name'
   lustrekit schema > lustrecluster.schema.json
+  lustrekit image build
   lustrekit gateway --root /mnt/lustre/swift --listen 127.0.0.1:8080 --user acct:alice:secret
 
 Exit codes:
@@ -41,6 +42,15 @@ enum Command {
     Schema,
     /// Serve a directory tree through the OpenStack Swift API (objects are plain files).
     Gateway(lk_gateway::GatewayArgs),
+    /// Build guest images.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImageCommand {
+    /// Build the Debian 12 base image (debootstrap, Debian's kernel, guest agent, 9p); cached.
+    Build(lk_image::ImageArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +60,9 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(&args),
         Command::Schema => cmd::schema::run(),
         Command::Gateway(args) => lk_gateway::run(args),
+        Command::Image(ImageCommand::Build(args)) => lk_image::build(&args).map(|path| {
+            println!("{}", path.display());
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

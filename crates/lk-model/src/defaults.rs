@@ -2,6 +2,10 @@
 
 /// Base image written by `lustrekit image build`.
 pub const IMAGE_PATH: &str = "/var/lib/lustrekit/images/debian-12.qcow2";
+/// Kernel and initrd that `lustrekit image build` writes beside the default image; used for
+/// direct kernel boot when the image path is left at its default.
+pub const IMAGE_KERNEL: &str = "/var/lib/lustrekit/images/debian-12.vmlinuz";
+pub const IMAGE_INITRD: &str = "/var/lib/lustrekit/images/debian-12.initrd";
 /// Kernel command line for direct kernel boot; `net.ifnames=0` keeps NICs named eth0, eth1...
 pub const KERNEL_CMDLINE: &str = "root=/dev/vda rw console=ttyS0 net.ifnames=0";
 pub const ROOT_DISK: u64 = 8 << 30;

@@ -137,7 +137,8 @@ pub struct ImageSpec {
     /// Host path of the base image (qcow2). Every root volume is a copy-on-write overlay of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// Host path of a kernel for direct boot (optional).
+    /// Host path of a kernel for direct boot. Default: with the default image, its kernel
+    /// (`/var/lib/lustrekit/images/debian-12.vmlinuz`); otherwise none (the image boots itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<String>,
     /// Host path of an initrd for direct boot (needs `kernel`).

@@ -1020,10 +1020,20 @@ impl Validator {
                 Ok(b) => b,
             },
         };
+        // The default image comes with its kernel and initrd beside it (direct kernel boot).
+        let default_image = i.path.is_none() && i.kernel.is_none() && i.initrd.is_none();
+        let (kernel, initrd) = if default_image {
+            (
+                Some(d::IMAGE_KERNEL.to_string()),
+                Some(d::IMAGE_INITRD.to_string()),
+            )
+        } else {
+            (i.kernel.clone(), i.initrd.clone())
+        };
         (self.problems.len() == before).then(|| Image {
             path,
-            kernel: i.kernel.clone(),
-            initrd: i.initrd.clone(),
+            kernel,
+            initrd,
             cmdline: i
                 .cmdline
                 .clone()
