@@ -365,7 +365,10 @@ impl Libvirt {
             .map_err(conn_err("list networks"))?
         {
             let Ok(name) = n.name() else { continue };
-            if name.starts_with(&prefix) && self.network_is_ours(&n) {
+            // `<cluster>-<lnet>`; LNet names (tcp0, o2ib1) have no `-`, so cluster `a` never
+            // claims cluster `a-b`'s networks.
+            let lnet = name.strip_prefix(&prefix).unwrap_or("");
+            if !lnet.is_empty() && !lnet.contains('-') && self.network_is_ours(&n) {
                 out.networks.push(name);
             }
         }
