@@ -1,0 +1,179 @@
+//! The per-cluster ledger: an append-only JSON-lines file, each record synced to disk before
+//! the call it announces. `intent` is written before a create, `done` after it, `undone`
+//! after its undo. Whatever has an intent and no `undone` may exist in libvirt.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// One object the engine creates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Step {
+    /// Host folder shared over 9p (created with its subfolders).
+    Shared {
+        path: String,
+    },
+    Network {
+        name: String,
+    },
+    Pool {
+        name: String,
+    },
+    Volume {
+        pool: String,
+        name: String,
+    },
+    Domain {
+        name: String,
+    },
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Shared { path } => write!(f, "shared folder {path}"),
+            Step::Network { name } => write!(f, "network {name}"),
+            Step::Pool { name } => write!(f, "pool {name}"),
+            Step::Volume { pool, name } => write!(f, "volume {pool}/{name}"),
+            Step::Domain { name } => write!(f, "domain {name}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Intent,
+    Done,
+    Failed,
+    Undone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub run: String,
+    pub phase: Phase,
+    #[serde(flatten)]
+    pub step: Step,
+}
+
+pub struct Ledger {
+    path: PathBuf,
+    file: File,
+}
+
+impl Ledger {
+    /// `<cluster_dir>/ledger.jsonl`.
+    pub fn path_in(cluster_dir: &Path) -> PathBuf {
+        cluster_dir.join("ledger.jsonl")
+    }
+
+    /// Opens (creating) the ledger for appending; the directory entry is synced too, so the
+    /// file survives a crash right after creation.
+    pub fn open(cluster_dir: &Path) -> Result<Ledger, Error> {
+        std::fs::create_dir_all(cluster_dir).map_err(Error::io("create", cluster_dir))?;
+        let path = Self::path_in(cluster_dir);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(Error::io("open ledger", &path))?;
+        if let Ok(dir) = File::open(cluster_dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(Ledger { path, file })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record and syncs it to disk before returning.
+    pub fn record(&mut self, run: &str, phase: Phase, step: &Step) -> Result<(), Error> {
+        let rec = Record {
+            run: run.to_string(),
+            phase,
+            step: step.clone(),
+        };
+        let mut line = serde_json::to_string(&rec).unwrap_or_default();
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(Error::io("append to", &self.path))?;
+        self.file.sync_data().map_err(Error::io("sync", &self.path))
+    }
+
+    /// All records; a torn last line (crash mid-write) is ignored.
+    pub fn read(cluster_dir: &Path) -> Result<Vec<Record>, Error> {
+        let path = Self::path_in(cluster_dir);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("open ledger", &path)(e)),
+        };
+        Ok(BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str::<Record>(&l).ok())
+            .collect())
+    }
+
+    /// Steps that may exist: an intent without a later `undone`, in first-intent order.
+    pub fn outstanding(records: &[Record]) -> Vec<Step> {
+        let mut live: Vec<Step> = Vec::new();
+        for r in records {
+            match r.phase {
+                Phase::Intent => {
+                    if !live.contains(&r.step) {
+                        live.push(r.step.clone());
+                    }
+                }
+                Phase::Undone => live.retain(|s| s != &r.step),
+                Phase::Done | Phase::Failed => {}
+            }
+        }
+        live
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outstanding_tracks_intent_and_undo() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut l = Ledger::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let a = Step::Network {
+            name: "c-tcp0".into(),
+        };
+        let b = Step::Pool { name: "c".into() };
+        let c = Step::Domain {
+            name: "c-n1".into(),
+        };
+        for (p, s) in [
+            (Phase::Intent, &a),
+            (Phase::Done, &a),
+            (Phase::Intent, &b),
+            (Phase::Done, &b),
+            (Phase::Intent, &c),
+            (Phase::Undone, &b),
+        ] {
+            l.record("r1", p, s).unwrap_or_else(|e| panic!("{e}"));
+        }
+        // A torn line from a crash mid-write.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(l.path())
+            .and_then(|mut f| f.write_all(b"{\"run\":\"r1\",\"pha"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let recs = Ledger::read(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(recs.len(), 6);
+        assert_eq!(Ledger::outstanding(&recs), vec![a, c]);
+    }
+}
