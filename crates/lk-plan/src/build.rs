@@ -24,6 +24,12 @@ pub fn target_name(t: &Topology, target: &Target) -> TargetName {
     TargetName::new(&t.fsname, kind, target.index)
 }
 
+/// Host bridge of a libvirt network: `lk` + 8 hex digits of its name's FNV-1a hash (at most
+/// 15 characters, as Linux requires). Stable: `gc` recognises lustrekit networks by it.
+pub fn bridge_name(network: &str) -> String {
+    format!("lk{:08x}", fnv1a(network.as_bytes()))
+}
+
 pub fn resources(t: &Topology, options: &PlanOptions, a: &Addressing) -> Resources {
     let cluster_dir = format!(
         "{}/clusters/{}",
@@ -36,7 +42,7 @@ pub fn resources(t: &Topology, options: &PlanOptions, a: &Addressing) -> Resourc
         .map(|net| {
             let name = format!("{}-{}", t.name, net.name);
             NetworkResource {
-                bridge: format!("lk{:08x}", fnv1a(name.as_bytes())),
+                bridge: bridge_name(&name),
                 name,
                 lnet: net.name.clone(),
                 cidr: net.cidr.to_string(),
