@@ -131,33 +131,16 @@ pub fn is_current(image: &Path, args: &ImageArgs) -> bool {
     builder::cached(&recipe, &Artifacts::for_image(image))
 }
 
-/// `2G`, `1536M`, `2GiB`, or plain bytes.
+/// `2G`, `1536M`, `2GiB`, or plain bytes (the model's size syntax), at least 512 MiB.
 pub fn parse_size(s: &str) -> Result<u64, ImageError> {
-    let bad = |reason: &str| ImageError::BadSize {
+    let bad = |reason: String| ImageError::BadSize {
         value: s.to_string(),
-        reason: reason.into(),
+        reason,
     };
-    let t = s.trim();
-    let t = t
-        .strip_suffix("iB")
-        .or_else(|| t.strip_suffix('B'))
-        .unwrap_or(t);
-    let (num, mult) = match t.chars().last() {
-        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
-        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
-        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
-        Some(_) => (t, 1),
-        None => return Err(bad("empty")),
-    };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| bad("not a number with an optional K/M/G/T suffix"))?;
-    let bytes = n.checked_mul(mult).ok_or_else(|| bad("too large"))?;
+    let bytes = lk_model::size::parse_size(s).map_err(bad)?;
     if bytes < 512 << 20 {
         return Err(bad(
-            "at least 512M is needed for the kernel and base system",
+            "at least 512M is needed for the kernel and base system".into(),
         ));
     }
     Ok(bytes)

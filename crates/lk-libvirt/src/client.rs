@@ -630,7 +630,7 @@ fn state_name(s: virt::domain::DomainStateEnum) -> String {
 
 /// lustrekit's bridge name for a network name: `lk` + FNV-1a of the name (as lk-plan does).
 pub fn lk_bridge_name(network: &str) -> String {
-    format!("lk{:08x}", lk_plan::addressing::fnv1a(network.as_bytes()))
+    lk_plan::build::bridge_name(network)
 }
 
 /// Last `n` lines of a console log, or a note when it cannot be read.

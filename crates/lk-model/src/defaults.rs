@@ -47,10 +47,17 @@ pub fn mount_point(fsname: &str) -> String {
 /// A /24 in 10.100.0.0-10.199.255.0 chosen from the cluster name, so two clusters with default
 /// networks rarely collide (FNV-1a: stable across releases and platforms).
 pub fn network_cidr(cluster: &str) -> String {
+    let h = fnv1a(cluster.as_bytes());
+    format!("10.{}.{}.0/24", 100 + (h % 100), (h >> 8) % 256)
+}
+
+/// FNV-1a: stable across releases and platforms (unlike std's hasher), so names and addresses
+/// derived from it never change under a running cluster.
+pub fn fnv1a(bytes: &[u8]) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
-    for b in cluster.bytes() {
-        h ^= u32::from(b);
+    for b in bytes {
+        h ^= u32::from(*b);
         h = h.wrapping_mul(0x0100_0193);
     }
-    format!("10.{}.{}.0/24", 100 + (h % 100), (h >> 8) % 256)
+    h
 }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::net::Ipv4Addr;
 
 use lk_lustre::nid::{node_nids, Nid};
+use lk_model::defaults::fnv1a;
 use lk_model::net::FIRST_NODE_OFFSET;
 use lk_model::topology::Role;
 use lk_model::Topology;
@@ -154,14 +155,4 @@ fn routes(t: &Topology, a: &Addressing) -> BTreeMap<String, Vec<NodeRoute>> {
         out.insert(node.name.clone(), list);
     }
     out
-}
-
-/// FNV-1a: stable across releases and platforms, unlike std's hasher.
-pub fn fnv1a(bytes: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in bytes {
-        h ^= u32::from(*b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
 }

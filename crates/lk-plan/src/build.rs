@@ -4,7 +4,9 @@ use lk_lustre::target::{Kind, TargetName};
 use lk_model::topology::{Target, TargetKind};
 use lk_model::Topology;
 
-use crate::addressing::{fnv1a, Addressing};
+use lk_model::defaults::fnv1a;
+
+use crate::addressing::Addressing;
 use crate::resources::*;
 use crate::PlanOptions;
 

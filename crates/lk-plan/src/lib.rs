@@ -123,12 +123,9 @@ pub struct NodeStep {
 pub fn plan(topology: &Topology, options: &PlanOptions) -> Plan {
     let addressing = addressing::Addressing::new(topology);
     let resources = build::resources(topology, options, &addressing);
-    let generated = scripts::generate(topology, &addressing, &resources);
+    let generated = scripts::generate(topology, &addressing);
     let mut files = generated.files;
-    files.insert(
-        "cfg/local.sh".into(),
-        local_sh::render(topology, &resources),
-    );
+    files.insert("cfg/local.sh".into(), local_sh::render(topology));
     Plan {
         cluster: topology.name.clone(),
         fsname: topology.fsname.clone(),

@@ -9,9 +9,8 @@ use lk_model::topology::{Backend, Role};
 use lk_model::Topology;
 
 use crate::build::{target_name, GUEST_SHARED};
-use crate::resources::Resources;
 
-pub fn render(t: &Topology, _resources: &Resources) -> String {
+pub fn render(t: &Topology) -> String {
     let mut s = String::new();
     let mut var = |name: &str, value: &str| {
         let _ = writeln!(s, "{name}={}", quote(value));

@@ -20,7 +20,6 @@ use lk_model::Topology;
 
 use crate::addressing::Addressing;
 use crate::build::{target_name, GUEST_SHARED};
-use crate::resources::Resources;
 use crate::{NodePlan, NodeStep, Phase, Stage};
 
 /// Exit code of a script that finds Lustre missing or unusable on its node.
@@ -104,7 +103,7 @@ impl Ctx<'_> {
     }
 }
 
-pub fn generate(t: &Topology, a: &Addressing, _resources: &Resources) -> Generated {
+pub fn generate(t: &Topology, a: &Addressing) -> Generated {
     let mgs_nodes = t.mgt.service_nodes().map(|n| a.joined_nids(t, n)).collect();
     let ctx = Ctx { t, a, mgs_nodes };
     let names = |nodes: Vec<&Node>| {
@@ -625,7 +624,8 @@ impl Ctx<'_> {
 
     /// Peers a node must reach: clients and servers reach the MGS and every server NID they
     /// use; MDS nodes reach OSS nodes. Routers check their neighbours.
-    fn peers(&self, node: &Node) -> Vec<String> {
+    /// (peer node, NID to ping).
+    fn peers(&self, node: &Node) -> Vec<(String, String)> {
         let t = self.t;
         let mut peers: Vec<&str> = Vec::new();
         let servers: Vec<&str> = t.targets().flat_map(|x| x.service_nodes()).collect();
@@ -665,9 +665,7 @@ impl Ctx<'_> {
                 ));
             }
         }
-        out.into_iter()
-            .map(|(p, nid)| format!("{p} {nid}"))
-            .collect()
+        out
     }
 
     fn lnet_check(&self, node: &Node, sc: &mut Script) {
@@ -676,12 +674,11 @@ impl Ctx<'_> {
             sc.line("# No LNet peers to check from this node.");
             return;
         }
-        for p in peers {
-            let (peer, nid) = p.split_once(' ').unwrap_or((&p, &p));
-            sc.commands.push(join(&cmd::lnet_ping(nid)));
+        for (peer, nid) in peers {
+            let ping = join(&cmd::lnet_ping(&nid));
+            sc.commands.push(ping.clone());
             sc.line(format!(
-                "{} >/dev/null || fail {}",
-                join(&cmd::lnet_ping(nid)),
+                "{ping} >/dev/null || fail {}",
                 quote(&format!(
                     "LNet ping from {} to {peer} ({nid}) failed",
                     node.name
