@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use lk_plan::Stage;
+use serde::{Deserialize, Serialize};
+
 use crate::ledger::Step;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +19,29 @@ pub enum Error {
 
     #[error("{step}: injected failure (fault injection at step {index})")]
     Injected { step: Step, index: usize },
+
+    #[error("{what} {} does not exist (run `lustrekit image build`, or set spec.image)", path.display())]
+    MissingInput { what: &'static str, path: PathBuf },
+
+    #[error("interrupted during {during}")]
+    Interrupted { during: String },
+
+    #[error("cannot start at stage {}: stage {} has not completed (run without --from, or --from {})", from.as_str(), missing.as_str(), missing.as_str())]
+    StageOrder { from: Stage, missing: Stage },
+
+    #[error("{}", stage_message(*.stage, .phase, .failures, .logs))]
+    Stage {
+        stage: Stage,
+        phase: String,
+        failures: Vec<NodeFailure>,
+        logs: PathBuf,
+    },
+
+    #[error("cluster `{cluster}` is not known here: no {} (bring it up with `lustrekit up FILE`, or pass the topology file)", path.display())]
+    UnknownCluster { cluster: String, path: PathBuf },
+
+    #[error("no node `{node}` in this cluster (nodes: {known})")]
+    UnknownNode { node: String, known: String },
 
     #[error("node readiness")]
     Ready(#[source] Box<lk_libvirt::Error>),
@@ -48,6 +74,63 @@ pub enum Error {
 pub struct UndoFailure {
     pub step: Step,
     pub message: String,
+}
+
+/// One node on which a guest phase failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeFailure {
+    pub node: String,
+    /// Relative to the shared folder.
+    pub script: String,
+    /// -1 when the script could not be run at all.
+    pub exit_code: i64,
+    /// The script's own `lustrekit:` messages, or its last lines.
+    pub detail: String,
+    /// Host path of the phase's full output.
+    pub log: PathBuf,
+}
+
+impl std::fmt::Display for NodeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "node {} ({}, exit {}): {}",
+            self.node,
+            self.script,
+            self.exit_code,
+            self.detail.replace('\n', " | ")
+        )
+    }
+}
+
+fn stage_message(
+    stage: Stage,
+    phase: &str,
+    failures: &[NodeFailure],
+    logs: &std::path::Path,
+) -> String {
+    let mut m = format!(
+        "stage {}: phase {phase} failed on {} node(s)",
+        stage.as_str(),
+        failures.len()
+    );
+    for f in failures {
+        m.push_str(&format!(
+            "\n  node {} ({}, exit {}):\n    {}\n    full output: {}",
+            f.node,
+            f.script,
+            f.exit_code,
+            f.detail.replace('\n', "\n    "),
+            f.log.display()
+        ));
+    }
+    m.push_str(&format!(
+        "\nEvery node's console, dmesg and lctl dk are gathered under {}.\n\
+         The infrastructure stays up: fix the cause and run `lustrekit up` again (it resumes at \
+         this stage), or remove everything with `lustrekit down`.",
+        logs.display()
+    ));
+    m
 }
 
 fn unwound_message(f: &[UndoFailure]) -> String {

@@ -98,6 +98,7 @@ fn every_step_failure_unwinds_to_nothing_and_down_gc_recover() {
                 fail_at: Some(k),
                 ..opts.clone()
             },
+            &(),
         );
         match r {
             Err(Error::Unwound {
@@ -119,19 +120,19 @@ fn every_step_failure_unwinds_to_nothing_and_down_gc_recover() {
     eprintln!("fault injection: {n} steps covered");
 
     // A full up, then abandon it (as if killed): down from the ledger cleans everything.
-    up(&lv, &plan, &opts).unwrap_or_else(|e| panic!("up: {}", lk_engine::chain(e)));
+    up(&lv, &plan, &opts, &()).unwrap_or_else(|e| panic!("up: {}", lk_engine::chain(e)));
     // Twice converges (adopts networks, pool, volumes; replaces the domain).
-    up(&lv, &plan, &opts).unwrap_or_else(|e| panic!("second up: {}", lk_engine::chain(e)));
+    up(&lv, &plan, &opts, &()).unwrap_or_else(|e| panic!("second up: {}", lk_engine::chain(e)));
     assert_eq!(leftovers(&lv, &plan).domains.len(), 1);
-    let removed = down(&lv, &dir).unwrap_or_else(|e| panic!("down: {}", lk_engine::chain(e)));
+    let removed = down(&lv, &dir, &()).unwrap_or_else(|e| panic!("down: {}", lk_engine::chain(e)));
     assert!(!removed.is_empty());
     assert!(leftovers(&lv, &plan).is_empty(), "down left objects");
 
     // Ledger lost: gc finds the objects by their marks.
-    up(&lv, &plan, &opts).unwrap_or_else(|e| panic!("up: {}", lk_engine::chain(e)));
+    up(&lv, &plan, &opts, &()).unwrap_or_else(|e| panic!("up: {}", lk_engine::chain(e)));
     std::fs::remove_file(dir.join("ledger.jsonl")).unwrap_or_else(|e| panic!("{e}"));
     let found =
-        gc(&lv, &plan.cluster, &dir).unwrap_or_else(|e| panic!("gc: {}", lk_engine::chain(e)));
+        gc(&lv, &plan.cluster, &dir, &()).unwrap_or_else(|e| panic!("gc: {}", lk_engine::chain(e)));
     assert_eq!(found.domains.len(), 1);
     assert_eq!(found.volumes.len(), plan.resources.volumes.len());
     assert!(leftovers(&lv, &plan).is_empty(), "gc left objects");
@@ -180,7 +181,7 @@ spec:
         },
     );
     let dir = cluster_dir(&plan);
-    let report = up(&lv, &plan, &UpOptions::default());
+    let report = up(&lv, &plan, &UpOptions::default(), &());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let report = report.unwrap_or_else(|e| panic!("up: {}", lk_engine::chain(e)));
         eprintln!("up of 3 nodes: {:.1}s", report.seconds);
@@ -210,7 +211,7 @@ spec:
             assert_eq!(out.exit_code, 0, "{}: {out:?}", s.node);
         }
     }));
-    let downed = down(&lv, &dir);
+    let downed = down(&lv, &dir, &());
     let left = leftovers(&lv, &plan);
     if let Err(p) = result {
         std::panic::resume_unwind(p);

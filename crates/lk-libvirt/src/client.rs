@@ -53,6 +53,29 @@ impl Owned {
     }
 }
 
+/// Hooks for long waits: what the wait is doing now, and whether to give up early (Ctrl-C).
+#[derive(Clone, Copy)]
+pub struct Watch<'a> {
+    pub progress: &'a (dyn Fn(&str) + Sync),
+    pub cancelled: &'a (dyn Fn() -> bool + Sync),
+}
+
+fn no_progress(_: &str) {}
+
+fn never() -> bool {
+    false
+}
+
+impl Watch<'static> {
+    /// Reports nothing and never cancels.
+    pub fn none() -> Watch<'static> {
+        Watch {
+            progress: &no_progress,
+            cancelled: &never,
+        }
+    }
+}
+
 /// When a domain is ready, and how long each part took from the start of the wait.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Ready {
@@ -440,6 +463,18 @@ impl Libvirt {
         argv: &[&str],
         timeout: Duration,
     ) -> Result<ExecOutput, Error> {
+        self.exec_watched(domain, argv, timeout, Watch::none())
+    }
+
+    /// [`Libvirt::exec`] that stops waiting when `watch` says so (the command keeps running
+    /// in the guest; scripts are idempotent, so a re-run picks up from there).
+    pub fn exec_watched(
+        &self,
+        domain: &str,
+        argv: &[&str],
+        timeout: Duration,
+        watch: Watch<'_>,
+    ) -> Result<ExecOutput, Error> {
         let Some((path, args)) = argv.split_first() else {
             return Err(Error::Agent {
                 domain: domain.into(),
@@ -478,6 +513,12 @@ impl Libvirt {
                     exit_code,
                     stdout: text("out-data"),
                     stderr: text("err-data"),
+                });
+            }
+            if (watch.cancelled)() {
+                return Err(Error::Cancelled {
+                    domain: domain.into(),
+                    waiting_for: format!("guest command {:?}", argv.join(" ")),
                 });
             }
             if started.elapsed() > timeout {
@@ -522,6 +563,7 @@ impl Libvirt {
         shared_guest_path: &str,
         console_log: &str,
         timeout: Duration,
+        watch: Watch<'_>,
     ) -> Result<Ready, Error> {
         let t0 = Instant::now();
         let not_ready = |waiting_for: String| {
@@ -535,7 +577,18 @@ impl Libvirt {
             }))
         };
         let poll = Duration::from_millis(500);
+        let cancelled = |what: &str| -> Result<(), Error> {
+            if (watch.cancelled)() {
+                return Err(Error::Cancelled {
+                    domain: d.name.clone(),
+                    waiting_for: what.into(),
+                });
+            }
+            Ok(())
+        };
+        (watch.progress)("waiting for the guest agent");
         while !self.agent_ping(&d.name) {
+            cancelled("the guest agent")?;
             if t0.elapsed() > timeout {
                 return Err(not_ready("the QEMU guest agent to answer".into()));
             }
@@ -547,7 +600,9 @@ impl Libvirt {
         let agent_after = t0.elapsed();
         let mut address = Ipv4Addr::UNSPECIFIED;
         if let Some(nic) = d.nics.first() {
+            (watch.progress)("waiting for a DHCP lease");
             loop {
+                cancelled("a DHCP lease")?;
                 if let Some(a) = self.leased_address(&d.name, &nic.mac)? {
                     address = a;
                     break;
@@ -562,7 +617,9 @@ impl Libvirt {
             }
         }
         let lease_after = t0.elapsed();
+        (watch.progress)("waiting for the shared folder");
         loop {
+            cancelled("the shared folder")?;
             let out = self.exec(
                 &d.name,
                 &["/bin/findmnt", "-n", "-o", "FSTYPE", shared_guest_path],

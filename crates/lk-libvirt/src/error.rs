@@ -67,6 +67,9 @@ pub enum Error {
         timeout: Duration,
     },
 
+    #[error("domain `{domain}`: interrupted while waiting for {waiting_for}")]
+    Cancelled { domain: String, waiting_for: String },
+
     /// Boxed: the details are large and this variant is rare.
     #[error("{0}")]
     NotReady(Box<NotReady>),

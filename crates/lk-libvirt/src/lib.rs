@@ -20,6 +20,6 @@ pub mod error;
 pub mod xml;
 
 pub use accel::{Accel, AccelChoice};
-pub use client::{ExecOutput, Libvirt, Owned, Ready, DEFAULT_URI};
+pub use client::{ExecOutput, Libvirt, Owned, Ready, Watch, DEFAULT_URI};
 pub use error::Error;
 pub use xml::Owner;

@@ -279,6 +279,7 @@ fn one_node_cluster_boots_ready_and_leaves_nothing() {
                 &r.shared.guest_path,
                 &console,
                 Duration::from_secs(600),
+                lk_libvirt::Watch::none(),
             )
             .unwrap_or_else(|e| panic!("{e}"));
         eprintln!(

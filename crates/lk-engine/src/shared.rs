@@ -1,0 +1,89 @@
+//! The cluster's shared folder on the host, mounted in every guest over 9p: scripts/, logs/
+//! (the run folder: consoles, phase output, gathered logs), packages/, cfg/.
+
+use std::path::{Path, PathBuf};
+
+use lk_libvirt::xml;
+use lk_plan::Plan;
+
+/// Creates the shared folder (subfolders, one log folder per node, the plan's files) and
+/// makes it reachable and writable for the qemu user.
+pub(crate) fn prepare(plan: &Plan, qemu_user: Option<&str>) -> Result<(), lk_libvirt::Error> {
+    let r = &plan.resources;
+    let root = Path::new(&r.shared.host_path);
+    let mut dirs: Vec<PathBuf> = r.shared.subdirs.iter().map(|s| root.join(s)).collect();
+    for d in &r.domains {
+        if let Some(p) = Path::new(&xml::console_path(d, &r.shared)).parent() {
+            dirs.push(p.to_path_buf());
+        }
+    }
+    for d in &dirs {
+        std::fs::create_dir_all(d).map_err(io("create", d))?;
+    }
+    for (rel, contents) in &plan.files {
+        let p = root.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+        }
+        std::fs::write(&p, contents).map_err(io("write", &p))?;
+        if rel.ends_with(".sh") {
+            set_mode(&p, 0o755).map_err(io("chmod", &p))?;
+        }
+    }
+    // Every ancestor must be traversable by qemu (it runs unprivileged).
+    let mut a = root.parent();
+    while let Some(p) = a {
+        if p.as_os_str().is_empty() || p == Path::new("/") {
+            break;
+        }
+        if let Ok(m) = std::fs::metadata(p) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = m.permissions().mode();
+            if mode & 0o005 != 0o005 {
+                set_mode(p, (mode | 0o005) & 0o7777).map_err(io("chmod", p))?;
+            }
+        }
+        a = p.parent();
+    }
+    if let Some((uid, gid)) = qemu_user.and_then(lookup_user) {
+        chown_tree(root, uid, gid).map_err(io("chown", root))?;
+    }
+    Ok(())
+}
+
+/// The run folder: everything a run logs, per node (`logs/<node>/`).
+pub fn logs_dir(plan: &Plan) -> PathBuf {
+    Path::new(&plan.resources.shared.host_path).join("logs")
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> lk_libvirt::Error {
+    let path = path.to_path_buf();
+    move |source| lk_libvirt::Error::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+fn set_mode(p: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+}
+
+fn lookup_user(name: &str) -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 3 && f[0] == name).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+    })
+}
+
+fn chown_tree(p: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::chown(p, Some(uid), Some(gid))?;
+    if p.is_dir() {
+        for e in std::fs::read_dir(p)? {
+            chown_tree(&e?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}

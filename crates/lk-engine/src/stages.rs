@@ -1,0 +1,548 @@
+//! `up`'s guest half: the plan's phases, stage by stage (install → lnet → format → mount →
+//! verify), each phase one script per node run through the guest agent, nodes of a phase in
+//! parallel. Progress is kept in `<cluster>/stages.json`, so a re-run resumes at the first
+//! stage not done; `--from` re-runs from an earlier one but never skips ahead. A failed phase
+//! keeps the infrastructure (`down` removes it), gathers every node's logs into the run
+//! folder and names the node, the script and the log.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lk_libvirt::{Libvirt, Watch};
+use lk_plan::{Phase, Plan, Stage};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, NodeFailure};
+use crate::observe::{Event, Observer};
+use crate::{cluster_dir, Cancel, STAGES_FILE};
+
+/// The guest stages of `up`, in order.
+pub const STAGES: [Stage; 5] = [
+    Stage::Install,
+    Stage::Lnet,
+    Stage::Format,
+    Stage::Mount,
+    Stage::Verify,
+];
+
+/// Parses a stage name as the CLI takes it.
+pub fn parse_stage(s: &str) -> Option<Stage> {
+    STAGES.into_iter().find(|st| st.as_str() == s)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageStatus {
+    Running,
+    Done,
+    Failed,
+    Interrupted,
+}
+
+/// What happened to one stage, as kept in `stages.json` and shown by `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    pub status: StageStatus,
+    pub seconds: f64,
+    /// Nodes that failed (empty unless failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<NodeFailure>,
+    /// Last line of each node's last phase output (verify results, for instance).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub results: BTreeMap<String, String>,
+}
+
+/// Stage progress of a cluster, keyed by stage name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageState {
+    pub stages: BTreeMap<String, StageRecord>,
+}
+
+impl StageState {
+    pub fn load(cluster_dir: &Path) -> StageState {
+        std::fs::read(cluster_dir.join(STAGES_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save(&self, cluster_dir: &Path) -> Result<(), Error> {
+        let json = serde_json::to_vec_pretty(self).unwrap_or_default();
+        crate::write_atomic(&cluster_dir.join(STAGES_FILE), &json)
+    }
+
+    pub fn status(&self, s: Stage) -> Option<StageStatus> {
+        self.stages.get(s.as_str()).map(|r| r.status)
+    }
+
+    pub fn is_done(&self, s: Stage) -> bool {
+        self.status(s) == Some(StageStatus::Done)
+    }
+
+    /// The last stage completed in order (None before install is done).
+    pub fn reached(&self) -> Option<Stage> {
+        STAGES.into_iter().take_while(|s| self.is_done(*s)).last()
+    }
+
+    /// Whether anything may be mounted or formatted, so `down` unmounts first.
+    pub fn touched_targets(&self) -> bool {
+        [Stage::Format, Stage::Mount, Stage::Verify]
+            .into_iter()
+            .any(|s| self.status(s).is_some())
+    }
+}
+
+/// Which stages to run: from `from` (or the first not done) through `until`. Never skips
+/// ahead: every stage before the first one run must be done.
+pub fn stages_to_run(
+    state: &StageState,
+    from: Option<Stage>,
+    until: Stage,
+) -> Result<Vec<Stage>, Error> {
+    let start = match from {
+        Some(f) => {
+            if let Some(missing) = STAGES
+                .into_iter()
+                .take_while(|s| *s < f)
+                .find(|s| !state.is_done(*s))
+            {
+                return Err(Error::StageOrder { from: f, missing });
+            }
+            f
+        }
+        None => match STAGES.into_iter().find(|s| !state.is_done(*s)) {
+            Some(s) => s,
+            None => return Ok(Vec::new()),
+        },
+    };
+    Ok(STAGES
+        .into_iter()
+        .filter(|s| *s >= start && *s <= until)
+        .collect())
+}
+
+#[derive(Debug, Clone)]
+pub struct StageOptions {
+    /// Last stage to run.
+    pub until: Stage,
+    /// Re-run from this stage (earlier stages must be done).
+    pub from: Option<Stage>,
+    /// Per phase and node; the build phase gets `build_timeout`.
+    pub phase_timeout: Duration,
+    pub build_timeout: Duration,
+    pub parallel: usize,
+    pub cancel: Cancel,
+}
+
+impl Default for StageOptions {
+    fn default() -> Self {
+        StageOptions {
+            until: Stage::Verify,
+            from: None,
+            phase_timeout: Duration::from_secs(1800),
+            build_timeout: Duration::from_secs(4 * 3600),
+            parallel: 8,
+            cancel: Cancel::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTiming {
+    pub stage: Stage,
+    pub seconds: f64,
+}
+
+/// Runs the guest stages `opts` selects. The infrastructure must be up and ready.
+pub fn run_stages(
+    lv: &Libvirt,
+    plan: &Plan,
+    opts: &StageOptions,
+    obs: &dyn Observer,
+) -> Result<Vec<StageTiming>, Error> {
+    let dir = cluster_dir(plan);
+    let mut state = StageState::load(&dir);
+    let todo = stages_to_run(&state, opts.from, opts.until)?;
+    // Re-running a stage invalidates it and everything after it.
+    if let Some(first) = todo.first() {
+        state
+            .stages
+            .retain(|k, _| parse_stage(k).is_some_and(|s| s < *first));
+    }
+    let mut timings = Vec::new();
+    for stage in todo {
+        let t0 = Instant::now();
+        let mut record = StageRecord {
+            status: StageStatus::Running,
+            seconds: 0.0,
+            failures: Vec::new(),
+            results: BTreeMap::new(),
+        };
+        state.stages.insert(stage.as_str().into(), record.clone());
+        state.save(&dir)?;
+        let mut outcome = Ok(());
+        for phase in plan.phases.iter().filter(|p| p.stage == stage) {
+            match run_phase(lv, plan, phase, opts, obs) {
+                Ok(results) => record.results.extend(results),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        record.seconds = t0.elapsed().as_secs_f64();
+        match outcome {
+            Ok(()) => {
+                record.status = StageStatus::Done;
+                state.stages.insert(stage.as_str().into(), record);
+                state.save(&dir)?;
+                obs.event(Event::StageDone {
+                    stage,
+                    seconds: t0.elapsed().as_secs_f64(),
+                });
+                timings.push(StageTiming {
+                    stage,
+                    seconds: t0.elapsed().as_secs_f64(),
+                });
+            }
+            Err(e) => {
+                record.status = match &e {
+                    Error::Interrupted { .. } => StageStatus::Interrupted,
+                    _ => StageStatus::Failed,
+                };
+                if let Error::Stage { failures, .. } = &e {
+                    record.failures = failures.clone();
+                }
+                state.stages.insert(stage.as_str().into(), record);
+                state.save(&dir)?;
+                if matches!(e, Error::Stage { .. }) {
+                    gather_logs(lv, plan);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(timings)
+}
+
+fn domain_of<'p>(plan: &'p Plan, node: &str) -> Option<&'p str> {
+    plan.nodes
+        .iter()
+        .find(|n| n.node == node)
+        .map(|n| n.domain.as_str())
+}
+
+/// Runs one phase on its nodes in parallel. Returns each node's last output line; on
+/// failure, every node that failed.
+fn run_phase(
+    lv: &Libvirt,
+    plan: &Plan,
+    phase: &Phase,
+    opts: &StageOptions,
+    obs: &dyn Observer,
+) -> Result<BTreeMap<String, String>, Error> {
+    let timeout = if phase.name == "build" {
+        opts.build_timeout
+    } else {
+        opts.phase_timeout
+    };
+    let queue: Mutex<VecDeque<&String>> = Mutex::new(phase.nodes.iter().collect());
+    let outcomes: Mutex<Vec<(String, Result<String, NodeFailure>)>> = Mutex::new(Vec::new());
+    let interrupted = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..opts.parallel.clamp(1, phase.nodes.len().max(1)) {
+            scope.spawn(|| {
+                while let Some(node) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+                    match run_script(lv, plan, phase, node, timeout, opts, obs) {
+                        Ok(r) => {
+                            if let Ok(mut o) = outcomes.lock() {
+                                o.push((node.clone(), r));
+                            }
+                        }
+                        Err(e) => {
+                            if let Ok(mut i) = interrupted.lock() {
+                                i.get_or_insert(e);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = interrupted.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    let mut results = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (node, r) in outcomes.into_inner().unwrap_or_default() {
+        match r {
+            Ok(line) => {
+                results.insert(node, line);
+            }
+            Err(f) => failures.push(f),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(results);
+    }
+    failures.sort_by(|a, b| a.node.cmp(&b.node));
+    Err(Error::Stage {
+        stage: phase.stage,
+        phase: phase.name.clone(),
+        failures,
+        logs: crate::shared::logs_dir(plan),
+    })
+}
+
+/// Runs a node's script for `phase`; its output goes live to `logs/<node>/<phase>.log` in
+/// the shared folder. Ok(last output line) on exit 0; Err(Ok(failure)) when the script
+/// failed; Err(Err(error)) when it could not be run or was interrupted.
+fn run_script(
+    lv: &Libvirt,
+    plan: &Plan,
+    phase: &Phase,
+    node: &str,
+    timeout: Duration,
+    opts: &StageOptions,
+    obs: &dyn Observer,
+) -> Result<Result<String, NodeFailure>, Error> {
+    let shared = &plan.resources.shared;
+    let script = phase.script(node);
+    let guest_script = format!("{}/{script}", shared.guest_path);
+    let guest_log = format!("{}/logs/{node}/{}.log", shared.guest_path, phase.name);
+    let host_log = PathBuf::from(&shared.host_path)
+        .join("logs")
+        .join(node)
+        .join(format!("{}.log", phase.name));
+    let failure = |exit_code, detail: String| NodeFailure {
+        node: node.to_string(),
+        script: script.clone(),
+        exit_code,
+        detail,
+        log: host_log.clone(),
+    };
+    let Some(domain) = domain_of(plan, node) else {
+        return Ok(Err(failure(
+            -1,
+            format!("node {node} has no domain in the plan"),
+        )));
+    };
+    obs.event(Event::PhaseStart {
+        stage: phase.stage,
+        phase: &phase.name,
+        node,
+    });
+    let t0 = Instant::now();
+    let cmd = format!(
+        "set -o pipefail; mkdir -p \"$(dirname {log})\"; /bin/bash {script} 2>&1 | tee {log}",
+        log = lk_lustre::shell::quote(&guest_log),
+        script = lk_lustre::shell::quote(&guest_script),
+    );
+    let cancelled = || opts.cancel.is_cancelled();
+    let progress = |_: &str| {};
+    let watch = Watch {
+        progress: &progress,
+        cancelled: &cancelled,
+    };
+    let out = lv.exec_watched(domain, &["/bin/bash", "-c", &cmd], timeout, watch);
+    let out = match out {
+        Ok(o) => o,
+        Err(lk_libvirt::Error::Cancelled { .. }) => {
+            return Err(Error::Interrupted {
+                during: format!("phase {} on node {node}", phase.name),
+            })
+        }
+        Err(e) => return Ok(Err(failure(-1, crate::chain(e)))),
+    };
+    obs.event(Event::PhaseDone {
+        stage: phase.stage,
+        phase: &phase.name,
+        node,
+        seconds: t0.elapsed().as_secs_f64(),
+        exit_code: out.exit_code,
+    });
+    if out.exit_code == 0 {
+        let last = out.stdout.lines().rev().find(|l| !l.trim().is_empty());
+        return Ok(Ok(last.unwrap_or("").to_string()));
+    }
+    Ok(Err(failure(
+        out.exit_code,
+        failure_detail(&out.stdout, &out.stderr),
+    )))
+}
+
+/// What to show of a failed script: its own `lustrekit:` messages when it printed any (they
+/// say what is missing and how to provide it), else its last lines.
+pub fn failure_detail(stdout: &str, stderr: &str) -> String {
+    let all: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
+    let own: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("lustrekit: "))
+        .collect();
+    if !own.is_empty() {
+        return own.join("\n");
+    }
+    let tail: Vec<&str> = all.iter().rev().take(10).rev().copied().collect();
+    tail.join("\n")
+}
+
+/// Collects `dmesg` and (when Lustre is there) `lctl dk` of every running node into its log
+/// folder next to its console log. Returns what could not be gathered.
+pub fn gather_logs(lv: &Libvirt, plan: &Plan) -> Vec<String> {
+    let mut problems = Vec::new();
+    let g = &plan.resources.shared.guest_path;
+    for n in &plan.nodes {
+        if lv.domain_state(&n.domain).ok().flatten().as_deref() != Some("running") {
+            problems.push(format!("{}: not running", n.node));
+            continue;
+        }
+        let dir = format!("{g}/logs/{}", n.node);
+        let cmd = format!(
+            "mkdir -p {d}; dmesg > {d}/dmesg.txt 2>&1; \
+             if command -v lctl >/dev/null; then lctl dk > {d}/lctl-dk.txt 2>&1; fi; true",
+            d = lk_lustre::shell::quote(&dir)
+        );
+        if let Err(e) = lv.exec(&n.domain, &["/bin/sh", "-c", &cmd], Duration::from_secs(60)) {
+            problems.push(format!("{}: {}", n.node, crate::chain(e)));
+        }
+    }
+    problems
+}
+
+/// Before `down`: unmounts clients, MDTs, OSTs, MGS and unloads the modules, on the nodes
+/// that are running, when anything may be formatted or mounted. Best effort: returns what
+/// failed, and `down` goes on.
+pub fn teardown_guests(
+    lv: &Libvirt,
+    plan: &Plan,
+    timeout: Duration,
+    obs: &dyn Observer,
+) -> Vec<String> {
+    if !StageState::load(&cluster_dir(plan)).touched_targets() {
+        return Vec::new();
+    }
+    let opts = StageOptions {
+        phase_timeout: timeout,
+        ..StageOptions::default()
+    };
+    let mut problems = Vec::new();
+    for phase in &plan.teardown {
+        let running: Vec<String> = phase
+            .nodes
+            .iter()
+            .filter(|n| {
+                domain_of(plan, n).is_some_and(|d| {
+                    lv.domain_state(d).ok().flatten().as_deref() == Some("running")
+                })
+            })
+            .cloned()
+            .collect();
+        let phase = Phase {
+            nodes: running,
+            ..phase.clone()
+        };
+        match run_phase(lv, plan, &phase, &opts, obs) {
+            Ok(_) => {}
+            Err(Error::Stage { failures, .. }) => {
+                problems.extend(failures.iter().map(|f| format!("{}: {f}", phase.name)))
+            }
+            Err(e) => problems.push(format!("{}: {}", phase.name, crate::chain(e))),
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(stages: &[Stage]) -> StageState {
+        let mut s = StageState::default();
+        for st in stages {
+            s.stages.insert(
+                st.as_str().into(),
+                StageRecord {
+                    status: StageStatus::Done,
+                    seconds: 1.0,
+                    failures: Vec::new(),
+                    results: BTreeMap::new(),
+                },
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn a_fresh_cluster_runs_every_stage_up_to_until() {
+        let s = StageState::default();
+        assert_eq!(
+            stages_to_run(&s, None, Stage::Verify).ok(),
+            Some(STAGES.to_vec())
+        );
+        assert_eq!(
+            stages_to_run(&s, None, Stage::Lnet).ok(),
+            Some(vec![Stage::Install, Stage::Lnet])
+        );
+    }
+
+    #[test]
+    fn a_rerun_resumes_at_the_first_stage_not_done() {
+        let s = done(&[Stage::Install, Stage::Lnet]);
+        assert_eq!(
+            stages_to_run(&s, None, Stage::Verify).ok(),
+            Some(vec![Stage::Format, Stage::Mount, Stage::Verify])
+        );
+        assert_eq!(s.reached(), Some(Stage::Lnet));
+        assert!(!s.touched_targets());
+        let all = done(&STAGES);
+        assert_eq!(stages_to_run(&all, None, Stage::Verify).ok(), Some(vec![]));
+    }
+
+    #[test]
+    fn from_reruns_done_stages_but_never_skips_ahead() {
+        let s = done(&[Stage::Install, Stage::Lnet, Stage::Format]);
+        assert_eq!(
+            stages_to_run(&s, Some(Stage::Lnet), Stage::Format).ok(),
+            Some(vec![Stage::Lnet, Stage::Format])
+        );
+        match stages_to_run(&s, Some(Stage::Verify), Stage::Verify) {
+            Err(Error::StageOrder { from, missing }) => {
+                assert_eq!((from, missing), (Stage::Verify, Stage::Mount));
+            }
+            other => panic!("expected a stage-order error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failed_stage_is_not_done_and_is_retried() {
+        let mut s = done(&[Stage::Install]);
+        s.stages.insert(
+            "lnet".into(),
+            StageRecord {
+                status: StageStatus::Failed,
+                seconds: 2.0,
+                failures: Vec::new(),
+                results: BTreeMap::new(),
+            },
+        );
+        assert_eq!(
+            stages_to_run(&s, None, Stage::Lnet).ok(),
+            Some(vec![Stage::Lnet])
+        );
+    }
+
+    #[test]
+    fn failure_detail_prefers_the_scripts_own_messages() {
+        let out = "[n1 install] step\nlustrekit: node n1: Lustre is not usable here: missing command lctl\n";
+        assert_eq!(
+            failure_detail(out, ""),
+            "lustrekit: node n1: Lustre is not usable here: missing command lctl"
+        );
+        let many: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+        let d = failure_detail(&many, "");
+        assert!(d.starts_with("line 11\n") && d.ends_with("line 20"), "{d}");
+    }
+}
