@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use lk_libvirt::xml;
+use lk_plan::resources::{Import, ImportKind};
 use lk_plan::Plan;
 
 /// Creates the shared folder (subfolders, one log folder per node, the plan's files) and
@@ -30,6 +31,9 @@ pub(crate) fn prepare(plan: &Plan, qemu_user: Option<&str>) -> Result<(), lk_lib
             set_mode(&p, 0o755).map_err(io("chmod", &p))?;
         }
     }
+    for imp in &r.shared.imports {
+        import(imp, root)?;
+    }
     // Every ancestor must be traversable by qemu (it runs unprivileged).
     let mut a = root.parent();
     while let Some(p) = a {
@@ -47,6 +51,57 @@ pub(crate) fn prepare(plan: &Plan, qemu_user: Option<&str>) -> Result<(), lk_lib
     }
     if let Some((uid, gid)) = qemu_user.and_then(lookup_user) {
         chown_tree(root, uid, gid).map_err(io("chown", root))?;
+    }
+    Ok(())
+}
+
+/// Copies one host input (Lustre packages, an install tarball, a source tree) in. Missing
+/// inputs are named; a packages folder without a single .rpm or .deb is an error too.
+fn import(imp: &Import, root: &Path) -> Result<(), lk_libvirt::Error> {
+    let from = Path::new(&imp.from);
+    let to = root.join(&imp.to);
+    match imp.kind {
+        ImportKind::Packages => {
+            let mut n = 0;
+            for e in std::fs::read_dir(from).map_err(io("read Lustre packages folder", from))? {
+                let p = e.map_err(io("read", from))?.path();
+                let is_pkg = p
+                    .extension()
+                    .is_some_and(|x| x == "rpm" || x == "deb");
+                if is_pkg && p.is_file() {
+                    let dest = to.join(p.file_name().unwrap_or_default());
+                    std::fs::copy(&p, &dest).map_err(io("copy", &p))?;
+                    n += 1;
+                }
+            }
+            if n == 0 {
+                return Err(io("find .rpm or .deb files in", from)(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no Lustre packages there",
+                )));
+            }
+        }
+        ImportKind::File => {
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+            }
+            std::fs::copy(from, &to).map_err(io("copy Lustre install tarball", from))?;
+        }
+        ImportKind::Tree => {
+            // cp -a keeps modes, links and the .git folder the build script reads.
+            let _ = std::fs::remove_dir_all(&to);
+            let status = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(from)
+                .arg(&to)
+                .status()
+                .map_err(io("run cp for", from))?;
+            if !status.success() {
+                return Err(io("copy Lustre source tree", from)(std::io::Error::other(
+                    format!("cp -a exited with {status}"),
+                )));
+            }
+        }
     }
     Ok(())
 }

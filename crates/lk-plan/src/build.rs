@@ -1,7 +1,7 @@
 //! Resources of a topology: networks, pool, shared folder, volumes and domains.
 
 use lk_lustre::target::{Kind, TargetName};
-use lk_model::topology::{Target, TargetKind};
+use lk_model::topology::{LustreSource, PackageOrigin, SourceOrigin, Target, TargetKind};
 use lk_model::Topology;
 
 use lk_model::defaults::fnv1a;
@@ -159,9 +159,34 @@ pub fn resources(t: &Topology, options: &PlanOptions, a: &Addressing) -> Resourc
                 "packages".into(),
                 "cfg".into(),
             ],
+            imports: imports(&t.lustre),
         },
         volumes,
         domains,
+    }
+}
+
+/// What `up` copies from the host so the guests can install Lustre.
+fn imports(source: &LustreSource) -> Vec<Import> {
+    let import = |from: &str, to: &str, kind| Import {
+        from: from.into(),
+        to: to.into(),
+        kind,
+    };
+    match source {
+        LustreSource::Packages {
+            origin: PackageOrigin::Folder(dir),
+        } => vec![import(dir, "packages", ImportKind::Packages)],
+        LustreSource::Tarball { path } => vec![import(
+            path,
+            "packages/lustre-install.tar.gz",
+            ImportKind::File,
+        )],
+        LustreSource::Build {
+            origin: SourceOrigin::Path(p),
+            ..
+        } => vec![import(p, "source", ImportKind::Tree)],
+        _ => Vec::new(),
     }
 }
 

@@ -48,6 +48,14 @@ pub fn text(plan: &Plan) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    for imp in &r.shared.imports {
+        let what = match imp.kind {
+            crate::resources::ImportKind::Packages => "the .rpm/.deb files of",
+            crate::resources::ImportKind::File => "file",
+            crate::resources::ImportKind::Tree => "tree",
+        };
+        let _ = writeln!(o, "    copy {what} {} -> {}/", imp.from, imp.to);
+    }
     for v in &r.volumes {
         let format = match v.format {
             VolumeFormat::Qcow2 => "qcow2",

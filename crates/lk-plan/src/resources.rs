@@ -61,6 +61,29 @@ pub struct SharedFolder {
     pub guest_path: String,
     /// Sub-folders created on the host: scripts/, logs/, packages/.
     pub subdirs: Vec<String>,
+    /// Host files copied in before the guests start (where Lustre comes from).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<Import>,
+}
+
+/// A host file or folder copied into the shared folder by `up`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Import {
+    pub from: String,
+    /// Destination relative to the shared folder.
+    pub to: String,
+    pub kind: ImportKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportKind {
+    /// The `.rpm` and `.deb` files of a folder (not recursive).
+    Packages,
+    /// One file.
+    File,
+    /// A whole tree (a source checkout).
+    Tree,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -546,10 +546,6 @@ impl Ctx<'_> {
                 sc.cmd(&s(&["ldconfig"]));
             }
         }
-        if server && self.t.backend == Backend::Zfs {
-            sc.line("# Clones of one image share no hostid; ZFS multihost needs a unique one.");
-            sc.cmd_unless("[ -e /etc/hostid ]", &s(&["zgenhostid"]));
-        }
         // Routers only forward LNet traffic; everything else needs the Lustre client too.
         let router_only = node.roles.iter().all(|r| *r == Role::Router);
         let (mut tools, mut modules) = if router_only {
@@ -591,6 +587,11 @@ impl Ctx<'_> {
         ));
         sc.line(format!("    exit {EXIT_LUSTRE_MISSING}"));
         sc.line("fi");
+        // After the check: zgenhostid comes with ZFS.
+        if server && self.t.backend == Backend::Zfs {
+            sc.line("# Clones of one image share no hostid; ZFS multihost needs a unique one.");
+            sc.cmd_unless("[ -e /etc/hostid ]", &s(&["zgenhostid"]));
+        }
     }
 
     fn lnet(&self, node: &Node, sc: &mut Script) {
