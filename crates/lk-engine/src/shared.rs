@@ -65,9 +65,7 @@ fn import(imp: &Import, root: &Path) -> Result<(), lk_libvirt::Error> {
             let mut n = 0;
             for e in std::fs::read_dir(from).map_err(io("read Lustre packages folder", from))? {
                 let p = e.map_err(io("read", from))?.path();
-                let is_pkg = p
-                    .extension()
-                    .is_some_and(|x| x == "rpm" || x == "deb");
+                let is_pkg = p.extension().is_some_and(|x| x == "rpm" || x == "deb");
                 if is_pkg && p.is_file() {
                     let dest = to.join(p.file_name().unwrap_or_default());
                     std::fs::copy(&p, &dest).map_err(io("copy", &p))?;

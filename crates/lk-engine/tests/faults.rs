@@ -121,8 +121,15 @@ fn every_step_failure_unwinds_to_nothing_and_down_gc_recover() {
 
     // A full up, then abandon it (as if killed): down from the ledger cleans everything.
     up(&lv, &plan, &opts, &()).unwrap_or_else(|e| panic!("up: {}", lk_engine::chain(e)));
-    // Twice converges (adopts networks, pool, volumes; replaces the domain).
-    up(&lv, &plan, &opts, &()).unwrap_or_else(|e| panic!("second up: {}", lk_engine::chain(e)));
+    // Twice converges: everything, the running domain included, is adopted, not re-made.
+    let again =
+        up(&lv, &plan, &opts, &()).unwrap_or_else(|e| panic!("second up: {}", lk_engine::chain(e)));
+    let remade: Vec<_> = again
+        .steps
+        .iter()
+        .filter(|s| s.created && !s.step.starts_with("shared"))
+        .collect();
+    assert!(remade.is_empty(), "second up re-created {remade:?}");
     assert_eq!(leftovers(&lv, &plan).domains.len(), 1);
     let removed = down(&lv, &dir, &()).unwrap_or_else(|e| panic!("down: {}", lk_engine::chain(e)));
     assert!(!removed.is_empty());

@@ -285,16 +285,17 @@ impl Libvirt {
         Ok(xml::parse_owner(&xml))
     }
 
-    /// Defines and starts a domain from `xml`. An existing domain of the same cluster is
-    /// replaced (destroyed and undefined first); one that is not lustrekit's, or belongs to
-    /// another cluster, is an error. Returns true if an old one was replaced.
+    /// Defines and starts a domain from `xml`. An existing running domain of the same
+    /// cluster is adopted as it is (a re-run of `up` must not reboot a cluster that is
+    /// serving); one that is not running is replaced (destroyed and undefined first); one
+    /// that is not lustrekit's, or belongs to another cluster, is an error. Returns true when
+    /// it defined the domain, false when it adopted a running one.
     pub fn ensure_domain(
         &self,
         d: &DomainResource,
         owner: &Owner,
         xml: &str,
     ) -> Result<bool, Error> {
-        let mut replaced = false;
         match self.conn.lookup_domain_by_name(&d.name) {
             Ok(_) => {
                 match self.domain_owner(&d.name)? {
@@ -314,8 +315,10 @@ impl Libvirt {
                         })
                     }
                 }
+                if self.domain_state(&d.name)?.as_deref() == Some("running") {
+                    return Ok(false);
+                }
                 self.remove_domain(&d.name)?;
-                replaced = true;
             }
             Err(e) if is_no_such(&e) => {}
             Err(e) => return Err(Error::call(Kind::Domain, &d.name, "lookup")(e)),
@@ -327,7 +330,7 @@ impl Libvirt {
         ))?;
         dom.create()
             .map_err(Error::call(Kind::Domain, &d.name, "start"))?;
-        Ok(replaced)
+        Ok(true)
     }
 
     /// Powers off (no shutdown: a lab VM has nothing to save) and undefines a domain.

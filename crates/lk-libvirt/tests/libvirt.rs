@@ -269,7 +269,7 @@ fn one_node_cluster_boots_ready_and_leaves_nothing() {
             shared: &r.shared,
         };
         let dxml = xml::domain_xml(dom, &ctx);
-        assert!(!lv
+        assert!(lv
             .ensure_domain(dom, &owner, &dxml)
             .unwrap_or_else(|e| panic!("{e}")));
 
