@@ -1,0 +1,57 @@
+//! Errors of the agent crate.
+
+use std::path::PathBuf;
+
+/// A parse problem names the command whose output it read and the offending line.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("unexpected output of `{command}` at line {line}: {reason}: {text:?}")]
+    Parse {
+        command: &'static str,
+        line: usize,
+        text: String,
+        reason: &'static str,
+    },
+    #[error("failed to run `{command}`")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` exited with {status}: {stderr}")]
+    Command {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("failed to access {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to bind {address}")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid phase name {0:?}: expected 1-64 of [a-z0-9-]")]
+    PhaseName(String),
+}
+
+impl AgentError {
+    pub(crate) fn parse(
+        command: &'static str,
+        line: usize,
+        text: &str,
+        reason: &'static str,
+    ) -> Self {
+        AgentError::Parse {
+            command,
+            line,
+            text: text.to_string(),
+            reason,
+        }
+    }
+}
