@@ -9,6 +9,8 @@ use crate::topology_file::InvalidTopology;
 
 pub const FAILED: u8 = 1;
 pub const INVALID_TOPOLOGY: u8 = 3;
+/// 128 + SIGINT, as shells report an interrupted command.
+pub const INTERRUPTED: u8 = 130;
 
 const ERROR: Style = AnsiColor::Red.on_default().bold();
 
@@ -25,5 +27,14 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     }
     let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
     let _ = writeln!(stderr, "{ERROR}lustrekit:{ERROR:#} {}", chain.join(": "));
+    let interrupted = err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<lk_engine::Error>(),
+            Some(lk_engine::Error::Interrupted { .. })
+        )
+    });
+    if interrupted {
+        return ExitCode::from(INTERRUPTED);
+    }
     ExitCode::from(FAILED)
 }

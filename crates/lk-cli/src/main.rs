@@ -3,6 +3,9 @@
 
 mod cmd;
 mod exit;
+mod progress;
+mod signals;
+mod table;
 mod topology_file;
 
 use std::process::ExitCode;
@@ -16,13 +19,19 @@ Examples:
   lustrekit plan --format json examples/bench.yaml | jq '.resources.domains[].name'
   lustrekit schema > lustrecluster.schema.json
   lustrekit image build
+  lustrekit up examples/all-in-one.yaml --until infra
+  lustrekit status aio
+  lustrekit exec aio node1 -- uname -r
+  lustrekit down aio
   lustrekit gateway --root /mnt/lustre/swift --listen 127.0.0.1:8080 --user acct:alice:secret
 
 Exit codes:
   0  success
   1  the operation failed (I/O, libvirt, a guest step)
   2  usage error (unknown flag, missing argument)
-  3  the topology file is invalid (every problem is listed)";
+  3  the topology file is invalid (every problem is listed)
+  130 interrupted (Ctrl-C or SIGTERM; what `up` had made is unwound)
+`exec` exits with the guest command's exit code.";
 
 /// Declarative, disposable Lustre clusters on libvirt/QEMU.
 #[derive(Debug, Parser)]
@@ -42,6 +51,18 @@ enum Command {
     Schema,
     /// Serve a directory tree through the OpenStack Swift API (objects are plain files).
     Gateway(lk_gateway::GatewayArgs),
+    /// Create the cluster's VMs and bring Lustre up on them, stage by stage.
+    Up(cmd::up::Args),
+    /// Unmount Lustre, then remove every object the cluster's ledger lists.
+    Down(cmd::down::Args),
+    /// Show nodes (live libvirt state) and stage progress.
+    Status(cmd::status::Args),
+    /// Remove every libvirt object tagged with the cluster's name (when the ledger is lost).
+    Gc(cmd::down::GcArgs),
+    /// Run a command on a node through the guest agent.
+    Exec(cmd::exec::Args),
+    /// Show where a run's logs are; gather dmesg and lctl dk from the nodes.
+    Logs(cmd::logs::Args),
     /// Build guest images.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -60,6 +81,15 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(&args),
         Command::Schema => cmd::schema::run(),
         Command::Gateway(args) => lk_gateway::run(args),
+        Command::Up(args) => cmd::up::run(&args),
+        Command::Down(args) => cmd::down::run(&args),
+        Command::Status(args) => cmd::status::run(&args),
+        Command::Gc(args) => cmd::down::gc(&args),
+        Command::Exec(args) => match cmd::exec::run(&args) {
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
+        Command::Logs(args) => cmd::logs::run(&args),
         Command::Image(ImageCommand::Build(args)) => lk_image::build(&args).map(|path| {
             println!("{}", path.display());
         }),

@@ -146,10 +146,11 @@ pub fn up(
         Err(original) => {
             let mut ledger = ledger.into_inner().unwrap_or_else(|p| p.into_inner());
             let records = Ledger::read(&dir)?;
-            let mine: Vec<_> = records.into_iter().filter(|r| r.run == run).collect();
-            let undo_failures =
-                teardown::unwind(lv, &mut ledger, &run, Ledger::outstanding(&mine), obs);
-            if undo_failures.is_empty() {
+            let made = Ledger::made_by(&records, &run);
+            let undo_failures = teardown::unwind(lv, &mut ledger, &run, made, obs);
+            // Only when nothing of earlier runs is left either.
+            let left = Ledger::read(&dir).map(|r| Ledger::outstanding(&r));
+            if undo_failures.is_empty() && left.is_ok_and(|l| l.is_empty()) {
                 teardown::forget_if_empty(&dir);
             }
             Err(Error::Unwound {
@@ -217,7 +218,7 @@ impl Apply<'_> {
                 if self.opts.hold_at == Some(index) {
                     self.hold(index, step)?;
                 }
-                record(Phase::Done)?;
+                record(if created { Phase::Done } else { Phase::Adopted })?;
                 let seconds = t.elapsed().as_secs_f64();
                 if let Ok(mut t2) = self.timings.lock() {
                     t2.push(StepTiming {
@@ -278,7 +279,8 @@ impl Apply<'_> {
 
         let (i, s) = next();
         self.step(i, s, || {
-            crate::shared::prepare(plan, opts.qemu_user.as_deref()).map(|_| true)
+            let existed = Path::new(&r.shared.host_path).exists();
+            crate::shared::prepare(plan, opts.qemu_user.as_deref()).map(|()| !existed)
         })?;
         for n in &r.networks {
             let (i, s) = next();
@@ -305,7 +307,6 @@ impl Apply<'_> {
             let dxml = xml::domain_xml(d, &ctx);
             self.step(first_domain + j, &all[first_domain + j], || {
                 lv.ensure_domain(d, self.owner, &dxml)
-                    .map(|replaced| !replaced)
             })
             .map(|()| None::<Ready>)
         });

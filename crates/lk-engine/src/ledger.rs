@@ -50,6 +50,8 @@ impl std::fmt::Display for Step {
 pub enum Phase {
     Intent,
     Done,
+    /// Done by finding the object already there (ours): a failure of this run leaves it.
+    Adopted,
     Failed,
     Undone,
 }
@@ -123,6 +125,20 @@ impl Ledger {
             .collect())
     }
 
+    /// What a failed run must undo: the steps it announced and did not merely adopt.
+    pub fn made_by(records: &[Record], run: &str) -> Vec<Step> {
+        let mine: Vec<Record> = records.iter().filter(|r| r.run == run).cloned().collect();
+        let adopted: Vec<&Step> = mine
+            .iter()
+            .filter(|r| r.phase == Phase::Adopted)
+            .map(|r| &r.step)
+            .collect();
+        Self::outstanding(&mine)
+            .into_iter()
+            .filter(|s| !adopted.contains(&s))
+            .collect()
+    }
+
     /// Steps that may exist: an intent without a later `undone`, in first-intent order.
     pub fn outstanding(records: &[Record]) -> Vec<Step> {
         let mut live: Vec<Step> = Vec::new();
@@ -134,7 +150,7 @@ impl Ledger {
                     }
                 }
                 Phase::Undone => live.retain(|s| s != &r.step),
-                Phase::Done | Phase::Failed => {}
+                Phase::Done | Phase::Adopted | Phase::Failed => {}
             }
         }
         live
@@ -175,5 +191,29 @@ mod tests {
         let recs = Ledger::read(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(recs.len(), 6);
         assert_eq!(Ledger::outstanding(&recs), vec![a, c]);
+    }
+
+    #[test]
+    fn a_failed_run_undoes_what_it_made_not_what_it_adopted() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut l = Ledger::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let net = Step::Network {
+            name: "c-tcp0".into(),
+        };
+        let dom = Step::Domain {
+            name: "c-n1".into(),
+        };
+        for (run, p, s) in [
+            ("r1", Phase::Intent, &net),
+            ("r1", Phase::Done, &net),
+            ("r2", Phase::Intent, &net),
+            ("r2", Phase::Adopted, &net),
+            ("r2", Phase::Intent, &dom),
+        ] {
+            l.record(run, p, s).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let recs = Ledger::read(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Ledger::made_by(&recs, "r2"), vec![dom.clone()]);
+        assert_eq!(Ledger::outstanding(&recs), vec![net, dom]);
     }
 }

@@ -119,7 +119,7 @@ impl KvmProbe {
 
 const QEMU: &str = "qemu-system-x86_64";
 
-/// Boots SeaBIOS under KVM (no disks) for at most 5 s and checks that it reaches the boot
+/// Boots SeaBIOS under KVM with the host CPU (no disks) for at most 5 s and checks that it reaches the boot
 /// attempt on its debug console.
 pub fn probe_kvm() -> KvmProbe {
     if !Path::new("/dev/kvm").exists() {
@@ -140,6 +140,10 @@ fn run_probe(log: &Path) -> KvmProbe {
         .args([
             "-accel",
             "kvm",
+            // The same CPU mode as the domains (host-passthrough): some hosts run a
+            // default-CPU KVM guest but abort on the host CPU's MSRs.
+            "-cpu",
+            "host",
             "-machine",
             "pc",
             "-m",

@@ -1,3 +1,9 @@
+pub mod cluster;
+pub mod down;
+pub mod exec;
+pub mod logs;
 pub mod plan;
 pub mod schema;
+pub mod status;
+pub mod up;
 pub mod validate;

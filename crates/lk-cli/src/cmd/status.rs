@@ -1,0 +1,98 @@
+//! `lustrekit status`: the table of `up` from live libvirt state and saved stage progress.
+
+use std::io::Write as _;
+
+use lk_engine::{StageState, StepTiming, UpReport};
+use lk_libvirt::Libvirt;
+use lk_plan::Plan;
+use serde::Serialize;
+
+use crate::cmd::cluster::{ClusterRef, Conn};
+use crate::table::{self, Row};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Topology file, or the name of a cluster brought up before.
+    pub cluster: String,
+    #[command(flatten)]
+    pub conn: Conn,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `up` and `status` print.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub cluster: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    pub nodes: Vec<Row>,
+    pub stages: StageState,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepTiming>,
+}
+
+impl Summary {
+    pub fn print(&self, json: bool) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        if json {
+            serde_json::to_writer_pretty(&mut out, self)?;
+            writeln!(out)?;
+        } else {
+            out.write_all(table::render(&self.cluster, &self.nodes, &self.stages).as_bytes())?;
+            if let Some(s) = self.seconds {
+                let created = self.steps.iter().filter(|s| s.created).count();
+                writeln!(
+                    out,
+                    "{} step(s): {created} created, {} adopted; {s:.1}s in all",
+                    self.steps.len(),
+                    self.steps.len() - created
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rows from live state, with this run's timings when there is a report.
+pub fn rows(lv: &Libvirt, plan: &Plan, report: Option<&UpReport>) -> anyhow::Result<Vec<Row>> {
+    let live = lk_engine::status(lv, plan)?;
+    Ok(live
+        .into_iter()
+        .map(|s| {
+            let ready_after = report
+                .and_then(|r| r.ready.iter().find(|x| x.node == s.node))
+                .map(|x| x.shared_after.as_secs_f64());
+            let boot_step = report
+                .and_then(|r| {
+                    r.steps
+                        .iter()
+                        .find(|x| x.step == format!("domain {}", s.domain))
+                })
+                .map(|x| x.seconds);
+            Row {
+                status: s,
+                ready_after,
+                boot_step,
+            }
+        })
+        .collect())
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let c = ClusterRef::resolve(&args.cluster, &args.conn)?;
+    let plan = c.require_plan()?;
+    let lv = args.conn.connect()?;
+    Summary {
+        cluster: plan.cluster.clone(),
+        run: None,
+        seconds: None,
+        nodes: rows(&lv, plan, None)?,
+        stages: StageState::load(&c.dir()),
+        steps: Vec::new(),
+    }
+    .print(args.json)
+}

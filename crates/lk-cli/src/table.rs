@@ -1,0 +1,147 @@
+//! The cluster table printed after `up` and by `status`: one row per node, then one line of
+//! stage progress. Pure, so its layout is tested without VMs.
+
+use lk_engine::{NodeStatus, StageState, StageStatus, STAGES};
+use serde::Serialize;
+
+/// One node's row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    #[serde(flatten)]
+    pub status: NodeStatus,
+    /// Seconds from the start of the readiness wait until the node was ready (this run).
+    pub ready_after: Option<f64>,
+    /// Seconds its domain step took (this run).
+    pub boot_step: Option<f64>,
+}
+
+/// Left-aligned columns separated by two spaces.
+pub fn columns(rows: &[Vec<String>]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 < r.len() {
+                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            } else {
+                line.push_str(c);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn secs(s: Option<f64>) -> String {
+    s.map(|s| format!("{s:.1}s")).unwrap_or_else(|| "-".into())
+}
+
+pub fn render(cluster: &str, rows: &[Row], stages: &StageState) -> String {
+    let mut table = vec![vec![
+        "NODE".to_string(),
+        "ROLES".into(),
+        "STATE".into(),
+        "ADDRESS".into(),
+        "NIDS".into(),
+        "DOMAIN STEP".into(),
+        "READY AFTER".into(),
+    ]];
+    for r in rows {
+        let s = &r.status;
+        table.push(vec![
+            s.node.clone(),
+            s.roles.join(","),
+            s.state.clone(),
+            s.address
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into()),
+            s.nids.join(","),
+            secs(r.boot_step),
+            secs(r.ready_after),
+        ]);
+    }
+    let mut out = format!("Cluster {cluster}\n");
+    out.push_str(&columns(&table));
+    out.push_str(&format!("Stages: {}\n", stage_line(stages)));
+    out
+}
+
+/// `install done 2.1s · lnet FAILED (c1) · format - ...`
+pub fn stage_line(stages: &StageState) -> String {
+    STAGES
+        .iter()
+        .map(|s| {
+            let name = s.as_str();
+            match stages.stages.get(name) {
+                None => format!("{name} -"),
+                Some(r) => match r.status {
+                    StageStatus::Done => format!("{name} done {:.1}s", r.seconds),
+                    StageStatus::Running => format!("{name} running"),
+                    StageStatus::Interrupted => format!("{name} interrupted"),
+                    StageStatus::Failed => {
+                        let nodes: Vec<&str> = r.failures.iter().map(|f| f.node.as_str()).collect();
+                        format!("{name} FAILED ({})", nodes.join(","))
+                    }
+                },
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns_and_lists_stages() {
+        let row = |node: &str, state: &str, addr: Option<&str>| Row {
+            status: NodeStatus {
+                node: node.into(),
+                domain: format!("c-{node}"),
+                roles: vec!["mgs".into(), "mds".into()],
+                state: state.into(),
+                address: addr.and_then(|a| a.parse().ok()),
+                nids: vec![format!("{}@tcp0", addr.unwrap_or("?"))],
+            },
+            ready_after: addr.map(|_| 23.46),
+            boot_step: Some(0.31),
+        };
+        let mut stages = StageState::default();
+        stages.stages.insert(
+            "install".into(),
+            lk_engine::stages::StageRecord {
+                status: StageStatus::Failed,
+                seconds: 1.0,
+                failures: vec![lk_engine::NodeFailure {
+                    node: "mds1".into(),
+                    script: "scripts/mds1/install.sh".into(),
+                    exit_code: 3,
+                    detail: "missing".into(),
+                    log: "/x".into(),
+                }],
+                results: Default::default(),
+            },
+        );
+        let out = render(
+            "c",
+            &[
+                row("mds1", "running", Some("10.0.0.10")),
+                row("client-long-name", "absent", None),
+            ],
+            &stages,
+        );
+        insta::assert_snapshot!(out);
+    }
+}
