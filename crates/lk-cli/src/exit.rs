@@ -28,10 +28,8 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
     let _ = writeln!(stderr, "{ERROR}lustrekit:{ERROR:#} {}", chain.join(": "));
     let interrupted = err.chain().any(|e| {
-        matches!(
-            e.downcast_ref::<lk_engine::Error>(),
-            Some(lk_engine::Error::Interrupted { .. })
-        )
+        e.downcast_ref::<lk_engine::Error>()
+            .is_some_and(lk_engine::Error::is_interrupted)
     });
     if interrupted {
         return ExitCode::from(INTERRUPTED);

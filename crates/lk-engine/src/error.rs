@@ -147,6 +147,15 @@ fn unwound_message(f: &[UndoFailure]) -> String {
 }
 
 impl Error {
+    /// Whether the operation stopped because it was asked to (Ctrl-C, SIGTERM).
+    pub fn is_interrupted(&self) -> bool {
+        match self {
+            Error::Interrupted { .. } => true,
+            Error::Unwound { original, .. } => original.is_interrupted(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn libvirt(e: lk_libvirt::Error) -> Error {
         Error::Libvirt(Box::new(e))
     }
