@@ -66,6 +66,12 @@ enum Command {
     /// Build guest images.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Print the LustreCluster CustomResourceDefinition (YAML) the operator serves.
+    Crd,
+    /// Run the Kubernetes operator for LustreCluster resources.
+    Operator(cmd::kubernetes::OperatorArgs),
+    /// Run the in-guest health agent (lctl health over HTTP and Prometheus metrics).
+    Agent(cmd::kubernetes::AgentArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +96,9 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Logs(args) => cmd::logs::run(&args),
+        Command::Crd => cmd::kubernetes::crd(),
+        Command::Operator(args) => cmd::kubernetes::operator(&args),
+        Command::Agent(args) => cmd::kubernetes::agent(&args),
         Command::Image(ImageCommand::Build(args)) => lk_image::build(&args).map(|path| {
             println!("{}", path.display());
         }),

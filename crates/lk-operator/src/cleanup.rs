@@ -1,0 +1,230 @@
+//! Deletion (pure decision; [`crate::apply::cleanup`] carries it out). Unwinds in the reverse
+//! of bring-up, one step per reconcile, waiting for each to finish:
+//! 1. guest teardown: the planner's teardown phases (unmount clients, MDTs, OSTs, MGS), through
+//!    the agents that still answer, for at most `teardownSeconds`;
+//! 2. VMs, group by group: clients and routers, then MDS, then OSS, then MGS servers, each
+//!    group gone (instances included) before the next;
+//! 3. the Secrets (cloud-init, agent token);
+//! 4. the PVCs, only with `deletionPolicy: Delete` and the exact confirmation; with `Delete`
+//!    and a wrong or missing confirmation nothing more happens (DeletionIsBlocked) until the
+//!    spec is fixed; with `Retain` they are kept;
+//! 5. the finalizer is removed.
+
+use lk_agent::report::PhaseState;
+use lk_agent::runner::digest;
+use lk_plan::Plan;
+
+use crate::crd::{DeletionPolicy, LustreCluster};
+use crate::decide::{Note, Run};
+use crate::names;
+use crate::observe::{Observed, VmView};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Run these teardown scripts and check again.
+    Teardown(Vec<Run>),
+    /// Wait for teardown scripts or for deleted objects to go.
+    Wait(String),
+    DeleteVms(Vec<String>),
+    DeleteSecrets(Vec<String>),
+    DeletePvcs(Vec<String>),
+    /// `Delete` without the right confirmation: stop here.
+    Blocked(String),
+    RemoveFinalizer,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cleanup {
+    pub step: Step,
+    pub events: Vec<Note>,
+}
+
+/// Deletion order of a VM: 0 clients/routers, 1 MDS, 2 OSS, 3 MGS (from the roles the VM
+/// carries, so VMs no longer in the spec are ordered too).
+pub fn group(vm: &VmView) -> u8 {
+    let has = |r: &str| vm.roles.split(',').any(|x| x == r);
+    if has("mgs") {
+        3
+    } else if has("oss") {
+        2
+    } else if has("mds") {
+        1
+    } else {
+        0
+    }
+}
+
+pub const GROUPS: [&str; 4] = ["clients and routers", "MDS", "OSS", "MGS"];
+
+pub fn decide(
+    lc: &LustreCluster,
+    plan: Option<&Plan>,
+    observed: &Observed,
+    agent_port: u16,
+    elapsed: i64,
+    teardown_seconds: i64,
+) -> Cleanup {
+    let mut events = Vec::new();
+    let cluster = lc.metadata.name.clone().unwrap_or_default();
+    let any_vm = !observed.vms.is_empty() || !observed.vmis.is_empty();
+
+    // 1. Guest teardown, while there are VMs and time left.
+    if let (Some(plan), Some(_token), true) = (plan, observed.token.as_ref(), any_vm) {
+        if elapsed < teardown_seconds {
+            for phase in &plan.teardown {
+                let mut runs = Vec::new();
+                let mut running = Vec::new();
+                for node in &phase.nodes {
+                    let Some(address) = observed.agent_address(node, agent_port) else {
+                        continue;
+                    };
+                    let Some(report) = observed.report(node) else {
+                        continue;
+                    };
+                    let script = plan
+                        .files
+                        .get(&phase.script(node))
+                        .cloned()
+                        .unwrap_or_default();
+                    match report.phases.get(&phase.name) {
+                        Some(r)
+                            if r.digest == digest(&script) && r.state == PhaseState::Succeeded => {}
+                        Some(r) if r.state == PhaseState::Running => running.push(node.clone()),
+                        // A failed teardown step does not stop deletion.
+                        Some(r) if r.digest == digest(&script) && r.state == PhaseState::Failed => {
+                        }
+                        _ => runs.push(Run {
+                            node: node.clone(),
+                            address,
+                            phase: phase.name.clone(),
+                            script,
+                            force: false,
+                        }),
+                    }
+                }
+                if !runs.is_empty() {
+                    events.push(Note::normal(
+                        "TearingDown",
+                        "Teardown",
+                        format!(
+                            "{} on {}",
+                            phase.name,
+                            runs.iter()
+                                .map(|r| r.node.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                    return Cleanup {
+                        step: Step::Teardown(runs),
+                        events,
+                    };
+                }
+                if !running.is_empty() {
+                    return Cleanup {
+                        step: Step::Wait(format!(
+                            "{} running on {}",
+                            phase.name,
+                            running.join(", ")
+                        )),
+                        events,
+                    };
+                }
+            }
+        }
+    }
+
+    // 2. VMs, group by group.
+    for (g, what) in GROUPS.iter().enumerate() {
+        let group_vms: Vec<&VmView> = observed
+            .vms
+            .values()
+            .filter(|v| usize::from(group(v)) == g)
+            .collect();
+        let to_delete: Vec<String> = group_vms
+            .iter()
+            .filter(|v| !v.deleting)
+            .map(|v| v.name.clone())
+            .collect();
+        if !to_delete.is_empty() {
+            events.push(Note::normal(
+                "DeletingServers",
+                "Delete",
+                format!("{what}: {}", to_delete.join(", ")),
+            ));
+            return Cleanup {
+                step: Step::DeleteVms(to_delete),
+                events,
+            };
+        }
+        let instances: Vec<&str> = group_vms
+            .iter()
+            .filter_map(|v| observed.vmis.get(&v.node).map(|i| i.name.as_str()))
+            .collect();
+        if !group_vms.is_empty() || !instances.is_empty() {
+            return Cleanup {
+                step: Step::Wait(format!("{what} servers to stop")),
+                events,
+            };
+        }
+    }
+    if !observed.vmis.is_empty() {
+        return Cleanup {
+            step: Step::Wait("virtual machine instances to stop".into()),
+            events,
+        };
+    }
+
+    // 3. Secrets.
+    if !observed.secrets.is_empty() {
+        return Cleanup {
+            step: Step::DeleteSecrets(observed.secrets.clone()),
+            events,
+        };
+    }
+
+    // 4. PVCs.
+    let k = lc.spec.kubernetes.clone().unwrap_or_default();
+    let pvcs: Vec<String> = observed
+        .pvcs
+        .iter()
+        .filter(|p| !p.deleting)
+        .map(|p| p.name.clone())
+        .collect();
+    if !pvcs.is_empty() {
+        match k.deletion_policy.unwrap_or_default() {
+            DeletionPolicy::Delete => {
+                let expected = names::deletion_confirmation(&cluster);
+                if k.deletion_confirmation.as_deref() != Some(expected.as_str()) {
+                    return Cleanup {
+                        step: Step::Blocked(format!(
+                            "deletionPolicy is Delete but spec.kubernetes.deletionConfirmation is not `{expected}`; set it to delete the volumes, or set deletionPolicy: Retain to keep them"
+                        )),
+                        events,
+                    };
+                }
+                events.push(Note::warning(
+                    "DeletingVolumes",
+                    "Delete",
+                    format!(
+                        "deletionPolicy Delete, confirmed: deleting {}",
+                        pvcs.join(", ")
+                    ),
+                ));
+                return Cleanup {
+                    step: Step::DeletePvcs(pvcs),
+                    events,
+                };
+            }
+            DeletionPolicy::Retain => events.push(Note::normal(
+                "VolumesRetained",
+                "Delete",
+                format!("deletionPolicy Retain: keeping {}", pvcs.join(", ")),
+            )),
+        }
+    }
+    Cleanup {
+        step: Step::RemoveFinalizer,
+        events,
+    }
+}

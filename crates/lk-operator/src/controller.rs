@@ -1,0 +1,399 @@
+//! The reconcile loop. Per LustreCluster, in order (pure steps marked):
+//! finalizer → validate (pure) → observe → scale-down check (pure) → decide (pure) →
+//! build (pure) → apply → status. Deletion goes through [`crate::cleanup`] instead.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{watcher, Controller};
+use kube::{Client, Resource as _, ResourceExt as _};
+
+use crate::agent_client::{Agents, HttpAgents};
+use crate::cleanup::{self, Step};
+use crate::conditions::{self as c, Cond};
+use crate::crd::{LustreCluster, LustreClusterStatus};
+use crate::decide::{self, drain, Note};
+use crate::error::{OperatorError, Result};
+use crate::kubevirt::{vm_resource, vmi_resource};
+use crate::observe::{self, Observed};
+use crate::settings::{self, Settings};
+use crate::{apply, build, names, validate};
+
+pub struct Context {
+    pub client: Client,
+    pub settings: Settings,
+    pub agents: Arc<dyn Agents>,
+    pub recorder: Recorder,
+}
+
+impl Context {
+    pub fn new(client: Client, settings: Settings) -> Self {
+        let agents = Arc::new(HttpAgents::new(settings.agent_timeout));
+        Self::with_agents(client, settings, agents)
+    }
+
+    pub fn with_agents(client: Client, settings: Settings, agents: Arc<dyn Agents>) -> Self {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: names::FIELD_MANAGER.into(),
+                instance: std::env::var("POD_NAME").ok(),
+            },
+        );
+        Context {
+            client,
+            settings,
+            agents,
+            recorder,
+        }
+    }
+}
+
+fn now_unix() -> i64 {
+    Timestamp::now().as_second()
+}
+
+/// Runs the controller until `shutdown` resolves.
+pub async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let client = ctx.client.clone();
+    let (lcs, vms, vmis): (Api<LustreCluster>, Api<DynamicObject>, Api<DynamicObject>) =
+        match &ctx.settings.namespace {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced_with(client.clone(), ns, &vm_resource()),
+                Api::namespaced_with(client.clone(), ns, &vmi_resource()),
+            ),
+            None => (
+                Api::all(client.clone()),
+                Api::all_with(client.clone(), &vm_resource()),
+                Api::all_with(client.clone(), &vmi_resource()),
+            ),
+        };
+    let managed = watcher::Config::default().labels(&format!(
+        "{}={}",
+        names::LABEL_MANAGED_BY,
+        names::MANAGED_BY
+    ));
+    let by_cluster = watcher::Config::default().labels(names::LABEL_CLUSTER);
+    Controller::new(lcs, watcher::Config::default())
+        .owns_with(vms, vm_resource(), managed)
+        .watches_with(vmis, vmi_resource(), by_cluster, |vmi: DynamicObject| {
+            let ns = vmi.namespace()?;
+            let cluster = vmi.labels().get(names::LABEL_CLUSTER)?.clone();
+            Some(ObjectRef::<LustreCluster>::new(&cluster).within(&ns))
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "reconcile");
+            }
+        })
+        .await;
+}
+
+fn error_policy(lc: Arc<LustreCluster>, err: &OperatorError, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(cluster = %lc.name_any(), error = %err, "reconcile failed");
+    Action::requeue(Duration::from_secs(5))
+}
+
+pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Action> {
+    let ns = lc
+        .namespace()
+        .ok_or(OperatorError::MissingField("metadata.namespace"))?;
+    if lc.meta().deletion_timestamp.is_some() {
+        return delete(&lc, &ctx, &ns).await;
+    }
+    if !lc.finalizers().iter().any(|f| f == names::FINALIZER) {
+        apply::set_finalizer(&ctx.client, &lc, true).await?;
+        return Ok(Action::requeue(Duration::from_millis(200)));
+    }
+    let now = now_unix();
+    let prev = lc.status.clone().unwrap_or_default();
+    let generation = lc.meta().generation;
+    let time = Time(Timestamp::now());
+
+    let validated = match validate::validate(&lc) {
+        Ok(v) => v,
+        Err(problems) => {
+            let message = problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            let status = LustreClusterStatus {
+                observed_generation: generation,
+                phase: Some("Invalid".into()),
+                conditions: c::merge(
+                    &prev.conditions,
+                    &[
+                        Cond::new(c::SPEC_ACCEPTED, false, "InvalidSpec", &message),
+                        Cond::new(c::READY, false, "InvalidSpec", "the spec is invalid"),
+                    ],
+                    &time,
+                    generation,
+                ),
+                ..prev.clone()
+            };
+            apply::patch_status(&ctx.client, &lc, &status).await?;
+            if prev.observed_generation != generation {
+                apply::publish(
+                    &ctx.recorder,
+                    &lc,
+                    &[Note::warning("InvalidSpec", "Validate", message)],
+                )
+                .await;
+            }
+            return Ok(Action::requeue(ctx.settings.idle_requeue));
+        }
+    };
+
+    let token = apply::ensure_token(&ctx.client, &lc).await?;
+    let observed = observe::observe(
+        &ctx.client,
+        &ns,
+        &lc.name_any(),
+        ctx.agents.as_ref(),
+        ctx.settings.agent_port,
+    )
+    .await?;
+
+    let refused = drain::refused(&lc, &validated.topology, &observed);
+    if !refused.is_empty() {
+        let list = refused
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let message = format!(
+            "the spec removes OST index {list}; removing an OST loses its data unless it is drained first: list the index in spec.kubernetes.drainOsts, or put the OST back"
+        );
+        let status = LustreClusterStatus {
+            observed_generation: generation,
+            conditions: c::merge(
+                &prev.conditions,
+                &[Cond::new(
+                    c::SPEC_ACCEPTED,
+                    false,
+                    "ScaleDownRefused",
+                    &message,
+                )],
+                &time,
+                generation,
+            ),
+            ..prev.clone()
+        };
+        apply::patch_status(&ctx.client, &lc, &status).await?;
+        if prev.observed_generation != generation {
+            apply::publish(
+                &ctx.recorder,
+                &lc,
+                &[Note::warning("ScaleDownRefused", "Validate", message)],
+            )
+            .await;
+        }
+        return Ok(Action::requeue(ctx.settings.idle_requeue));
+    }
+
+    let input = decide::Input {
+        lc: &lc,
+        validated: &validated,
+        observed: &observed,
+        now,
+        timeouts: settings::timeouts(&lc),
+        agent_port: ctx.settings.agent_port,
+        retry_seconds: ctx.settings.phase_retry_seconds,
+    };
+    let decision = decide::decide(&input);
+    let desired = build::build(&build::Input {
+        lc: &lc,
+        validated: &validated,
+        token: &token,
+        halted: &decision.halted,
+        agent_port: ctx.settings.agent_port,
+    })?;
+
+    let mut notes = apply::apply_desired(
+        &ctx.client,
+        &ns,
+        &desired,
+        &observed
+            .vms
+            .values()
+            .map(|v| v.name.clone())
+            .collect::<Vec<_>>(),
+        &observed
+            .pvcs
+            .iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    apply::delete_vmis(&ctx.client, &ns, &decision.delete_vmis).await?;
+    apply::delete_vms(&ctx.client, &ns, &decision.delete_vms).await?;
+    apply::label_drained(&ctx.client, &ns, &decision.drained_pvcs).await?;
+    notes.extend(decision.events.iter().cloned());
+    notes.extend(apply::run_scripts(ctx.agents.as_ref(), &decision, &token).await);
+
+    let status = LustreClusterStatus {
+        observed_generation: generation,
+        phase: Some(decision.phase.clone()),
+        conditions: c::merge(&prev.conditions, &decision.conditions, &time, generation),
+        ost_count: decision.ost_count,
+        nodes: decision.nodes.clone(),
+        targets: decision.targets.clone(),
+    };
+    if prev.phase.as_deref() != Some("Ready") && decision.phase == "Ready" {
+        notes.push(Note::normal(
+            "Ready",
+            "Reconcile",
+            "every target is mounted and healthy",
+        ));
+    }
+    apply::patch_status(&ctx.client, &lc, &status).await?;
+    apply::publish(&ctx.recorder, &lc, &notes).await;
+    Ok(Action::requeue(if decision.busy {
+        ctx.settings.busy_requeue
+    } else {
+        ctx.settings.idle_requeue
+    }))
+}
+
+async fn delete(lc: &LustreCluster, ctx: &Context, ns: &str) -> Result<Action> {
+    if !lc.finalizers().iter().any(|f| f == names::FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let cluster = lc.name_any();
+    let observed: Observed = observe::observe(
+        &ctx.client,
+        ns,
+        &cluster,
+        ctx.agents.as_ref(),
+        ctx.settings.agent_port,
+    )
+    .await?;
+    let validated = validate::validate(lc).ok();
+    let started = lc
+        .meta()
+        .deletion_timestamp
+        .as_ref()
+        .map_or(now_unix(), |t| t.0.as_second());
+    let tmo = settings::timeouts(lc);
+    let decision = cleanup::decide(
+        lc,
+        validated.as_ref().map(|v| &v.plan),
+        &observed,
+        ctx.settings.agent_port,
+        now_unix() - started,
+        tmo.teardown,
+    );
+    let mut notes = decision.events.clone();
+    let (blocked, message) = match &decision.step {
+        Step::Blocked(m) => (true, m.clone()),
+        Step::Wait(m) => (false, format!("waiting for {m}")),
+        other => (
+            false,
+            format!("{other:?}")
+                .split('(')
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        ),
+    };
+    match &decision.step {
+        Step::Teardown(runs) => {
+            let token = observed.token.clone().unwrap_or_default();
+            let d = decide::Decision {
+                runs: runs.clone(),
+                ..Default::default()
+            };
+            notes.extend(apply::run_scripts(ctx.agents.as_ref(), &d, &token).await);
+        }
+        Step::Wait(_) => {}
+        Step::DeleteVms(vms) => apply::delete_vms(&ctx.client, ns, vms).await?,
+        Step::DeleteSecrets(s) => {
+            notes.push(Note::normal("SecretsDeleted", "Delete", s.join(", ")));
+            apply::delete_secrets(&ctx.client, ns, s).await?
+        }
+        Step::DeletePvcs(p) => apply::delete_pvcs(&ctx.client, ns, p).await?,
+        Step::Blocked(m) => {
+            let was_blocked = lc
+                .status
+                .as_ref()
+                .is_some_and(|s| c::is_true(&s.conditions, c::DELETION_IS_BLOCKED));
+            if !was_blocked {
+                notes.push(Note::warning("DeletionIsBlocked", "Delete", m.clone()));
+            }
+        }
+        Step::RemoveFinalizer => {
+            notes.push(Note::normal(
+                "CleanupComplete",
+                "Delete",
+                "every server, secret and (per policy) volume is handled; removing the finalizer",
+            ));
+            apply::publish(&ctx.recorder, lc, &notes).await;
+            apply::set_finalizer(&ctx.client, lc, false).await?;
+            return Ok(Action::await_change());
+        }
+    }
+    let prev = lc.status.clone().unwrap_or_default();
+    let time = Time(Timestamp::now());
+    let status = LustreClusterStatus {
+        phase: Some("Deleting".into()),
+        conditions: c::merge(
+            &prev.conditions,
+            &[
+                Cond::new(
+                    c::DELETION_IS_BLOCKED,
+                    blocked,
+                    if blocked {
+                        "ConfirmationMismatch"
+                    } else {
+                        "InProgress"
+                    },
+                    message,
+                ),
+                Cond::new(c::READY, false, "Deleting", "the cluster is being deleted"),
+            ],
+            &time,
+            lc.meta().generation,
+        ),
+        ..prev
+    };
+    apply::patch_status(&ctx.client, lc, &status).await?;
+    apply::publish(&ctx.recorder, lc, &notes).await;
+    Ok(Action::requeue(if blocked {
+        ctx.settings.idle_requeue
+    } else {
+        ctx.settings.busy_requeue.min(Duration::from_secs(2))
+    }))
+}
+
+/// Runs the operator with the in-cluster or kubeconfig credentials until interrupted.
+pub fn run_blocking(settings: Settings) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(OperatorError::Runtime)?;
+    rt.block_on(async move {
+        let client = Client::try_default().await.map_err(OperatorError::Config)?;
+        let ctx = Arc::new(Context::new(client, settings));
+        tracing::info!("lustrekit operator started");
+        run(ctx, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        Ok(())
+    })
+}

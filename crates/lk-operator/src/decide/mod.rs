@@ -1,0 +1,323 @@
+//! Step 4 (pure): from the validated spec, what was observed and the previous status, decide
+//! the new status and every action: which VMs to fence, which phase scripts to run where,
+//! which OSTs to drain, which events to emit. No client, no clock (the time is an input).
+//!
+//! - [`nodes`]: per-node state machine (boot, failure, fencing, replacement);
+//! - [`phases`]: runs the planner's phases in order across nodes;
+//! - [`drain`]: scale-down (refusal, or deactivate → migrate → remove);
+//! - this file: targets, conditions and the summary phase.
+
+pub mod drain;
+pub mod nodes;
+pub mod phases;
+
+use std::collections::BTreeSet;
+
+use lk_model::topology::TargetKind;
+use lk_plan::build::target_name;
+
+use crate::conditions::{self as c, Cond};
+use crate::crd::{LustreCluster, NodeStatus, TargetStatus};
+use crate::names;
+use crate::observe::Observed;
+use crate::settings::Effective;
+use crate::validate::Validated;
+
+pub struct Input<'a> {
+    pub lc: &'a LustreCluster,
+    pub validated: &'a Validated,
+    pub observed: &'a Observed,
+    /// Unix seconds.
+    pub now: i64,
+    pub timeouts: Effective,
+    pub agent_port: u16,
+    /// Seconds before a failed phase is retried.
+    pub retry_seconds: i64,
+}
+
+impl Input<'_> {
+    pub fn cluster(&self) -> &str {
+        self.lc.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    pub fn prev_nodes(&self) -> &[NodeStatus] {
+        self.lc
+            .status
+            .as_ref()
+            .map(|s| s.nodes.as_slice())
+            .unwrap_or_default()
+    }
+}
+
+/// A Kubernetes Event to publish on the LustreCluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub warning: bool,
+    pub reason: &'static str,
+    pub action: &'static str,
+    pub note: String,
+}
+
+impl Note {
+    pub fn normal(reason: &'static str, action: &'static str, note: impl Into<String>) -> Self {
+        Note {
+            warning: false,
+            reason,
+            action,
+            note: note.into(),
+        }
+    }
+
+    pub fn warning(reason: &'static str, action: &'static str, note: impl Into<String>) -> Self {
+        Note {
+            warning: true,
+            reason,
+            action,
+            note: note.into(),
+        }
+    }
+}
+
+/// Run a script through a node's agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub node: String,
+    pub address: String,
+    pub phase: String,
+    pub script: String,
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    pub nodes: Vec<NodeStatus>,
+    pub targets: Vec<TargetStatus>,
+    /// Nodes whose VM must be built halted (fencing).
+    pub halted: BTreeSet<String>,
+    /// VMI names to delete (power off).
+    pub delete_vmis: Vec<String>,
+    /// VM names to delete (nodes no longer in the spec).
+    pub delete_vms: Vec<String>,
+    pub runs: Vec<Run>,
+    /// PVCs to label as drained.
+    pub drained_pvcs: Vec<String>,
+    pub events: Vec<Note>,
+    pub conditions: Vec<Cond>,
+    /// One word for the printer column.
+    pub phase: String,
+    pub ost_count: u32,
+    /// Something is in progress: check again soon.
+    pub busy: bool,
+}
+
+pub fn decide(input: &Input<'_>) -> Decision {
+    let mut d = Decision::default();
+    nodes::decide(input, &mut d);
+    let progress = phases::decide(input, &mut d);
+    let drain = drain::decide(input, &mut d, progress.all_done);
+    targets(input, &mut d, &progress);
+    conditions(input, &mut d, &progress, &drain);
+    d
+}
+
+fn targets(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress) {
+    let t = &input.validated.topology;
+    for target in t.targets() {
+        let name = target_name(t, target);
+        let label = name.label();
+        let served = target.service_nodes().find_map(|n| {
+            input
+                .observed
+                .report(n)
+                .and_then(|r| r.target(&label))
+                .map(|h| (n.to_string(), h))
+        });
+        let (node, state, recovery) = match served {
+            Some((n, h)) if h.is_serving() => (n, "Mounted", h.recovery),
+            Some((n, h)) if h.is_up() => (n, "Recovering", h.recovery),
+            Some((n, h)) => (n, "Down", h.recovery),
+            None => {
+                let formatted = progress.done_on("format", &target.node);
+                (
+                    target.node.clone(),
+                    if formatted { "Formatted" } else { "Pending" },
+                    None,
+                )
+            }
+        };
+        if target.kind == TargetKind::Ost && matches!(state, "Mounted" | "Recovering") {
+            d.ost_count += 1;
+        }
+        d.targets.push(TargetStatus {
+            label,
+            kind: target.kind.as_str().into(),
+            index: target.index,
+            node,
+            pvc: names::pvc(input.cluster(), &name),
+            state: state.into(),
+            recovery: recovery.map(|r| {
+                serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            }),
+        });
+    }
+}
+
+fn conditions(
+    input: &Input<'_>,
+    d: &mut Decision,
+    progress: &phases::Progress,
+    drain: &drain::Outcome,
+) {
+    d.conditions.push(Cond::new(
+        c::SPEC_ACCEPTED,
+        true,
+        "Valid",
+        "the topology is valid",
+    ));
+    let stage = |s: lk_plan::Stage, type_: &'static str, what: &str| {
+        let ok = progress.stage_done(s);
+        Cond::new(
+            type_,
+            ok,
+            if ok { "Done" } else { "Waiting" },
+            if ok {
+                format!("{what} on every node")
+            } else {
+                format!("{what}: not yet on every node")
+            },
+        )
+    };
+    d.conditions.push(stage(
+        lk_plan::Stage::Lnet,
+        c::LNET_READY,
+        "LNet configured and peers reachable",
+    ));
+    d.conditions.push(stage(
+        lk_plan::Stage::Format,
+        c::FORMATTED,
+        "targets formatted",
+    ));
+    d.conditions.push(stage(
+        lk_plan::Stage::Mount,
+        c::MOUNTED,
+        "targets and clients mounted",
+    ));
+
+    let mut degraded: Vec<(&str, String)> = Vec::new();
+    for n in &d.nodes {
+        match n.state.as_str() {
+            "Fencing" | "Restarting" => degraded.push((
+                "ServerReplacing",
+                format!("{} is being replaced ({})", n.name, n.state),
+            )),
+            "Unreachable" => degraded.push((
+                "AgentUnreachable",
+                format!("the agent of {} does not answer", n.name),
+            )),
+            "BootTimedOut" => {
+                degraded.push(("BootTimedOut", format!("{} did not boot in time", n.name)))
+            }
+            _ => {}
+        }
+        if n.replacement_started_unix.is_some() && n.state == "Running" {
+            degraded.push((
+                "Recovering",
+                format!(
+                    "{} was replaced; waiting for its targets to recover",
+                    n.name
+                ),
+            ));
+        }
+    }
+    for (node, report) in &input.observed.reports {
+        if let Ok(r) = report {
+            if r.health.as_ref().is_some_and(|h| !h.healthy) {
+                degraded.push((
+                    "Unhealthy",
+                    format!("health_check on {node} says NOT HEALTHY"),
+                ));
+            }
+        }
+    }
+    for t in &d.targets {
+        if t.state == "Down" {
+            degraded.push(("TargetDown", format!("{} on {} is not UP", t.label, t.node)));
+        }
+    }
+    for f in &progress.failures {
+        degraded.push(("PhaseFailed", f.clone()));
+    }
+    let is_degraded = !degraded.is_empty();
+    d.conditions.push(match degraded.first() {
+        Some((reason, _)) => Cond::new(
+            c::DEGRADED,
+            true,
+            reason,
+            degraded
+                .iter()
+                .map(|(_, m)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        None => Cond::new(c::DEGRADED, false, "Healthy", "no problem seen"),
+    });
+
+    let all_running = d.nodes.iter().all(|n| n.state == "Running");
+    let provisioning = !progress.all_done || !all_running;
+    d.conditions.push(Cond::new(
+        c::PROVISIONING,
+        provisioning,
+        if provisioning { "InProgress" } else { "Done" },
+        if provisioning {
+            progress
+                .waiting
+                .clone()
+                .unwrap_or_else(|| "waiting for servers".into())
+        } else {
+            "every phase done".into()
+        },
+    ));
+    let all_mounted = d.targets.iter().all(|t| t.state == "Mounted");
+    let ready = !provisioning && !is_degraded && all_mounted && !drain.in_progress;
+    d.conditions.push(Cond::new(
+        c::READY,
+        ready,
+        if ready {
+            "Ready"
+        } else if drain.in_progress {
+            "Draining"
+        } else if is_degraded {
+            "Degraded"
+        } else {
+            "Provisioning"
+        },
+        if ready {
+            "every target is mounted and healthy".to_string()
+        } else {
+            "not every target is mounted and healthy".to_string()
+        },
+    ));
+    d.conditions.push(Cond::new(
+        c::DELETION_IS_BLOCKED,
+        false,
+        "NotDeleting",
+        "the cluster is not being deleted",
+    ));
+    d.phase = if ready {
+        "Ready"
+    } else if is_degraded && progress.all_done {
+        "Degraded"
+    } else if drain.in_progress {
+        "Draining"
+    } else {
+        "Provisioning"
+    }
+    .into();
+    d.busy |= !ready;
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
