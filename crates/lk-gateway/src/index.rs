@@ -69,6 +69,18 @@ pub struct ObjectRecord {
     pub mtime_ns: i64,
 }
 
+/// What a feeder needs to compare an indexed object with its file (see
+/// [`Index::object_states_under`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectState {
+    /// Listed size.
+    pub size: u64,
+    /// The file's mtime in ns when indexed.
+    pub mtime_ns: i64,
+    /// Whether the listed ETag is known (a feeder may list a file before hashing it).
+    pub etag_known: bool,
+}
+
 /// One container as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerRecord {
@@ -335,6 +347,38 @@ impl Index {
             .map_err(q("reading object states"))
     }
 
+    /// `name -> state` of the objects of a container whose name starts with `prefix` (all
+    /// of them when it is empty): one range scan, for a rescan of one directory's subtree.
+    pub fn object_states_under(
+        &self,
+        account: &str,
+        container: &str,
+        prefix: &str,
+    ) -> IResult<HashMap<String, ObjectState>> {
+        let conn = self.lock()?;
+        let mut st = conn
+            .prepare_cached(
+                "SELECT name,size,mtime_ns,etag<>'' FROM objects WHERE account=?1 AND container=?2
+                 AND name>=?3 AND (?4 IS NULL OR name<?4)",
+            )
+            .map_err(q("reading object states"))?;
+        let upper = successor(prefix);
+        let rows = st
+            .query_map(params![account, container, prefix, upper], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ObjectState {
+                        size: r.get::<_, i64>(1)? as u64,
+                        mtime_ns: r.get(2)?,
+                        etag_known: r.get(3)?,
+                    },
+                ))
+            })
+            .map_err(q("reading object states"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(q("reading object states"))
+    }
+
     /// Metadata kept in the side store for `key`.
     pub fn side_meta_get(&self, key: &str) -> IResult<Option<String>> {
         let conn = self.lock()?;
@@ -525,6 +569,38 @@ impl Batch<'_> {
             self.upsert_object(account, container, &r)?;
         }
         Ok(moved.len())
+    }
+
+    /// Removes every object whose name starts with `prefix` (what removing a directory
+    /// does), keeping the container totals exact. Returns how many objects went away.
+    pub fn remove_prefix(
+        &mut self,
+        account: &str,
+        container: &str,
+        prefix: &str,
+    ) -> IResult<usize> {
+        let upper = successor(prefix);
+        let (count, bytes): (i64, i64) = self
+            .tx
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(size),0) FROM objects WHERE account=?1
+                 AND container=?2 AND name>=?3 AND (?4 IS NULL OR name<?4)",
+                params![account, container, prefix, upper],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(q("counting objects to remove"))?;
+        if count == 0 {
+            return Ok(0);
+        }
+        self.tx
+            .execute(
+                "DELETE FROM objects WHERE account=?1 AND container=?2 AND name>=?3
+                 AND (?4 IS NULL OR name<?4)",
+                params![account, container, prefix, upper],
+            )
+            .map_err(q("removing objects under a prefix"))?;
+        self.adjust(account, container, -count, -bytes)?;
+        Ok(count as usize)
     }
 
     /// Saves a feeder's cursor in the same transaction as its changes.
@@ -827,6 +903,33 @@ mod tests {
         assert_eq!(idx.cursor("changelog").expect("c").as_deref(), Some("42"));
         let c = idx.container("acc", "con").expect("q").expect("exists");
         assert_eq!(c.object_count, 7);
+    }
+
+    #[test]
+    fn prefix_states_and_removal_keep_totals() {
+        let (_d, idx) = fixture();
+        let under = idx.object_states_under("acc", "con", "b/").expect("states");
+        let mut names: Vec<_> = under.keys().cloned().collect();
+        names.sort();
+        assert_eq!(names, ["b/1", "b/2", "b/3/x"]);
+        assert!(under["b/1"].etag_known);
+        assert_eq!(
+            idx.object_states_under("acc", "con", "")
+                .expect("all")
+                .len(),
+            7
+        );
+        let n = idx
+            .batch(|b| b.remove_prefix("acc", "con", "b/"))
+            .expect("remove");
+        assert_eq!(n, 3);
+        assert_eq!(
+            idx.batch(|b| b.remove_prefix("acc", "con", "zz/"))
+                .expect("none"),
+            0
+        );
+        let c = idx.container("acc", "con").expect("q").expect("exists");
+        assert_eq!((c.object_count, c.bytes_used), (4, 40));
     }
 
     #[test]

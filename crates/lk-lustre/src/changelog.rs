@@ -340,7 +340,9 @@ pub enum Change {
         name: String,
         overwritten: Option<Fid>,
     },
-    /// Content or attributes changed (close after write, truncate, mtime, setattr, xattr).
+    /// Content or attributes changed (close after write, truncate, mtime, setattr, xattr,
+    /// mirror write or resync), or the object moved to another MDT (migrate: new FID, same
+    /// name).
     Modified { fid: Fid },
 }
 
@@ -435,6 +437,9 @@ pub fn coalesce(records: &[Record]) -> Batch {
             | RecordType::Setattr
             | RecordType::Xattr
             | RecordType::Layout
+            | RecordType::FlrWrite
+            | RecordType::Resync
+            | RecordType::Migrate
                 // A file created in this batch is read fresh anyway; otherwise one Modified.
                 if !created.contains_key(&r.target) && !modified.contains_key(&r.target) =>
             {
@@ -448,6 +453,70 @@ pub fn coalesce(records: &[Record]) -> Batch {
         changes: changes.into_iter().flatten().collect(),
         last_index,
     }
+}
+
+/// The record index at the start of a line, for a line that [`Record::parse`] rejected: a
+/// consumer skips the malformed record but may still move its cursor past it.
+pub fn leading_index(line: &str) -> Option<u64> {
+    line.split(' ').next()?.parse().ok()
+}
+
+/// `lfs changelog [--follow] MDT [STARTREC]` (after the program name).
+pub fn changelog_args(mdt: &str, follow: bool, startrec: Option<u64>) -> Vec<String> {
+    let mut v = vec!["changelog".to_string()];
+    if follow {
+        v.push("--follow".into());
+    }
+    v.push(mdt.to_string());
+    if let Some(s) = startrec {
+        v.push(s.to_string());
+    }
+    v
+}
+
+/// `lfs changelog_clear MDT USER ENDREC`: records up to and including `ENDREC` are no longer
+/// needed by `USER`. `None` for an `ENDREC` of 0, which Lustre reads as "up to the current last
+/// record", clearing records nobody has processed.
+pub fn changelog_clear_args(mdt: &str, user: &str, endrec: u64) -> Option<Vec<String>> {
+    (endrec > 0).then(|| {
+        vec![
+            "changelog_clear".to_string(),
+            mdt.to_string(),
+            user.to_string(),
+            endrec.to_string(),
+        ]
+    })
+}
+
+/// `lfs fid2path --print-fid MOUNT FID...`: every path (hard link) of each FID, one per line,
+/// each preceded by its FID.
+pub fn fid2path_args(mount: &str, fids: &[Fid]) -> Vec<String> {
+    let mut v = vec![
+        "fid2path".to_string(),
+        "--print-fid".to_string(),
+        mount.to_string(),
+    ];
+    v.extend(fids.iter().map(Fid::to_string));
+    v
+}
+
+/// Parses `lfs fid2path --print-fid` output: lines `[FID] PATH`. A line without a FID (an
+/// `lfs` that ignores `--print-fid`) belongs to `only` when exactly one FID was asked for;
+/// other lines are returned in `rejected`.
+pub fn parse_fid2path(text: &str, only: Option<Fid>) -> (Vec<(Fid, String)>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut rejected = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let parsed = line
+            .split_once(' ')
+            .and_then(|(f, p)| Some((Fid::parse(f).ok()?, p)));
+        match (parsed, only) {
+            (Some((fid, path)), _) if !path.is_empty() => out.push((fid, path.to_string())),
+            (None, Some(fid)) if !line.starts_with('[') => out.push((fid, line.to_string())),
+            _ => rejected.push(line.to_string()),
+        }
+    }
+    (out, rejected)
 }
 
 #[cfg(test)]
@@ -555,6 +624,61 @@ mod tests {
                 Change::Modified { fid: fid(6) }
             ]
         );
+    }
+
+    #[test]
+    fn content_records_merge_into_one_modification() {
+        for kind in [
+            "13TRUNC", "14SATTR", "15XATTR", "17MTIME", "21FLRW", "22RESYNC", "12LYOUT",
+        ] {
+            let b = coalesce(&[rec(1, kind, 5, ""), rec(2, "11CLOSE", 5, "")]);
+            assert_eq!(b.changes, vec![Change::Modified { fid: fid(5) }], "{kind}");
+        }
+        let b = coalesce(&[rec(1, "10OPEN", 5, ""), rec(2, "19ATIME", 5, "")]);
+        assert!(b.changes.is_empty());
+    }
+
+    #[test]
+    fn command_lines_and_fid2path_output() {
+        assert_eq!(
+            changelog_args("fs-MDT0000", true, Some(7)),
+            ["changelog", "--follow", "fs-MDT0000", "7"]
+        );
+        assert_eq!(
+            changelog_args("fs-MDT0001", false, None),
+            ["changelog", "fs-MDT0001"]
+        );
+        assert_eq!(changelog_clear_args("fs-MDT0000", "cl1", 0), None);
+        assert_eq!(
+            changelog_clear_args("fs-MDT0000", "cl1", 42).unwrap(),
+            ["changelog_clear", "fs-MDT0000", "cl1", "42"]
+        );
+        assert_eq!(
+            fid2path_args("/mnt/fs", &[fid(1), fid(2)]),
+            [
+                "fid2path",
+                "--print-fid",
+                "/mnt/fs",
+                "[0x200000402:0x1:0x0]",
+                "[0x200000402:0x2:0x0]"
+            ]
+        );
+        let (ok, bad) = parse_fid2path(
+            "[0x200000402:0x1:0x0] /mnt/fs/a b\n[0x200000402:0x1:0x0] /mnt/fs/c\n[bad] x\n",
+            None,
+        );
+        assert_eq!(
+            ok,
+            vec![
+                (fid(1), "/mnt/fs/a b".to_string()),
+                (fid(1), "/mnt/fs/c".to_string())
+            ]
+        );
+        assert_eq!(bad, ["[bad] x"]);
+        let (ok, _) = parse_fid2path("/mnt/fs/plain\n", Some(fid(3)));
+        assert_eq!(ok, vec![(fid(3), "/mnt/fs/plain".to_string())]);
+        assert_eq!(leading_index("17 garbage"), Some(17));
+        assert_eq!(leading_index("garbage"), None);
     }
 
     #[test]

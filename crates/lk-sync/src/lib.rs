@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+//! lustrekit's namespace sync: changes made to the gateway's tree outside the gateway (an HPC
+//! job writing through POSIX, `mv`, `rm -r`) are applied to the gateway's listing index, so
+//! Swift listings show them without a full rescan.
+//!
+//! Layout of the crate (events -> ops -> index changes):
+//! - [`layout`]: where a path sits in `ROOT/ACCOUNT/CONTAINER/OBJECT` (pure);
+//! - [`ops`]: the state-based operations both backends produce (pure);
+//! - [`inotify`]: the generic backend; [`inotify::tracker`] turns events into ops (pure), the
+//!   module itself owns the kernel watches and reader threads;
+//! - [`changelog`]: the Lustre backend, one `lfs changelog` stream per MDT;
+//!   [`changelog::plan`] turns coalesced records into ops (pure); parsing and coalescing live
+//!   in `lk_lustre::changelog`;
+//! - [`apply`]: reads the tree and commits index changes (the only writer);
+//! - [`hasher`]: computes ETags in the background.
+//!
+//! [`run`] is what `lustrekit sync` calls. See docs/sync.md.
+
+pub mod apply;
+pub mod changelog;
+pub mod error;
+pub mod hasher;
+pub mod inotify;
+pub mod layout;
+pub mod ops;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lk_gateway::config::{Limits, Settings, XattrOverflow, DEFAULT_STATE_DIR};
+use lk_gateway::Gateway;
+
+pub use error::{SyncError, SyncResult};
+
+/// Which events feed the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BackendKind {
+    /// Linux inotify on the tree (any local filesystem).
+    #[default]
+    Inotify,
+    /// The Lustre MDT changelog (`lfs changelog`), one stream per `--mdt`.
+    Changelog,
+}
+
+/// Arguments of `lustrekit sync` (and of the stand-alone `lk-sync` binary).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SyncArgs {
+    /// The gateway's root (as given to `lustrekit gateway --root`).
+    #[arg(long, value_name = "DIR")]
+    pub root: PathBuf,
+    /// Where the gateway keeps its index (default ROOT/.lustrekit-gateway).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Event source.
+    #[arg(long, value_enum, default_value_t = BackendKind::Inotify)]
+    pub backend: BackendKind,
+    /// As the gateway's option: where metadata goes when xattrs are full (for ETags computed
+    /// here).
+    #[arg(long, value_enum)]
+    pub xattr_overflow: Option<XattrOverflow>,
+    /// changelog: the Lustre mount point that contains ROOT (given to `lfs fid2path`).
+    #[arg(long, value_name = "DIR")]
+    pub mount: Option<PathBuf>,
+    /// changelog: an MDT to follow, e.g. lustre-MDT0000 (repeatable: one stream each).
+    #[arg(long = "mdt", value_name = "MDT")]
+    pub mdts: Vec<String>,
+    /// changelog: the registered changelog user whose records are cleared, e.g. cl1.
+    #[arg(long, value_name = "ID")]
+    pub changelog_user: Option<String>,
+    /// changelog: the `lfs` program (tests give a script replaying a recorded changelog).
+    #[arg(long, value_name = "PROGRAM", default_value = "lfs")]
+    pub lfs: PathBuf,
+    /// changelog: run plain `lfs changelog` every SECS instead of `lfs changelog --follow`.
+    #[arg(long, value_name = "SECS")]
+    pub poll: Option<f64>,
+    /// Apply what is pending and exit: inotify does one full rescan, changelog reads each
+    /// MDT's records up to the current last one.
+    #[arg(long)]
+    pub once: bool,
+    /// Do not compute ETags of files changed outside the gateway (it then computes each one
+    /// when the object is first read; listings show an empty hash until then).
+    #[arg(long)]
+    pub no_etag: bool,
+    /// Hash a file only once it has been left unmodified this long, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub hash_settle_ms: u64,
+    /// Log filter, e.g. `info`, `lk_sync=debug`.
+    #[arg(long, value_name = "FILTER", default_value = "info")]
+    pub log: String,
+}
+
+fn init_logging(filter: &str) {
+    let f = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(f)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Opens the gateway's tree and index (no reconciliation: the backends rescan themselves).
+pub fn open_gateway(args: &SyncArgs) -> SyncResult<Arc<Gateway>> {
+    let settings = Settings {
+        root: args.root.clone(),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        state_dir: args
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| args.root.join(DEFAULT_STATE_DIR)),
+        token_ttl: 0,
+        xattr_overflow: args.xattr_overflow.unwrap_or_default(),
+        public_url: None,
+        workers: None,
+        log: args.log.clone(),
+        users: Vec::new(),
+        limits: Limits::default(),
+        reconcile: false,
+    };
+    Gateway::open(settings)
+        .map(Arc::new)
+        .map_err(|e| SyncError::Open {
+            root: args.root.clone(),
+            source: e.into(),
+        })
+}
+
+fn ready() {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "lk-sync ready");
+    let _ = out.flush();
+}
+
+/// Runs the sync until killed (or, with `--once`, until caught up). Prints `lk-sync ready`
+/// on stdout once events are being followed (inotify: after the initial rescan). Killing it
+/// at any point loses nothing: see docs/sync.md.
+pub fn run(args: SyncArgs) -> SyncResult<()> {
+    init_logging(&args.log);
+    let gw = open_gateway(&args)?;
+    let stop = AtomicBool::new(false);
+    let settle = Duration::from_millis(args.hash_settle_ms);
+    match args.backend {
+        BackendKind::Inotify => {
+            let (tx, rx) = inotify::channel();
+            let hasher = (!args.no_etag).then(|| {
+                let tx = tx.clone();
+                hasher::Hasher::start(
+                    gw.clone(),
+                    settle,
+                    Box::new(move |rel| {
+                        let _ = tx.send(inotify::Msg::Refresh(rel));
+                    }),
+                )
+            });
+            let applier = apply::Applier::new(gw, hasher);
+            inotify::run(&applier, tx, rx, args.once, &stop, &mut ready)
+        }
+        BackendKind::Changelog => {
+            let mount = args.mount.clone().ok_or_else(|| {
+                SyncError::Config(
+                    "the changelog backend needs --mount (the Lustre mount point)".into(),
+                )
+            })?;
+            let mount = mount.canonicalize().map_err(|source| SyncError::Io {
+                action: "resolve the mount point",
+                path: mount.clone(),
+                source,
+            })?;
+            let user = args.changelog_user.clone().ok_or_else(|| {
+                SyncError::Config(
+                    "the changelog backend needs --changelog-user (registered with \
+                     `lctl --device MDT changelog_register`)"
+                        .into(),
+                )
+            })?;
+            let poll = match args.poll {
+                Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+                Some(s) => {
+                    return Err(SyncError::Config(format!(
+                        "--poll {s}: not a positive number of seconds"
+                    )))
+                }
+                None => None,
+            };
+            let opts = changelog::ChangelogOptions {
+                lfs: args.lfs.clone(),
+                mount,
+                mdts: args.mdts.clone(),
+                user,
+                poll,
+                once: args.once,
+                batch_max: 20_000,
+            };
+            // The ETag thread's refreshes go through their own writer thread.
+            let (rtx, rrx) = std::sync::mpsc::channel::<String>();
+            let hasher = (!args.no_etag).then(|| {
+                hasher::Hasher::start(
+                    gw.clone(),
+                    settle,
+                    Box::new(move |rel| {
+                        let _ = rtx.send(rel);
+                    }),
+                )
+            });
+            let applier = Arc::new(apply::Applier::new(gw, hasher));
+            let a2 = applier.clone();
+            std::thread::spawn(move || {
+                while let Ok(rel) = rrx.recv() {
+                    let ops = std::iter::once(ops::Op::Refresh(rel))
+                        .chain(rrx.try_iter().map(ops::Op::Refresh))
+                        .collect();
+                    if let Err(e) = a2.apply(ops, None, &mut apply::NoWatch) {
+                        tracing::warn!(error = %error::chain(&e), "cannot refresh hashed entries");
+                    }
+                }
+            });
+            ready();
+            changelog::run(&applier, &opts, &stop)
+        }
+    }
+}
