@@ -388,6 +388,12 @@ pub fn run_blocking(settings: Settings) -> Result<()> {
         .map_err(OperatorError::Runtime)?;
     rt.block_on(async move {
         let client = Client::try_default().await.map_err(OperatorError::Config)?;
+        if let Some(address) = settings.health_listen {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(OperatorError::Runtime)?;
+            tokio::spawn(crate::health::serve(listener, client.clone()));
+        }
         let ctx = Arc::new(Context::new(client, settings));
         tracing::info!("lustrekit operator started");
         run(ctx, async {

@@ -20,6 +20,7 @@ pub mod controller;
 pub mod crd;
 pub mod decide;
 pub mod error;
+pub mod health;
 pub mod kubevirt;
 pub mod names;
 pub mod observe;

@@ -21,6 +21,8 @@ pub struct Settings {
     pub phase_retry_seconds: i64,
     /// Only this namespace (all when `None`).
     pub namespace: Option<String>,
+    /// Where to serve `/healthz` and `/readyz` (the Deployment's probes).
+    pub health_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for Settings {
@@ -32,6 +34,7 @@ impl Default for Settings {
             agent_timeout: Duration::from_secs(5),
             phase_retry_seconds: 30,
             namespace: None,
+            health_listen: None,
         }
     }
 }

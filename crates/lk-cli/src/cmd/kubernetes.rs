@@ -22,6 +22,9 @@ pub struct OperatorArgs {
     /// Seconds between health polls of a settled cluster.
     #[arg(long, default_value_t = 30)]
     pub idle_requeue_seconds: u64,
+    /// Serve /healthz and /readyz here (for the Deployment's probes).
+    #[arg(long)]
+    pub health_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,6 +61,7 @@ pub fn operator(args: &OperatorArgs) -> anyhow::Result<()> {
         namespace: args.namespace.clone(),
         busy_requeue: Duration::from_secs(args.busy_requeue_seconds),
         idle_requeue: Duration::from_secs(args.idle_requeue_seconds),
+        health_listen: args.health_listen,
         ..Default::default()
     };
     lk_operator::controller::run_blocking(settings)?;
