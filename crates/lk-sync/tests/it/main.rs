@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Integration tests: the `lk-sync` binary on real trees in temp directories.
+//! - `inotify`: live inotify on real files (10k files, renames, deletes, kill -9, overflow,
+//!   gateway writes);
+//! - `changelog`: the Lustre backend on *recorded changelog* text, replayed by a stand-in
+//!   `lfs` script through the same code path that reads a live `lfs changelog --follow`.
+
+mod changelog;
+mod common;
+mod inotify;
