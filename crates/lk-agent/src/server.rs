@@ -52,14 +52,16 @@ pub async fn bind(address: SocketAddr) -> Result<TcpListener, AgentError> {
         })
 }
 
-/// Serves until the task is dropped.
+/// Serves until the future is dropped, which also closes every open connection.
 pub async fn serve(listener: TcpListener, state: Arc<AgentState>) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        while connections.try_join_next().is_some() {}
         let state = Arc::clone(&state);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let svc = service_fn(move |req| handle(Arc::clone(&state), req));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)

@@ -156,6 +156,9 @@ pub struct NodeStatus {
     /// Replacements done so far.
     #[serde(default)]
     pub replacements: u32,
+    /// The current replacement exceeded `recoverySeconds` (reported once).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovery_timed_out: bool,
     /// Phases done on the current VM instance, in order.
     #[serde(default)]
     pub phases_done: Vec<String>,

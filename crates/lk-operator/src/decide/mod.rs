@@ -116,6 +116,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
     let progress = phases::decide(input, &mut d);
     let drain = drain::decide(input, &mut d, progress.all_done);
     targets(input, &mut d, &progress);
+    replacements(input, &mut d, &progress);
     conditions(input, &mut d, &progress, &drain);
     d
 }
@@ -162,6 +163,58 @@ fn targets(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress) {
                     .unwrap_or_default()
             }),
         });
+    }
+}
+
+/// A replacement ends when the node runs every phase again and each target it serves is
+/// mounted with recovery complete; past `recoverySeconds` a warning is emitted (once).
+fn replacements(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress) {
+    let t = &input.validated.topology;
+    let plan = &input.validated.plan;
+    for n in d.nodes.iter_mut() {
+        let Some(started) = n.replacement_started_unix else {
+            continue;
+        };
+        let phases_done = plan
+            .phases
+            .iter()
+            .filter(|p| p.nodes.contains(&n.name))
+            .all(|p| progress.done_on(&p.name, &n.name));
+        let labels: Vec<String> = t
+            .targets()
+            .filter(|x| x.node == n.name)
+            .map(|x| target_name(t, x).label())
+            .collect();
+        let mounted = d
+            .targets
+            .iter()
+            .filter(|x| labels.contains(&x.label))
+            .all(|x| x.state == "Mounted");
+        if n.state == "Running" && phases_done && mounted {
+            d.events.push(Note::normal(
+                "ServerRecovered",
+                "Replace",
+                format!(
+                    "{} replaced in {}s: same volumes and NIDs, targets mounted and recovered",
+                    n.name,
+                    input.now - started
+                ),
+            ));
+            n.replacement_started_unix = None;
+            n.recovery_timed_out = false;
+        } else if input.now - started > input.timeouts.recovery && !n.recovery_timed_out {
+            n.recovery_timed_out = true;
+            d.events.push(Note::warning(
+                "RecoveryTimedOut",
+                "Replace",
+                format!(
+                    "{} has not recovered {}s after its replacement began (recoverySeconds is {})",
+                    n.name,
+                    input.now - started,
+                    input.timeouts.recovery
+                ),
+            ));
+        }
     }
 }
 

@@ -33,6 +33,7 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) {
             since_unix: prev.since_unix,
             replacement_started_unix: prev.replacement_started_unix,
             replacements: prev.replacements,
+            recovery_timed_out: prev.recovery_timed_out,
             phases_done: Vec::new(),
         };
         let fence = |n: &mut NodeStatus, d: &mut Decision, why: Note| {
