@@ -61,6 +61,10 @@ enum Command {
     Gc(cmd::down::GcArgs),
     /// Run a command on a node through the guest agent.
     Exec(cmd::exec::Args),
+    /// Move a target to the other node of its failover pair and verify the clients.
+    Failover(cmd::failover::Args),
+    /// Move a target back to its primary node.
+    Failback(cmd::failover::BackArgs),
     /// Show where a run's logs are; gather dmesg and lctl dk from the nodes.
     Logs(cmd::logs::Args),
     /// Build guest images.
@@ -96,6 +100,8 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Logs(args) => cmd::logs::run(&args),
+        Command::Failover(args) => cmd::failover::run(&args),
+        Command::Failback(args) => cmd::failover::back(&args),
         Command::Crd => cmd::kubernetes::crd(),
         Command::Operator(args) => cmd::kubernetes::operator(&args),
         Command::Agent(args) => cmd::kubernetes::agent(&args),

@@ -43,6 +43,9 @@ pub enum Error {
     #[error("no node `{node}` in this cluster (nodes: {known})")]
     UnknownNode { node: String, known: String },
 
+    #[error("cannot fail over {target}: {known}")]
+    NoFailover { target: String, known: String },
+
     #[error("node readiness")]
     Ready(#[source] Box<lk_libvirt::Error>),
 

@@ -10,6 +10,7 @@
 //! - [`down`] / [`gc`] ([`teardown`]): undo, in reverse, everything the ledger says may exist
 //!   (works after kill -9); remove everything libvirt says the cluster owns (works when the
 //!   ledger is lost). Objects without lustrekit's marks are never touched.
+//! - [`failover`]: move a target to its partner node (controlled, or fenced) and back.
 //! - [`status`], [`exec`]: live state and guest commands.
 //! - [`observe`]: progress events for the CLI's bars.
 //!
@@ -19,6 +20,7 @@
 //! maps `LUSTREKIT_FAIL_AT` / `LUSTREKIT_HOLD_AT` onto them.
 
 pub mod error;
+pub mod failover;
 pub mod infra;
 pub mod ledger;
 pub mod observe;

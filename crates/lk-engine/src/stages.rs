@@ -255,7 +255,7 @@ fn run_phase(
         for _ in 0..opts.parallel.clamp(1, phase.nodes.len().max(1)) {
             scope.spawn(|| {
                 while let Some(node) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                    match run_script(lv, plan, phase, node, timeout, opts, obs) {
+                    match run_script(lv, plan, phase, node, &[], timeout, opts, obs) {
                         Ok(r) => {
                             if let Ok(mut o) = outcomes.lock() {
                                 o.push((node.clone(), r));
@@ -296,14 +296,38 @@ fn run_phase(
     })
 }
 
+/// Runs one phase's script on one node with `args`; a failure is an [`Error::Stage`] that
+/// names the node, the script and its log.
+pub fn run_on(
+    lv: &Libvirt,
+    plan: &Plan,
+    phase: &Phase,
+    node: &str,
+    args: &[&str],
+    opts: &StageOptions,
+    obs: &dyn Observer,
+) -> Result<String, Error> {
+    match run_script(lv, plan, phase, node, args, opts.phase_timeout, opts, obs)? {
+        Ok(line) => Ok(line),
+        Err(f) => Err(Error::Stage {
+            stage: phase.stage,
+            phase: phase.name.clone(),
+            failures: vec![f],
+            logs: crate::shared::logs_dir(plan),
+        }),
+    }
+}
+
 /// Runs a node's script for `phase`; its output goes live to `logs/<node>/<phase>.log` in
-/// the shared folder. Ok(last output line) on exit 0; Err(Ok(failure)) when the script
-/// failed; Err(Err(error)) when it could not be run or was interrupted.
+/// the shared folder. Ok(Ok(last output line)) on exit 0; Ok(Err(failure)) when the script
+/// failed or could not be run; Err(error) when interrupted.
+#[allow(clippy::too_many_arguments)]
 fn run_script(
     lv: &Libvirt,
     plan: &Plan,
     phase: &Phase,
     node: &str,
+    args: &[&str],
     timeout: Duration,
     opts: &StageOptions,
     obs: &dyn Observer,
@@ -335,10 +359,12 @@ fn run_script(
         node,
     });
     let t0 = Instant::now();
+    let mut argv = vec![guest_script.clone()];
+    argv.extend(args.iter().map(|a| a.to_string()));
     let cmd = format!(
         "set -o pipefail; mkdir -p \"$(dirname {log})\"; /bin/bash {script} 2>&1 | tee {log}",
         log = lk_lustre::shell::quote(&guest_log),
-        script = lk_lustre::shell::quote(&guest_script),
+        script = lk_lustre::shell::join(&argv),
     );
     let cancelled = || opts.cancel.is_cancelled();
     let progress = |_: &str| {};

@@ -333,6 +333,16 @@ impl Libvirt {
         Ok(true)
     }
 
+    /// Powers a domain off and keeps its definition: fencing before a forced takeover of
+    /// its shared disks. Not running already is fine.
+    pub fn power_off(&self, name: &str) -> Result<(), Error> {
+        let d = self.domain(name)?;
+        if d.is_active().unwrap_or(false) {
+            ignore_gone(d.destroy(), Kind::Domain, name, "destroy")?;
+        }
+        Ok(())
+    }
+
     /// Powers off (no shutdown: a lab VM has nothing to save) and undefines a domain.
     pub fn remove_domain(&self, name: &str) -> Result<(), Error> {
         let d = match self.conn.lookup_domain_by_name(name) {

@@ -53,6 +53,10 @@ pub struct Plan {
     pub phases: Vec<Phase>,
     /// Guest phases of `down`, in order (before the resources are destroyed).
     pub teardown: Vec<Phase>,
+    /// Targets that can move between two nodes (`lustrekit failover`); each has the scripts
+    /// `release-<facet>` and `takeover-<facet>` on both nodes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failover: Vec<FailoverTarget>,
     /// Files for the shared folder, by path relative to it (scripts, cfg/local.sh).
     pub files: BTreeMap<String, String>,
 }
@@ -99,6 +103,17 @@ impl Phase {
     }
 }
 
+/// A target with a failover partner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailoverTarget {
+    /// `fs-OST0001`.
+    pub label: String,
+    /// `ost2`: names its scripts.
+    pub facet: String,
+    pub primary: String,
+    pub partner: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodePlan {
     pub node: String,
@@ -138,6 +153,7 @@ pub fn plan(topology: &Topology, options: &PlanOptions) -> Plan {
         nodes: generated.nodes,
         phases: generated.phases,
         teardown: generated.teardown,
+        failover: generated.failover,
         files,
     }
 }

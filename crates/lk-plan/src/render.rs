@@ -128,6 +128,19 @@ pub fn text(plan: &Plan) -> String {
             p.nodes.join(", ")
         );
     }
+    if !plan.failover.is_empty() {
+        let _ = writeln!(
+            o,
+            "Failover (lustrekit failover CLUSTER TARGET; scripts release-FACET, takeover-FACET)"
+        );
+        for f in &plan.failover {
+            let _ = writeln!(
+                o,
+                "  {:<15} {:<5} {} <-> {}",
+                f.label, f.facet, f.primary, f.partner
+            );
+        }
+    }
     for n in &plan.nodes {
         let _ = writeln!(o);
         let _ = writeln!(

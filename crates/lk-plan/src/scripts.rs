@@ -20,7 +20,7 @@ use lk_model::Topology;
 
 use crate::addressing::Addressing;
 use crate::build::{target_name, GUEST_SHARED};
-use crate::{NodePlan, NodeStep, Phase, Stage};
+use crate::{FailoverTarget, NodePlan, NodeStep, Phase, Stage};
 
 /// Exit code of a script that finds Lustre missing or unusable on its node.
 pub const EXIT_LUSTRE_MISSING: u8 = 3;
@@ -31,8 +31,12 @@ pub struct Generated {
     pub nodes: Vec<NodePlan>,
     pub phases: Vec<Phase>,
     pub teardown: Vec<Phase>,
+    pub failover: Vec<FailoverTarget>,
     pub files: BTreeMap<String, String>,
 }
+
+/// Seconds a target may take to finish recovery after it moved.
+const RECOVERY_TIMEOUT_SECS: u32 = 600;
 
 pub fn describe_source(s: &LustreSource) -> String {
     match s {
@@ -276,10 +280,53 @@ pub fn generate(t: &Topology, a: &Addressing) -> Generated {
             }
         }
     }
+    // Failover pairs: a release and a takeover script for the target on both of its nodes.
+    let mut failover = Vec::new();
+    for target in t.targets().filter(|x| x.failover.is_some()) {
+        let name = ctx.target(target);
+        let nodes: Vec<String> = target.service_nodes().map(String::from).collect();
+        let facet = name.facet();
+        for (verb, description) in [
+            (
+                "release",
+                "unmount the target (and export its pool) on this node",
+            ),
+            (
+                "takeover",
+                "import and mount the target here and wait for its recovery",
+            ),
+        ] {
+            let p = phase(
+                &format!("{verb}-{facet}"),
+                Stage::Mount,
+                description,
+                nodes.clone(),
+            );
+            for node_name in &nodes {
+                let Some(node) = t.node(node_name) else {
+                    continue;
+                };
+                let mut s = Script::new(t, node, &p);
+                if verb == "release" {
+                    ctx.release(target, &mut s);
+                } else {
+                    ctx.takeover(target, &mut s);
+                }
+                files.insert(p.script(node_name), s.text());
+            }
+        }
+        failover.push(FailoverTarget {
+            label: name.label(),
+            facet,
+            primary: target.node.clone(),
+            partner: target.failover.clone().unwrap_or_default(),
+        });
+    }
     Generated {
         nodes,
         phases,
         teardown,
+        failover,
         files,
     }
 }
@@ -869,6 +916,68 @@ impl Ctx<'_> {
                     "if zpool list -H -o name {pool} >/dev/null 2>&1; then zpool export {pool}; fi"
                 ));
             }
+        }
+    }
+
+    fn release(&self, target: &Target, sc: &mut Script) {
+        let name = self.target(target);
+        let mp = name.mount_point();
+        sc.commands.push(format!("umount {mp}"));
+        sc.line(format!("if mountpoint -q {mp}; then umount {mp}; fi"));
+        if self.t.backend == Backend::Zfs {
+            let pool = name.zpool();
+            sc.commands.push(format!("zpool export {pool}"));
+            sc.line(format!(
+                "if zpool list -H -o name {pool} >/dev/null 2>&1; then zpool export {pool}; fi"
+            ));
+        }
+    }
+
+    /// `$1` = `--force` after the old owner was fenced (powered off): ZFS multihost then
+    /// needs `zpool import -f`, which waits for its activity check.
+    fn takeover(&self, target: &Target, sc: &mut Script) {
+        let name = self.target(target);
+        let mp = name.mount_point();
+        sc.line("force=${1:-}");
+        if self.t.backend == Backend::Zfs {
+            let pool = name.zpool();
+            let dev = name.device();
+            sc.line(
+                "# A standby that booted before the pool was created has a stale partition table.",
+            );
+            sc.line(format!("blockdev --rereadpt {dev} || true"));
+            sc.line("udevadm settle");
+            sc.commands.push(format!("zpool import [-f] {pool}"));
+            sc.line(format!(
+                "if ! zpool list -H -o name {pool} >/dev/null 2>&1; then"
+            ));
+            sc.line("    if [ \"$force\" = --force ]; then");
+            sc.line(format!("        zpool import -f {pool}"));
+            sc.line("    else");
+            sc.line(format!("        zpool import {pool}"));
+            sc.line("    fi");
+            sc.line("fi");
+        }
+        sc.line(format!("mkdir -p {mp}"));
+        sc.cmd_unless(
+            &format!("mountpoint -q {mp}"),
+            &cmd::mount_target(&self.backing(target), &mp),
+        );
+        let param = match target.kind {
+            TargetKind::Mgt => None,
+            TargetKind::Mdt => Some(format!("mdt.{}.recovery_status", name.label())),
+            TargetKind::Ost => Some(format!("obdfilter.{}.recovery_status", name.label())),
+        };
+        if let Some(param) = param {
+            sc.helper(HELPER_WAIT_FOR);
+            sc.line("recovered() {");
+            sc.line("    lctl get_param -n \"$1\" 2>/dev/null | grep -qE '^status: (COMPLETE|INACTIVE)'");
+            sc.line("}");
+            sc.commands.push(format!("wait for {param}: COMPLETE"));
+            sc.line(format!(
+                "wait_for {RECOVERY_TIMEOUT_SECS} {} recovered {param}",
+                quote(&format!("recovery of {}", name.label()))
+            ));
         }
     }
 
