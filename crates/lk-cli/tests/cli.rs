@@ -22,7 +22,7 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn every_example_validates_and_plans() {
-    for example in ["all-in-one", "basic-lab", "ha", "routing", "bench"] {
+    for example in ["all-in-one", "basic-lab", "ha", "routing", "bench", "small"] {
         let file = format!("examples/{example}.yaml");
         let v = lustrekit(&["validate", &file]);
         assert!(v.status.success(), "{file}: {}", text(&v.stderr));
