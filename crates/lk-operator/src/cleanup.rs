@@ -157,11 +157,12 @@ pub fn decide(
                 events,
             };
         }
-        let instances: Vec<&str> = group_vms
-            .iter()
-            .filter_map(|v| observed.vmis.get(&v.node).map(|i| i.name.as_str()))
-            .collect();
-        if !group_vms.is_empty() || !instances.is_empty() {
+        // Instances of VMs already deleted (this group's) must be gone before the next group.
+        let stopping = observed
+            .vmis
+            .keys()
+            .any(|node| !observed.vms.contains_key(node));
+        if !group_vms.is_empty() || stopping {
             return Cleanup {
                 step: Step::Wait(format!("{what} servers to stop")),
                 events,
@@ -226,5 +227,103 @@ pub fn decide(
     Cleanup {
         step: Step::RemoveFinalizer,
         events,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::*;
+
+    fn step(lc: &LustreCluster, o: &Observed) -> Cleanup {
+        let v = validated(lc);
+        decide(lc, Some(&v.plan), o, 9690, 0, 300)
+    }
+
+    #[test]
+    fn unwinds_in_reverse() {
+        let lc = cluster(DEMO);
+        let v = validated(&lc);
+        let mut o = booted(&v);
+        o.secrets = vec!["demo-agent-token".into()];
+        // 1. Teardown scripts, clients first.
+        let c = step(&lc, &o);
+        let Step::Teardown(runs) = &c.step else {
+            panic!("{:?}", c.step)
+        };
+        assert_eq!(
+            (runs[0].phase.as_str(), runs[0].node.as_str()),
+            ("umount-client", "client1")
+        );
+        for p in &v.plan.teardown {
+            for n in &p.nodes {
+                done(&mut o, &v, &p.name, n);
+            }
+        }
+        // 2. VMs: clients, then OSS, then the MGS/MDS server.
+        let c = step(&lc, &o);
+        assert_eq!(c.step, Step::DeleteVms(vec!["demo-client1".into()]));
+        o.vms.remove("client1");
+        assert!(
+            matches!(step(&lc, &o).step, Step::Wait(_)),
+            "its instance is still there"
+        );
+        o.vmis.remove("client1");
+        assert_eq!(
+            step(&lc, &o).step,
+            Step::DeleteVms(vec!["demo-oss1".into()])
+        );
+        o.vms.remove("oss1");
+        o.vmis.remove("oss1");
+        assert_eq!(
+            step(&lc, &o).step,
+            Step::DeleteVms(vec!["demo-mds1".into()])
+        );
+        o.vms.remove("mds1");
+        o.vmis.remove("mds1");
+        // 3. Secrets, 4. PVCs per policy, 5. the finalizer.
+        assert_eq!(
+            step(&lc, &o).step,
+            Step::DeleteSecrets(vec!["demo-agent-token".into()])
+        );
+        o.secrets.clear();
+        o.pvcs = vec![crate::observe::PvcView {
+            name: "demo-mgs".into(),
+            label: "MGS".into(),
+            kind: "mgt".into(),
+            index: 0,
+            node: "mds1".into(),
+            drained: false,
+            deleting: false,
+        }];
+        let c = step(&lc, &o);
+        assert_eq!(c.step, Step::RemoveFinalizer);
+        assert!(c.events.iter().any(|e| e.reason == "VolumesRetained"));
+        let del = cluster(&DEMO.replace(
+            "  fsname: demo\n",
+            "  fsname: demo\n  kubernetes: {deletionPolicy: Delete}\n",
+        ));
+        assert!(
+            matches!(step(&del, &o).step, Step::Blocked(m) if m.contains("delete-volumes-of-demo"))
+        );
+        let ok = cluster(&DEMO.replace(
+            "  fsname: demo\n",
+            "  fsname: demo\n  kubernetes: {deletionPolicy: Delete, deletionConfirmation: delete-volumes-of-demo}\n",
+        ));
+        assert_eq!(
+            step(&ok, &o).step,
+            Step::DeletePvcs(vec!["demo-mgs".into()])
+        );
+        o.pvcs[0].deleting = true;
+        assert_eq!(step(&ok, &o).step, Step::RemoveFinalizer);
+    }
+
+    #[test]
+    fn teardown_is_skipped_past_its_timeout() {
+        let lc = cluster(DEMO);
+        let v = validated(&lc);
+        let o = booted(&v);
+        let c = decide(&lc, Some(&v.plan), &o, 9690, 301, 300);
+        assert!(matches!(c.step, Step::DeleteVms(_)));
     }
 }

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A Lustre filesystem served by KubeVirt virtual machines.
-#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[kube(
     group = "lustrekit.dev",
     version = "v1alpha1",
@@ -43,6 +43,29 @@ pub struct LustreClusterSpec {
     /// Settings only the Kubernetes operator reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<KubernetesSpec>,
+}
+
+/// Decoded by hand: serde ignores `deny_unknown_fields` under `flatten`, so `kubernetes` is
+/// taken out first and the rest decoded as the model's strict `ClusterSpec` (a typo is an
+/// error here as in `lustrekit validate`).
+impl<'de> Deserialize<'de> for LustreClusterSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let kubernetes = match map.remove("kubernetes") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => Some(
+                serde_json::from_value(v)
+                    .map_err(|e| D::Error::custom(format!("kubernetes: {e}")))?,
+            ),
+        };
+        let cluster =
+            serde_json::from_value(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
+        Ok(LustreClusterSpec {
+            cluster,
+            kubernetes,
+        })
+    }
 }
 
 /// What happens to the target volumes (PVCs) when the LustreCluster is deleted.

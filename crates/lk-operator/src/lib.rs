@@ -25,6 +25,8 @@ pub mod kubevirt;
 pub mod names;
 pub mod observe;
 pub mod settings;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod validate;
 
 pub use crd::{crd_yaml, LustreCluster, LustreClusterSpec, LustreClusterStatus};
