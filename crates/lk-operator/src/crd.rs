@@ -21,19 +21,11 @@ use serde::{Deserialize, Serialize};
     shortname = "lc",
     category = "lustrekit",
     doc = "A Lustre filesystem (MGS, MDS, OSS, clients) served by KubeVirt virtual machines.",
-    printcolumn(name = "Fsname", type_ = "string", json_path = ".spec.fsname"),
-    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
-    printcolumn(name = "OSTs", type_ = "integer", json_path = ".status.ostCount"),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn = r#"{"name": "Fsname", "type": "string", "jsonPath": ".spec.fsname"}"#,
+    printcolumn = r#"{"name": "Phase", "type": "string", "jsonPath": ".status.phase"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "OSTs", "type": "integer", "jsonPath": ".status.ostCount"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct LustreClusterSpec {

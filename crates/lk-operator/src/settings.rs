@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::crd::{LustreCluster, Timeouts};
+use crate::crd::LustreCluster;
 
 pub const DEFAULT_VM_IMAGE: &str = "lustrekit/debian-12-lustre:2.17";
 
@@ -55,7 +55,7 @@ pub fn timeouts(lc: &LustreCluster) -> Effective {
         .kubernetes
         .as_ref()
         .and_then(|k| k.timeouts.clone())
-        .unwrap_or_else(Timeouts::default);
+        .unwrap_or_default();
     let s = |v: Option<u64>, d: i64| v.map_or(d, |v| i64::try_from(v).unwrap_or(i64::MAX));
     Effective {
         boot: s(t.boot_seconds, 600),

@@ -6,6 +6,7 @@
 //! 2. `migrate` on the first client: `lfs migrate` every file with objects on it;
 //! 3. `remove` on the MGS: `lctl conf_param <OST>.osc.active=0`, permanently inactive;
 //! 4. `umount` on the server that had it.
+//!
 //! Then its PVC is labelled drained (kept: deleting data is never implicit) and a server left
 //! with no target and no place in the spec is deleted.
 

@@ -67,7 +67,7 @@ fn nothing_exists_yet() {
     assert!(d.nodes.iter().all(|n| n.state == "Pending"));
     assert!(d.runs.is_empty());
     assert_eq!(cond(&d, "Provisioning"), (true, "InProgress".into()));
-    assert_eq!(cond(&d, "Ready").0, false);
+    assert!(!cond(&d, "Ready").0);
     assert_eq!(d.nodes[1].nids, ["10.240.0.11@tcp0"]);
 }
 
@@ -91,7 +91,7 @@ fn phases_run_in_order_across_nodes() {
         }
     }
     let d = run(&lc, &v, &o, 1000);
-    assert_eq!(cond(&d, "LNetReady").0, true);
+    assert!(cond(&d, "LNetReady").0);
     let runs: Vec<(&str, &str)> = d
         .runs
         .iter()
@@ -143,7 +143,7 @@ fn all_done_and_serving_is_ready() {
     serving(&mut o, "client1", &[]);
     let d = run(&lc, &v, &o, 1000);
     assert_eq!(cond(&d, "Ready"), (true, "Ready".into()));
-    assert_eq!(cond(&d, "Degraded").0, false);
+    assert!(!cond(&d, "Degraded").0);
     assert_eq!(d.phase, "Ready");
     assert_eq!(d.ost_count, 2);
     assert!(d.runs.is_empty() && !d.busy);
@@ -153,7 +153,7 @@ fn all_done_and_serving_is_ready() {
     }
     let d = run(&lc, &v, &o, 1000);
     assert_eq!(cond(&d, "Degraded"), (true, "TargetDown".into()));
-    assert_eq!(cond(&d, "Ready").0, false);
+    assert!(!cond(&d, "Ready").0);
 }
 
 #[test]
@@ -207,7 +207,7 @@ fn a_failed_server_is_fenced_then_restarted_then_recovered() {
     assert_eq!(oss1(&d4).state, "Running");
     assert!(d4.events.iter().any(|e| e.reason == "ServerReplaced"));
     assert!(d4.runs.iter().all(|r| r.node == "oss1") && !d4.runs.is_empty());
-    assert_eq!(cond(&d4, "Degraded").0, true);
+    assert!(cond(&d4, "Degraded").0);
     // Phases done and targets recovered: ServerRecovered, replacement over.
     for p in &v.plan.phases {
         if p.nodes.iter().any(|n| n == "oss1") {
@@ -221,7 +221,7 @@ fn a_failed_server_is_fenced_then_restarted_then_recovered() {
         .iter()
         .any(|e| e.reason == "ServerRecovered" && e.note.contains("in 20s")));
     assert_eq!(oss1(&d5).replacement_started_unix, None);
-    assert_eq!(cond(&d5, "Ready").0, true);
+    assert!(cond(&d5, "Ready").0);
 }
 
 #[test]

@@ -259,7 +259,7 @@ async fn create_ready_edit_delete() {
         present = now;
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
-    gone.extend(present.drain(..));
+    gone.append(&mut present);
     let idx = |n: &str| {
         gone.iter()
             .position(|g| g == n)
