@@ -23,3 +23,16 @@ if ((${#need[@]})); then
     apt-get install -y -qq --allow-downgrades --no-install-recommends \
         "${need[@]}" "qemu-utils=${qv}" >/dev/null
 fi
+
+# Operator tests: a real kube-apiserver built from Debian's `kubernetes` source package with
+# golang-1.19 (scripts/build-kube-apiserver.sh adds the deb-src line it needs), etcd, and the
+# Helm-chart renderer built from Debian's Go packages (scripts/helm-template.sh).
+kube_need=()
+for pkg in etcd-server golang-1.19-go golang-github-modern-go-reflect2-dev \
+    golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev dpkg-dev make rsync openssl curl; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || kube_need+=("$pkg")
+done
+if ((${#kube_need[@]})); then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${kube_need[@]}" >/dev/null
+fi

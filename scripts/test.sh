@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 if [[ -n "${CI:-}" ]]; then
     export LUSTREKIT_VM_TESTS=${LUSTREKIT_VM_TESTS:-1}
+    export LUSTREKIT_KUBE_TESTS=${LUSTREKIT_KUBE_TESTS:-1}
 fi
 
 echo "== cargo fmt --check"
@@ -20,6 +21,14 @@ if [[ "${LUSTREKIT_VM_TESTS:-0}" == 1 ]]; then
     echo "== libvirt and the base image"
     bash scripts/start-libvirt.sh
     cargo run --quiet --bin lustrekit -- image build
+fi
+
+if [[ "${LUSTREKIT_KUBE_TESTS:-0}" == 1 ]]; then
+    # Operator tests need a real kube-apiserver: built once from Debian's source package
+    # (cached under /var/cache/lustrekit/kube-apiserver), started on loopback with etcd.
+    echo "== kube-apiserver for the operator tests"
+    KUBECONFIG=$(bash scripts/start-kube-apiserver.sh | tail -n 1)
+    export KUBECONFIG
 fi
 
 echo "== cargo test"
