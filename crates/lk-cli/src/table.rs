@@ -74,6 +74,11 @@ pub fn render(cluster: &str, rows: &[Row], stages: &StageState) -> String {
     let mut out = format!("Cluster {cluster}\n");
     out.push_str(&columns(&table));
     out.push_str(&format!("Stages: {}\n", stage_line(stages)));
+    if let Some(v) = stages.stages.get("verify") {
+        for (node, line) in &v.results {
+            out.push_str(&format!("Verify {node}: {line}\n"));
+        }
+    }
     out
 }
 

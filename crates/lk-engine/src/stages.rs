@@ -390,7 +390,18 @@ fn run_script(
         exit_code: out.exit_code,
     });
     if out.exit_code == 0 {
-        let last = out.stdout.lines().rev().find(|l| !l.trim().is_empty());
+        // The script's `result:` line when it has one (verify), else its last line.
+        let lines: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        let last = lines
+            .iter()
+            .rev()
+            .find(|l| l.contains("] result: "))
+            .or(lines.last())
+            .copied();
         return Ok(Ok(last.unwrap_or("").to_string()));
     }
     Ok(Err(failure(

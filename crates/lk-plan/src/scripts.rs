@@ -864,6 +864,7 @@ impl Ctx<'_> {
         sc.commands.push("lctl get_param -n health_check".into());
         sc.line("health=$(lctl get_param -n health_check)");
         sc.line("[ \"$health\" = healthy ] || fail \"health_check says: $health\"");
+        sc.line("log \"result: targets UP in lctl dl, health_check $health\"");
     }
 
     fn verify_client(&self, node: &Node, sc: &mut Script) {
@@ -892,6 +893,10 @@ impl Ctx<'_> {
             sc.line("read_back=$(sha256sum <\"$probe\")");
             sc.line("rm -f \"$probe\"");
             sc.line("[ \"$written\" = \"$read_back\" ] || fail \"checksum mismatch on $probe\"");
+            sc.line(format!(
+                "log {}",
+                quote(&format!("result: {} lists {mdts} MDT(s) and {osts} OST(s); 16 MiB read back with the same sha256", c.mount_point))
+            ));
         }
     }
 
