@@ -53,3 +53,17 @@ fn crd_names_and_subresources() {
         );
     }
 }
+
+#[test]
+fn the_shipped_example_is_a_valid_resource() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/examples/demo.yaml"
+    );
+    let mut lc: lk_operator::LustreCluster =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).expect("example")).expect("parses");
+    lc.metadata.namespace = Some("default".into());
+    let v = lk_operator::validate::validate(&lc).expect("valid");
+    assert_eq!(v.topology.osts.len(), 2);
+    assert!(lc.spec.kubernetes.is_some());
+}
