@@ -237,3 +237,50 @@ pub async fn wait_events(env: &Env, name: &str, want: &[&str]) -> Vec<String> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Applies the chart's ServiceAccount, Role and RoleBinding for namespace `ns` (rendered with
+/// `operator.watchNamespace: ns`) and returns a client that acts as that ServiceAccount, so the
+/// operator runs with exactly the chart's permissions.
+pub async fn chart_client(env: &Env) -> Client {
+    use kube::api::{DynamicObject, GroupVersionKind};
+    use kube::discovery;
+    let values = format!("operator: {{watchNamespace: {}}}\n", env.ns);
+    let rendered = crate::helm::render(&env.ns, Some(&values));
+    let mut account = None;
+    for doc in serde_yaml_ng::Deserializer::from_str(&rendered) {
+        let obj: DynamicObject = serde::Deserialize::deserialize(doc).expect("rendered YAML");
+        let types = obj.types.clone().expect("types");
+        if !["ServiceAccount", "Role", "RoleBinding"].contains(&types.kind.as_str()) {
+            continue;
+        }
+        let gvk = GroupVersionKind::try_from(&types).expect("gvk");
+        let (ar, _) = discovery::pinned_kind(&env.client, &gvk)
+            .await
+            .expect("discover");
+        let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+        let name = obj.metadata.name.clone().expect("name");
+        api.patch(
+            &name,
+            &PatchParams::apply("lustrekit-tests").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply {} {name}: {e}", types.kind));
+        if types.kind == "ServiceAccount" {
+            account = Some(name);
+        }
+    }
+    let account = account.expect("the chart renders a ServiceAccount");
+    let path = kubeconfig_path().expect("kubeconfig");
+    let kc = Kubeconfig::read_from(&path).expect("kubeconfig");
+    let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("config");
+    config.auth_info.impersonate = Some(format!("system:serviceaccount:{}:{account}", env.ns));
+    config.auth_info.impersonate_groups = Some(vec![
+        "system:serviceaccounts".into(),
+        format!("system:serviceaccounts:{}", env.ns),
+        "system:authenticated".into(),
+    ]);
+    Client::try_from(config).expect("impersonating client")
+}

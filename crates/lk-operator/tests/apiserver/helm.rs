@@ -9,7 +9,7 @@ use kube::discovery::{self, Scope};
 
 use crate::harness;
 
-fn render(namespace: &str, extra: Option<&str>) -> String {
+pub fn render(namespace: &str, extra: Option<&str>) -> String {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let mut cmd = Command::new("bash");
     cmd.arg(format!("{root}/scripts/helm-template.sh"))

@@ -38,7 +38,10 @@ async fn create_ready_edit_delete() {
         return;
     };
     let port = 19101;
-    let _op = harness::start_operator(env.client.clone(), &env.ns, port);
+    // The operator acts as the Helm chart's ServiceAccount with the chart's Role: a permission
+    // missing from the chart's least-privilege RBAC fails this test.
+    let operator_client = harness::chart_client(&env).await;
+    let _op = harness::start_operator(operator_client, &env.ns, port);
     let kv = FakeKubevirt::start(env.client.clone(), &env.ns, 41, port);
     let lcs: Api<LustreCluster> = Api::namespaced(env.client.clone(), &env.ns);
     let vms: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &vm_resource());
