@@ -61,7 +61,7 @@ rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
 log "fetching the kubernetes $version source package"
-apt-get source -qq --download-only "kubernetes=$version" >/dev/null 2>&1
+apt-get source -qq --download-only "kubernetes=$version" >/dev/null
 dpkg-source -x ./*.dsc k8s >/dev/null
 cd k8s
 
