@@ -123,7 +123,8 @@ fn stream(
     // A crash may have come between the last commit and its clear.
     clear(opts, mdt, cursor);
     loop {
-        let args = changelog_args(mdt, opts.poll.is_none(), (cursor > 0).then(|| cursor + 1));
+        let follow = !opts.once && opts.poll.is_none();
+        let args = changelog_args(mdt, follow, (cursor > 0).then(|| cursor + 1));
         let cmd = command_line(&opts.lfs, &args);
         let mut child = Command::new(&opts.lfs)
             .args(&args)

@@ -27,6 +27,11 @@ pub struct SyncProc {
 impl SyncProc {
     /// Starts `lk-sync ARGS` and waits for `lk-sync ready` (generous timeout).
     pub fn start(args: &[&str], stderr: &Path) -> SyncProc {
+        SyncProc::start_env(args, stderr, &[])
+    }
+
+    /// As [`SyncProc::start`], with extra environment variables.
+    pub fn start_env(args: &[&str], stderr: &Path, env: &[(&str, &Path)]) -> SyncProc {
         let err = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -34,6 +39,7 @@ impl SyncProc {
             .expect("stderr file");
         let mut child = Command::new(bin())
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(err)
