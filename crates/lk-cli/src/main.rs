@@ -24,6 +24,7 @@ Examples:
   lustrekit exec aio node1 -- uname -r
   lustrekit down aio
   lustrekit gateway --root /mnt/lustre/swift --listen 127.0.0.1:8080 --user acct:alice:secret
+  lustrekit sync --root /mnt/lustre/swift --backend changelog --mount /mnt/lustre --mdt lustre-MDT0000 --changelog-user cl1
 
 Exit codes:
   0  success
@@ -51,6 +52,8 @@ enum Command {
     Schema,
     /// Serve a directory tree through the OpenStack Swift API (objects are plain files).
     Gateway(lk_gateway::GatewayArgs),
+    /// Apply POSIX changes (inotify) or the Lustre MDT changelog to the gateway's listings.
+    Sync(lk_sync::SyncArgs),
     /// Create the cluster's VMs and bring Lustre up on them, stage by stage.
     Up(cmd::up::Args),
     /// Unmount Lustre, then remove every object the cluster's ledger lists.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(&args),
         Command::Schema => cmd::schema::run(),
         Command::Gateway(args) => lk_gateway::run(args),
+        Command::Sync(args) => lk_sync::run(args).map_err(Into::into),
         Command::Up(args) => cmd::up::run(&args),
         Command::Down(args) => cmd::down::run(&args),
         Command::Status(args) => cmd::status::run(&args),
