@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use lk_operator::kubevirt::{vm_resource, vmi_resource};
+use lk_operator::kubevirt::vmi_resource;
 use lk_operator::LustreCluster;
 use serde_json::json;
 
@@ -44,7 +44,6 @@ async fn failed_server_is_replaced_with_its_volumes() {
     let _op = harness::start_operator(env.client.clone(), &env.ns, port);
     let kv = FakeKubevirt::start(env.client.clone(), &env.ns, 43, port);
     let lcs: Api<LustreCluster> = Api::namespaced(env.client.clone(), &env.ns);
-    let vms: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &vm_resource());
     let vmis: Api<DynamicObject> =
         Api::namespaced_with(env.client.clone(), &env.ns, &vmi_resource());
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(env.client.clone(), &env.ns);
@@ -63,15 +62,15 @@ async fn failed_server_is_replaced_with_its_volumes() {
     )
     .await
     .expect("patch vmi status");
-    // Fencing: the VM is halted while the old instance goes.
-    wait_for(
-        "rep-oss1 halted (fenced)",
-        Duration::from_secs(20),
-        || async {
-            let vm = vms.get("rep-oss1").await.ok()?;
-            (vm.data["spec"]["runStrategy"] == "Halted").then_some(())
-        },
-    )
+    // Fencing: the VM is halted before a new instance starts. The halted state itself can be
+    // too short-lived to catch by polling on a loaded host, so the operator's event says it.
+    wait_for("rep-oss1 fenced (ServerFenced event)", WITHIN, || async {
+        harness::event_reasons(&env, "rep")
+            .await
+            .iter()
+            .any(|r| r == "ServerFenced")
+            .then_some(())
+    })
     .await;
     let new = wait_for("a new instance of rep-oss1", WITHIN, || async {
         let vmi = vmis.get("rep-oss1").await.ok()?;
