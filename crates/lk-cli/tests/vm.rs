@@ -54,7 +54,7 @@ impl Cluster {
         let name = format!("{tag}{}", pid % 100_000);
         let text = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures")
+                .join("../../tests/fixtures")
                 .join(fixture),
         )
         .unwrap_or_else(|e| panic!("{fixture}: {e}"));

@@ -59,10 +59,6 @@ impl Cancel {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
-
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst)
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -81,11 +81,6 @@ impl StageState {
         self.status(s) == Some(StageStatus::Done)
     }
 
-    /// The last stage completed in order (None before install is done).
-    pub fn reached(&self) -> Option<Stage> {
-        STAGES.into_iter().take_while(|s| self.is_done(*s)).last()
-    }
-
     /// Whether anything may be mounted or formatted, so `down` unmounts first.
     pub fn touched_targets(&self) -> bool {
         [Stage::Format, Stage::Mount, Stage::Verify]
@@ -532,7 +527,6 @@ mod tests {
             stages_to_run(&s, None, Stage::Verify).ok(),
             Some(vec![Stage::Format, Stage::Mount, Stage::Verify])
         );
-        assert_eq!(s.reached(), Some(Stage::Lnet));
         assert!(!s.touched_targets());
         let all = done(&STAGES);
         assert_eq!(stages_to_run(&all, None, Stage::Verify).ok(), Some(vec![]));

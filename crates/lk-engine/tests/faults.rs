@@ -13,35 +13,17 @@ use std::path::Path;
 use lk_engine::{cluster_dir, down, gc, steps, up, Error, UpOptions};
 use lk_libvirt::Libvirt;
 
-fn topology(cluster: &str, subnet: u8) -> String {
-    format!(
-        "apiVersion: lustrekit.dev/v1alpha1
-kind: LustreCluster
-metadata:
-  name: {cluster}
-spec:
-  fsname: lkt
-  lustre:
-    source: preinstalled
-  backend: zfs
-  networks:
-    - name: tcp0
-      cidr: 10.252.{subnet}.0/24
-  nodes:
-    - name: node1
-      roles: [mgs, mds, oss, client]
-      memory: 1GiB
-  targets:
-    mgt: {{ node: node1, size: 64MiB }}
-    mdts:
-      - {{ index: 0, node: node1, size: 256MiB }}
-    osts:
-      - {{ index: 0, node: node1, size: 256MiB }}
-  clients:
-    - node: node1
-      mountPoint: /mnt/lkt
-"
-    )
+/// The shared one-node test topology (tests/fixtures/one-node.yaml) for `cluster` on
+/// `NET.0/24`.
+fn topology(cluster: &str, net: &str) -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/one-node.yaml"
+    );
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .replace("NAME", cluster)
+        .replace("NET", net)
 }
 
 fn setup() -> Option<(Libvirt, lk_plan::Plan)> {
@@ -65,7 +47,7 @@ fn setup() -> Option<(Libvirt, lk_plan::Plan)> {
     }
     let pid = std::process::id();
     let cluster = format!("lkf-{pid}");
-    let t = lk_model::load(topology(&cluster, (pid % 200 + 20) as u8).as_bytes())
+    let t = lk_model::load(topology(&cluster, &format!("10.252.{}", pid % 200 + 20)).as_bytes())
         .unwrap_or_else(|e| panic!("topology: {e}"));
     let plan = lk_plan::plan(
         &t,
@@ -125,11 +107,7 @@ fn every_step_failure_unwinds_to_nothing_and_down_gc_recover() {
     // Twice converges: everything, the running domain included, is adopted, not re-made.
     let again =
         up(&lv, &plan, &opts, &()).unwrap_or_else(|e| panic!("second up: {}", lk_engine::chain(e)));
-    let remade: Vec<_> = again
-        .steps
-        .iter()
-        .filter(|s| s.created && !s.step.starts_with("shared"))
-        .collect();
+    let remade: Vec<_> = again.steps.iter().filter(|s| s.created).collect();
     assert!(remade.is_empty(), "second up re-created {remade:?}");
     assert_eq!(leftovers(&lv, &plan).domains.len(), 1);
     let removed = down(&lv, &dir, &()).unwrap_or_else(|e| panic!("down: {}", lk_engine::chain(e)));

@@ -134,35 +134,17 @@ fn vm_prerequisites(image: &str) -> Result<Libvirt, String> {
     Libvirt::connect("qemu:///system").map_err(|e| e.to_string())
 }
 
-fn topology(cluster: &str, subnet: u8) -> String {
-    format!(
-        "apiVersion: lustrekit.dev/v1alpha1
-kind: LustreCluster
-metadata:
-  name: {cluster}
-spec:
-  fsname: lkt
-  lustre:
-    source: preinstalled
-  backend: zfs
-  networks:
-    - name: tcp0
-      cidr: 10.253.{subnet}.0/24
-  nodes:
-    - name: node1
-      roles: [mgs, mds, oss, client]
-      memory: 1GiB
-  targets:
-    mgt: {{ node: node1, size: 64MiB }}
-    mdts:
-      - {{ index: 0, node: node1, size: 256MiB }}
-    osts:
-      - {{ index: 0, node: node1, size: 256MiB }}
-  clients:
-    - node: node1
-      mountPoint: /mnt/lkt
-"
-    )
+/// The shared one-node test topology (tests/fixtures/one-node.yaml) for `cluster` on
+/// `NET.0/24`.
+fn topology(cluster: &str, net: &str) -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/one-node.yaml"
+    );
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .replace("NAME", cluster)
+        .replace("NET", net)
 }
 
 /// Removes everything in reverse creation order; returns the failures.
@@ -203,7 +185,7 @@ fn one_node_cluster_boots_ready_and_leaves_nothing() {
     };
     let pid = std::process::id();
     let cluster = format!("lktest-{pid}");
-    let t = lk_model::load(topology(&cluster, (pid % 200 + 20) as u8).as_bytes())
+    let t = lk_model::load(topology(&cluster, &format!("10.253.{}", pid % 200 + 20)).as_bytes())
         .unwrap_or_else(|e| panic!("topology: {e}"));
     let state_dir = "/var/lib/lustrekit/test-state".to_string();
     let plan = lk_plan::plan(

@@ -131,30 +131,17 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ");
-            let status = LustreClusterStatus {
-                observed_generation: generation,
-                phase: Some("Invalid".into()),
-                conditions: c::merge(
-                    &prev.conditions,
-                    &[
-                        Cond::new(c::SPEC_ACCEPTED, false, "InvalidSpec", &message),
-                        Cond::new(c::READY, false, "InvalidSpec", "the spec is invalid"),
-                    ],
-                    &time,
-                    generation,
-                ),
-                ..prev.clone()
-            };
-            apply::patch_status(&ctx.client, &lc, &status).await?;
-            if prev.observed_generation != generation {
-                apply::publish(
-                    &ctx.recorder,
-                    &lc,
-                    &[Note::warning("InvalidSpec", "Validate", message)],
-                )
-                .await;
-            }
-            return Ok(Action::requeue(ctx.settings.idle_requeue));
+            return refuse(
+                &ctx,
+                &lc,
+                Some("Invalid"),
+                &[
+                    Cond::new(c::SPEC_ACCEPTED, false, "InvalidSpec", &message),
+                    Cond::new(c::READY, false, "InvalidSpec", "the spec is invalid"),
+                ],
+                Note::warning("InvalidSpec", "Validate", message.clone()),
+            )
+            .await;
         }
     };
 
@@ -178,31 +165,19 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
         let message = format!(
             "the spec removes OST index {list}; removing an OST loses its data unless it is drained first: list the index in spec.kubernetes.drainOsts, or put the OST back"
         );
-        let status = LustreClusterStatus {
-            observed_generation: generation,
-            conditions: c::merge(
-                &prev.conditions,
-                &[Cond::new(
-                    c::SPEC_ACCEPTED,
-                    false,
-                    "ScaleDownRefused",
-                    &message,
-                )],
-                &time,
-                generation,
-            ),
-            ..prev.clone()
-        };
-        apply::patch_status(&ctx.client, &lc, &status).await?;
-        if prev.observed_generation != generation {
-            apply::publish(
-                &ctx.recorder,
-                &lc,
-                &[Note::warning("ScaleDownRefused", "Validate", message)],
-            )
-            .await;
-        }
-        return Ok(Action::requeue(ctx.settings.idle_requeue));
+        return refuse(
+            &ctx,
+            &lc,
+            None,
+            &[Cond::new(
+                c::SPEC_ACCEPTED,
+                false,
+                "ScaleDownRefused",
+                &message,
+            )],
+            Note::warning("ScaleDownRefused", "Validate", message.clone()),
+        )
+        .await;
     }
 
     let input = decide::Input {
@@ -267,6 +242,30 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
     } else {
         ctx.settings.idle_requeue
     }))
+}
+
+/// Records why the spec is not acted on (conditions, and `phase` when given), announces it
+/// once per generation, and waits for the next edit.
+async fn refuse(
+    ctx: &Context,
+    lc: &LustreCluster,
+    phase: Option<&str>,
+    conds: &[Cond],
+    note: Note,
+) -> Result<Action> {
+    let prev = lc.status.clone().unwrap_or_default();
+    let generation = lc.meta().generation;
+    let status = LustreClusterStatus {
+        observed_generation: generation,
+        phase: phase.map(String::from).or(prev.phase.clone()),
+        conditions: c::merge(&prev.conditions, conds, &Time(Timestamp::now()), generation),
+        ..prev.clone()
+    };
+    apply::patch_status(&ctx.client, lc, &status).await?;
+    if prev.observed_generation != generation {
+        apply::publish(&ctx.recorder, lc, &[note]).await;
+    }
+    Ok(Action::requeue(ctx.settings.idle_requeue))
 }
 
 async fn delete(lc: &LustreCluster, ctx: &Context, ns: &str) -> Result<Action> {

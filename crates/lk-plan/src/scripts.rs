@@ -799,17 +799,22 @@ impl Ctx<'_> {
     fn mount_targets(&self, node: &Node, kind: TargetKind, sc: &mut Script) {
         for target in self.primary_targets(&node.name, kind) {
             let name = self.target(target);
-            let mp = name.mount_point();
             if self.t.backend == Backend::Zfs {
                 sc.helper(HELPER_ENSURE_POOL);
                 sc.line(format!("ensure_pool {}", name.zpool()));
             }
-            sc.line(format!("mkdir -p {mp}"));
-            sc.cmd_unless(
-                &format!("mountpoint -q {mp}"),
-                &cmd::mount_target(&self.backing(target), &mp),
-            );
+            self.mount_one(target, sc);
         }
+    }
+
+    /// Mounts one target whose pool (ZFS) is imported, unless it is mounted already.
+    fn mount_one(&self, target: &Target, sc: &mut Script) {
+        let mp = self.target(target).mount_point();
+        sc.line(format!("mkdir -p {mp}"));
+        sc.cmd_unless(
+            &format!("mountpoint -q {mp}"),
+            &cmd::mount_target(&self.backing(target), &mp),
+        );
     }
 
     fn wait_ost(&self, node: &Node, sc: &mut Script) {
@@ -910,20 +915,11 @@ impl Ctx<'_> {
 
     fn umount_targets(&self, node: &Node, kind: TargetKind, sc: &mut Script) {
         for target in self.primary_targets(&node.name, kind) {
-            let name = self.target(target);
-            let mp = name.mount_point();
-            sc.commands.push(format!("umount {mp}"));
-            sc.line(format!("if mountpoint -q {mp}; then umount {mp}; fi"));
-            if self.t.backend == Backend::Zfs {
-                let pool = name.zpool();
-                sc.commands.push(format!("zpool export {pool}"));
-                sc.line(format!(
-                    "if zpool list -H -o name {pool} >/dev/null 2>&1; then zpool export {pool}; fi"
-                ));
-            }
+            self.release(target, sc);
         }
     }
 
+    /// Unmounts one target and, on ZFS, exports its pool (teardown and failover).
     fn release(&self, target: &Target, sc: &mut Script) {
         let name = self.target(target);
         let mp = name.mount_point();
@@ -942,7 +938,6 @@ impl Ctx<'_> {
     /// needs `zpool import -f`, which waits for its activity check.
     fn takeover(&self, target: &Target, sc: &mut Script) {
         let name = self.target(target);
-        let mp = name.mount_point();
         sc.line("force=${1:-}");
         if self.t.backend == Backend::Zfs {
             let pool = name.zpool();
@@ -963,11 +958,7 @@ impl Ctx<'_> {
             sc.line("    fi");
             sc.line("fi");
         }
-        sc.line(format!("mkdir -p {mp}"));
-        sc.cmd_unless(
-            &format!("mountpoint -q {mp}"),
-            &cmd::mount_target(&self.backing(target), &mp),
-        );
+        self.mount_one(target, sc);
         let param = match target.kind {
             TargetKind::Mgt => None,
             TargetKind::Mdt => Some(format!("mdt.{}.recovery_status", name.label())),
