@@ -19,6 +19,7 @@ Examples:
   lustrekit plan --format json examples/bench.yaml | jq '.resources.domains[].name'
   lustrekit schema > lustrecluster.schema.json
   lustrekit image build
+  lustrekit build examples/basic-lab.yaml
   lustrekit up examples/all-in-one.yaml --until infra
   lustrekit status aio
   lustrekit exec aio node1 -- uname -r
@@ -54,6 +55,8 @@ enum Command {
     Gateway(lk_gateway::GatewayArgs),
     /// Apply POSIX changes (inotify) or the Lustre MDT changelog to the gateway's listings.
     Sync(lk_sync::SyncArgs),
+    /// Build the topology's Lustre from source into packages for the image's kernel (cached).
+    Build(cmd::build::Args),
     /// Create the cluster's VMs and bring Lustre up on them, stage by stage.
     Up(cmd::up::Args),
     /// Unmount Lustre, then remove every object the cluster's ledger lists.
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::Schema => cmd::schema::run(),
         Command::Gateway(args) => lk_gateway::run(args),
         Command::Sync(args) => lk_sync::run(args).map_err(Into::into),
+        Command::Build(args) => cmd::build::run(&args),
         Command::Up(args) => cmd::up::run(&args),
         Command::Down(args) => cmd::down::run(&args),
         Command::Status(args) => cmd::status::run(&args),

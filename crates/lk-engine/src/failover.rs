@@ -17,14 +17,19 @@ use crate::observe::Observer;
 use crate::stages::{run_on, StageOptions};
 use crate::{cluster_dir, write_atomic};
 
-const ACTIVE_FILE: &str = "active.json";
+pub(crate) const ACTIVE_FILE: &str = "active.json";
 
-/// Where each failover target is served now (label → node); absent means its primary.
-pub fn active(cluster_dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read(cluster_dir.join(ACTIVE_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+/// Where each failover target is served now (label → node); absent means its primary. No
+/// file means every target is on its primary; a damaged one is an error, never "primary".
+pub fn active(cluster_dir: &Path) -> Result<BTreeMap<String, String>, Error> {
+    let p = cluster_dir.join(ACTIVE_FILE);
+    match std::fs::read(&p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(Error::io("read", &p)(e)),
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+            Error::io("parse (damaged; fix or remove it)", &p)(std::io::Error::other(e))
+        }),
+    }
 }
 
 /// Finds a failover target by label (`fs-OST0001`), facet (`ost2`) or, for the MGS, `mgs`.
@@ -81,7 +86,7 @@ pub fn failover(
     let t0 = Instant::now();
     let f = find(plan, target)?;
     let dir = cluster_dir(plan);
-    let mut act = active(&dir);
+    let mut act = active(&dir)?;
     let from = act
         .get(&f.label)
         .cloned()
@@ -119,8 +124,10 @@ pub fn failover(
     let args: &[&str] = if hard { &["--force"] } else { &[] };
     run_on(lv, plan, &script_phase("takeover", f), &to, args, opts, obs)?;
     act.insert(f.label.clone(), to.clone());
-    let json = serde_json::to_vec_pretty(&act).unwrap_or_default();
-    write_atomic(&dir.join(ACTIVE_FILE), &json)?;
+    let p = dir.join(ACTIVE_FILE);
+    let json = serde_json::to_vec_pretty(&act)
+        .map_err(|e| Error::io("serialise", &p)(std::io::Error::other(e)))?;
+    write_atomic(&p, &json)?;
 
     let mut verified = BTreeMap::new();
     if let Some(verify) = plan.phases.iter().find(|p| p.name == "verify-clients") {

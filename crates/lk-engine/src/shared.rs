@@ -79,6 +79,28 @@ fn import(imp: &Import, root: &Path) -> Result<(), lk_libvirt::Error> {
                 )));
             }
         }
+        ImportKind::Repository => {
+            std::fs::create_dir_all(&to).map_err(io("create", &to))?;
+            let mut debs = 0;
+            for e in std::fs::read_dir(from).map_err(io("read the Lustre repository", from))? {
+                let p = e.map_err(io("read", from))?.path();
+                if !p.is_file() {
+                    continue;
+                }
+                debs += usize::from(p.extension().is_some_and(|x| x == "deb"));
+                let dest = to.join(p.file_name().unwrap_or_default());
+                let _ = std::fs::remove_file(&dest);
+                // Hard links cost nothing when the cache shares the filesystem; else copy.
+                if std::fs::hard_link(&p, &dest).is_err() {
+                    std::fs::copy(&p, &dest).map_err(io("copy", &p))?;
+                }
+            }
+            if debs == 0 || !from.join("Packages").is_file() {
+                return Err(io("find packages and a Packages index in", from)(
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "not a built repository"),
+                ));
+            }
+        }
         ImportKind::File => {
             if let Some(parent) = to.parent() {
                 std::fs::create_dir_all(parent).map_err(io("create", parent))?;

@@ -53,6 +53,7 @@ fn setup() -> Option<(Libvirt, lk_plan::Plan)> {
         &t,
         &lk_plan::PlanOptions {
             state_dir: "/var/lib/lustrekit/test-state".into(),
+            ..lk_plan::PlanOptions::default()
         },
     );
     lv.ok().map(|lv| (lv, plan))

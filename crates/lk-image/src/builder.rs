@@ -19,14 +19,16 @@ use crate::{Artifacts, ImageArgs};
 
 const STEPS: usize = 7;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct RecipeStamp {
-    hash: String,
-    suite: String,
-    mirror: String,
-    packages: Vec<String>,
-    kernel_version: String,
-    build_seconds: f64,
+/// What `X.recipe.json` records about a built image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecipeStamp {
+    pub hash: String,
+    pub suite: String,
+    pub mirror: String,
+    pub packages: Vec<String>,
+    /// The kernel the image boots, e.g. `6.1.0-50-amd64`.
+    pub kernel_version: String,
+    pub build_seconds: f64,
 }
 
 /// Whether all artifacts exist and the stamp's hash equals the recipe's.

@@ -24,6 +24,7 @@ mod builder;
 
 use std::path::{Path, PathBuf};
 
+pub use builder::RecipeStamp;
 pub use error::ImageError;
 pub use recipe::Recipe;
 
@@ -129,6 +130,20 @@ pub fn is_current(image: &Path, args: &ImageArgs) -> bool {
     };
     let recipe = Recipe::new(&args.suite, "", &args.packages, fs_bytes);
     builder::cached(&recipe, &Artifacts::for_image(image))
+}
+
+/// The stamp of a built image (its suite, mirror and kernel): what a Lustre build for this
+/// image must target.
+pub fn stamp(image: &Path) -> Result<RecipeStamp, ImageError> {
+    let a = Artifacts::for_image(image);
+    let text = std::fs::read_to_string(&a.recipe).map_err(ImageError::io(
+        "image stamp",
+        "read",
+        &a.recipe,
+    ))?;
+    serde_json::from_str(&text).map_err(|e| {
+        ImageError::io("image stamp", "parse", &a.recipe)(std::io::Error::other(e.to_string()))
+    })
 }
 
 /// `2G`, `1536M`, `2GiB`, or plain bytes (the model's size syntax), at least 512 MiB.

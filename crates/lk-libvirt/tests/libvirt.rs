@@ -192,6 +192,7 @@ fn one_node_cluster_boots_ready_and_leaves_nothing() {
         &t,
         &lk_plan::PlanOptions {
             state_dir: state_dir.clone(),
+            ..lk_plan::PlanOptions::default()
         },
     );
     let r = &plan.resources;

@@ -123,9 +123,8 @@ pub fn lnet_route_add(net: &str, gateway: &str, hops: u32) -> Vec<String> {
         "--gateway",
         gateway,
     ]);
-    if hops > 1 {
-        a.extend(["--hop".to_string(), hops.to_string()]);
-    }
+    // Always explicit: without --hop the kernel warns and assumes an unknown distance.
+    a.extend(["--hop".to_string(), hops.max(1).to_string()]);
     a
 }
 
@@ -207,7 +206,7 @@ mod tests {
         );
         assert_eq!(
             join(&lnet_route_add("tcp1", "10.0.0.9@tcp0", 1)),
-            "lnetctl route add --net tcp1 --gateway 10.0.0.9@tcp0"
+            "lnetctl route add --net tcp1 --gateway 10.0.0.9@tcp0 --hop 1"
         );
         let ost = TargetName::new("fs", Kind::Ost, 3);
         let mdt = TargetName::new("fs", Kind::Mdt, 0);

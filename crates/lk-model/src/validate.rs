@@ -69,7 +69,7 @@ impl Validator {
         let clients = self.clients(&client_specs, &nodes, &spec.fsname);
         let routes = self.routes(spec, &nodes, &networks);
         self.check_server_roles(&nodes, &target_specs);
-        let lustre = self.lustre(spec, &nodes);
+        let lustre = self.lustre(spec);
         let image = self.image(spec);
         if self.problems.is_empty() {
             self.check_reachability(&nodes, &targets, &clients, &routes);
@@ -853,7 +853,7 @@ impl Validator {
         }
     }
 
-    fn lustre(&mut self, spec: &raw::ClusterSpec, nodes: &[Sourced<Node>]) -> Option<LustreSource> {
+    fn lustre(&mut self, spec: &raw::ClusterSpec) -> Option<LustreSource> {
         let l = spec.lustre.clone().unwrap_or_default();
         let p = "spec.lustre";
         let before = self.problems.len();
@@ -931,12 +931,7 @@ impl Validator {
             }
             raw::LustreSource::Build => {
                 forbid(self, "repository", l.repository.is_some(), "build");
-                if !nodes.iter().any(|n| n.item.has(Role::Build)) {
-                    self.fail(
-                        format!("{p}.source"),
-                        "source `build` needs a node with the `build` role to compile Lustre",
-                    );
-                }
+                // Without a build node lustrekit compiles on the host (lk-plan's placement).
                 let origin = match (&l.path, &l.git) {
                     (Some(path), None) => {
                         self.check_abs(&format!("{p}.path"), path);

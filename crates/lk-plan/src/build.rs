@@ -32,7 +32,12 @@ pub fn bridge_name(network: &str) -> String {
     format!("lk{:08x}", fnv1a(network.as_bytes()))
 }
 
-pub fn resources(t: &Topology, options: &PlanOptions, a: &Addressing) -> Resources {
+pub fn resources(
+    t: &Topology,
+    options: &PlanOptions,
+    a: &Addressing,
+    host_build: bool,
+) -> Resources {
     let cluster_dir = format!(
         "{}/clusters/{}",
         options.state_dir.trim_end_matches('/'),
@@ -159,7 +164,12 @@ pub fn resources(t: &Topology, options: &PlanOptions, a: &Addressing) -> Resourc
                 "packages".into(),
                 "cfg".into(),
             ],
-            imports: imports(&t.lustre),
+            imports: if host_build {
+                // The CLI adds the built repository once the host build has made it.
+                Vec::new()
+            } else {
+                imports(&t.lustre)
+            },
         },
         volumes,
         domains,

@@ -7,21 +7,24 @@
 //!   (kept in [`Plan::files`], written to the shared folder), plus the teardown phases.
 //!
 //! Layout: [`addressing`] (addresses, MACs, NIDs, routes), [`build`] (resources),
-//! [`scripts`] (per-node guest scripts), [`local_sh`] (Lustre test-framework config),
+//! [`scripts`] (per-node guest scripts), [`placement`] (where a Lustre build runs), [`local_sh`] (Lustre test-framework config),
 //! [`render`] (text and JSON output). The same input always gives byte-identical output.
 
 pub mod addressing;
 pub mod build;
 pub mod local_sh;
+pub mod placement;
 pub mod render;
 pub mod resources;
 pub mod scripts;
 
 use std::collections::BTreeMap;
 
+use lk_model::topology::{LustreSource, Role};
 use lk_model::Topology;
 use serde::{Deserialize, Serialize};
 
+pub use placement::{BuildOn, BuildPlace, BuildPlacement, Kvm};
 pub use resources::Resources;
 
 /// Host locations the plan refers to. Defaults suit a root user with qemu:///system.
@@ -29,12 +32,18 @@ pub use resources::Resources;
 pub struct PlanOptions {
     /// Where per-cluster pools and shared folders live.
     pub state_dir: String,
+    /// Where a `source: build` topology compiles Lustre (`--build-on`).
+    pub build_on: BuildOn,
+    /// What the accelerator probe found (decides `BuildOn::Auto`).
+    pub kvm: Kvm,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
             state_dir: "/var/lib/lustrekit".into(),
+            build_on: BuildOn::Auto,
+            kvm: Kvm::default(),
         }
     }
 }
@@ -46,6 +55,9 @@ pub struct Plan {
     pub backend: String,
     /// One line saying where Lustre comes from.
     pub lustre: String,
+    /// For `source: build`: where it compiles and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildPlacement>,
     pub resources: Resources,
     /// Per node, in node order: identity and the steps it takes, in execution order.
     pub nodes: Vec<NodePlan>,
@@ -136,9 +148,31 @@ pub struct NodeStep {
 
 /// Plans a validated topology.
 pub fn plan(topology: &Topology, options: &PlanOptions) -> Plan {
+    let placement = matches!(topology.lustre, LustreSource::Build { .. }).then(|| {
+        let build_node = topology
+            .nodes
+            .iter()
+            .find(|n| n.has(Role::Build))
+            .map(|n| n.name.as_str());
+        placement::decide(options.build_on, &options.kvm, build_node)
+    });
+    let host_build = placement
+        .as_ref()
+        .is_some_and(|p| p.place == BuildPlace::Host);
+    // Building on the host: nodes that would only have compiled are not created.
+    let owned;
+    let topology = if host_build {
+        let mut t = topology.clone();
+        t.nodes
+            .retain(|n| n.roles.iter().any(|r| *r != Role::Build));
+        owned = t;
+        &owned
+    } else {
+        topology
+    };
     let addressing = addressing::Addressing::new(topology);
-    let resources = build::resources(topology, options, &addressing);
-    let generated = scripts::generate(topology, &addressing);
+    let resources = build::resources(topology, options, &addressing, host_build);
+    let generated = scripts::generate(topology, &addressing, host_build);
     let mut files = generated.files;
     files.insert("cfg/local.sh".into(), local_sh::render(topology));
     Plan {
@@ -148,7 +182,8 @@ pub fn plan(topology: &Topology, options: &PlanOptions) -> Plan {
             lk_model::topology::Backend::Ldiskfs => "ldiskfs".into(),
             lk_model::topology::Backend::Zfs => "zfs".into(),
         },
-        lustre: scripts::describe_source(&topology.lustre),
+        lustre: scripts::describe_source(&topology.lustre, host_build),
+        build: placement,
         resources,
         nodes: generated.nodes,
         phases: generated.phases,

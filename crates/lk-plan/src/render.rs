@@ -22,6 +22,19 @@ pub fn text(plan: &Plan) -> String {
         plan.cluster, plan.fsname, plan.backend
     );
     let _ = writeln!(o, "Lustre: {}", plan.lustre);
+    if let Some(b) = &plan.build {
+        let place = match b.place {
+            crate::BuildPlace::Host => "host",
+            crate::BuildPlace::Vm => "build VM",
+        };
+        let _ = writeln!(o, "Build: on the {place} ({})", b.reason);
+        if b.place == crate::BuildPlace::Host {
+            let _ = writeln!(
+                o,
+                "  before the VMs: lustrekit build (cached by source, kernel, options), then its apt repository -> packages/"
+            );
+        }
+    }
     let _ = writeln!(o);
     let _ = writeln!(o, "Resources");
     for n in &r.networks {
@@ -53,6 +66,7 @@ pub fn text(plan: &Plan) -> String {
             crate::resources::ImportKind::Packages => "the .rpm/.deb files of",
             crate::resources::ImportKind::File => "file",
             crate::resources::ImportKind::Tree => "tree",
+            crate::resources::ImportKind::Repository => "the apt repository",
         };
         let _ = writeln!(o, "    copy {what} {} -> {}/", imp.from, imp.to);
     }

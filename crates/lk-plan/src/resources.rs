@@ -84,6 +84,9 @@ pub enum ImportKind {
     File,
     /// A whole tree (a source checkout).
     Tree,
+    /// An apt repository made by the host build: every file of the folder (packages and
+    /// the `Packages` index), hard-linked when the cache is on the same filesystem.
+    Repository,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,10 +35,19 @@ pub struct Generated {
     pub files: BTreeMap<String, String>,
 }
 
+/// Seconds lnet-check retries a ping to a peer on a shared network, and across routers.
+const LNET_PING_SECS: u32 = 60;
+const LNET_ROUTED_PING_SECS: u32 = 300;
+
 /// Seconds a target may take to finish recovery after it moved.
 const RECOVERY_TIMEOUT_SECS: u32 = 600;
 
-pub fn describe_source(s: &LustreSource) -> String {
+pub fn describe_source(s: &LustreSource, host_build: bool) -> String {
+    let place = if host_build {
+        "on the host (chroot)"
+    } else {
+        "in the build VM"
+    };
     match s {
         LustreSource::Preinstalled => "preinstalled in the image".into(),
         LustreSource::Packages {
@@ -56,13 +65,13 @@ pub fn describe_source(s: &LustreSource) -> String {
             origin: SourceOrigin::Path(p),
             ..
         } => {
-            format!("built in the build VM from {p}")
+            format!("built {place} from {p}")
         }
         LustreSource::Build {
             origin: SourceOrigin::Git { url, git_ref },
             ..
         } => {
-            format!("built in the build VM from {url} at {git_ref}")
+            format!("built {place} from {url} at {git_ref}")
         }
     }
 }
@@ -71,6 +80,8 @@ pub fn describe_source(s: &LustreSource) -> String {
 struct Ctx<'a> {
     t: &'a Topology,
     a: &'a Addressing,
+    /// Lustre is compiled on the host: nodes install from the repository in packages/.
+    host_build: bool,
     /// MGS nodes (primary first), each as its joined NIDs.
     mgs_nodes: Vec<String>,
 }
@@ -98,6 +109,14 @@ impl Ctx<'_> {
             .collect()
     }
 
+    /// Targets of `kind` that `node` serves, as primary or failover partner.
+    fn served_targets(&self, node: &str, kind: TargetKind) -> Vec<&Target> {
+        self.t
+            .targets()
+            .filter(|x| x.kind == kind && x.service_nodes().any(|n| n == node))
+            .collect()
+    }
+
     fn lustre_nodes(&self) -> Vec<&Node> {
         self.t
             .nodes
@@ -107,9 +126,14 @@ impl Ctx<'_> {
     }
 }
 
-pub fn generate(t: &Topology, a: &Addressing) -> Generated {
+pub fn generate(t: &Topology, a: &Addressing, host_build: bool) -> Generated {
     let mgs_nodes = t.mgt.service_nodes().map(|n| a.joined_nids(t, n)).collect();
-    let ctx = Ctx { t, a, mgs_nodes };
+    let ctx = Ctx {
+        t,
+        a,
+        host_build,
+        mgs_nodes,
+    };
     let names = |nodes: Vec<&Node>| {
         nodes
             .into_iter()
@@ -134,6 +158,16 @@ pub fn generate(t: &Topology, a: &Addressing) -> Generated {
             .collect(),
     );
     let mdt_primaries = primaries(TargetKind::Mdt);
+    // Teardown runs on every node that can serve a target: after a failover the target is
+    // mounted on its partner, and each node releases only what it has.
+    let servers_of = |kind: TargetKind| {
+        names(
+            t.nodes
+                .iter()
+                .filter(|n| !ctx.served_targets(&n.name, kind).is_empty())
+                .collect(),
+        )
+    };
 
     let mut phases = Vec::new();
     let phase = |name: &str, stage: Stage, description: &str, nodes: Vec<String>| Phase {
@@ -142,7 +176,7 @@ pub fn generate(t: &Topology, a: &Addressing) -> Generated {
         description: description.into(),
         nodes,
     };
-    if matches!(t.lustre, LustreSource::Build { .. }) {
+    if matches!(t.lustre, LustreSource::Build { .. }) && !host_build {
         phases.push(phase(
             "build",
             Stage::Install,
@@ -228,19 +262,19 @@ pub fn generate(t: &Topology, a: &Addressing) -> Generated {
             "umount-mdt",
             Stage::Teardown,
             "unmount the MDTs",
-            primaries(TargetKind::Mdt),
+            servers_of(TargetKind::Mdt),
         ),
         phase(
             "umount-ost",
             Stage::Teardown,
             "unmount the OSTs",
-            primaries(TargetKind::Ost),
+            servers_of(TargetKind::Ost),
         ),
         phase(
             "umount-mgs",
             Stage::Teardown,
             "unmount the MGT",
-            primaries(TargetKind::Mgt),
+            servers_of(TargetKind::Mgt),
         ),
         phase(
             "unload",
@@ -401,6 +435,11 @@ impl Script {
     }
 }
 
+/// Routers forward through buffers sized by default for big servers (1 GiB of large buffers);
+/// a small router VM cannot enable routing with them (ENOMEM). These fit a 512 MiB router.
+const ROUTER_BUFFERS: &str =
+    "tiny_router_buffers=512 small_router_buffers=1024 large_router_buffers=64";
+
 const HELPER_ENSURE_POOL: &str = r#"# Imports a target's ZFS pool unless it is already imported here.
 ensure_pool() {
     zpool list -H -o name "$1" >/dev/null 2>&1 || zpool import "$1" || fail "cannot import ZFS pool $1"
@@ -421,10 +460,11 @@ wait_for() {
 }
 "#;
 
-const HELPER_NID_PRESENT: &str = r#"# lnetctl prints tcp0 as tcp; compare NIDs in that canonical form.
+const HELPER_NID_PRESENT: &str = r#"# lnetctl prints tcp0 as tcp; compare NIDs in that canonical form. Output is captured before
+# grep reads it: `cmd | grep -q` under pipefail fails when grep exits early and cmd gets SIGPIPE.
 canonical_nid() { sed -E 's/@([a-z0-9]+[a-z])0$/@\1/' <<<"$1"; }
-nid_configured() { lnetctl net show 2>/dev/null | grep -qF "nid: $(canonical_nid "$1")"; }
-route_configured() { lnetctl route show --net "$1" 2>/dev/null | grep -qF "gateway: $(canonical_nid "$2")"; }
+nid_configured() { grep -qF "nid: $(canonical_nid "$1")" <<<"$(lnetctl net show 2>/dev/null)"; }
+route_configured() { grep -qF "gateway: $(canonical_nid "$2")" <<<"$(lnetctl route show --net "$1" 2>/dev/null)"; }
 "#;
 
 fn s(v: &[&str]) -> Vec<String> {
@@ -558,6 +598,9 @@ impl Ctx<'_> {
                 sc.commands
                     .push(format!("dnf install -y {rpm}  |  apt-get install -y {deb}"));
             }
+            LustreSource::Build { .. } if self.host_build => {
+                self.install_from_repository(node, &pkgs, sc);
+            }
             LustreSource::Packages {
                 origin: PackageOrigin::Folder(_),
             }
@@ -613,6 +656,7 @@ impl Ctx<'_> {
                 }
             }
         }
+        self.lnet_module_options(node, sc);
         sc.line("missing=()");
         sc.line(format!("tools=({})", tools.join(" ")));
         sc.line(format!("modules=({})", modules.join(" ")));
@@ -630,7 +674,7 @@ impl Ctx<'_> {
         sc.line("if ((${#missing[@]})); then");
         sc.line(format!(
             "    printf 'lustrekit: node %s: Lustre is not usable here (%s): missing %s. Provide it with spec.lustre (source: packages, tarball or build) or use an image with Lustre preinstalled.\\n' \"$NODE\" {} \"$(IFS=,; echo \"${{missing[*]}}\")\" >&2",
-            quote(&describe_source(&self.t.lustre))
+            quote(&describe_source(&self.t.lustre, self.host_build))
         ));
         sc.line(format!("    exit {EXIT_LUSTRE_MISSING}"));
         sc.line("fi");
@@ -639,6 +683,79 @@ impl Ctx<'_> {
             sc.line("# Clones of one image share no hostid; ZFS multihost needs a unique one.");
             sc.cmd_unless("[ -e /etc/hostid ]", &s(&["zgenhostid"]));
         }
+    }
+
+    /// Installs from the apt repository the host build put in the shared folder (the built
+    /// packages and all their dependencies: no network needed). Packages built for another
+    /// kernel are refused by name; a failed install is purged so nothing is half-installed.
+    fn install_from_repository(&self, node: &Node, pkgs: &str, sc: &mut Script) {
+        let mut wanted = vec!["lustre-utils", "\"lustre-modules-$kver\""];
+        if node.is_server() && self.t.backend == Backend::Zfs {
+            wanted.extend([
+                "lustre-osd-zfs-mount",
+                "\"zfs-modules-$kver\"",
+                "zfsutils-linux",
+            ]);
+        }
+        sc.line("kver=$(uname -r)");
+        sc.line(format!(
+            "[ -f {pkgs}/Packages ] || fail \"no apt repository in {pkgs} (the host build did not run?)\""
+        ));
+        sc.line(format!(
+            "built_for=$(sed -n 's/^Package: lustre-modules-//p' {pkgs}/Packages | paste -sd' ' -)"
+        ));
+        sc.line("case \" $built_for \" in");
+        sc.line("    *\" $kver \"*) ;;");
+        sc.line("    *) fail \"the Lustre packages were built for kernel(s) ${built_for:-none}, but this node runs $kver: rebuild for the image's kernel (lustrekit build)\" ;;");
+        sc.line("esac");
+        sc.line("list=/etc/apt/sources.list.d/lustrekit.list");
+        sc.line(format!(
+            "echo 'deb [trusted=yes] file:{pkgs} ./' >\"$list\""
+        ));
+        sc.line("# Only the cluster's repository: nodes need no network to install.");
+        sc.line("apt_local=(-o Dir::Etc::sourcelist=\"$list\" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0)");
+        sc.line("apt-get \"${apt_local[@]}\" -qq update");
+        sc.line(format!("wanted=({})", wanted.join(" ")));
+        sc.commands.push(format!(
+            "apt-get install (repository {pkgs}) {}",
+            wanted.join(" ")
+        ));
+        sc.line("if ! DEBIAN_FRONTEND=noninteractive apt-get \"${apt_local[@]}\" install -y -qq --no-install-recommends \"${wanted[@]}\" >/tmp/lustrekit-install.log 2>&1; then");
+        sc.line("    tail -n 20 /tmp/lustrekit-install.log >&2");
+        sc.line("    # Leave nothing half-installed: remove whatever of ours got in.");
+        sc.line("    mapfile -t ours < <(dpkg-query -W -f='${Package}\\n' 'lustre-*' 'zfs-modules-*' 2>/dev/null || true)");
+        sc.line(
+            "    if ((${#ours[@]})); then dpkg --purge \"${ours[@]}\" >/dev/null 2>&1 || true; fi",
+        );
+        sc.line(format!(
+            "    fail \"apt-get install from {pkgs} failed (see above)\""
+        ));
+        sc.line("fi");
+        sc.line("depmod -a");
+    }
+
+    /// LNet's module options, written before anything loads LNet: loading `lustre` (ptlrpc)
+    /// configures LNet from the `networks` option, so it must name this node's networks (else
+    /// LNet comes up with `tcp` on eth0, a stray NID on nodes whose first network is another).
+    /// Routers also get buffers that fit their memory.
+    fn lnet_module_options(&self, node: &Node, sc: &mut Script) {
+        let nets: Vec<String> = node
+            .networks
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n}(eth{i})"))
+            .collect();
+        let mut opts = format!("options lnet networks=\"{}\"", nets.join(","));
+        if node.has(Role::Router) {
+            opts.push(' ');
+            opts.push_str(ROUTER_BUFFERS);
+        }
+        sc.commands
+            .push(format!("/etc/modprobe.d/lustrekit-lnet.conf: {opts}"));
+        sc.line(format!(
+            "printf '%s\\n' {} >/etc/modprobe.d/lustrekit-lnet.conf",
+            quote(&opts)
+        ));
     }
 
     fn lnet(&self, node: &Node, sc: &mut Script) {
@@ -664,10 +781,14 @@ impl Ctx<'_> {
         if node.has(Role::Router) {
             sc.cmd(&cmd::lnet_enable_routing());
         }
-        sc.line("# Save the configuration so that the lnet service restores it after a reboot.");
+        sc.line("# Save the configuration and enable the lnet service, which restores it at boot");
+        sc.line("# (a fenced node that boots again comes back with its NIDs and routes).");
         sc.commands
-            .push("lnetctl export --backup > /etc/lnet.conf".into());
+            .push("lnetctl export --backup > /etc/lnet.conf; systemctl enable lnet".into());
         sc.line("lnetctl export --backup >/etc/lnet.conf");
+        sc.line("if [ -e /lib/systemd/system/lnet.service ] || [ -e /usr/lib/systemd/system/lnet.service ]; then");
+        sc.line("    systemctl enable lnet.service >/dev/null 2>&1 || log 'could not enable lnet.service'");
+        sc.line("fi");
     }
 
     /// Peers a node must reach: clients and servers reach the MGS and every server NID they
@@ -722,15 +843,28 @@ impl Ctx<'_> {
             sc.line("# No LNet peers to check from this node.");
             return;
         }
+        sc.helper(HELPER_WAIT_FOR);
+        sc.line("ping_nid() { lnetctl ping \"$1\" >/dev/null 2>&1; }");
         for (peer, nid) in peers {
             let ping = join(&cmd::lnet_ping(&nid));
             sc.commands.push(ping.clone());
+            // Routers start forwarding ~110 s after routing is enabled: wait longer across them.
+            let routed = self
+                .t
+                .node(&peer)
+                .is_some_and(|p| !p.networks.iter().any(|n| node.networks.contains(n)));
+            let limit = if routed {
+                LNET_ROUTED_PING_SECS
+            } else {
+                LNET_PING_SECS
+            };
             sc.line(format!(
-                "{ping} >/dev/null || fail {}",
+                "wait_for {limit} {} ping_nid {}",
                 quote(&format!(
-                    "LNet ping from {} to {peer} ({nid}) failed",
+                    "an LNet ping from {} to {peer} ({nid}) to succeed",
                     node.name
-                ))
+                )),
+                quote(&nid)
             ));
         }
     }
@@ -787,9 +921,9 @@ impl Ctx<'_> {
                     )
                 }
                 Backend::Ldiskfs => format!(
-                    "tunefs.lustre --dryrun {} 2>/dev/null | grep -qE '^Target: +{}$'",
-                    name.device(),
-                    name.label()
+                    "grep -qE '^Target: +{}$' <<<\"$(tunefs.lustre --dryrun {} 2>/dev/null)\"",
+                    name.label(),
+                    name.device()
                 ),
             };
             sc.cmd_unless(&guard, &mkfs.argv());
@@ -822,7 +956,7 @@ impl Ctx<'_> {
         sc.line("# Mounting a client before the MDTs reach every OST stalls it for ~25 s.");
         sc.line("osp_ready() {");
         sc.line(
-            "    lctl get_param -n \"osp.$1.state\" 2>/dev/null | grep -q 'current_state: FULL' &&",
+            "    grep -q 'current_state: FULL' <<<\"$(lctl get_param -n \"osp.$1.state\" 2>/dev/null)\" &&",
         );
         sc.line("        [ \"$(lctl get_param -n \"osp.$1.prealloc_status\" 2>/dev/null)\" = 0 ]");
         sc.line("}");
@@ -852,6 +986,10 @@ impl Ctx<'_> {
     }
 
     fn verify_server(&self, node: &Node, sc: &mut Script) {
+        sc.line(
+            "# Captured first: `lctl dl | grep -q` fails under pipefail when lctl gets SIGPIPE.",
+        );
+        sc.line("devices=$(lctl dl)");
         for target in self.t.targets().filter(|x| x.node == node.name) {
             let label = self.target(target).label();
             let kind = match target.kind {
@@ -862,7 +1000,7 @@ impl Ctx<'_> {
             sc.commands
                 .push(format!("lctl dl | grep ' UP {kind} {label} '"));
             sc.line(format!(
-                "lctl dl | grep -qE '^ *[0-9]+ UP {kind} {label} ' || fail {}",
+                "grep -qE '^ *[0-9]+ UP {kind} {label} ' <<<\"$devices\" || fail {}",
                 quote(&format!("{label} is not UP in lctl dl"))
             ));
         }
@@ -914,7 +1052,7 @@ impl Ctx<'_> {
     }
 
     fn umount_targets(&self, node: &Node, kind: TargetKind, sc: &mut Script) {
-        for target in self.primary_targets(&node.name, kind) {
+        for target in self.served_targets(&node.name, kind) {
             self.release(target, sc);
         }
     }
@@ -967,7 +1105,7 @@ impl Ctx<'_> {
         if let Some(param) = param {
             sc.helper(HELPER_WAIT_FOR);
             sc.line("recovered() {");
-            sc.line("    lctl get_param -n \"$1\" 2>/dev/null | grep -qE '^status: (COMPLETE|INACTIVE)'");
+            sc.line("    grep -qE '^status: (COMPLETE|INACTIVE)' <<<\"$(lctl get_param -n \"$1\" 2>/dev/null)\"");
             sc.line("}");
             sc.commands.push(format!("wait for {param}: COMPLETE"));
             sc.line(format!(
@@ -982,7 +1120,7 @@ impl Ctx<'_> {
         sc.line("    log 'no Lustre installed; nothing to unload'");
         sc.line("    exit 0");
         sc.line("fi");
-        sc.line("if lsmod | grep -q '^lnet '; then lnetctl lnet unconfigure || true; fi");
+        sc.line("if grep -q '^lnet ' /proc/modules; then lnetctl lnet unconfigure || true; fi");
         sc.cmd(&s(&["lustre_rmmod"]));
     }
 }

@@ -112,7 +112,7 @@ fn routing_plan_routes_through_router_nids() {
     assert!(
         client.contains(
             &format!(
-                "lnetctl route add --net tcp1 --gateway {}",
+                "lnetctl route add --net tcp1 --gateway {} --hop 1",
                 addr("rtr1", "tcp0")
             )
             .as_str()
@@ -134,7 +134,7 @@ fn routing_plan_routes_through_router_nids() {
         assert!(
             c.contains(
                 &format!(
-                    "lnetctl route add --net tcp1 --gateway {}",
+                    "lnetctl route add --net tcp1 --gateway {} --hop 1",
                     addr("rtr2", "tcp2")
                 )
                 .as_str()
@@ -160,7 +160,7 @@ fn routing_plan_routes_through_router_nids() {
     }
     assert!(commands(&p, "rtr1", "lnet").contains(
         &format!(
-            "lnetctl route add --net tcp2 --gateway {}",
+            "lnetctl route add --net tcp2 --gateway {} --hop 1",
             addr("rtr2", "tcp1")
         )
         .as_str()
@@ -219,8 +219,49 @@ fn bench_layout_expands() {
 }
 
 #[test]
-fn build_lab_builds_before_installing() {
+fn build_lab_builds_on_the_host_without_kvm() {
     let p = plan("basic-lab");
+    let b = p.build.as_ref().expect("placement");
+    assert_eq!(b.place, lk_plan::BuildPlace::Host);
+    assert!(b.reason.contains("KVM does not work"), "{}", b.reason);
+    assert_eq!(p.phases[0].name, "install");
+    assert!(
+        !p.nodes.iter().any(|n| n.node == "build"),
+        "the build VM is not created when compiling on the host"
+    );
+    assert!(
+        p.resources.shared.imports.is_empty(),
+        "the repository is added by up"
+    );
+    let install = &p.files["scripts/client1/install.sh"];
+    assert!(
+        install.contains("file:/mnt/lustrekit/packages"),
+        "{install}"
+    );
+    assert!(install.contains("lustre-modules-$kver"), "{install}");
+}
+
+#[test]
+fn build_lab_builds_in_the_vm_with_kvm() {
+    let t = lk_model::load(
+        &std::fs::read(format!(
+            "{}/../../examples/basic-lab.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("example"),
+    )
+    .expect("valid");
+    let p = lk_plan::plan(
+        &t,
+        &lk_plan::PlanOptions {
+            kvm: lk_plan::Kvm::Works,
+            ..lk_plan::PlanOptions::default()
+        },
+    );
+    assert_eq!(
+        p.build.as_ref().map(|b| b.place),
+        Some(lk_plan::BuildPlace::Vm)
+    );
     assert_eq!(p.phases[0].name, "build");
     assert_eq!(p.phases[0].nodes, ["build"]);
     assert!(

@@ -31,6 +31,7 @@ impl Conn {
     pub fn plan_options(&self) -> lk_plan::PlanOptions {
         lk_plan::PlanOptions {
             state_dir: self.state_dir.clone(),
+            ..lk_plan::PlanOptions::default()
         }
     }
 }

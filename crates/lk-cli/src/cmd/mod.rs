@@ -1,3 +1,4 @@
+pub mod build;
 pub mod cluster;
 pub mod down;
 pub mod exec;

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use lk_engine::{StageOptions, StageState, UpOptions};
 use lk_libvirt::AccelChoice;
 
+use crate::cmd::build::{BuildOnArg, BuildOpts};
 use crate::cmd::cluster::Conn;
 use crate::cmd::status::{rows, Summary};
 use crate::progress::Progress;
@@ -63,6 +64,11 @@ pub struct Args {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Where to compile Lustre for `spec.lustre.source: build`.
+    #[arg(long, value_enum, default_value_t = BuildOnArg::Auto)]
+    pub build_on: BuildOnArg,
+    #[command(flatten)]
+    pub build: BuildOpts,
 }
 
 fn stage(u: Until) -> Option<lk_plan::Stage> {
@@ -102,9 +108,37 @@ fn env_step(var: &str) -> anyhow::Result<Option<usize>> {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let t = topology_file::load(&args.file)?;
-    let plan = lk_plan::plan(&t, &args.conn.plan_options());
+    crate::cmd::build::check_build_on(&t, args.build_on)?;
     let lv = args.conn.connect()?;
     let accel = lk_libvirt::accel::resolve(args.accel, lv.uri())?;
+    let kvm = match accel.accel {
+        lk_libvirt::Accel::Kvm => lk_plan::Kvm::Works,
+        lk_libvirt::Accel::Tcg => lk_plan::Kvm::Unavailable(accel.reason.clone()),
+    };
+    let mut plan = lk_plan::plan(
+        &t,
+        &lk_plan::PlanOptions {
+            build_on: args.build_on.into(),
+            kvm,
+            ..args.conn.plan_options()
+        },
+    );
+    // A host build runs before any VM exists: a failed build leaves nothing to unwind.
+    let host_build = plan
+        .build
+        .as_ref()
+        .is_some_and(|b| b.place == lk_plan::BuildPlace::Host);
+    if host_build && stage(args.until).is_some() {
+        let out = crate::cmd::build::build_for(&t, &args.build)?;
+        plan.resources
+            .shared
+            .imports
+            .push(lk_plan::resources::Import {
+                from: out.repo.to_string_lossy().into_owned(),
+                to: "packages".into(),
+                kind: lk_plan::resources::ImportKind::Repository,
+            });
+    }
     let cancel = crate::signals::install()?;
     let nodes: Vec<String> = plan.nodes.iter().map(|n| n.node.clone()).collect();
     let progress = Progress::new(&nodes, lk_engine::steps(&plan).len());

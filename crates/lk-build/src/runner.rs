@@ -1,0 +1,421 @@
+//! Runs the steps of a build in order, reusing what the cache has.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::chroot::{run_logged, Mounts};
+use crate::error::BuildError;
+use crate::key::{cache_key, KeyInputs};
+use crate::source::{self, SourceSpec};
+use crate::steps::{self, Step};
+use crate::{cached_repo, BuildManifest, BuildOutput, BuildRequest, Event};
+
+/// Builds (or finds in the cache) the Lustre repository for `req`.
+pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutput, BuildError> {
+    let started = Instant::now();
+    if !is_root() {
+        return Err(BuildError::NotRoot);
+    }
+    for tool in ["debootstrap", "chroot", "mount", "git", "rsync"] {
+        if !on_path(tool) {
+            return Err(BuildError::MissingTool { tool });
+        }
+    }
+    let cache = &req.cache_dir;
+    mkdir(cache, Step::Source)?;
+    let _lock = lock(cache)?;
+
+    // The source first: a wrong tree or an unknown ref fails before anything slow.
+    on(Event::Started(Step::Source));
+    let t = Instant::now();
+    let (source_id, origin) = resolve_source(req)?;
+    let key = cache_key(&KeyInputs {
+        source_id: &source_id,
+        kernel: &req.kernel,
+        suite: &req.suite,
+        configure_options: &req.configure_options,
+    });
+    if !req.force {
+        if let Some((repo, manifest)) = cached_repo(cache, &key)? {
+            on(Event::Skipped(
+                Step::Source,
+                format!("cached build {}", short(&key)),
+            ));
+            return Ok(BuildOutput {
+                repo,
+                manifest,
+                cached: true,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+    let work = cache.join("work").join(&key);
+    if work.exists() {
+        fs::remove_dir_all(&work).map_err(BuildError::io(Step::Source, "clear", &work))?;
+    }
+    mkdir(&work.join("steps"), Step::Source)?;
+    mkdir(&work.join("out"), Step::Source)?;
+    for (name, text) in steps::all_scripts() {
+        let p = work.join("steps").join(name);
+        fs::write(&p, text).map_err(BuildError::io(Step::Source, "write", &p))?;
+    }
+    copy_source(&origin, &work.join("src"), &work.join("source.log"))?;
+    let mut times = vec![(Step::Source, t.elapsed().as_secs_f64())];
+    on(Event::Finished(Step::Source, times[0].1));
+
+    let root = cache.join(format!("root-{}", req.suite));
+    let mut step_env = env(req, &source_id);
+    let run = |step: Step,
+               on: &mut dyn FnMut(Event),
+               times: &mut Vec<(Step, f64)>,
+               env: &[(String, String)]| {
+        on(Event::Started(step));
+        let t = Instant::now();
+        run_step(&root, &work, step, env, on)?;
+        let secs = t.elapsed().as_secs_f64();
+        times.push((step, secs));
+        on(Event::Finished(step, secs));
+        Ok::<(), BuildError>(())
+    };
+
+    bootstrap(req, &root, &work, on, &mut times)?;
+    let ready = root.join(format!(
+        ".lustrekit-root-{}-{}",
+        req.kernel,
+        short(&script_hash(Step::Root))
+    ));
+    if ready.exists() {
+        on(Event::Skipped(Step::Root, "build root is current".into()));
+    } else {
+        run(Step::Root, on, &mut times, &step_env)?;
+        fs::write(&ready, "").map_err(BuildError::io(Step::Root, "mark", &ready))?;
+    }
+    let zfs_dir = cache.join("zfs").join(&req.kernel);
+    let zfs_deb = find_deb(&zfs_dir, "zfs-modules-")?;
+    match zfs_deb {
+        Some(p) => on(Event::Skipped(Step::Zfs, format!("cached {}", p.display()))),
+        None => {
+            run(Step::Zfs, on, &mut times, &step_env)?;
+            publish_zfs(&work, &zfs_dir)?;
+        }
+    }
+    // The ZFS modules package joins the repository.
+    if let Some(p) = find_deb(&zfs_dir, "zfs-modules-")? {
+        let dest = work.join("out").join(p.file_name().unwrap_or_default());
+        fs::copy(&p, &dest).map_err(BuildError::io(Step::Zfs, "copy", &p))?;
+    }
+    step_env.push(("JOBS".into(), req.jobs.max(1).to_string()));
+    for step in [
+        Step::Configure,
+        Step::Compile,
+        Step::Package,
+        Step::Repository,
+    ] {
+        run(step, on, &mut times, &step_env)?;
+    }
+
+    on(Event::Started(Step::Publish));
+    let t = Instant::now();
+    let manifest = manifest(req, &key, &source_id, &work, times.clone())?;
+    let repo = publish(cache, &work, &key, &manifest)?;
+    on(Event::Finished(Step::Publish, t.elapsed().as_secs_f64()));
+    Ok(BuildOutput {
+        repo,
+        manifest,
+        cached: false,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Where the source is read from once resolved.
+enum Origin {
+    Tree(PathBuf),
+    Git {
+        clone: PathBuf,
+        commit: String,
+        url: String,
+    },
+}
+
+fn resolve_source(req: &BuildRequest) -> Result<(String, Origin), BuildError> {
+    match &req.source {
+        SourceSpec::Tree(path) => {
+            source::check_tree(path)?;
+            let id = format!("tree:{}", source::tree_hash(path)?);
+            Ok((id, Origin::Tree(path.clone())))
+        }
+        SourceSpec::Git { url, git_ref } => {
+            let (clone, commit) = source::git_checkout(&req.cache_dir.join("git"), url, git_ref)?;
+            Ok((
+                format!("git:{commit}"),
+                Origin::Git {
+                    clone,
+                    commit,
+                    url: url.clone(),
+                },
+            ))
+        }
+    }
+}
+
+/// Copies the source into the build folder (the user's tree is never written to). Test data
+/// tarballs that the tree lacks (a checkout without its large files) get empty placeholders:
+/// `make install` wants them to exist, and no built package depends on their content.
+fn copy_source(origin: &Origin, dest: &Path, log: &Path) -> Result<(), BuildError> {
+    match origin {
+        Origin::Tree(path) => {
+            let mut c = Command::new("rsync");
+            c.args(["-a", "--delete", "--exclude=.git"])
+                .arg(format!("{}/", path.display()))
+                .arg(dest);
+            run_logged(Step::Source, c, log, &mut |_| {})?;
+        }
+        Origin::Git { clone, commit, url } => {
+            source::git_export(clone, commit, dest, url)?;
+            source::check_tree(dest)?;
+        }
+    }
+    let tests = dest.join("lustre/tests");
+    let makefile = tests.join("Makefile.am");
+    if let Ok(text) = fs::read_to_string(&makefile) {
+        let mut notes = String::new();
+        for name in text
+            .lines()
+            .filter_map(|l| l.strip_prefix("noinst_DATA +="))
+            .flat_map(str::split_whitespace)
+        {
+            let p = tests.join(name);
+            if !p.exists() {
+                fs::write(&p, "").map_err(BuildError::io(Step::Source, "write", &p))?;
+                notes.push_str(&format!("placeholder for missing test data {name}\n"));
+            }
+        }
+        fs::write(log, notes).map_err(BuildError::io(Step::Source, "write", log))?;
+    }
+    Ok(())
+}
+
+fn bootstrap(
+    req: &BuildRequest,
+    root: &Path,
+    work: &Path,
+    on: &mut dyn FnMut(Event),
+    times: &mut Vec<(Step, f64)>,
+) -> Result<(), BuildError> {
+    let done = root.join(".lustrekit-bootstrapped");
+    if done.exists() {
+        on(Event::Skipped(
+            Step::Bootstrap,
+            format!("{} exists", root.display()),
+        ));
+        return Ok(());
+    }
+    on(Event::Started(Step::Bootstrap));
+    let t = Instant::now();
+    if root.exists() {
+        // A debootstrap that did not finish: start it again.
+        fs::remove_dir_all(root).map_err(BuildError::io(Step::Bootstrap, "clear", root))?;
+    }
+    let debs = req.cache_dir.join("debootstrap");
+    mkdir(&debs, Step::Bootstrap)?;
+    let mut c = Command::new("debootstrap");
+    c.args(["--variant=buildd", "--components=main,contrib"])
+        .arg(format!("--cache-dir={}", debs.display()))
+        .arg(&req.suite)
+        .arg(root)
+        .arg(&req.mirror);
+    run_logged(Step::Bootstrap, c, &work.join("bootstrap.log"), &mut |_| {})?;
+    fs::write(&done, "").map_err(BuildError::io(Step::Bootstrap, "mark", &done))?;
+    let secs = t.elapsed().as_secs_f64();
+    times.push((Step::Bootstrap, secs));
+    on(Event::Finished(Step::Bootstrap, secs));
+    Ok(())
+}
+
+fn run_step(
+    root: &Path,
+    work: &Path,
+    step: Step,
+    env: &[(String, String)],
+    on: &mut dyn FnMut(Event),
+) -> Result<(), BuildError> {
+    let Some((script, _)) = step.script() else {
+        return Ok(());
+    };
+    let _mounts = Mounts::bind(root, work)?;
+    let mut c = Command::new("chroot");
+    c.arg(root).arg("/usr/bin/env").arg("-i");
+    c.arg("PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+        .arg("HOME=/root");
+    for (k, v) in env {
+        c.arg(format!("{k}={v}"));
+    }
+    c.arg("/bin/bash").arg(format!("/work/steps/{script}"));
+    let log = work.join(format!("{step}.log"));
+    run_logged(step, c, &log, &mut |line| {
+        if let Some(note) = line.strip_prefix("== ") {
+            on(Event::Note(step, note.to_string()));
+        }
+    })
+}
+
+fn env(req: &BuildRequest, source_id: &str) -> Vec<(String, String)> {
+    vec![
+        ("KVER".into(), req.kernel.clone()),
+        ("SUITE".into(), req.suite.clone()),
+        ("MIRROR".into(), req.mirror.clone()),
+        ("SECURITY_MIRROR".into(), req.security_mirror.clone()),
+        ("CONFIGURE_OPTIONS".into(), req.configure_options.join(" ")),
+        ("REVISION".into(), source_id.to_string()),
+    ]
+}
+
+fn publish_zfs(work: &Path, zfs_dir: &Path) -> Result<(), BuildError> {
+    let Some(deb) = find_deb(&work.join("out"), "zfs-modules-")? else {
+        return Err(BuildError::Invalid {
+            step: Step::Zfs,
+            detail: "the zfs step produced no zfs-modules package".into(),
+        });
+    };
+    let tmp = zfs_dir.with_extension("tmp");
+    let _ = fs::remove_dir_all(&tmp);
+    mkdir(&tmp, Step::Zfs)?;
+    let name = deb.file_name().unwrap_or_default();
+    fs::rename(&deb, tmp.join(name)).map_err(BuildError::io(Step::Zfs, "move", &deb))?;
+    let _ = fs::remove_dir_all(zfs_dir);
+    fs::rename(&tmp, zfs_dir).map_err(BuildError::io(Step::Zfs, "publish", zfs_dir))
+}
+
+fn find_deb(dir: &Path, prefix: &str) -> Result<Option<PathBuf>, BuildError> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let entries = fs::read_dir(dir).map_err(BuildError::io(Step::Zfs, "list", dir))?;
+    for e in entries {
+        let e = e.map_err(BuildError::io(Step::Zfs, "list", dir))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with(prefix) && name.ends_with(".deb") {
+            return Ok(Some(e.path()));
+        }
+    }
+    Ok(None)
+}
+
+fn manifest(
+    req: &BuildRequest,
+    key: &str,
+    source_id: &str,
+    work: &Path,
+    step_seconds: Vec<(Step, f64)>,
+) -> Result<BuildManifest, BuildError> {
+    let out = work.join("out");
+    let mut built = Vec::new();
+    let mut version = String::new();
+    let entries = fs::read_dir(&out).map_err(BuildError::io(Step::Publish, "list", &out))?;
+    for e in entries {
+        let e = e.map_err(BuildError::io(Step::Publish, "list", &out))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(rest) = name.strip_prefix("lustre-utils_") {
+            version = rest
+                .split('_')
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches("-1")
+                .to_string();
+        }
+        if name.starts_with("lustre-") || name.starts_with("zfs-modules-") {
+            built.push(name);
+        }
+    }
+    built.sort();
+    if version.is_empty() {
+        return Err(BuildError::Invalid {
+            step: Step::Publish,
+            detail: format!("no lustre-utils package in {}", out.display()),
+        });
+    }
+    Ok(BuildManifest {
+        key: key.to_string(),
+        source: req.source.describe(),
+        source_id: source_id.to_string(),
+        kernel: req.kernel.clone(),
+        suite: req.suite.clone(),
+        configure_options: req.configure_options.clone(),
+        lustre_version: version,
+        built,
+        step_seconds,
+    })
+}
+
+/// Moves `work/out` to `packages/KEY` in one rename, after writing its manifest, then drops
+/// the work folder (sources and objects are large; the logs stay with the packages).
+fn publish(cache: &Path, work: &Path, key: &str, m: &BuildManifest) -> Result<PathBuf, BuildError> {
+    let out = work.join("out");
+    let text = serde_json::to_string_pretty(m).map_err(|e| BuildError::Invalid {
+        step: Step::Publish,
+        detail: format!("serialise the manifest: {e}"),
+    })?;
+    let mp = out.join("build.json");
+    fs::write(&mp, text).map_err(BuildError::io(Step::Publish, "write", &mp))?;
+    mkdir(&out.join("logs"), Step::Publish)?;
+    if let Ok(entries) = fs::read_dir(work) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "log" || x == "out") {
+                let _ = fs::copy(&p, out.join("logs").join(e.file_name()));
+            }
+        }
+    }
+    let packages = cache.join("packages");
+    mkdir(&packages, Step::Publish)?;
+    let repo = packages.join(key);
+    if repo.exists() {
+        fs::remove_dir_all(&repo).map_err(BuildError::io(Step::Publish, "replace", &repo))?;
+    }
+    fs::rename(&out, &repo).map_err(BuildError::io(Step::Publish, "publish", &repo))?;
+    fs::remove_dir_all(work).map_err(BuildError::io(Step::Publish, "clean", work))?;
+    Ok(repo)
+}
+
+fn script_hash(step: Step) -> String {
+    use sha2::{Digest, Sha256};
+    let text = step.script().map(|(_, t)| t).unwrap_or_default();
+    format!("{:x}", Sha256::digest(text.as_bytes()))
+}
+
+fn short(key: &str) -> &str {
+    key.get(..12).unwrap_or(key)
+}
+
+fn mkdir(p: &Path, step: Step) -> Result<(), BuildError> {
+    fs::create_dir_all(p).map_err(BuildError::io(step, "create", p))
+}
+
+/// One build at a time per cache (the build root is shared).
+fn lock(cache: &Path) -> Result<fs::File, BuildError> {
+    let p = cache.join("build.lock");
+    let f = fs::File::create(&p).map_err(BuildError::io(Step::Source, "create", &p))?;
+    f.lock().map_err(BuildError::io(Step::Source, "lock", &p))?;
+    Ok(f)
+}
+
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .chain(["/usr/sbin".into(), "/sbin".into()])
+                .any(|d| d.join(tool).is_file())
+        })
+        .unwrap_or(false)
+}
