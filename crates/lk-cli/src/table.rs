@@ -43,6 +43,42 @@ pub fn columns(rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A failover target and the node serving it now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Served {
+    pub target: String,
+    pub node: String,
+    pub primary: String,
+    pub partner: String,
+}
+
+/// `Failover targets` lines: where each is served, marked when it is not on its primary.
+pub fn render_served(served: &[Served]) -> String {
+    if served.is_empty() {
+        return String::new();
+    }
+    let mut rows = vec![vec![
+        "TARGET".to_string(),
+        "SERVED BY".into(),
+        "PRIMARY".into(),
+        "PARTNER".into(),
+    ]];
+    for s in served {
+        let node = if s.node == s.primary {
+            s.node.clone()
+        } else {
+            format!("{} (failed over)", s.node)
+        };
+        rows.push(vec![
+            s.target.clone(),
+            node,
+            s.primary.clone(),
+            s.partner.clone(),
+        ]);
+    }
+    columns(&rows)
+}
+
 fn secs(s: Option<f64>) -> String {
     s.map(|s| format!("{s:.1}s")).unwrap_or_else(|| "-".into())
 }
@@ -76,7 +112,17 @@ pub fn render(cluster: &str, rows: &[Row], stages: &StageState) -> String {
     out.push_str(&format!("Stages: {}\n", stage_line(stages)));
     if let Some(v) = stages.stages.get("verify") {
         for (node, line) in &v.results {
-            out.push_str(&format!("Verify {node}: {line}\n"));
+            // A verify result is history: a node that is not running now is not "healthy".
+            let running = rows
+                .iter()
+                .any(|r| &r.status.node == node && r.status.state == "running");
+            if running {
+                out.push_str(&format!("Verify {node}: {line}\n"));
+            } else {
+                out.push_str(&format!(
+                    "Verify {node}: node is not running (last verify: {line})\n"
+                ));
+            }
         }
     }
     out

@@ -46,6 +46,8 @@ pub use teardown::{down, gc};
 pub const PLAN_FILE: &str = "plan.json";
 /// Guest stage progress.
 pub const STAGES_FILE: &str = "stages.json";
+/// The last `up`'s timings (per step, per node ready), so `status` shows them later.
+pub const REPORT_FILE: &str = "report.json";
 
 /// A shared "stop now" flag (set from a signal handler).
 #[derive(Debug, Clone, Default)]
@@ -102,7 +104,7 @@ impl Default for UpOptions {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StepTiming {
     pub step: String,
     pub seconds: f64,
@@ -110,7 +112,7 @@ pub struct StepTiming {
     pub created: bool,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct UpReport {
     pub run: String,
     pub steps: Vec<StepTiming>,
@@ -136,8 +138,30 @@ pub fn cluster_dir_for(state_dir: &Path, cluster: &str) -> PathBuf {
 pub fn save_plan(plan: &Plan) -> Result<(), Error> {
     let dir = cluster_dir(plan);
     std::fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
-    let json = serde_json::to_vec_pretty(plan).unwrap_or_default();
-    write_atomic(&dir.join(PLAN_FILE), &json)
+    let path = dir.join(PLAN_FILE);
+    let json = serde_json::to_vec_pretty(plan)
+        .map_err(|e| Error::io("serialise", &path)(std::io::Error::other(e)))?;
+    write_atomic(&path, &json)
+}
+
+/// Saves the report of an `up` beside its plan.
+pub fn save_report(plan: &Plan, report: &UpReport) -> Result<(), Error> {
+    let path = cluster_dir(plan).join(REPORT_FILE);
+    let json = serde_json::to_vec_pretty(report)
+        .map_err(|e| Error::io("serialise", &path)(std::io::Error::other(e)))?;
+    write_atomic(&path, &json)
+}
+
+/// The last `up`'s report; `None` when no `up` finished its infrastructure yet.
+pub fn load_report(cluster_dir: &Path) -> Result<Option<UpReport>, Error> {
+    let path = cluster_dir.join(REPORT_FILE);
+    match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", &path)(e)),
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| Error::io("parse", &path)(std::io::Error::other(e))),
+    }
 }
 
 /// The plan saved by the last `up` of the cluster whose state is in `cluster_dir`.

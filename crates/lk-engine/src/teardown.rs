@@ -55,6 +55,7 @@ pub(crate) fn forget_if_empty(dir: &Path) {
         Ledger::path_in(dir),
         dir.join(PLAN_FILE),
         dir.join(STAGES_FILE),
+        dir.join(crate::REPORT_FILE),
         // Where failover targets were served: a new cluster of the same name starts on primaries.
         dir.join(crate::failover::ACTIVE_FILE),
     ] {

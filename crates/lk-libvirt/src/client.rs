@@ -77,7 +77,7 @@ impl Watch<'static> {
 }
 
 /// When a domain is ready, and how long each part took from the start of the wait.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ready {
     pub node: String,
     pub address: Ipv4Addr,

@@ -48,7 +48,7 @@ pub fn format_size(bytes: u64) -> String {
         ("KiB", 1 << 10),
     ];
     for (unit, value) in UNITS {
-        if bytes >= value && bytes % value == 0 {
+        if bytes >= value && bytes.is_multiple_of(value) {
             return format!("{}{unit}", bytes / value);
         }
     }

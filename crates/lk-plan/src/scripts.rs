@@ -1077,6 +1077,8 @@ impl Ctx<'_> {
     fn takeover(&self, target: &Target, sc: &mut Script) {
         let name = self.target(target);
         sc.line("force=${1:-}");
+        sc.line("# After a reboot (a fenced node booted again) nothing of Lustre is loaded yet.");
+        sc.line("modprobe lustre");
         if self.t.backend == Backend::Zfs {
             let pool = name.zpool();
             let dev = name.device();

@@ -33,6 +33,27 @@ pub struct Summary {
     pub stages: StageState,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepTiming>,
+    /// Failover targets and the node serving each now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub served: Vec<table::Served>,
+}
+
+/// Where each failover target is served (from the cluster's `active.json`).
+pub fn served(plan: &Plan, dir: &std::path::Path) -> anyhow::Result<Vec<table::Served>> {
+    let active = lk_engine::failover::active(dir)?;
+    Ok(plan
+        .failover
+        .iter()
+        .map(|f| table::Served {
+            target: f.label.clone(),
+            node: active
+                .get(&f.label)
+                .cloned()
+                .unwrap_or_else(|| f.primary.clone()),
+            primary: f.primary.clone(),
+            partner: f.partner.clone(),
+        })
+        .collect())
 }
 
 impl Summary {
@@ -43,6 +64,7 @@ impl Summary {
             writeln!(out)?;
         } else {
             out.write_all(table::render(&self.cluster, &self.nodes, &self.stages).as_bytes())?;
+            out.write_all(table::render_served(&self.served).as_bytes())?;
             if let Some(s) = self.seconds {
                 let created = self.steps.iter().filter(|s| s.created).count();
                 writeln!(
@@ -86,13 +108,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let c = ClusterRef::resolve(&args.cluster, &args.conn)?;
     let plan = c.require_plan()?;
     let lv = args.conn.connect()?;
+    // Timings of the last `up` (kept in the cluster folder), so the columns are not empty.
+    let report = lk_engine::load_report(&c.dir())?;
     Summary {
         cluster: plan.cluster.clone(),
-        run: None,
+        run: report.as_ref().map(|r| r.run.clone()),
         seconds: None,
-        nodes: rows(&lv, plan, None)?,
+        nodes: rows(&lv, plan, report.as_ref())?,
         stages: StageState::load(&c.dir()),
         steps: Vec::new(),
+        served: served(plan, &c.dir())?,
     }
     .print(args.json)
 }

@@ -166,6 +166,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             return Err(e.into());
         }
     };
+    lk_engine::save_report(&plan, &report)?;
     let stages_result = match stage(args.until) {
         None => Ok(Vec::new()),
         Some(until) => lk_engine::run_stages(
@@ -191,6 +192,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         nodes: rows(&lv, &plan, Some(&report))?,
         stages,
         steps: report.steps.clone(),
+        served: crate::cmd::status::served(&plan, &lk_engine::cluster_dir(&plan))?,
     };
     summary.print(args.json)?;
     stages_result?;

@@ -1,0 +1,333 @@
+//! Real Lustre, end to end: each topology of `tests/real-lustre/` is brought up by one
+//! `lustrekit up FILE` (Lustre built from the source tree at the well-known path by the host
+//! build, cached, installed on the nodes from the cluster's repository), checked from a client
+//! (verify, `lfs df` lists every target, a file striped over every OST written and read back,
+//! DNE placement on MDT 1), failed over where it has pairs, and taken down to zero objects.
+//!
+//! Needs root, libvirtd, the base image and a Lustre source tree at [`SOURCE`]; without one of
+//! them every test prints one `SKIPPED` line naming what is missing. The tests run one at a
+//! time (they share two cores).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+const STATE_DIR: &str = "/var/lib/lustrekit/test-state";
+/// Well-known path of the Lustre source tree these tests build from.
+const SOURCE: &str = "/var/cache/lustrekit/lustre-release";
+const WRITER: &str = include_str!("lustre/writer.sh");
+const CHECK_WRITES: &str = include_str!("lustre/check-writes.sh");
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Why the real-Lustre tests cannot run here, if they cannot.
+fn missing() -> Option<String> {
+    let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    });
+    let image = Path::new(lk_model::defaults::IMAGE_PATH);
+    let virsh_ok = Command::new("virsh")
+        .args(["-c", "qemu:///system", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !root {
+        Some("not root".into())
+    } else if !Path::new(SOURCE).join("LUSTRE-VERSION-GEN").is_file() {
+        Some(format!(
+            "no Lustre source tree at {SOURCE} (a lustre-release checkout)"
+        ))
+    } else if !image.is_file() {
+        Some(format!("no base image at {}", image.display()))
+    } else if !virsh_ok {
+        Some("libvirtd not reachable at qemu:///system".into())
+    } else {
+        None
+    }
+}
+
+fn enabled(test: &str) -> bool {
+    match missing() {
+        None => true,
+        Some(why) => {
+            eprintln!("SKIPPED: real-Lustre test {test}: {why}");
+            false
+        }
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/real-lustre")
+        .join(name)
+}
+
+fn lustrekit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lustrekit"))
+        .args(args)
+        .env("LUSTREKIT_STATE_DIR", STATE_DIR)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("run lustrekit: {e}"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(args: &[&str]) -> Output {
+    let o = lustrekit(args);
+    assert!(o.status.success(), "lustrekit {args:?}: {}", text(&o));
+    o
+}
+
+/// Runs a bash script on a node; returns its stdout.
+fn sh(cluster: &str, node: &str, script: &str) -> String {
+    let o = ok(&["exec", cluster, node, "--", "/bin/bash", "-c", script]);
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn leftovers(cluster: &str) -> Vec<String> {
+    let mine = |n: &str| n == cluster || n.starts_with(&format!("{cluster}-"));
+    let mut found = Vec::new();
+    for (kind, args) in [
+        ("domain", ["list", "--all", "--name"]),
+        ("network", ["net-list", "--all", "--name"]),
+        ("pool", ["pool-list", "--all", "--name"]),
+    ] {
+        let o = Command::new("virsh")
+            .args(["-c", "qemu:///system"])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("virsh: {e}"));
+        for n in String::from_utf8_lossy(&o.stdout).lines().map(str::trim) {
+            if !n.is_empty() && mine(n) {
+                found.push(format!("{kind} {n}"));
+            }
+        }
+    }
+    let dir = Path::new(STATE_DIR).join("clusters").join(cluster);
+    if dir.exists() {
+        found.push(format!("folder {}", dir.display()));
+    }
+    found
+}
+
+/// Brings `fixture` up, runs `checks`, then takes it down whatever happened and asserts that
+/// nothing of it is left. Prints the stage table.
+fn with_cluster(fixture_name: &str, cluster: &str, checks: impl FnOnce(&serde_json::Value)) {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    // A crashed earlier run must not be adopted half-way: start from nothing.
+    let _ = lustrekit(&["gc", cluster]);
+    let file = fixture(fixture_name);
+    let o = lustrekit(&["up", &file.to_string_lossy(), "--json"]);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert!(o.status.success(), "up {fixture_name}: {}", text(&o));
+        let summary: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        eprintln!(
+            "{cluster}: up in {:.1}s",
+            summary["seconds"].as_f64().unwrap_or(0.0)
+        );
+        for stage in ["install", "lnet", "format", "mount", "verify"] {
+            let s = &summary["stages"]["stages"][stage];
+            assert_eq!(s["status"], "done", "{stage}: {s}");
+            eprintln!(
+                "{cluster}: {stage:<8} {:>7.1}s",
+                s["seconds"].as_f64().unwrap_or(0.0)
+            );
+        }
+        checks(&summary);
+    }));
+    let down = lustrekit(&["down", cluster]);
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+    assert!(down.status.success(), "down: {}", text(&down));
+    let left = leftovers(cluster);
+    assert!(left.is_empty(), "down left {left:?}");
+}
+
+/// `lfs df` lists every target; a file striped over every OST reads back identical.
+fn check_filesystem(cluster: &str, client: &str, mount: &str, mdts: usize, osts: usize) {
+    let df = sh(cluster, client, &format!("lfs df {mount}"));
+    assert_eq!(df.matches("[MDT:").count(), mdts, "{df}");
+    assert_eq!(df.matches("[OST:").count(), osts, "{df}");
+    let out = sh(
+        cluster,
+        client,
+        &format!(
+            "set -e; f={mount}/striped; rm -f $f; lfs setstripe -c -1 $f; \
+             dd if=/dev/urandom of=/tmp/src bs=1M count=24 status=none; cp /tmp/src $f; sync; \
+             echo 3 >/proc/sys/vm/drop_caches; cmp /tmp/src $f && echo same; \
+             echo stripes $(lfs getstripe -c $f); rm -f $f /tmp/src"
+        ),
+    );
+    assert!(out.contains("same"), "{out}");
+    assert!(out.contains(&format!("stripes {osts}")), "{out}");
+}
+
+#[test]
+fn all_in_one_on_real_lustre() {
+    if !enabled("all_in_one_on_real_lustre") {
+        return;
+    }
+    with_cluster("all-in-one.yaml", "rl-aio", |_| {
+        check_filesystem("rl-aio", "node1", "/mnt/rlaio", 1, 2);
+    });
+}
+
+#[test]
+fn small_on_real_lustre_with_status_and_a_second_up_that_converges() {
+    if !enabled("small_on_real_lustre") {
+        return;
+    }
+    with_cluster("small.yaml", "rl-small", |_| {
+        check_filesystem("rl-small", "client1", "/mnt/rlsmall", 1, 1);
+        // status shows the timings of the last up and every node running.
+        let st = ok(&["status", "rl-small", "--json"]);
+        let st: serde_json::Value =
+            serde_json::from_slice(&st.stdout).unwrap_or_else(|e| panic!("{e}"));
+        for n in st["nodes"].as_array().into_iter().flatten() {
+            assert_eq!(n["state"], "running", "{n}");
+            assert!(n["ready_after"].is_number(), "ready column filled: {n}");
+            assert!(n["boot_step"].is_number(), "step column filled: {n}");
+        }
+        // up again: the build is cached, every stage is done, nothing is re-created.
+        let o = ok(&["up", &fixture("small.yaml").to_string_lossy(), "--json"]);
+        assert!(text(&o).contains("cached Lustre"), "{}", text(&o));
+    });
+}
+
+#[test]
+fn routing_on_real_lustre_through_two_routers() {
+    if !enabled("routing_on_real_lustre") {
+        return;
+    }
+    with_cluster("routing.yaml", "rl-route", |_| {
+        check_filesystem("rl-route", "client1", "/mnt/rlroute", 1, 1);
+        let nets = sh("rl-route", "client1", "lnetctl net show");
+        assert!(!nets.contains("@tcp1") && !nets.contains("@tcp2"), "{nets}");
+        let routes = sh("rl-route", "client1", "lnetctl route show -v");
+        assert!(routes.contains("hop: 2"), "{routes}");
+    });
+}
+
+/// Starts the writer on the client; returns the paths of its log and stop file.
+fn start_writer(cluster: &str, client: &str, mount: &str, tag: &str) -> (String, String) {
+    let log = format!("/tmp/writer-{tag}.log");
+    let stop = format!("/tmp/writer-{tag}.stop");
+    let script = format!(
+        "cat >/tmp/writer.sh <<'EOS'\n{WRITER}EOS\nrm -f {stop}; setsid nohup bash /tmp/writer.sh {mount}/probe-{tag} {log} {stop} >/dev/null 2>&1 </dev/null & sleep 2; grep -c ack {log}"
+    );
+    let out = sh(cluster, client, &script);
+    assert!(
+        out.trim().parse::<u32>().unwrap_or(0) > 0,
+        "writer runs: {out}"
+    );
+    (log, stop)
+}
+
+/// Stops the writer and checks its writes; returns (outage seconds, lost, acked).
+fn stop_writer(
+    cluster: &str,
+    client: &str,
+    mount: &str,
+    tag: &str,
+    log_stop: &(String, String),
+) -> (f64, u32, u32) {
+    let (log, stop) = log_stop;
+    let script = format!(
+        "touch {stop}; sleep 1; cat >/tmp/check-writes.sh <<'EOS'\n{CHECK_WRITES}EOS\nbash /tmp/check-writes.sh {mount}/probe-{tag} {log}"
+    );
+    let out = sh(cluster, client, &script);
+    let field = |name: &str| -> String {
+        let mut it = out.split_whitespace();
+        while let Some(w) = it.next() {
+            if w == name {
+                return it.next().unwrap_or_default().to_string();
+            }
+        }
+        panic!("no {name} in {out}")
+    };
+    let lost: u32 = field("lost").parse().unwrap_or(u32::MAX);
+    let corrupt: u32 = field("corrupt").parse().unwrap_or(u32::MAX);
+    let acked: u32 = field("acked").parse().unwrap_or(0);
+    let outage: f64 = field("outage").parse().unwrap_or(f64::NAN);
+    assert_eq!(corrupt, 0, "{out}");
+    (outage, lost, acked)
+}
+
+/// One move while the client writes; prints and returns its row.
+fn measured_move(args: &[&str], tag: &str) -> String {
+    let w = start_writer("rl-ha", "client1", "/mnt/rlha", tag);
+    let t = std::time::Instant::now();
+    let o = lustrekit(args);
+    let secs = t.elapsed().as_secs_f64();
+    // Let the client write past the move before measuring.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let (outage, lost, acked) = stop_writer("rl-ha", "client1", "/mnt/rlha", tag, &w);
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    assert_eq!(lost, 0, "{tag}: acknowledged writes lost");
+    assert!(acked > 0, "{tag}: the client wrote");
+    let row = format!(
+        "{tag:<22} move {secs:>6.1}s  client outage {outage:>5.1}s  acked {acked:>4}  lost {lost}"
+    );
+    eprintln!("rl-ha failover: {row}");
+    row
+}
+
+#[test]
+fn ha_on_real_lustre_with_dne_failover_and_failback() {
+    if !enabled("ha_on_real_lustre") {
+        return;
+    }
+    with_cluster("ha.yaml", "rl-ha", |_| {
+        check_filesystem("rl-ha", "client1", "/mnt/rlha", 2, 2);
+        // DNE: a directory placed on MDT 1 (served by mds2).
+        let out = sh(
+            "rl-ha",
+            "client1",
+            "set -e; lfs mkdir -i 1 /mnt/rlha/dne1; echo mdt $(lfs getdirstripe -i /mnt/rlha/dne1); echo x >/mnt/rlha/dne1/f; cat /mnt/rlha/dne1/f",
+        );
+        assert!(out.contains("mdt 1") && out.contains('x'), "{out}");
+
+        let mut rows: Vec<String> = Vec::new();
+        for (args, tag) in [
+            (&["failover", "rl-ha", "ost1"][..], "ost-controlled"),
+            (&["failback", "rl-ha", "ost1"][..], "ost-failback"),
+            // The MGS+MDT pair: both targets of mds1 move to mds2.
+            (&["failover", "rl-ha", "mgs"][..], "mgs-controlled"),
+            (&["failover", "rl-ha", "mds1"][..], "mdt0-controlled"),
+        ] {
+            rows.push(measured_move(args, tag));
+        }
+        let st = String::from_utf8_lossy(&ok(&["status", "rl-ha"]).stdout).into_owned();
+        assert!(st.contains("mds2 (failed over)"), "{st}");
+        for (args, tag) in [
+            (&["failback", "rl-ha", "mds1"][..], "mdt0-failback"),
+            (&["failback", "rl-ha", "mgs"][..], "mgs-failback"),
+            // Hard: oss1 is powered off (fenced) and oss2 force-imports its pool.
+            (&["failover", "rl-ha", "ost1", "--hard"][..], "ost-hard"),
+        ] {
+            rows.push(measured_move(args, tag));
+        }
+        // The fenced node boots again (LNet comes back by itself), then the OST fails back.
+        ok(&[
+            "up",
+            &fixture("ha.yaml").to_string_lossy(),
+            "--until",
+            "infra",
+        ]);
+        rows.push(measured_move(
+            &["failback", "rl-ha", "ost1"],
+            "ost-hard-failback",
+        ));
+        eprintln!("rl-ha failover summary:\n{}", rows.join("\n"));
+    });
+}
