@@ -8,7 +8,8 @@
 . /work/steps/common.sh
 cd /work/src
 stage=/work/stage
-rm -rf "$stage" /work/pkgs
+rm -rf "$stage" /work/pkgs /work/out
+mkdir -p /work/out
 step "make install DESTDIR=${stage}"
 make install DESTDIR="$stage" >/work/install.out 2>&1 || { tail -n 40 /work/install.out >&2; die "make install failed"; }
 version=$(sed -ne 's/^LUSTRE_VERSION = //p' LUSTRE-VERSION-FILE 2>/dev/null | tr '_' '-')
@@ -39,7 +40,7 @@ take() {
 lib_depends() {
     local root=$1
     find "$root" -type f \( -perm -u+x -o -name '*.so*' \) -print0 |
-        xargs -0 -r sh -c 'for f; do objdump -p "$f" 2>/dev/null | awk "/NEEDED/ {print \$2}"; done' sh |
+        while IFS= read -r -d '' f; do objdump -p "$f" 2>/dev/null | awk '/NEEDED/ {print $2}'; done |
         sort -u | while read -r lib; do
             [ -n "$(find "$root" "$stage" -name "$lib" -print -quit)" ] && continue
             path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
@@ -63,7 +64,6 @@ CONTROL
 }
 build_deb() { dpkg-deb --root-owner-group -Zgzip --build "/work/pkgs/$1" "/work/out/$1_${debver}_amd64.deb" >/dev/null; }
 
-mkdir -p /work/out
 step "lustre-modules-${KVER}"
 mods=$(pkgroot "lustre-modules-${KVER}")
 take "$mods" "lib/modules/*" "usr/lib/modules/*"

@@ -30,7 +30,7 @@ Description: ZFS ${zsrc} kernel modules for Linux ${KVER}
 CONTROL
 printf '#!/bin/sh\nset -e\ndepmod -a %s || true\n' "$KVER" >"$pkg/DEBIAN/postinst"
 chmod 0755 "$pkg/DEBIAN/postinst"
-mkdir -p /work/out
-dpkg-deb --root-owner-group -Zgzip --build "$pkg" "/work/out/zfs-modules-${KVER}_${zver}_amd64.deb" >/dev/null
+rm -rf /work/zfs-out && mkdir -p /work/zfs-out
+dpkg-deb --root-owner-group -Zgzip --build "$pkg" "/work/zfs-out/zfs-modules-${KVER}_${zver}_amd64.deb" >/dev/null
 rm -rf "$pkg"
 step "zfs-modules-${KVER} ${zver}"

@@ -27,6 +27,9 @@ impl Mounts {
             let target = root.join(rel);
             fs::create_dir_all(&target).map_err(BuildError::io(Step::Root, "create", &target))?;
             if is_mountpoint(&target) {
+                // Left by a build that was killed; builds are serialised by the cache lock,
+                // so it is ours to reuse and to unmount afterwards.
+                m.points.push(target);
                 continue;
             }
             let status = Command::new("mount")

@@ -16,8 +16,9 @@ pub struct KeyInputs<'a> {
     pub configure_options: &'a [String],
 }
 
-/// Hex SHA-256 of the inputs and of every build script (a changed script is a new build).
-pub fn cache_key(k: &KeyInputs<'_>) -> String {
+/// Hex SHA-256 of the inputs alone: names the work folder, so a build that failed in a late
+/// step resumes there (after the step's script is fixed) without compiling again.
+pub fn input_key(k: &KeyInputs<'_>) -> String {
     let mut h = Sha256::new();
     h.update(format!("lustrekit-lustre-build v{KEY_VERSION}\n"));
     h.update(format!(
@@ -27,10 +28,28 @@ pub fn cache_key(k: &KeyInputs<'_>) -> String {
     for o in k.configure_options {
         h.update(format!("configure {o}\n"));
     }
+    format!("{:x}", h.finalize())
+}
+
+/// Hex SHA-256 of the inputs and of every build script (a changed script is a new build):
+/// names the published repository.
+pub fn cache_key(k: &KeyInputs<'_>) -> String {
+    let mut h = Sha256::new();
+    h.update(input_key(k));
     for (name, text) in steps::all_scripts() {
         h.update(format!("script {name} {}\n", text.len()));
         h.update(text.as_bytes());
     }
+    format!("{:x}", h.finalize())
+}
+
+/// The marker of a step in a work folder: its script (with the shared preamble) chained to
+/// the marker of the step before, so a changed step re-runs itself and every later step.
+pub fn step_marker(previous: &str, script: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(previous);
+    h.update(steps::COMMON);
+    h.update(script);
     format!("{:x}", h.finalize())
 }
 
@@ -69,6 +88,20 @@ mod tests {
             },
         ] {
             assert_ne!(k, cache_key(&changed), "{changed:?}");
+            assert_ne!(input_key(&base), input_key(&changed), "{changed:?}");
         }
+        assert_ne!(input_key(&base), k, "scripts are in the cache key only");
+    }
+
+    #[test]
+    fn markers_chain() {
+        let a = step_marker("in", "configure");
+        assert_ne!(
+            a,
+            step_marker("in2", "configure"),
+            "earlier input changes it"
+        );
+        assert_ne!(a, step_marker("in", "configure2"), "its script changes it");
+        assert_eq!(a, step_marker("in", "configure"));
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::chroot::{run_logged, Mounts};
 use crate::error::BuildError;
-use crate::key::{cache_key, KeyInputs};
+use crate::key::{cache_key, input_key, step_marker, KeyInputs};
 use crate::source::{self, SourceSpec};
 use crate::steps::{self, Step};
 use crate::{cached_repo, BuildManifest, BuildOutput, BuildRequest, Event};
@@ -31,12 +31,13 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
     on(Event::Started(Step::Source));
     let t = Instant::now();
     let (source_id, origin) = resolve_source(req)?;
-    let key = cache_key(&KeyInputs {
+    let inputs = KeyInputs {
         source_id: &source_id,
         kernel: &req.kernel,
         suite: &req.suite,
         configure_options: &req.configure_options,
-    });
+    };
+    let key = cache_key(&inputs);
     if !req.force {
         if let Some((repo, manifest)) = cached_repo(cache, &key)? {
             on(Event::Skipped(
@@ -51,34 +52,35 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
             });
         }
     }
-    let work = cache.join("work").join(&key);
-    if work.exists() {
+    // The work folder is named by the inputs alone: a build that failed in a late step
+    // resumes there once that step's script is fixed; --rebuild starts it afresh.
+    let work = cache.join("work").join(input_key(&inputs));
+    if req.force && work.exists() {
         fs::remove_dir_all(&work).map_err(BuildError::io(Step::Source, "clear", &work))?;
     }
     mkdir(&work.join("steps"), Step::Source)?;
-    mkdir(&work.join("out"), Step::Source)?;
     for (name, text) in steps::all_scripts() {
         let p = work.join("steps").join(name);
         fs::write(&p, text).map_err(BuildError::io(Step::Source, "write", &p))?;
     }
-    copy_source(&origin, &work.join("src"), &work.join("source.log"))?;
-    let mut times = vec![(Step::Source, t.elapsed().as_secs_f64())];
-    on(Event::Finished(Step::Source, times[0].1));
+    let mut chain = Chain::new(&work, &input_key(&inputs));
+    let mut times = Vec::new();
+    if chain.done(Step::Source, "source")? && work.join("src").is_dir() {
+        on(Event::Skipped(
+            Step::Source,
+            "source copied by an earlier run".into(),
+        ));
+    } else {
+        chain.invalidate(Step::Source)?;
+        copy_source(&origin, &work.join("src"), &work.join("source.log"))?;
+        chain.mark(Step::Source)?;
+        times.push((Step::Source, t.elapsed().as_secs_f64()));
+        on(Event::Finished(Step::Source, t.elapsed().as_secs_f64()));
+    }
 
     let root = cache.join(format!("root-{}", req.suite));
     let mut step_env = env(req, &source_id);
-    let run = |step: Step,
-               on: &mut dyn FnMut(Event),
-               times: &mut Vec<(Step, f64)>,
-               env: &[(String, String)]| {
-        on(Event::Started(step));
-        let t = Instant::now();
-        run_step(&root, &work, step, env, on)?;
-        let secs = t.elapsed().as_secs_f64();
-        times.push((step, secs));
-        on(Event::Finished(step, secs));
-        Ok::<(), BuildError>(())
-    };
+    step_env.push(("JOBS".into(), req.jobs.max(1).to_string()));
 
     bootstrap(req, &root, &work, on, &mut times)?;
     let ready = root.join(format!(
@@ -89,31 +91,47 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
     if ready.exists() {
         on(Event::Skipped(Step::Root, "build root is current".into()));
     } else {
-        run(Step::Root, on, &mut times, &step_env)?;
+        timed(Step::Root, on, &mut times, |on| {
+            run_step(&root, &work, Step::Root, &step_env, on)
+        })?;
         fs::write(&ready, "").map_err(BuildError::io(Step::Root, "mark", &ready))?;
     }
     let zfs_dir = cache.join("zfs").join(&req.kernel);
-    let zfs_deb = find_deb(&zfs_dir, "zfs-modules-")?;
-    match zfs_deb {
+    match find_deb(&zfs_dir, "zfs-modules-")? {
         Some(p) => on(Event::Skipped(Step::Zfs, format!("cached {}", p.display()))),
         None => {
-            run(Step::Zfs, on, &mut times, &step_env)?;
+            timed(Step::Zfs, on, &mut times, |on| {
+                run_step(&root, &work, Step::Zfs, &step_env, on)
+            })?;
             publish_zfs(&work, &zfs_dir)?;
         }
     }
-    // The ZFS modules package joins the repository.
-    if let Some(p) = find_deb(&zfs_dir, "zfs-modules-")? {
-        let dest = work.join("out").join(p.file_name().unwrap_or_default());
-        fs::copy(&p, &dest).map_err(BuildError::io(Step::Zfs, "copy", &p))?;
-    }
-    step_env.push(("JOBS".into(), req.jobs.max(1).to_string()));
     for step in [
         Step::Configure,
         Step::Compile,
         Step::Package,
         Step::Repository,
     ] {
-        run(step, on, &mut times, &step_env)?;
+        let script = step.script().map(|(_, text)| text).unwrap_or_default();
+        if chain.done(step, script)? {
+            on(Event::Skipped(
+                step,
+                "done by an earlier run of these inputs".into(),
+            ));
+            continue;
+        }
+        chain.invalidate(step)?;
+        if step == Step::Repository {
+            // The ZFS modules package joins the repository.
+            if let Some(p) = find_deb(&zfs_dir, "zfs-modules-")? {
+                let dest = work.join("out").join(p.file_name().unwrap_or_default());
+                fs::copy(&p, &dest).map_err(BuildError::io(Step::Zfs, "copy", &p))?;
+            }
+        }
+        timed(step, on, &mut times, |on| {
+            run_step(&root, &work, step, &step_env, on)
+        })?;
+        chain.mark(step)?;
     }
 
     on(Event::Started(Step::Publish));
@@ -127,6 +145,93 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
         cached: false,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Runs `f` as `step` with started/finished events and its time recorded.
+fn timed(
+    step: Step,
+    on: &mut dyn FnMut(Event),
+    times: &mut Vec<(Step, f64)>,
+    f: impl FnOnce(&mut dyn FnMut(Event)) -> Result<(), BuildError>,
+) -> Result<(), BuildError> {
+    on(Event::Started(step));
+    let t = Instant::now();
+    f(on)?;
+    let secs = t.elapsed().as_secs_f64();
+    times.push((step, secs));
+    on(Event::Finished(step, secs));
+    Ok(())
+}
+
+/// Per-step markers in the work folder (`.done-STEP`), each chaining the step's script to the
+/// markers before it: a step is skipped only when it and everything before it are unchanged.
+struct Chain {
+    work: PathBuf,
+    last: String,
+    pending: Option<(Step, String)>,
+}
+
+/// The steps that leave a marker, in order.
+const CHAINED: [Step; 5] = [
+    Step::Source,
+    Step::Configure,
+    Step::Compile,
+    Step::Package,
+    Step::Repository,
+];
+
+impl Chain {
+    /// Starts from the input key and the build root's script (a root with other packages
+    /// may configure differently).
+    fn new(work: &Path, input_key: &str) -> Chain {
+        let root_script = Step::Root.script().map(|(_, t)| t).unwrap_or_default();
+        Chain {
+            work: work.to_path_buf(),
+            last: step_marker(input_key, root_script),
+            pending: None,
+        }
+    }
+
+    fn path(&self, step: Step) -> PathBuf {
+        self.work.join(format!(".done-{step}"))
+    }
+
+    /// Whether `step` (whose script is `script`) is done for the chain so far; advances the
+    /// chain either way.
+    fn done(&mut self, step: Step, script: &str) -> Result<bool, BuildError> {
+        let want = step_marker(&self.last, script);
+        self.last = want.clone();
+        let p = self.path(step);
+        let have = match fs::read_to_string(&p) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(BuildError::io(step, "read", &p)(e)),
+        };
+        self.pending = Some((step, want.clone()));
+        Ok(have.trim() == want)
+    }
+
+    /// Removes the markers of `step` and every later step before it runs again.
+    fn invalidate(&self, step: Step) -> Result<(), BuildError> {
+        for s in CHAINED.iter().filter(|s| **s >= step) {
+            let p = self.path(*s);
+            match fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(BuildError::io(*s, "remove", &p)(e))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn mark(&mut self, step: Step) -> Result<(), BuildError> {
+        if let Some((s, m)) = self.pending.take().filter(|(s, _)| *s == step) {
+            let p = self.path(s);
+            fs::write(&p, m).map_err(BuildError::io(s, "mark", &p))?;
+        }
+        Ok(())
+    }
 }
 
 /// Where the source is read from once resolved.
@@ -273,7 +378,7 @@ fn env(req: &BuildRequest, source_id: &str) -> Vec<(String, String)> {
 }
 
 fn publish_zfs(work: &Path, zfs_dir: &Path) -> Result<(), BuildError> {
-    let Some(deb) = find_deb(&work.join("out"), "zfs-modules-")? else {
+    let Some(deb) = find_deb(&work.join("zfs-out"), "zfs-modules-")? else {
         return Err(BuildError::Invalid {
             step: Step::Zfs,
             detail: "the zfs step produced no zfs-modules package".into(),

@@ -137,3 +137,49 @@ fn stdin_is_accepted() {
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success());
 }
+
+/// `lustrekit build` on a topology whose source path is not a Lustre tree, or that does not
+/// build at all: a clear error naming what to provide, before anything is made.
+#[test]
+fn build_refuses_what_is_not_a_lustre_tree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("README"), "not lustre").expect("write");
+    let topo = std::fs::read_to_string(root().join("tests/real-lustre/small.yaml"))
+        .expect("fixture")
+        .replace(
+            "/var/cache/lustrekit/lustre-release",
+            &dir.path().to_string_lossy(),
+        );
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, topo).expect("write");
+    let o = lustrekit(&["build", &file.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("is not a Lustre source tree"), "{err}");
+    assert!(err.contains("LUSTRE-VERSION-GEN"), "{err}");
+
+    let o = lustrekit(&["build", "examples/small.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("spec.lustre.source is not `build`"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// `plan --build-on vm` without a build node is refused; on this host (no KVM) `auto` builds
+/// on the host and says why.
+#[test]
+fn plan_says_where_lustre_is_built() {
+    let o = lustrekit(&["plan", "tests/real-lustre/small.yaml", "--build-on", "vm"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("no node of rl-small has the `build` role"));
+    let o = lustrekit(&["plan", "examples/basic-lab.yaml", "--build-on", "host"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("Build: on the host (--build-on host)"),
+        "{out}"
+    );
+    assert!(!out.contains("domain lab-build"), "no build VM: {out}");
+}

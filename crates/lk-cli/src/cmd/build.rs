@@ -91,6 +91,10 @@ pub fn request(t: &Topology, opts: &BuildOpts) -> anyhow::Result<Option<BuildReq
     else {
         return Ok(None);
     };
+    // A wrong source tree is named before anything else is looked at.
+    if let SourceOrigin::Path(p) = origin {
+        lk_build::source::check_tree(Path::new(p))?;
+    }
     let image = Path::new(&t.image.path);
     let stamp = lk_image::stamp(image).with_context(|| {
         format!(
