@@ -30,7 +30,8 @@ take() {
     local root=$1 p
     shift
     for p in "$@"; do
-        (cd "$stage" && find . -path "./$p" -print0 2>/dev/null) | while IFS= read -r -d '' f; do
+        # -prune: a matching directory moves whole, its entries are not visited.
+        (cd "$stage" && find . -path "./$p" -print0 -prune 2>/dev/null) | while IFS= read -r -d '' f; do
             mkdir -p "$root/$(dirname "$f")"
             mv "$stage/$f" "$root/$f"
         done
@@ -38,15 +39,20 @@ take() {
 }
 # Debian package names of the shared libraries the ELF files under $1 need, outside $1.
 lib_depends() {
-    local root=$1
+    local root=$1 lib path pkg
     find "$root" -type f \( -perm -u+x -o -name '*.so*' \) -print0 |
-        while IFS= read -r -d '' f; do objdump -p "$f" 2>/dev/null | awk '/NEEDED/ {print $2}'; done |
+        # Scripts are not ELF: objdump fails on them, which is fine.
+        while IFS= read -r -d '' f; do { objdump -p "$f" 2>/dev/null || true; } | awk '/NEEDED/ {print $2}'; done |
         sort -u | while read -r lib; do
-            [ -n "$(find "$root" "$stage" -name "$lib" -print -quit)" ] && continue
+            [ -n "$(find "$root" "$stage" /work/pkgs -name "$lib" -print -quit)" ] && continue
             path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
-            [ -n "$path" ] || continue
-            dpkg -S "$(readlink -f "$path")" 2>/dev/null | cut -d: -f1 | head -n1 ||
-                dpkg -S "$path" 2>/dev/null | cut -d: -f1 | head -n1
+            if [ -z "$path" ]; then
+                echo "warning: $lib (needed under $root) is not a known library" >&2
+                continue
+            fi
+            pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path" 2>/dev/null || true)
+            pkg=${pkg%%:*}
+            if [ -n "$pkg" ]; then echo "$pkg"; else echo "warning: no package owns $path" >&2; fi
         done | sort -u | paste -sd, - | sed 's/,/, /g'
 }
 control() { # root package depends description
