@@ -21,6 +21,14 @@ if [[ "${LUSTREKIT_VM_TESTS:-0}" == 1 ]]; then
     echo "== libvirt and the base image"
     bash scripts/start-libvirt.sh
     cargo run --quiet --bin lustrekit -- image build
+    # Real-Lustre tests (crates/lk-cli/tests/lustre.rs) need Lustre: built from the source tree
+    # at its well-known path (cached after the first time) and baked into a second image.
+    if [[ -f /var/cache/lustrekit/lustre-release/LUSTRE-VERSION-GEN ]]; then
+        echo "== Lustre from /var/cache/lustrekit/lustre-release, and the image with it"
+        cargo run --quiet --bin lustrekit -- image build --lustre tests/real-lustre/small.yaml
+    else
+        echo "SKIPPED: real-Lustre tests: no Lustre source tree at /var/cache/lustrekit/lustre-release"
+    fi
 fi
 
 if [[ "${LUSTREKIT_KUBE_TESTS:-0}" == 1 ]]; then

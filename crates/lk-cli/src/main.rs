@@ -86,7 +86,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ImageCommand {
-    /// Build the Debian 12 base image (debootstrap, Debian's kernel, guest agent, 9p); cached.
+    /// Build the Debian 12 base image (debootstrap, Debian's kernel, guest agent, 9p), or with
+    /// --lustre one with Lustre installed from a topology's build; cached.
     Build(lk_image::ImageArgs),
 }
 
@@ -113,7 +114,7 @@ fn main() -> ExitCode {
         Command::Crd => cmd::kubernetes::crd(),
         Command::Operator(args) => cmd::kubernetes::operator(&args),
         Command::Agent(args) => cmd::kubernetes::agent(&args),
-        Command::Image(ImageCommand::Build(args)) => lk_image::build(&args).map(|path| {
+        Command::Image(ImageCommand::Build(args)) => cmd::build::image(&args).map(|path| {
             println!("{}", path.display());
         }),
     };

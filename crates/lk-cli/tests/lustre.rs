@@ -1,6 +1,7 @@
 //! Real Lustre, end to end: each topology of `tests/real-lustre/` is brought up by one
-//! `lustrekit up FILE` (Lustre built from the source tree at the well-known path by the host
-//! build, cached, installed on the nodes from the cluster's repository), checked from a client
+//! `lustrekit up FILE` (small: Lustre built from the source tree at the well-known path by the
+//! host build, cached, installed on the nodes from the cluster's repository; the others boot
+//! the image with that build installed, `source: preinstalled`), checked from a client
 //! (verify, `lfs df` lists every target, a file striped over every OST written and read back,
 //! DNE placement on MDT 1), failed over where it has pairs, and taken down to zero objects.
 //!
@@ -15,6 +16,8 @@ use std::sync::Mutex;
 const STATE_DIR: &str = "/var/lib/lustrekit/test-state";
 /// Well-known path of the Lustre source tree these tests build from.
 const SOURCE: &str = "/var/cache/lustrekit/lustre-release";
+/// The image with Lustre installed that the preinstalled fixtures boot.
+const LUSTRE_IMAGE: &str = "/var/lib/lustrekit/images/debian-12-lustre.qcow2";
 const WRITER: &str = include_str!("lustre/writer.sh");
 const CHECK_WRITES: &str = include_str!("lustre/check-writes.sh");
 
@@ -47,7 +50,20 @@ fn missing() -> Option<String> {
 }
 
 fn enabled(test: &str) -> bool {
-    match missing() {
+    enabled_with(test, false)
+}
+
+/// As [`enabled`]; `image` also needs the image with Lustre installed (scripts/test.sh builds
+/// it with `lustrekit image build --lustre` when the source tree is present).
+fn enabled_with(test: &str, image: bool) -> bool {
+    let why = missing().or_else(|| {
+        (image && !Path::new(LUSTRE_IMAGE).is_file()).then(|| {
+            format!(
+                "no image with Lustre at {LUSTRE_IMAGE} (lustrekit image build --lustre tests/real-lustre/small.yaml)"
+            )
+        })
+    });
+    match why {
         None => true,
         Some(why) => {
             eprintln!("SKIPPED: real-Lustre test {test}: {why}");
@@ -174,7 +190,7 @@ fn check_filesystem(cluster: &str, client: &str, mount: &str, mdts: usize, osts:
 
 #[test]
 fn all_in_one_on_real_lustre() {
-    if !enabled("all_in_one_on_real_lustre") {
+    if !enabled_with("all_in_one_on_real_lustre", true) {
         return;
     }
     with_cluster("all-in-one.yaml", "rl-aio", |_| {
@@ -206,7 +222,7 @@ fn small_on_real_lustre_with_status_and_a_second_up_that_converges() {
 
 #[test]
 fn routing_on_real_lustre_through_two_routers() {
-    if !enabled("routing_on_real_lustre") {
+    if !enabled_with("routing_on_real_lustre", true) {
         return;
     }
     with_cluster("routing.yaml", "rl-route", |_| {
@@ -284,7 +300,7 @@ fn measured_move(args: &[&str], tag: &str) -> String {
 
 #[test]
 fn ha_on_real_lustre_with_dne_failover_and_failback() {
-    if !enabled("ha_on_real_lustre") {
+    if !enabled_with("ha_on_real_lustre", true) {
         return;
     }
     with_cluster("ha.yaml", "rl-ha", |_| {

@@ -17,7 +17,7 @@ use crate::error::ImageError;
 use crate::recipe::{Recipe, PRUNED_MODULE_DIRS, REMOVED_PATHS};
 use crate::{Artifacts, ImageArgs};
 
-const STEPS: usize = 7;
+const STEPS: usize = 8;
 
 /// What `X.recipe.json` records about a built image.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,6 +173,69 @@ pub(crate) fn build(
     Ok(s)
 }
 
+/// Installs the Lustre packages of a built repository into the tree with apt (only that
+/// repository as a source), then removes the repository and its source line again.
+fn install_lustre(
+    root: &Path,
+    l: &crate::recipe::LustreInstall,
+    kver: &str,
+    pb: &ProgressBar,
+) -> Result<(), ImageError> {
+    let index = l.repo.join("Packages");
+    let text = std::fs::read_to_string(&index).map_err(ImageError::io("lustre", "read", &index))?;
+    let want = format!("Package: lustre-modules-{kver}\n");
+    if !text.contains(&want) {
+        let built: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("Package: lustre-modules-"))
+            .collect();
+        return Err(ImageError::NotFound {
+            step: "lustre",
+            what: if built.is_empty() {
+                "lustre-modules package (not a Lustre build?)"
+            } else {
+                "lustre-modules package for the image's kernel (the build is for another kernel)"
+            },
+            dir: l.repo.clone(),
+        });
+    }
+    let inside = root.join("var/tmp/lustrekit-repo");
+    remove_tree(&inside, "lustre")?;
+    let mut cmd = Command::new("cp");
+    cmd.arg("-a").arg(&l.repo).arg(&inside);
+    run("lustre", cmd, pb)?;
+    let list = root.join("etc/apt/sources.list.d/lustrekit-repo.list");
+    std::fs::write(&list, "deb [trusted=yes] file:/var/tmp/lustrekit-repo ./\n")
+        .map_err(ImageError::io("lustre", "write", &list))?;
+    let apt = |extra: &[&str]| {
+        let mut cmd = Command::new("chroot");
+        cmd.arg(root)
+            .args([
+                "apt-get",
+                "-o",
+                "Dir::Etc::sourcelist=/etc/apt/sources.list.d/lustrekit-repo.list",
+                "-o",
+                "Dir::Etc::sourceparts=-",
+                "-o",
+                "APT::Get::List-Cleanup=0",
+            ])
+            .args(extra)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run("lustre", apt(&["-qq", "update"]), pb)?;
+    let pkgs: Vec<String> = crate::recipe::LUSTRE_PACKAGES
+        .iter()
+        .map(|p| p.replace("KVER", kver))
+        .collect();
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(pkgs.iter().map(String::as_str));
+    run("lustre", apt(&args), pb)?;
+    let _ = std::fs::remove_file(&list);
+    remove_tree(&inside, "lustre")?;
+    Ok(())
+}
+
 fn run_steps(
     recipe: &Recipe,
     a: &Artifacts,
@@ -219,8 +282,13 @@ fn run_steps(
     p.end("configure", t);
 
     // 3. kernel modules: prune, depmod, small initrd
-    let t = p.begin("kernel");
     let kver = kernel_version(root)?;
+    if let Some(l) = &recipe.lustre {
+        let t = p.begin("lustre");
+        install_lustre(root, l, &kver, &p.pb)?;
+        p.end("lustre", t);
+    }
+    let t = p.begin("kernel");
     let moddir = root.join("lib/modules").join(&kver);
     for d in PRUNED_MODULE_DIRS {
         remove_tree(&moddir.join(d), "kernel")?;

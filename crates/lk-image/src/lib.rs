@@ -30,6 +30,8 @@ pub use recipe::Recipe;
 
 /// Default base image path (the model's default `spec.image.path`).
 pub const DEFAULT_IMAGE: &str = "/var/lib/lustrekit/images/debian-12.qcow2";
+/// Default path of the image with Lustre baked in (`image build --lustre`).
+pub const DEFAULT_LUSTRE_IMAGE: &str = "/var/lib/lustrekit/images/debian-12-lustre.qcow2";
 /// Kernel command line for direct kernel boot of this image.
 pub const DEFAULT_CMDLINE: &str = "root=/dev/vda rw console=ttyS0 net.ifnames=0";
 /// Default size of the root filesystem inside the image.
@@ -69,6 +71,13 @@ pub struct ImageArgs {
     /// Package cache for debootstrap, reused across builds.
     #[arg(long, default_value = "/var/cache/lustrekit/debootstrap")]
     pub cache_dir: PathBuf,
+
+    /// Bake Lustre into the image: the Lustre build of this topology (`source: build`; built
+    /// or taken from the cache) is installed, so clusters using the image with
+    /// `source: preinstalled` skip the install stage. The image is written to
+    /// `debian-12-lustre.qcow2` unless --output says otherwise.
+    #[arg(long, value_name = "TOPOLOGY")]
+    pub lustre: Option<PathBuf>,
 }
 
 impl Default for ImageArgs {
@@ -82,6 +91,7 @@ impl Default for ImageArgs {
             force: false,
             keep_tree: false,
             cache_dir: PathBuf::from("/var/cache/lustrekit/debootstrap"),
+            lustre: None,
         }
     }
 }
@@ -110,12 +120,21 @@ impl Artifacts {
 
 /// Builds the image (or finds the cached one) and returns the qcow2 path.
 pub fn build(args: &ImageArgs) -> anyhow::Result<PathBuf> {
+    build_with(args, None)
+}
+
+/// Builds the image with Lustre from `lustre` installed (when given).
+pub fn build_with(
+    args: &ImageArgs,
+    lustre: Option<recipe::LustreInstall>,
+) -> anyhow::Result<PathBuf> {
     let fs_bytes = parse_size(&args.size)?;
     let mirror = match &args.mirror {
         Some(m) => m.clone(),
         None => mirror::host_mirror(),
     };
-    let recipe = Recipe::new(&args.suite, &mirror, &args.packages, fs_bytes);
+    let mut recipe = Recipe::new(&args.suite, &mirror, &args.packages, fs_bytes);
+    recipe.lustre = lustre;
     let artifacts = Artifacts::for_image(&args.output);
     let summary = builder::build(&recipe, &artifacts, args)?;
     eprintln!("{summary}");

@@ -90,7 +90,29 @@ pub struct Recipe {
     pub files: Vec<RootFile>,
     /// Commands run with `chroot ROOT ...` after the files are written.
     pub chroot_commands: Vec<Vec<String>>,
+    /// Lustre installed from a built repository (`lustrekit image build --lustre`).
+    pub lustre: Option<LustreInstall>,
 }
+
+/// Lustre packages baked into the image, so clusters with `source: preinstalled` skip the
+/// install stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LustreInstall {
+    /// A repository made by `lustrekit build` (packages + `Packages` index).
+    pub repo: std::path::PathBuf,
+    /// Its cache key: a different build is a different image.
+    pub key: String,
+}
+
+/// Packages installed from the repository; `KVER` is the image's kernel. Servers and clients
+/// alike: the image serves every role.
+pub const LUSTRE_PACKAGES: &[&str] = &[
+    "lustre-utils",
+    "lustre-modules-KVER",
+    "lustre-osd-zfs-mount",
+    "zfs-modules-KVER",
+    "zfsutils-linux",
+];
 
 impl Recipe {
     pub fn new(suite: &str, mirror: &str, extra_packages: &[String], fs_bytes: u64) -> Recipe {
@@ -107,6 +129,7 @@ impl Recipe {
             fs_bytes,
             files: root_files(suite, mirror.trim_end_matches('/')),
             chroot_commands: chroot_commands(),
+            lustre: None,
         }
     }
 
@@ -137,6 +160,9 @@ impl Recipe {
         }
         for p in PRUNED_MODULE_DIRS.iter().chain(REMOVED_PATHS) {
             h.update(format!("rm {p}\n"));
+        }
+        if let Some(l) = &self.lustre {
+            h.update(format!("lustre {} {}\n", l.key, LUSTRE_PACKAGES.join(",")));
         }
         let digest = h.finalize();
         digest.iter().map(|b| format!("{b:02x}")).collect()

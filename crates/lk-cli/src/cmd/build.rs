@@ -234,6 +234,54 @@ impl Printer {
     }
 }
 
+/// `lustrekit image build [--lustre TOPOLOGY]`: the base image, or one with the topology's
+/// Lustre build installed (the base image first, for its kernel; then the build, cached).
+pub fn image(args: &lk_image::ImageArgs) -> anyhow::Result<std::path::PathBuf> {
+    let Some(file) = &args.lustre else {
+        return lk_image::build(args);
+    };
+    let t = topology_file::load(file)?;
+    if !matches!(t.lustre, LustreSource::Build { .. }) {
+        anyhow::bail!(
+            "{}: --lustre needs a topology with spec.lustre.source: build (it names the source)",
+            file.display()
+        );
+    }
+    // The build targets the kernel of the topology's base image: make sure it exists.
+    let base = lk_image::ImageArgs {
+        output: PathBuf::from(&t.image.path),
+        lustre: None,
+        force: false,
+        ..args.clone()
+    };
+    lk_image::build(&base)?;
+    let out = build_for(
+        &t,
+        &BuildOpts {
+            build_cache: PathBuf::from(lk_build::DEFAULT_CACHE_DIR),
+            jobs: None,
+            rebuild: false,
+        },
+    )?;
+    let mut with = args.clone();
+    if with.output == Path::new(lk_image::DEFAULT_IMAGE) {
+        with.output = PathBuf::from(lk_image::DEFAULT_LUSTRE_IMAGE);
+    }
+    eprintln!(
+        "image: Lustre {} ({}) into {}",
+        out.manifest.lustre_version,
+        &out.manifest.key[..12.min(out.manifest.key.len())],
+        with.output.display()
+    );
+    lk_image::build_with(
+        &with,
+        Some(lk_image::recipe::LustreInstall {
+            repo: out.repo,
+            key: out.manifest.key,
+        }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
