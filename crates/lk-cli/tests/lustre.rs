@@ -23,6 +23,23 @@ const CHECK_WRITES: &str = include_str!("lustre/check-writes.sh");
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// Measurements of each run are appended here too (outside the repository), because cargo
+/// hides the output of passing tests.
+const RESULTS: &str = "/var/lib/lustrekit/test-state/real-lustre-results.txt";
+
+fn record(line: &str) {
+    use std::io::Write as _;
+    eprintln!("{line}");
+    let _ = std::fs::create_dir_all(STATE_DIR);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(RESULTS)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
 /// Why the real-Lustre tests cannot run here, if they cannot.
 fn missing() -> Option<String> {
     let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
@@ -141,26 +158,36 @@ fn with_cluster(fixture_name: &str, cluster: &str, checks: impl FnOnce(&serde_js
     // A crashed earlier run must not be adopted half-way: start from nothing.
     let _ = lustrekit(&["gc", cluster]);
     let file = fixture(fixture_name);
+    let t = std::time::Instant::now();
     let o = lustrekit(&["up", &file.to_string_lossy(), "--json"]);
+    record(&format!(
+        "{cluster}: lustrekit up (build check, VMs, every stage) {:.1}s wall",
+        t.elapsed().as_secs_f64()
+    ));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         assert!(o.status.success(), "up {fixture_name}: {}", text(&o));
         let summary: serde_json::Value =
             serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
-        eprintln!(
-            "{cluster}: up in {:.1}s",
+        record(&format!(
+            "{cluster}: infrastructure {:.1}s",
             summary["seconds"].as_f64().unwrap_or(0.0)
-        );
+        ));
         for stage in ["install", "lnet", "format", "mount", "verify"] {
             let s = &summary["stages"]["stages"][stage];
             assert_eq!(s["status"], "done", "{stage}: {s}");
-            eprintln!(
+            record(&format!(
                 "{cluster}: {stage:<8} {:>7.1}s",
                 s["seconds"].as_f64().unwrap_or(0.0)
-            );
+            ));
         }
         checks(&summary);
     }));
+    let t = std::time::Instant::now();
     let down = lustrekit(&["down", cluster]);
+    record(&format!(
+        "{cluster}: down {:.1}s",
+        t.elapsed().as_secs_f64()
+    ));
     if let Err(p) = result {
         std::panic::resume_unwind(p);
     }
@@ -294,7 +321,7 @@ fn measured_move(args: &[&str], tag: &str) -> String {
     let row = format!(
         "{tag:<22} move {secs:>6.1}s  client outage {outage:>5.1}s  acked {acked:>4}  lost {lost}"
     );
-    eprintln!("rl-ha failover: {row}");
+    record(&format!("rl-ha failover: {row}"));
     row
 }
 

@@ -89,11 +89,9 @@ fn import(imp: &Import, root: &Path) -> Result<(), lk_libvirt::Error> {
                 }
                 debs += usize::from(p.extension().is_some_and(|x| x == "deb"));
                 let dest = to.join(p.file_name().unwrap_or_default());
-                let _ = std::fs::remove_file(&dest);
-                // Hard links cost nothing when the cache shares the filesystem; else copy.
-                if std::fs::hard_link(&p, &dest).is_err() {
-                    std::fs::copy(&p, &dest).map_err(io("copy", &p))?;
-                }
+                // Copied, not hard-linked: the shared folder is chowned to qemu and writable
+                // from the guests, and the build cache must stay as it was published.
+                std::fs::copy(&p, &dest).map_err(io("copy", &p))?;
             }
             if debs == 0 || !from.join("Packages").is_file() {
                 return Err(io("find packages and a Packages index in", from)(

@@ -85,7 +85,7 @@ pub enum ImportKind {
     /// A whole tree (a source checkout).
     Tree,
     /// An apt repository made by the host build: every file of the folder (packages and
-    /// the `Packages` index), hard-linked when the cache is on the same filesystem.
+    /// the `Packages` index), copied.
     Repository,
 }
 
