@@ -104,10 +104,10 @@ mod tests {
     impl Probe for Canned {
         fn lctl(&self, args: &[&str]) -> Result<Vec<u8>, AgentError> {
             match args {
-                ["dl"] => Ok(include_bytes!("fixtures/valid/2.17/lctl_dl_mgs_mds.txt").to_vec()),
+                ["dl"] => Ok(include_bytes!("fixtures/valid/2.17.0/lctl_dl_mgs_mds.txt").to_vec()),
                 ["get_param", "health_check"] => Ok(b"health_check=healthy\n".to_vec()),
                 ["get_param", "mdt.*.recovery_status"] => {
-                    Ok(include_bytes!("fixtures/valid/2.17/recovery_status_mdt.txt").to_vec())
+                    Ok(include_bytes!("fixtures/valid/2.17.0/recovery_status_mds_after_failover.txt").to_vec())
                 }
                 _ => Err(AgentError::Command {
                     command: args.join(" "),
@@ -124,7 +124,7 @@ mod tests {
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         assert!(r.is_healthy());
         let labels: Vec<&str> = r.targets.iter().map(|t| t.label.as_str()).collect();
-        assert_eq!(labels, ["MGS", "lustre-MDT0000"]);
+        assert_eq!(labels, ["MGS", "rlha-MDT0000"]);
         assert!(r.targets.iter().all(|t| t.is_serving()));
     }
 }

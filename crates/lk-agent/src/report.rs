@@ -156,12 +156,14 @@ mod tests {
     #[test]
     fn assembles_targets_with_recovery() {
         let probed = Probed {
-            devices: Ok(
-                parse::dl::parse(include_bytes!("fixtures/valid/2.17/lctl_dl_oss.txt")).unwrap(),
-            ),
+            // A constructed scenario (one OST recovering), not a recording.
+            devices: Ok(parse::dl::parse(include_bytes!(
+                "fixtures/scenario/lctl_dl_oss_two_osts.txt"
+            ))
+            .unwrap()),
             health: Ok(parse::health::parse(b"health_check=healthy").unwrap()),
             recovery: Ok(parse::recovery::parse(include_bytes!(
-                "fixtures/valid/2.17/recovery_status_oss.txt"
+                "fixtures/scenario/recovery_status_oss_one_recovering.txt"
             ))
             .unwrap()),
         };

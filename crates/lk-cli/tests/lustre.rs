@@ -261,12 +261,13 @@ fn routing_on_real_lustre_through_two_routers() {
     });
 }
 
-/// Starts the writer on the client; returns the paths of its log and stop file.
+/// Starts the writer on the client; returns the paths of its log and stop file. The probe file
+/// lives on OST0000 (the OST the test moves); every append also opens it through the MDT.
 fn start_writer(cluster: &str, client: &str, mount: &str, tag: &str) -> (String, String) {
     let log = format!("/tmp/writer-{tag}.log");
     let stop = format!("/tmp/writer-{tag}.stop");
     let script = format!(
-        "cat >/tmp/writer.sh <<'EOS'\n{WRITER}EOS\nrm -f {stop}; setsid nohup bash /tmp/writer.sh {mount}/probe-{tag} {log} {stop} >/dev/null 2>&1 </dev/null & sleep 2; grep -c ack {log}"
+        "cat >/tmp/writer.sh <<'EOS'\n{WRITER}EOS\nrm -f {stop}; lfs setstripe -i 0 -c 1 {mount}/probe-{tag}; setsid nohup bash /tmp/writer.sh {mount}/probe-{tag} {log} {stop} >/dev/null 2>&1 </dev/null & sleep 2; grep -c ack {log}"
     );
     let out = sh(cluster, client, &script);
     assert!(
@@ -306,6 +307,17 @@ fn stop_writer(
     (outage, lost, acked)
 }
 
+/// Saves real tool output for the agent's parser fixtures (copied into
+/// crates/lk-agent/src/fixtures/valid/VERSION by hand, after review).
+fn save_recording(cluster: &str, node: &str, name: &str, command: &str) {
+    let dir = Path::new(STATE_DIR).join("recorded");
+    let _ = std::fs::create_dir_all(&dir);
+    // Not `sh`: `lctl get_param` exits 2 when one of its patterns matches nothing on this
+    // node (no obdfilter on an MDS) and still prints the rest, which is what is recorded.
+    let o = lustrekit(&["exec", cluster, node, "--", "/bin/bash", "-c", command]);
+    let _ = std::fs::write(dir.join(name), &o.stdout);
+}
+
 /// One move while the client writes; prints and returns its row.
 fn measured_move(args: &[&str], tag: &str) -> String {
     let w = start_writer("rl-ha", "client1", "/mnt/rlha", tag);
@@ -339,6 +351,15 @@ fn ha_on_real_lustre_with_dne_failover_and_failback() {
             "set -e; lfs mkdir -i 1 /mnt/rlha/dne1; echo mdt $(lfs getdirstripe -i /mnt/rlha/dne1); echo x >/mnt/rlha/dne1/f; cat /mnt/rlha/dne1/f",
         );
         assert!(out.contains("mdt 1") && out.contains('x'), "{out}");
+        save_recording("rl-ha", "mds1", "lctl_dl_mgs_mds.txt", "lctl dl");
+        save_recording("rl-ha", "oss1", "lctl_dl_oss.txt", "lctl dl");
+        save_recording("rl-ha", "client1", "lctl_dl_client.txt", "lctl dl");
+        save_recording(
+            "rl-ha",
+            "oss1",
+            "health_check_healthy.txt",
+            "lctl get_param health_check",
+        );
 
         let mut rows: Vec<String> = Vec::new();
         for (args, tag) in [
@@ -350,6 +371,18 @@ fn ha_on_real_lustre_with_dne_failover_and_failback() {
         ] {
             rows.push(measured_move(args, tag));
         }
+        save_recording(
+            "rl-ha",
+            "mds2",
+            "recovery_status_mdt.txt",
+            "lctl get_param obdfilter.*.recovery_status mdt.*.recovery_status",
+        );
+        save_recording(
+            "rl-ha",
+            "oss1",
+            "recovery_status_oss.txt",
+            "lctl get_param obdfilter.*.recovery_status mdt.*.recovery_status",
+        );
         let st = String::from_utf8_lossy(&ok(&["status", "rl-ha"]).stdout).into_owned();
         assert!(st.contains("mds2 (failed over)"), "{st}");
         for (args, tag) in [

@@ -79,15 +79,15 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Device>, AgentError> {
 mod tests {
     use super::*;
 
-    const OSS: &[u8] = include_bytes!("../fixtures/valid/2.17/lctl_dl_oss.txt");
-    const MDS: &[u8] = include_bytes!("../fixtures/valid/2.17/lctl_dl_mgs_mds.txt");
+    const OSS: &[u8] = include_bytes!("../fixtures/valid/2.17.0/lctl_dl_oss.txt");
+    const MDS: &[u8] = include_bytes!("../fixtures/valid/2.17.0/lctl_dl_mgs_mds.txt");
 
     #[test]
     fn parses_an_oss() {
         let devs = parse(OSS).unwrap();
-        assert_eq!(devs.len(), 7);
+        assert_eq!(devs.len(), 6);
         let served: Vec<&str> = devs.iter().filter_map(Device::served_target).collect();
-        assert_eq!(served, ["lustre-OST0000", "lustre-OST0001"]);
+        assert_eq!(served, ["rlha-OST0000"]);
         assert!(devs.iter().all(Device::is_up));
         assert_eq!(devs[1].kind, "mgc");
     }
@@ -96,7 +96,7 @@ mod tests {
     fn parses_an_mgs_mds() {
         let devs = parse(MDS).unwrap();
         let served: Vec<&str> = devs.iter().filter_map(Device::served_target).collect();
-        assert_eq!(served, ["MGS", "lustre-MDT0000"]);
+        assert_eq!(served, ["MGS", "rlha-MDT0000"]);
         let osp: Vec<_> = devs.iter().filter(|d| d.kind == "osp").collect();
         assert_eq!(osp.len(), 3);
     }

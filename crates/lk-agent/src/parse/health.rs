@@ -81,7 +81,7 @@ mod tests {
     #[test]
     fn healthy() {
         let h = parse(include_bytes!(
-            "../fixtures/valid/2.17/health_check_healthy.txt"
+            "../fixtures/valid/2.17.0/health_check_healthy.txt"
         ))
         .unwrap();
         assert!(h.healthy && !h.lbug && h.unhealthy_devices.is_empty());
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn unhealthy_devices() {
         let h = parse(include_bytes!(
-            "../fixtures/valid/2.17/health_check_unhealthy.txt"
+            "../fixtures/scenario/health_check_unhealthy.txt"
         ))
         .unwrap();
         assert!(!h.healthy);

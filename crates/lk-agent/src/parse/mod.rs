@@ -2,7 +2,10 @@
 //! ([`dl::COMMAND`], ...); anything unexpected is an error naming the line, never a guess.
 //!
 //! Captures of real output live under `src/fixtures/valid/<lustre version>/`; the test at the
-//! bottom of this file parses every one of them, so adding a capture adds a test.
+//! bottom of this file parses every one of them, so adding a capture adds a test. `2.17.0/` was
+//! recorded on lustrekit clusters running Lustre 2.17.0 built by `lustrekit build` (the
+//! real-Lustre tests save them under the test state folder); `scenario/` holds constructed
+//! states no run produces on demand (a target in the middle of recovery, an unhealthy device).
 
 pub mod dl;
 pub mod health;

@@ -99,7 +99,12 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Recovery>, AgentError> {
         if line.trim().is_empty() {
             continue;
         }
-        if let Some(param) = line.strip_suffix('=') {
+        // `<param>=` alone, or (real 2.17 output for a target with nothing to recover)
+        // `<param>=status: INACTIVE`: the first value on the parameter's own line.
+        let header = line
+            .split_once('=')
+            .filter(|(param, _)| param.ends_with(".recovery_status"));
+        if let Some((param, first)) = header {
             finish(current.take(), &mut out)?;
             let target = param
                 .split('.')
@@ -117,7 +122,16 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Recovery>, AgentError> {
                         "expected <type>.<target>.recovery_status=",
                     )
                 })?;
-            current = Some((no, target, BTreeMap::new()));
+            let mut kv = BTreeMap::new();
+            if !first.trim().is_empty() {
+                let (key, value) = first
+                    .trim()
+                    .split_once(':')
+                    .filter(|(k, _)| !k.is_empty() && !k.contains(' '))
+                    .ok_or_else(|| AgentError::parse(COMMAND, no, line, "expected `key: value`"))?;
+                kv.insert(key.to_string(), value.trim().to_string());
+            }
+            current = Some((no, target, kv));
             continue;
         }
         let Some((_, _, kv)) = current.as_mut() else {
@@ -151,7 +165,7 @@ mod tests {
     #[test]
     fn complete_and_recovering() {
         let r = parse(include_bytes!(
-            "../fixtures/valid/2.17/recovery_status_oss.txt"
+            "../fixtures/scenario/recovery_status_oss_one_recovering.txt"
         ))
         .unwrap();
         assert_eq!(r.len(), 2);
@@ -164,15 +178,22 @@ mod tests {
         assert!(!r[1].status.is_settled());
     }
 
+    /// Recorded on an MDS serving two MDTs after a failover: one block as usual, and the
+    /// other target's status on the parameter's own line (2.17.0 prints it so when there was
+    /// nothing to recover).
     #[test]
-    fn mdt_inactive() {
+    fn complete_and_inactive_on_one_line() {
         let r = parse(include_bytes!(
-            "../fixtures/valid/2.17/recovery_status_mdt.txt"
+            "../fixtures/valid/2.17.0/recovery_status_mds_after_failover.txt"
         ))
         .unwrap();
-        assert_eq!(r[0].target, "lustre-MDT0000");
-        assert_eq!(r[0].status, Status::Inactive);
-        assert!(r[0].status.is_settled());
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].target, "rlha-MDT0000");
+        assert_eq!(r[0].status, Status::Complete);
+        assert_eq!(r[0].clients.as_deref(), Some("2/2"));
+        assert_eq!(r[1].target, "rlha-MDT0001");
+        assert_eq!(r[1].status, Status::Inactive);
+        assert!(r[1].status.is_settled());
     }
 
     #[test]
