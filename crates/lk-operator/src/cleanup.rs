@@ -12,9 +12,11 @@
 
 use lk_agent::report::PhaseState;
 use lk_agent::runner::digest;
+use lk_model::raw::Role;
 use lk_plan::Plan;
 
 use crate::crd::{DeletionPolicy, LustreCluster};
+use crate::decide::phases::script;
 use crate::decide::{Note, Run};
 use crate::names;
 use crate::observe::{Observed, VmView};
@@ -42,16 +44,16 @@ pub struct Cleanup {
 /// Deletion order of a VM: 0 clients/routers, 1 MDS, 2 OSS, 3 MGS (from the roles the VM
 /// carries, so VMs no longer in the spec are ordered too).
 pub fn group(vm: &VmView) -> u8 {
-    let has = |r: &str| vm.roles.split(',').any(|x| x == r);
-    if has("mgs") {
-        3
-    } else if has("oss") {
-        2
-    } else if has("mds") {
-        1
-    } else {
-        0
-    }
+    vm.roles
+        .iter()
+        .map(|r| match r {
+            Role::Mgs => 3,
+            Role::Oss => 2,
+            Role::Mds => 1,
+            Role::Client | Role::Router | Role::Build => 0,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 pub const GROUPS: [&str; 4] = ["clients and routers", "MDS", "OSS", "MGS"];
@@ -81,11 +83,14 @@ pub fn decide(
                     let Some(report) = observed.report(node) else {
                         continue;
                     };
-                    let script = plan
-                        .files
-                        .get(&phase.script(node))
-                        .cloned()
-                        .unwrap_or_default();
+                    // Like a failed teardown step, a missing script does not stop deletion.
+                    let script = match script(plan, phase, node) {
+                        Ok(s) => s.to_string(),
+                        Err(e) => {
+                            events.push(Note::warning("ScriptMissing", "Teardown", e.to_string()));
+                            continue;
+                        }
+                    };
                     match report.phases.get(&phase.name) {
                         Some(r)
                             if r.digest == digest(&script) && r.state == PhaseState::Succeeded => {}
@@ -290,7 +295,7 @@ mod tests {
         o.pvcs = vec![crate::observe::PvcView {
             name: "demo-mgs".into(),
             label: "MGS".into(),
-            kind: "mgt".into(),
+            kind: lk_model::topology::TargetKind::Mgt,
             index: 0,
             node: "mds1".into(),
             drained: false,

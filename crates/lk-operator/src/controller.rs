@@ -24,6 +24,7 @@ use crate::error::{OperatorError, Result};
 use crate::kubevirt::{vm_resource, vmi_resource};
 use crate::observe::{self, Observed};
 use crate::settings::{self, Settings};
+use crate::states::ClusterPhase;
 use crate::{apply, build, names, validate};
 
 pub struct Context {
@@ -134,7 +135,7 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
             return refuse(
                 &ctx,
                 &lc,
-                Some("Invalid"),
+                Some(ClusterPhase::Invalid),
                 &[
                     Cond::new(c::SPEC_ACCEPTED, false, "InvalidSpec", &message),
                     Cond::new(c::READY, false, "InvalidSpec", "the spec is invalid"),
@@ -228,7 +229,7 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
         nodes: decision.nodes.clone(),
         targets: decision.targets.clone(),
     };
-    if prev.phase.as_deref() != Some("Ready") && decision.phase == "Ready" {
+    if prev.phase != Some(ClusterPhase::Ready) && decision.phase == ClusterPhase::Ready {
         notes.push(Note::normal(
             "Ready",
             "Reconcile",
@@ -249,7 +250,7 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
 async fn refuse(
     ctx: &Context,
     lc: &LustreCluster,
-    phase: Option<&str>,
+    phase: Option<ClusterPhase>,
     conds: &[Cond],
     note: Note,
 ) -> Result<Action> {
@@ -257,7 +258,7 @@ async fn refuse(
     let generation = lc.meta().generation;
     let status = LustreClusterStatus {
         observed_generation: generation,
-        phase: phase.map(String::from).or(prev.phase.clone()),
+        phase: phase.or(prev.phase.clone()),
         conditions: c::merge(&prev.conditions, conds, &Time(Timestamp::now()), generation),
         ..prev.clone()
     };
@@ -348,7 +349,7 @@ async fn delete(lc: &LustreCluster, ctx: &Context, ns: &str) -> Result<Action> {
     let prev = lc.status.clone().unwrap_or_default();
     let time = Time(Timestamp::now());
     let status = LustreClusterStatus {
-        phase: Some("Deleting".into()),
+        phase: Some(ClusterPhase::Deleting),
         conditions: c::merge(
             &prev.conditions,
             &[

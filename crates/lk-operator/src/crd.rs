@@ -9,6 +9,8 @@ use lk_model::raw::ClusterSpec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::states::{ClusterPhase, NodeState, TargetState};
+
 /// A Lustre filesystem served by KubeVirt virtual machines.
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[kube(
@@ -131,7 +133,8 @@ pub struct LustreClusterStatus {
     pub observed_generation: Option<i64>,
     /// One word: Invalid, Provisioning, Ready, Degraded, Deleting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub phase: Option<ClusterPhase>,
     /// SpecAccepted, Provisioning, LNetReady, Formatted, Mounted, Ready, Degraded,
     /// DeletionIsBlocked.
     #[serde(default)]
@@ -155,7 +158,8 @@ pub struct NodeStatus {
     #[serde(default)]
     pub nids: Vec<String>,
     /// Pending, Booting, Running, Fencing, Restarting, Failed.
-    pub state: String,
+    #[schemars(with = "String")]
+    pub state: NodeState,
     /// UID of the running VirtualMachineInstance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmi_uid: Option<String>,
@@ -190,7 +194,8 @@ pub struct TargetStatus {
     pub node: String,
     pub pvc: String,
     /// Pending, Formatted, Mounted, Recovering, Down, Draining, Drained.
-    pub state: String,
+    #[schemars(with = "String")]
+    pub state: TargetState,
     /// recovery_status of the target (COMPLETE, RECOVERING, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<String>,

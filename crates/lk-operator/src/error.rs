@@ -24,6 +24,19 @@ pub enum OperatorError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{kind} {name} has an invalid {field}: {reason}")]
+    Malformed {
+        kind: &'static str,
+        name: String,
+        field: String,
+        reason: String,
+    },
+    #[error("the plan has no script {path} for phase {phase} on node {node}")]
+    MissingScript {
+        phase: String,
+        node: String,
+        path: String,
+    },
     #[error("failed to load the Kubernetes client configuration")]
     Config(#[source] kube::Error),
     #[error("failed to start the operator runtime")]

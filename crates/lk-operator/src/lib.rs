@@ -9,7 +9,7 @@
 //! - [`cleanup`] (pure): the finalizer's reverse-order teardown.
 //!
 //! Also: [`crd`] (the resource, generated from lk-model's types), [`conditions`], [`names`],
-//! [`settings`], [`kubevirt`], [`agent_client`], [`error`].
+//! [`settings`], [`states`], [`kubevirt`], [`agent_client`], [`error`].
 
 pub mod agent_client;
 pub mod apply;
@@ -25,6 +25,7 @@ pub mod kubevirt;
 pub mod names;
 pub mod observe;
 pub mod settings;
+pub mod states;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod validate;

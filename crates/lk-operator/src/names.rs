@@ -10,6 +10,8 @@ pub const LABEL_TARGET_KIND: &str = "lustrekit.dev/target-kind";
 pub const LABEL_TARGET_INDEX: &str = "lustrekit.dev/target-index";
 /// On a target PVC whose OST was drained and removed from the filesystem.
 pub const LABEL_DRAINED: &str = "lustrekit.dev/drained";
+/// On every VM: the node's roles (`mgs,mds`), to order deletion of VMs no longer in the spec.
+pub const ANNOTATION_ROLES: &str = "lustrekit.dev/roles";
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "lustrekit-operator";
 

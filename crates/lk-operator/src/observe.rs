@@ -7,9 +7,11 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::Client;
 use lk_agent::HealthReport;
+use lk_model::raw::Role;
+use lk_model::topology::TargetKind;
 use serde_json::Value;
 
-use crate::agent_client::Agents;
+use crate::agent_client::{AgentCallError, Agents};
 use crate::error::{OperatorError, Result};
 use crate::kubevirt::{vm_resource, vmi_resource, VmiView};
 use crate::names;
@@ -20,7 +22,7 @@ pub struct VmView {
     pub node: String,
     pub run_strategy: String,
     /// Roles recorded on the VM (for ordering deletion of VMs no longer in the spec).
-    pub roles: String,
+    pub roles: Vec<Role>,
     pub deleting: bool,
 }
 
@@ -28,7 +30,7 @@ pub struct VmView {
 pub struct PvcView {
     pub name: String,
     pub label: String,
-    pub kind: String,
+    pub kind: TargetKind,
     pub index: u16,
     /// Primary node of the target.
     pub node: String,
@@ -38,7 +40,7 @@ pub struct PvcView {
 }
 
 /// Everything observed about one cluster. Nodes are keyed by the node label.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Observed {
     /// The agents' token, when its Secret exists.
     pub token: Option<String>,
@@ -47,7 +49,7 @@ pub struct Observed {
     pub pvcs: Vec<PvcView>,
     pub secrets: Vec<String>,
     /// Per node with a running VMI: its agent's report, or why there is none.
-    pub reports: BTreeMap<String, Result<HealthReport, String>>,
+    pub reports: BTreeMap<String, Result<HealthReport, AgentCallError>>,
 }
 
 impl Observed {
@@ -66,6 +68,109 @@ impl Observed {
 
 fn node_of(meta: &kube::api::ObjectMeta) -> Option<String> {
     meta.labels.as_ref()?.get(names::LABEL_NODE).cloned()
+}
+
+fn malformed(
+    kind: &'static str,
+    name: &str,
+    field: &str,
+    reason: impl Into<String>,
+) -> OperatorError {
+    OperatorError::Malformed {
+        kind,
+        name: name.to_string(),
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// `mgs,mds` → roles. The operator wrote it, so a missing or unknown word means the object
+/// was changed by hand: an error, not "no role" (which would order its deletion first).
+pub fn parse_roles(vm: &str, annotation: Option<&str>) -> Result<Vec<Role>> {
+    let field = format!("annotation {}", names::ANNOTATION_ROLES);
+    let text = annotation.ok_or_else(|| malformed("VirtualMachine", vm, &field, "missing"))?;
+    text.split(',')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            serde_json::from_value::<Role>(Value::String(w.to_string()))
+                .map_err(|_| malformed("VirtualMachine", vm, &field, format!("unknown role `{w}`")))
+        })
+        .collect()
+}
+
+fn vm_view(vm: &DynamicObject, node: String) -> Result<VmView> {
+    let name = vm
+        .metadata
+        .name
+        .clone()
+        .ok_or_else(|| malformed("VirtualMachine", &node, "metadata.name", "missing"))?;
+    let annotation = vm
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(names::ANNOTATION_ROLES));
+    Ok(VmView {
+        roles: parse_roles(&name, annotation.map(String::as_str))?,
+        run_strategy: vm
+            .data
+            .get("spec")
+            .and_then(|s| s.get("runStrategy"))
+            .and_then(Value::as_str)
+            // KubeVirt's default when the field is absent.
+            .unwrap_or("Always")
+            .to_string(),
+        name,
+        node,
+        deleting: vm.metadata.deletion_timestamp.is_some(),
+    })
+}
+
+/// A target PVC from its labels (all written by the operator; `drained` only once drained).
+pub fn pvc_view(meta: &kube::api::ObjectMeta) -> Result<PvcView> {
+    const KIND: &str = "PersistentVolumeClaim";
+    let name = meta
+        .name
+        .clone()
+        .ok_or_else(|| malformed(KIND, "?", "metadata.name", "missing"))?;
+    let labels = meta.labels.clone().unwrap_or_default();
+    let get = |k: &str| {
+        labels
+            .get(k)
+            .cloned()
+            .ok_or_else(|| malformed(KIND, &name, &format!("label {k}"), "missing"))
+    };
+    let kind = match get(names::LABEL_TARGET_KIND)?.as_str() {
+        "mgt" => TargetKind::Mgt,
+        "mdt" => TargetKind::Mdt,
+        "ost" => TargetKind::Ost,
+        other => {
+            return Err(malformed(
+                KIND,
+                &name,
+                names::LABEL_TARGET_KIND,
+                format!("unknown target kind `{other}`"),
+            ))
+        }
+    };
+    let index = get(names::LABEL_TARGET_INDEX)?;
+    let index = index.parse().map_err(|e| {
+        malformed(
+            KIND,
+            &name,
+            names::LABEL_TARGET_INDEX,
+            format!("`{index}`: {e}"),
+        )
+    })?;
+    Ok(PvcView {
+        label: get(names::LABEL_TARGET)?,
+        kind,
+        index,
+        node: get(names::LABEL_NODE)?,
+        // Absent until the drain finished.
+        drained: labels.get(names::LABEL_DRAINED).map(String::as_str) == Some("true"),
+        deleting: meta.deletion_timestamp.is_some(),
+        name,
+    })
 }
 
 pub async fn observe(
@@ -105,26 +210,7 @@ pub async fn observe(
         let Some(node) = node_of(&vm.metadata) else {
             continue;
         };
-        let spec = vm.data.get("spec");
-        o.vms.insert(
-            node.clone(),
-            VmView {
-                name: vm.metadata.name.clone().unwrap_or_default(),
-                node,
-                run_strategy: spec
-                    .and_then(|s| s.get("runStrategy"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("Always")
-                    .to_string(),
-                roles: vm
-                    .metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get("lustrekit.dev/roles").cloned())
-                    .unwrap_or_default(),
-                deleting: vm.metadata.deletion_timestamp.is_some(),
-            },
-        );
+        o.vms.insert(node.clone(), vm_view(&vm, node)?);
     }
     let vmis: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &vmi_resource());
     for vmi in vmis.list(&lp).await.map_err(OperatorError::kube(
@@ -133,7 +219,7 @@ pub async fn observe(
         cluster,
     ))? {
         if let Some(node) = node_of(&vmi.metadata) {
-            o.vmis.insert(node, VmiView::from_object(&vmi));
+            o.vmis.insert(node, VmiView::from_object(&vmi)?);
         }
     }
 
@@ -143,17 +229,7 @@ pub async fn observe(
         "PersistentVolumeClaim",
         cluster,
     ))? {
-        let labels = pvc.metadata.labels.clone().unwrap_or_default();
-        let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
-        o.pvcs.push(PvcView {
-            name: pvc.metadata.name.clone().unwrap_or_default(),
-            label: get(names::LABEL_TARGET),
-            kind: get(names::LABEL_TARGET_KIND),
-            index: get(names::LABEL_TARGET_INDEX).parse().unwrap_or(0),
-            node: get(names::LABEL_NODE),
-            drained: get(names::LABEL_DRAINED) == "true",
-            deleting: pvc.metadata.deletion_timestamp.is_some(),
-        });
+        o.pvcs.push(pvc_view(&pvc.metadata)?);
     }
 
     let polls = o
@@ -166,4 +242,54 @@ pub async fn observe(
         o.reports.insert(node, report);
     }
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::api::ObjectMeta;
+
+    fn pvc(labels: &[(&str, &str)]) -> ObjectMeta {
+        ObjectMeta {
+            name: Some("demo-ost1".into()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn target_pvcs_are_read_from_their_labels() {
+        let full = [
+            (names::LABEL_TARGET, "demo-OST0001"),
+            (names::LABEL_TARGET_KIND, "ost"),
+            (names::LABEL_TARGET_INDEX, "1"),
+            (names::LABEL_NODE, "oss1"),
+        ];
+        let p = pvc_view(&pvc(&full)).expect("valid labels");
+        assert_eq!((p.kind, p.index, p.drained), (TargetKind::Ost, 1, false));
+        // Before, a missing index read as 0 and an odd kind as "": a wrong target.
+        let err = pvc_view(&pvc(&full[..2])).expect_err("no index label");
+        assert!(err.to_string().contains("target-index"), "{err}");
+        let mut bad = full;
+        bad[2].1 = "one";
+        assert!(pvc_view(&pvc(&bad)).is_err());
+        bad = full;
+        bad[1].1 = "ostt";
+        assert!(pvc_view(&pvc(&bad)).is_err());
+    }
+
+    #[test]
+    fn roles_are_words_the_model_knows() {
+        assert_eq!(
+            parse_roles("demo-mds1", Some("mgs,mds")).expect("known"),
+            [Role::Mgs, Role::Mds]
+        );
+        assert!(parse_roles("demo-mds1", Some("mgs,mdz")).is_err());
+        assert!(parse_roles("demo-mds1", None).is_err());
+    }
 }

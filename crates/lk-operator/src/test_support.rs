@@ -6,6 +6,7 @@ use lk_agent::report::{PhaseRecord, PhaseState};
 use lk_agent::runner::digest;
 use lk_agent::HealthReport;
 
+use crate::agent_client::AgentCallError;
 use crate::crd::LustreCluster;
 use crate::kubevirt::VmiView;
 use crate::observe::{Observed, VmView};
@@ -62,7 +63,8 @@ pub fn booted(v: &Validated) -> Observed {
                 name: format!("demo-{}", n.node),
                 node: n.node.clone(),
                 run_strategy: "Always".into(),
-                roles: n.roles.join(","),
+                roles: crate::observe::parse_roles(&n.node, Some(&n.roles.join(",")))
+                    .expect("plan roles are known words"),
                 deleting: false,
             },
         );
@@ -71,7 +73,7 @@ pub fn booted(v: &Validated) -> Observed {
             VmiView {
                 name: format!("demo-{}", n.node),
                 uid: format!("uid-{}", n.node),
-                phase: "Running".into(),
+                phase: crate::states::VmiPhase::Running,
                 pod_ip: Some(format!("10.0.0.{}", i + 1)),
                 deleting: false,
             },
@@ -89,12 +91,13 @@ pub fn booted(v: &Validated) -> Observed {
 
 /// Marks `phase` as succeeded on `node` with the plan's current script.
 pub fn done(o: &mut Observed, v: &Validated, phase: &str, node: &str) {
+    let path = format!("scripts/{node}/{phase}.sh");
     let script = v
         .plan
         .files
-        .get(&format!("scripts/{node}/{phase}.sh"))
-        .cloned()
-        .unwrap_or_default();
+        .get(&path)
+        .unwrap_or_else(|| panic!("the test plan has no {path}"))
+        .clone();
     set_phase(o, node, phase, &script, PhaseState::Succeeded);
 }
 
@@ -123,6 +126,6 @@ pub fn all_done(o: &mut Observed, v: &Validated) {
     }
 }
 
-pub fn empty_reports() -> BTreeMap<String, Result<HealthReport, String>> {
+pub fn empty_reports() -> BTreeMap<String, Result<HealthReport, AgentCallError>> {
     BTreeMap::new()
 }

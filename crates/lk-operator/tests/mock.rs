@@ -10,7 +10,7 @@ use kube::client::Body;
 use kube::Client;
 use lk_agent::report::PhaseRecord;
 use lk_agent::HealthReport;
-use lk_operator::agent_client::Agents;
+use lk_operator::agent_client::{AgentCallError, Agents};
 use lk_operator::controller::{reconcile, Context};
 use lk_operator::{LustreCluster, Settings};
 use serde_json::{json, Value};
@@ -21,8 +21,8 @@ type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
 struct NoAgents;
 
 impl Agents for NoAgents {
-    fn report(&self, address: String) -> BoxFuture<'_, Result<HealthReport, String>> {
-        Box::pin(async move { Err(format!("unexpected call to {address}")) })
+    fn report(&self, address: String) -> BoxFuture<'_, Result<HealthReport, AgentCallError>> {
+        Box::pin(async move { Err(unexpected(address)) })
     }
     fn run_phase(
         &self,
@@ -31,8 +31,15 @@ impl Agents for NoAgents {
         _: String,
         _: String,
         _: bool,
-    ) -> BoxFuture<'_, Result<PhaseRecord, String>> {
-        Box::pin(async move { Err(format!("unexpected call to {address}")) })
+    ) -> BoxFuture<'_, Result<PhaseRecord, AgentCallError>> {
+        Box::pin(async move { Err(unexpected(address)) })
+    }
+}
+
+fn unexpected(address: String) -> AgentCallError {
+    AgentCallError::Status {
+        status: http::StatusCode::INTERNAL_SERVER_ERROR,
+        body: format!("unexpected call to {address}"),
     }
 }
 

@@ -89,7 +89,7 @@ pub(crate) fn build(
         name: Some(names::vm(&meta.cluster, node)),
         namespace: Some(meta.namespace.clone()),
         labels: Some(labels.clone()),
-        annotations: Some([("lustrekit.dev/roles".to_string(), roles)].into()),
+        annotations: Some([(names::ANNOTATION_ROLES.to_string(), roles)].into()),
         owner_references: Some(vec![meta.owner.clone()]),
         ..Default::default()
     };

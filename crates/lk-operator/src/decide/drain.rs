@@ -14,7 +14,7 @@ use lk_agent::report::PhaseState;
 use lk_agent::runner::digest;
 use lk_lustre::shell::quote;
 use lk_lustre::target::{Kind, TargetName};
-use lk_model::topology::Backend;
+use lk_model::topology::{Backend, TargetKind};
 use lk_model::Topology;
 
 use super::{Decision, Input, Note, Run};
@@ -31,7 +31,7 @@ pub fn removed<'a>(t: &Topology, observed: &'a Observed) -> Vec<&'a PvcView> {
     observed
         .pvcs
         .iter()
-        .filter(|p| p.kind == "ost" && !p.drained)
+        .filter(|p| p.kind == TargetKind::Ost && !p.drained)
         .filter(|p| !t.osts.iter().any(|o| o.index == p.index))
         .collect()
 }

@@ -13,6 +13,7 @@ pub mod phases;
 
 use std::collections::BTreeSet;
 
+use lk_agent::parse::recovery::Status as Recovery;
 use lk_model::topology::TargetKind;
 use lk_plan::build::target_name;
 
@@ -21,6 +22,7 @@ use crate::crd::{LustreCluster, NodeStatus, TargetStatus};
 use crate::names;
 use crate::observe::Observed;
 use crate::settings::Effective;
+use crate::states::{ClusterPhase, NodeState, TargetState};
 use crate::validate::Validated;
 
 pub struct Input<'a> {
@@ -104,7 +106,7 @@ pub struct Decision {
     pub events: Vec<Note>,
     pub conditions: Vec<Cond>,
     /// One word for the printer column.
-    pub phase: String,
+    pub phase: ClusterPhase,
     pub ost_count: u32,
     /// Something is in progress: check again soon.
     pub busy: bool,
@@ -134,19 +136,21 @@ fn targets(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress) {
                 .map(|h| (n.to_string(), h))
         });
         let (node, state, recovery) = match served {
-            Some((n, h)) if h.is_serving() => (n, "Mounted", h.recovery),
-            Some((n, h)) if h.is_up() => (n, "Recovering", h.recovery),
-            Some((n, h)) => (n, "Down", h.recovery),
+            Some((n, h)) if h.is_serving() => (n, TargetState::Mounted, h.recovery),
+            Some((n, h)) if h.is_up() => (n, TargetState::Recovering, h.recovery),
+            Some((n, h)) => (n, TargetState::Down, h.recovery),
             None => {
                 let formatted = progress.done_on("format", &target.node);
-                (
-                    target.node.clone(),
-                    if formatted { "Formatted" } else { "Pending" },
-                    None,
-                )
+                let state = if formatted {
+                    TargetState::Formatted
+                } else {
+                    TargetState::Pending
+                };
+                (target.node.clone(), state, None)
             }
         };
-        if target.kind == TargetKind::Ost && matches!(state, "Mounted" | "Recovering") {
+        let in_service = matches!(state, TargetState::Mounted | TargetState::Recovering);
+        if target.kind == TargetKind::Ost && in_service {
             d.ost_count += 1;
         }
         d.targets.push(TargetStatus {
@@ -155,14 +159,20 @@ fn targets(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress) {
             index: target.index,
             node,
             pvc: names::pvc(input.cluster(), &name),
-            state: state.into(),
-            recovery: recovery.map(|r| {
-                serde_json::to_value(r)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            }),
+            state,
+            recovery: recovery.map(|r| recovery_word(r).to_string()),
         });
+    }
+}
+
+/// The target's `recovery_status` word, as Lustre prints it.
+fn recovery_word(r: Recovery) -> &'static str {
+    match r {
+        Recovery::Complete => "COMPLETE",
+        Recovery::Recovering => "RECOVERING",
+        Recovery::Inactive => "INACTIVE",
+        Recovery::Waiting => "WAITING",
+        Recovery::WaitingForClients => "WAITING_FOR_CLIENTS",
     }
 }
 
@@ -189,8 +199,8 @@ fn replacements(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress
             .targets
             .iter()
             .filter(|x| labels.contains(&x.label))
-            .all(|x| x.state == "Mounted");
-        if n.state == "Running" && phases_done && mounted {
+            .all(|x| x.state == TargetState::Mounted);
+        if n.state == NodeState::Running && phases_done && mounted {
             d.events.push(Note::normal(
                 "ServerRecovered",
                 "Replace",
@@ -261,21 +271,27 @@ fn conditions(
 
     let mut degraded: Vec<(&str, String)> = Vec::new();
     for n in &d.nodes {
-        match n.state.as_str() {
-            "Fencing" | "Restarting" => degraded.push((
+        match &n.state {
+            NodeState::Fencing | NodeState::Restarting => degraded.push((
                 "ServerReplacing",
                 format!("{} is being replaced ({})", n.name, n.state),
             )),
-            "Unreachable" => degraded.push((
+            NodeState::Unreachable => degraded.push((
                 "AgentUnreachable",
                 format!("the agent of {} does not answer", n.name),
             )),
-            "BootTimedOut" => {
+            NodeState::BootTimedOut => {
                 degraded.push(("BootTimedOut", format!("{} did not boot in time", n.name)))
             }
-            _ => {}
+            // Not a problem (yet): still coming up, or serving.
+            NodeState::Pending | NodeState::Booting | NodeState::Running => {}
+            // `nodes::decide` derives every state afresh, so this cannot come from there.
+            NodeState::Unknown(word) => degraded.push((
+                "UnknownNodeState",
+                format!("{} is in the unknown state `{word}`", n.name),
+            )),
         }
-        if n.replacement_started_unix.is_some() && n.state == "Running" {
+        if n.replacement_started_unix.is_some() && n.state == NodeState::Running {
             degraded.push((
                 "Recovering",
                 format!(
@@ -296,7 +312,7 @@ fn conditions(
         }
     }
     for t in &d.targets {
-        if t.state == "Down" {
+        if t.state == TargetState::Down {
             degraded.push(("TargetDown", format!("{} on {} is not UP", t.label, t.node)));
         }
     }
@@ -318,7 +334,7 @@ fn conditions(
         None => Cond::new(c::DEGRADED, false, "Healthy", "no problem seen"),
     });
 
-    let all_running = d.nodes.iter().all(|n| n.state == "Running");
+    let all_running = d.nodes.iter().all(|n| n.state == NodeState::Running);
     let provisioning = !progress.all_done || !all_running;
     d.conditions.push(Cond::new(
         c::PROVISIONING,
@@ -333,7 +349,7 @@ fn conditions(
             "every phase done".into()
         },
     ));
-    let all_mounted = d.targets.iter().all(|t| t.state == "Mounted");
+    let all_mounted = d.targets.iter().all(|t| t.state == TargetState::Mounted);
     let ready = !provisioning && !is_degraded && all_mounted && !drain.in_progress;
     d.conditions.push(Cond::new(
         c::READY,
@@ -360,15 +376,14 @@ fn conditions(
         "the cluster is not being deleted",
     ));
     d.phase = if ready {
-        "Ready"
+        ClusterPhase::Ready
     } else if is_degraded && progress.all_done {
-        "Degraded"
+        ClusterPhase::Degraded
     } else if drain.in_progress {
-        "Draining"
+        ClusterPhase::Draining
     } else {
-        "Provisioning"
-    }
-    .into();
+        ClusterPhase::Provisioning
+    };
     d.busy |= !ready;
 }
 

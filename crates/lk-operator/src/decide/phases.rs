@@ -9,9 +9,11 @@ use std::collections::BTreeSet;
 
 use lk_agent::report::PhaseState;
 use lk_agent::runner::digest;
-use lk_plan::Stage;
+use lk_plan::{Plan, Stage};
 
 use super::{Decision, Input, Note, Run};
+use crate::error::{OperatorError, Result};
+use crate::states::NodeState;
 
 #[derive(Debug, Default)]
 pub struct Progress {
@@ -42,44 +44,30 @@ fn last_line(text: &str) -> &str {
         .unwrap_or("")
 }
 
+/// The plan's script for `phase` on `node`. lk-plan writes one per (phase, node); a missing
+/// one must not run as an empty script, which would "succeed" and mark the phase done.
+pub fn script<'p>(plan: &'p Plan, phase: &lk_plan::Phase, node: &str) -> Result<&'p str> {
+    let path = phase.script(node);
+    match plan.files.get(&path) {
+        Some(s) => Ok(s),
+        None => Err(OperatorError::MissingScript {
+            phase: phase.name.clone(),
+            node: node.to_string(),
+            path,
+        }),
+    }
+}
+
 pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
     let plan = &input.validated.plan;
-    let obs = input.observed;
-    let running_nodes: BTreeSet<String> = d
+    let running: BTreeSet<String> = d
         .nodes
         .iter()
-        .filter(|n| n.state == "Running")
+        .filter(|n| n.state == NodeState::Running)
         .map(|n| n.name.clone())
         .collect();
-    let running = |node: &str| running_nodes.contains(node);
     let mut p = Progress::default();
-    for phase in &plan.phases {
-        for node in &phase.nodes {
-            let script = plan
-                .files
-                .get(&phase.script(node))
-                .cloned()
-                .unwrap_or_default();
-            let ok = running(node)
-                && obs
-                    .report(node)
-                    .and_then(|r| r.phases.get(&phase.name))
-                    .is_some_and(|r| {
-                        r.state == PhaseState::Succeeded && r.digest == digest(&script)
-                    });
-            if ok {
-                p.done.insert((phase.name.clone(), node.clone()));
-            }
-        }
-    }
-    for n in d.nodes.iter_mut() {
-        n.phases_done = plan
-            .phases
-            .iter()
-            .filter(|ph| p.done_on(&ph.name, &n.name))
-            .map(|ph| ph.name.clone())
-            .collect();
-    }
+    record_done(input, d, &running, &mut p);
     let phase_done =
         |name: &str, nodes: &[String], p: &Progress| nodes.iter().all(|n| p.done_on(name, n));
     for stage in [
@@ -102,6 +90,58 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
         p.all_done = true;
         return p;
     };
+    start(input, d, &running, phase, &mut p);
+    p
+}
+
+/// Which (phase, node) pairs are done, into `p` and each node's `phasesDone`. A missing
+/// script is reported (Degraded, and an event) and its phase never counts as done.
+fn record_done(input: &Input<'_>, d: &mut Decision, running: &BTreeSet<String>, p: &mut Progress) {
+    let plan = &input.validated.plan;
+    for phase in &plan.phases {
+        for node in &phase.nodes {
+            let script = match script(plan, phase, node) {
+                Ok(s) => s,
+                Err(e) => {
+                    p.failures.push(e.to_string());
+                    d.events
+                        .push(Note::warning("ScriptMissing", "RunPhase", e.to_string()));
+                    continue;
+                }
+            };
+            let ok = running.contains(node)
+                && input
+                    .observed
+                    .report(node)
+                    .and_then(|r| r.phases.get(&phase.name))
+                    .is_some_and(|r| {
+                        r.state == PhaseState::Succeeded && r.digest == digest(script)
+                    });
+            if ok {
+                p.done.insert((phase.name.clone(), node.clone()));
+            }
+        }
+    }
+    for n in d.nodes.iter_mut() {
+        n.phases_done = plan
+            .phases
+            .iter()
+            .filter(|ph| p.done_on(&ph.name, &n.name))
+            .map(|ph| ph.name.clone())
+            .collect();
+    }
+}
+
+/// Starts (or waits for, or retries) the first phase not done, on its pending nodes.
+fn start(
+    input: &Input<'_>,
+    d: &mut Decision,
+    running: &BTreeSet<String>,
+    phase: &lk_plan::Phase,
+    p: &mut Progress,
+) {
+    let plan = &input.validated.plan;
+    let obs = input.observed;
     let pending: Vec<&String> = phase
         .nodes
         .iter()
@@ -120,27 +160,26 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
     d.busy = true;
     if obs.token.is_none() {
         p.waiting = Some("the agent token Secret does not exist yet".into());
-        return p;
+        return;
     }
     let mut started = Vec::new();
     for node in pending {
         let Some(address) = obs.agent_address(node, input.agent_port) else {
             continue;
         };
-        if !running(node) {
+        if !running.contains(node.as_str()) {
             continue;
         }
-        let script = plan
-            .files
-            .get(&phase.script(node))
-            .cloned()
-            .unwrap_or_default();
+        // Reported by `record_done` already.
+        let Ok(script) = script(plan, phase, node) else {
+            continue;
+        };
         let record = obs.report(node).and_then(|r| r.phases.get(&phase.name));
         let run = |force| Run {
             node: node.clone(),
             address: address.clone(),
             phase: phase.name.clone(),
-            script: script.clone(),
+            script: script.to_string(),
             force,
         };
         match record {
@@ -153,7 +192,7 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
                     ));
                 }
             }
-            Some(r) if r.state == PhaseState::Failed && r.digest == digest(&script) => {
+            Some(r) if r.state == PhaseState::Failed && r.digest == digest(script) => {
                 let detail = format!(
                     "phase {} failed on {node} (exit {}): {}",
                     phase.name,
@@ -189,5 +228,4 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
             ),
         ));
     }
-    p
 }

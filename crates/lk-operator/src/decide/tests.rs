@@ -1,12 +1,17 @@
 //! The pure decision, step by step: boot, phase order, failures, fencing and replacement,
 //! scale-down refusal and drain. No API server, no agents: observed state is built by hand.
 
+use std::time::Duration;
+
 use lk_agent::report::{PhaseState, TargetHealth};
+use lk_model::topology::TargetKind;
 
 use super::{decide, drain, Decision, Input};
+use crate::agent_client::AgentCallError;
 use crate::crd::{LustreCluster, LustreClusterStatus, NodeStatus};
 use crate::observe::{Observed, PvcView};
 use crate::settings::timeouts;
+use crate::states::{ClusterPhase, NodeState, VmiPhase};
 use crate::test_support::*;
 use crate::validate::Validated;
 
@@ -64,7 +69,7 @@ fn nothing_exists_yet() {
     let lc = cluster(DEMO);
     let v = validated(&lc);
     let d = run(&lc, &v, &Observed::default(), 1000);
-    assert!(d.nodes.iter().all(|n| n.state == "Pending"));
+    assert!(d.nodes.iter().all(|n| n.state == NodeState::Pending));
     assert!(d.runs.is_empty());
     assert_eq!(cond(&d, "Provisioning"), (true, "InProgress".into()));
     assert!(!cond(&d, "Ready").0);
@@ -144,7 +149,7 @@ fn all_done_and_serving_is_ready() {
     let d = run(&lc, &v, &o, 1000);
     assert_eq!(cond(&d, "Ready"), (true, "Ready".into()));
     assert!(!cond(&d, "Degraded").0);
-    assert_eq!(d.phase, "Ready");
+    assert_eq!(d.phase, ClusterPhase::Ready);
     assert_eq!(d.ost_count, 2);
     assert!(d.runs.is_empty() && !d.busy);
     // A target down: Degraded, not Ready.
@@ -166,7 +171,7 @@ fn a_failed_server_is_fenced_then_restarted_then_recovered() {
     serving(&mut o, "oss1", &["demo-OST0000", "demo-OST0001"]);
     let d0 = run(&lc, &v, &o, 1000);
     // The instance fails.
-    o.vmis.get_mut("oss1").expect("vmi").phase = "Failed".into();
+    o.vmis.get_mut("oss1").expect("vmi").phase = VmiPhase::Failed;
     o.reports.remove("oss1");
     let d1 = run(&with_status(&lc, &d0), &v, &o, 1010);
     let oss1 = |d: &Decision| {
@@ -176,7 +181,7 @@ fn a_failed_server_is_fenced_then_restarted_then_recovered() {
             .cloned()
             .expect("oss1")
     };
-    assert_eq!(oss1(&d1).state, "Fencing");
+    assert_eq!(oss1(&d1).state, NodeState::Fencing);
     assert_eq!(d1.delete_vmis, ["demo-oss1"]);
     assert!(d1.halted.contains("oss1"));
     assert!(d1
@@ -186,12 +191,12 @@ fn a_failed_server_is_fenced_then_restarted_then_recovered() {
     assert_eq!(oss1(&d1).replacements, 1);
     // Still there: still fencing, VM still halted.
     let d2 = run(&with_status(&lc, &d1), &v, &o, 1011);
-    assert_eq!(oss1(&d2).state, "Fencing");
+    assert_eq!(oss1(&d2).state, NodeState::Fencing);
     assert!(d2.halted.contains("oss1"));
     // Gone: restarting with the VM running again.
     o.vmis.remove("oss1");
     let d3 = run(&with_status(&lc, &d2), &v, &o, 1012);
-    assert_eq!(oss1(&d3).state, "Restarting");
+    assert_eq!(oss1(&d3).state, NodeState::Restarting);
     assert!(!d3.halted.contains("oss1"));
     assert!(d3.events.iter().any(|e| e.reason == "ServerFenced"));
     // A new instance whose agent answers: phases run again on it only.
@@ -204,7 +209,7 @@ fn a_failed_server_is_fenced_then_restarted_then_recovered() {
     }
     serving(&mut fresh, "mds1", &["MGS", "demo-MDT0000"]);
     let d4 = run(&with_status(&lc, &d3), &v, &fresh, 1020);
-    assert_eq!(oss1(&d4).state, "Running");
+    assert_eq!(oss1(&d4).state, NodeState::Running);
     assert!(d4.events.iter().any(|e| e.reason == "ServerReplaced"));
     assert!(d4.runs.iter().all(|r| r.node == "oss1") && !d4.runs.is_empty());
     assert!(cond(&d4, "Degraded").0);
@@ -234,8 +239,10 @@ fn a_silent_agent_is_replaced_after_the_named_timeout() {
     let v = validated(&lc);
     let mut o = booted(&v);
     let d0 = run(&lc, &v, &o, 1000);
-    o.reports
-        .insert("oss1".into(), Err("connection refused".into()));
+    o.reports.insert(
+        "oss1".into(),
+        Err(AgentCallError::Timeout(Duration::from_secs(5))),
+    );
     let d1 = run(&with_status(&lc, &d0), &v, &o, 1100);
     let state = |d: &Decision| {
         d.nodes
@@ -243,11 +250,11 @@ fn a_silent_agent_is_replaced_after_the_named_timeout() {
             .find(|n| n.name == "oss1")
             .map(|n| n.state.clone())
     };
-    assert_eq!(state(&d1).as_deref(), Some("Unreachable"));
+    assert_eq!(state(&d1), Some(NodeState::Unreachable));
     let d2 = run(&with_status(&lc, &d1), &v, &o, 1159);
-    assert_eq!(state(&d2).as_deref(), Some("Unreachable"));
+    assert_eq!(state(&d2), Some(NodeState::Unreachable));
     let d3 = run(&with_status(&lc, &d2), &v, &o, 1160);
-    assert_eq!(state(&d3).as_deref(), Some("Fencing"));
+    assert_eq!(state(&d3), Some(NodeState::Fencing));
     assert!(d3.events.iter().any(|e| e.reason == "AgentUnreachable"));
 }
 
@@ -263,14 +270,14 @@ fn a_deleted_vm_is_recreated_and_reported() {
     let d1 = run(&with_status(&lc, &d0), &v, &o, 1001);
     assert!(d1.events.iter().any(|e| e.reason == "ServerRecreated"));
     let n: &NodeStatus = d1.nodes.iter().find(|n| n.name == "oss1").expect("oss1");
-    assert_eq!((n.state.as_str(), n.replacements), ("Pending", 1));
+    assert_eq!((&n.state, n.replacements), (&NodeState::Pending, 1));
 }
 
 fn ost_pvc(index: u16, node: &str) -> PvcView {
     PvcView {
         name: format!("demo-ost{}", index + 1),
         label: format!("demo-OST{index:04x}"),
-        kind: "ost".into(),
+        kind: TargetKind::Ost,
         index,
         node: node.into(),
         drained: false,
@@ -358,4 +365,46 @@ fn drain_steps_run_one_after_the_other_then_the_server_goes() {
     assert!(d.events.iter().any(|e| e.reason == "OstDrained"));
     assert!(d.events.iter().any(|e| e.reason == "ServerRemoved"));
     let _ = empty_reports();
+}
+
+#[test]
+fn a_missing_script_is_reported_not_run_empty() {
+    let lc = cluster(DEMO);
+    let mut v = validated(&lc);
+    let o = booted(&v);
+    // An empty script would "succeed" and count the phase as done: it must not run.
+    v.plan.files.remove("scripts/oss1/install.sh");
+    let d = run(&lc, &v, &o, 1000);
+    let nodes: Vec<&str> = d.runs.iter().map(|r| r.node.as_str()).collect();
+    assert_eq!(nodes, ["mds1", "client1"]);
+    assert!(d.runs.iter().all(|r| !r.script.is_empty()));
+    let missing = d
+        .events
+        .iter()
+        .find(|e| e.reason == "ScriptMissing")
+        .expect("a ScriptMissing event");
+    assert!(missing.warning);
+    assert!(
+        missing.note.contains("scripts/oss1/install.sh"),
+        "{}",
+        missing.note
+    );
+    assert_eq!(cond(&d, "Degraded"), (true, "PhaseFailed".into()));
+    assert!(!cond(&d, "Ready").0);
+}
+
+#[test]
+fn an_unknown_node_state_in_status_is_reported() {
+    let lc = cluster(DEMO);
+    let v = validated(&lc);
+    let o = booted(&v);
+    let mut d0 = run(&lc, &v, &o, 1000);
+    d0.nodes[1].state = NodeState::Unknown("Hibernating".into());
+    let d1 = run(&with_status(&lc, &d0), &v, &o, 1001);
+    assert!(d1
+        .events
+        .iter()
+        .any(|e| e.reason == "UnknownNodeState" && e.note.contains("`Hibernating`")));
+    // Derived again from what is observed: its agent answers.
+    assert_eq!(d1.nodes[1].state, NodeState::Running);
 }

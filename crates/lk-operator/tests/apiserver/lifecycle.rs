@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use lk_operator::kubevirt::vm_resource;
+use lk_operator::states::{ClusterPhase, TargetState};
 use lk_operator::LustreCluster;
 use serde_json::json;
 
@@ -149,10 +150,13 @@ async fn create_ready_edit_delete() {
     let lc = lcs.get("demo").await.expect("get");
     let status = lc.status.clone().expect("status");
     assert_eq!(status.observed_generation, lc.metadata.generation);
-    assert_eq!(status.phase.as_deref(), Some("Ready"));
+    assert_eq!(status.phase, Some(ClusterPhase::Ready));
     assert_eq!(status.ost_count, 2);
     assert!(
-        status.targets.iter().all(|t| t.state == "Mounted"),
+        status
+            .targets
+            .iter()
+            .all(|t| t.state == TargetState::Mounted),
         "{:?}",
         status.targets
     );
