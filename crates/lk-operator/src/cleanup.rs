@@ -23,8 +23,11 @@ use crate::observe::{Observed, VmView};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// Run these teardown scripts and check again.
-    Teardown(Vec<Run>),
+    /// Run these teardown scripts (with the agents' token) and check again.
+    Teardown {
+        runs: Vec<Run>,
+        token: String,
+    },
     /// Wait for teardown scripts or for deleted objects to go.
     Wait(String),
     DeleteVms(Vec<String>),
@@ -67,79 +70,95 @@ pub fn decide(
     teardown_seconds: i64,
 ) -> Cleanup {
     let mut events = Vec::new();
-    let cluster = lc.metadata.name.clone().unwrap_or_default();
     let any_vm = !observed.vms.is_empty() || !observed.vmis.is_empty();
-
-    // 1. Guest teardown, while there are VMs and time left.
-    if let (Some(plan), Some(_token), true) = (plan, observed.token.as_ref(), any_vm) {
+    // 1. Guest teardown, while there are VMs, a token to call the agents with, and time left.
+    if let (Some(plan), Some(token), true) = (plan, observed.token.as_ref(), any_vm) {
         if elapsed < teardown_seconds {
-            for phase in &plan.teardown {
-                let mut runs = Vec::new();
-                let mut running = Vec::new();
-                for node in &phase.nodes {
-                    let Some(address) = observed.agent_address(node, agent_port) else {
-                        continue;
-                    };
-                    let Some(report) = observed.report(node) else {
-                        continue;
-                    };
-                    // Like a failed teardown step, a missing script does not stop deletion.
-                    let script = match script(plan, phase, node) {
-                        Ok(s) => s.to_string(),
-                        Err(e) => {
-                            events.push(Note::warning("ScriptMissing", "Teardown", e.to_string()));
-                            continue;
-                        }
-                    };
-                    match report.phases.get(&phase.name) {
-                        Some(r)
-                            if r.digest == digest(&script) && r.state == PhaseState::Succeeded => {}
-                        Some(r) if r.state == PhaseState::Running => running.push(node.clone()),
-                        // A failed teardown step does not stop deletion.
-                        Some(r) if r.digest == digest(&script) && r.state == PhaseState::Failed => {
-                        }
-                        _ => runs.push(Run {
-                            node: node.clone(),
-                            address,
-                            phase: phase.name.clone(),
-                            script,
-                            force: false,
-                        }),
-                    }
-                }
-                if !runs.is_empty() {
-                    events.push(Note::normal(
-                        "TearingDown",
-                        "Teardown",
-                        format!(
-                            "{} on {}",
-                            phase.name,
-                            runs.iter()
-                                .map(|r| r.node.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ));
-                    return Cleanup {
-                        step: Step::Teardown(runs),
-                        events,
-                    };
-                }
-                if !running.is_empty() {
-                    return Cleanup {
-                        step: Step::Wait(format!(
-                            "{} running on {}",
-                            phase.name,
-                            running.join(", ")
-                        )),
-                        events,
-                    };
-                }
+            if let Some(step) = teardown(plan, observed, agent_port, token, &mut events) {
+                return Cleanup { step, events };
             }
         }
     }
+    let step = vms(observed, &mut events)
+        .or_else(|| {
+            // 3. Secrets.
+            (!observed.secrets.is_empty()).then(|| Step::DeleteSecrets(observed.secrets.clone()))
+        })
+        .unwrap_or_else(|| pvcs(lc, observed, &mut events));
+    Cleanup { step, events }
+}
 
-    // 2. VMs, group by group.
+/// 1. The first teardown phase with something to run or to wait for, if any.
+fn teardown(
+    plan: &Plan,
+    observed: &Observed,
+    agent_port: u16,
+    token: &str,
+    events: &mut Vec<Note>,
+) -> Option<Step> {
+    for phase in &plan.teardown {
+        let mut runs = Vec::new();
+        let mut running = Vec::new();
+        for node in &phase.nodes {
+            let Some(address) = observed.agent_address(node, agent_port) else {
+                continue;
+            };
+            let Some(report) = observed.report(node) else {
+                continue;
+            };
+            // Like a failed teardown step, a missing script does not stop deletion.
+            let script = match script(plan, phase, node) {
+                Ok(s) => s.to_string(),
+                Err(e) => {
+                    events.push(Note::warning("ScriptMissing", "Teardown", e.to_string()));
+                    continue;
+                }
+            };
+            match report.phases.get(&phase.name) {
+                Some(r) if r.digest == digest(&script) && r.state == PhaseState::Succeeded => {}
+                Some(r) if r.state == PhaseState::Running => running.push(node.clone()),
+                // A failed teardown step does not stop deletion.
+                Some(r) if r.digest == digest(&script) && r.state == PhaseState::Failed => {}
+                _ => runs.push(Run {
+                    node: node.clone(),
+                    address,
+                    phase: phase.name.clone(),
+                    script,
+                    force: false,
+                }),
+            }
+        }
+        if !runs.is_empty() {
+            events.push(Note::normal(
+                "TearingDown",
+                "Teardown",
+                format!(
+                    "{} on {}",
+                    phase.name,
+                    runs.iter()
+                        .map(|r| r.node.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            return Some(Step::Teardown {
+                runs,
+                token: token.to_string(),
+            });
+        }
+        if !running.is_empty() {
+            return Some(Step::Wait(format!(
+                "{} running on {}",
+                phase.name,
+                running.join(", ")
+            )));
+        }
+    }
+    None
+}
+
+/// 2. VMs, group by group, each group's instances gone before the next.
+fn vms(observed: &Observed, events: &mut Vec<Note>) -> Option<Step> {
     for (g, what) in GROUPS.iter().enumerate() {
         let group_vms: Vec<&VmView> = observed
             .vms
@@ -157,10 +176,7 @@ pub fn decide(
                 "Delete",
                 format!("{what}: {}", to_delete.join(", ")),
             ));
-            return Cleanup {
-                step: Step::DeleteVms(to_delete),
-                events,
-            };
+            return Some(Step::DeleteVms(to_delete));
         }
         // Instances of VMs already deleted (this group's) must be gone before the next group.
         let stopping = observed
@@ -168,28 +184,15 @@ pub fn decide(
             .keys()
             .any(|node| !observed.vms.contains_key(node));
         if !group_vms.is_empty() || stopping {
-            return Cleanup {
-                step: Step::Wait(format!("{what} servers to stop")),
-                events,
-            };
+            return Some(Step::Wait(format!("{what} servers to stop")));
         }
     }
-    if !observed.vmis.is_empty() {
-        return Cleanup {
-            step: Step::Wait("virtual machine instances to stop".into()),
-            events,
-        };
-    }
+    (!observed.vmis.is_empty()).then(|| Step::Wait("virtual machine instances to stop".into()))
+}
 
-    // 3. Secrets.
-    if !observed.secrets.is_empty() {
-        return Cleanup {
-            step: Step::DeleteSecrets(observed.secrets.clone()),
-            events,
-        };
-    }
-
-    // 4. PVCs.
+/// 4. The PVCs per `deletionPolicy`, then 5. the finalizer.
+fn pvcs(lc: &LustreCluster, observed: &Observed, events: &mut Vec<Note>) -> Step {
+    // No `spec.kubernetes`: every setting at its default (Retain).
     let k = lc.spec.kubernetes.clone().unwrap_or_default();
     let pvcs: Vec<String> = observed
         .pvcs
@@ -197,41 +200,36 @@ pub fn decide(
         .filter(|p| !p.deleting)
         .map(|p| p.name.clone())
         .collect();
-    if !pvcs.is_empty() {
-        match k.deletion_policy.unwrap_or_default() {
-            DeletionPolicy::Delete => {
-                let expected = names::deletion_confirmation(&cluster);
-                if k.deletion_confirmation.as_deref() != Some(expected.as_str()) {
-                    return Cleanup {
-                        step: Step::Blocked(format!(
-                            "deletionPolicy is Delete but spec.kubernetes.deletionConfirmation is not `{expected}`; set it to delete the volumes, or set deletionPolicy: Retain to keep them"
-                        )),
-                        events,
-                    };
-                }
-                events.push(Note::warning(
-                    "DeletingVolumes",
-                    "Delete",
-                    format!(
-                        "deletionPolicy Delete, confirmed: deleting {}",
-                        pvcs.join(", ")
-                    ),
+    if pvcs.is_empty() {
+        return Step::RemoveFinalizer;
+    }
+    match k.deletion_policy.unwrap_or_default() {
+        DeletionPolicy::Delete => {
+            let cluster = lc.metadata.name.as_deref().unwrap_or_default();
+            let expected = names::deletion_confirmation(cluster);
+            if k.deletion_confirmation.as_deref() != Some(expected.as_str()) {
+                return Step::Blocked(format!(
+                    "deletionPolicy is Delete but spec.kubernetes.deletionConfirmation is not `{expected}`; set it to delete the volumes, or set deletionPolicy: Retain to keep them"
                 ));
-                return Cleanup {
-                    step: Step::DeletePvcs(pvcs),
-                    events,
-                };
             }
-            DeletionPolicy::Retain => events.push(Note::normal(
+            events.push(Note::warning(
+                "DeletingVolumes",
+                "Delete",
+                format!(
+                    "deletionPolicy Delete, confirmed: deleting {}",
+                    pvcs.join(", ")
+                ),
+            ));
+            Step::DeletePvcs(pvcs)
+        }
+        DeletionPolicy::Retain => {
+            events.push(Note::normal(
                 "VolumesRetained",
                 "Delete",
                 format!("deletionPolicy Retain: keeping {}", pvcs.join(", ")),
-            )),
+            ));
+            Step::RemoveFinalizer
         }
-    }
-    Cleanup {
-        step: Step::RemoveFinalizer,
-        events,
     }
 }
 
@@ -253,7 +251,7 @@ mod tests {
         o.secrets = vec!["demo-agent-token".into()];
         // 1. Teardown scripts, clients first.
         let c = step(&lc, &o);
-        let Step::Teardown(runs) = &c.step else {
+        let Step::Teardown { runs, .. } = &c.step else {
             panic!("{:?}", c.step)
         };
         assert_eq!(

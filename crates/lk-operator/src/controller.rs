@@ -298,26 +298,23 @@ async fn delete(lc: &LustreCluster, ctx: &Context, ns: &str) -> Result<Action> {
         tmo.teardown,
     );
     let mut notes = decision.events.clone();
+    // The step's name, as the condition message showed it (never its data: it holds the token).
     let (blocked, message) = match &decision.step {
         Step::Blocked(m) => (true, m.clone()),
         Step::Wait(m) => (false, format!("waiting for {m}")),
-        other => (
-            false,
-            format!("{other:?}")
-                .split('(')
-                .next()
-                .unwrap_or("")
-                .to_string(),
-        ),
+        Step::Teardown { .. } => (false, "Teardown".to_string()),
+        Step::DeleteVms(_) => (false, "DeleteVms".to_string()),
+        Step::DeleteSecrets(_) => (false, "DeleteSecrets".to_string()),
+        Step::DeletePvcs(_) => (false, "DeletePvcs".to_string()),
+        Step::RemoveFinalizer => (false, "RemoveFinalizer".to_string()),
     };
     match &decision.step {
-        Step::Teardown(runs) => {
-            let token = observed.token.clone().unwrap_or_default();
+        Step::Teardown { runs, token } => {
             let d = decide::Decision {
                 runs: runs.clone(),
                 ..Default::default()
             };
-            notes.extend(apply::run_scripts(ctx.agents.as_ref(), &d, &token).await);
+            notes.extend(apply::run_scripts(ctx.agents.as_ref(), &d, token).await);
         }
         Step::Wait(_) => {}
         Step::DeleteVms(vms) => apply::delete_vms(&ctx.client, ns, vms).await?,

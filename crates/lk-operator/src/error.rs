@@ -37,6 +37,12 @@ pub enum OperatorError {
         node: String,
         path: String,
     },
+    #[error("failed to write {what} as YAML")]
+    Yaml {
+        what: &'static str,
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
     #[error("failed to load the Kubernetes client configuration")]
     Config(#[source] kube::Error),
     #[error("failed to start the operator runtime")]

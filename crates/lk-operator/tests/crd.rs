@@ -8,7 +8,7 @@ fn committed_crd_is_current() {
     );
     let committed = std::fs::read_to_string(path).expect("committed CRD");
     assert_eq!(
-        lk_operator::crd_yaml(),
+        lk_operator::crd_yaml().expect("CRD serializes"),
         committed,
         "deploy/helm/lustrekit/crds/lustrecluster.yaml is stale: run `lustrekit crd > deploy/helm/lustrekit/crds/lustrecluster.yaml`"
     );
@@ -16,7 +16,7 @@ fn committed_crd_is_current() {
 
 #[test]
 fn crd_names_and_subresources() {
-    let crd = lk_operator::crd::crd();
+    let crd = lk_operator::crd::crd().expect("CRD serializes");
     assert_eq!(
         crd.spec.names.short_names.as_deref(),
         Some(&["lc".to_string()][..])

@@ -50,7 +50,7 @@ fn init_logging() {
 }
 
 pub fn crd() -> anyhow::Result<()> {
-    write!(std::io::stdout(), "{}", lk_operator::crd_yaml())?;
+    write!(std::io::stdout(), "{}", lk_operator::crd_yaml()?)?;
     Ok(())
 }
 

@@ -90,7 +90,7 @@ pub async fn env(test: &str) -> Option<Env> {
 pub async fn install_crds(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let pp = PatchParams::apply("lustrekit-tests").force();
-    let mut all = vec![lk_operator::crd::crd()];
+    let mut all = vec![lk_operator::crd::crd().expect("CRD serializes")];
     let kubevirt = include_str!("../../../../deploy/kubevirt/kubevirt-crds.yaml");
     for doc in serde_yaml_ng::Deserializer::from_str(kubevirt) {
         let crd: CustomResourceDefinition =
