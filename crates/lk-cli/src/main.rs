@@ -88,7 +88,7 @@ enum Command {
 enum ImageCommand {
     /// Build the Debian 12 base image (debootstrap, Debian's kernel, guest agent, 9p), or with
     /// --lustre one with Lustre installed from a topology's build; cached.
-    Build(lk_image::ImageArgs),
+    Build(cmd::image::ImageArgs),
 }
 
 fn main() -> ExitCode {

@@ -3,19 +3,18 @@
 //! [`Recipe`].
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::command::run;
 use crate::error::ImageError;
+use crate::files::{copy_atomic, mkdir, remove_tree, set_mode, tmp_path, write_atomic};
 use crate::recipe::{Recipe, PRUNED_MODULE_DIRS, REMOVED_PATHS};
-use crate::{Artifacts, ImageArgs};
+use crate::{Artifacts, ImageOptions};
 
 const STEPS: usize = 8;
 
@@ -90,9 +89,9 @@ impl Progress {
 pub(crate) fn build(
     recipe: &Recipe,
     a: &Artifacts,
-    args: &ImageArgs,
+    opts: &ImageOptions,
 ) -> Result<String, ImageError> {
-    if !args.force && cached(recipe, a) {
+    if !opts.force && cached(recipe, a) {
         return Ok(format!(
             "image is current (recipe {}): {}\n  kernel {}\n  initrd {}",
             &recipe.hash()[..12],
@@ -107,7 +106,7 @@ pub(crate) fn build(
     mkdir(&out_dir, "prepare")?;
     // World-readable: qemu runs as libvirt-qemu and reads backing files and kernels.
     set_mode(&out_dir, 0o755, "prepare")?;
-    mkdir(&args.cache_dir, "prepare")?;
+    mkdir(&opts.cache_dir, "prepare")?;
     let stem = a
         .image
         .file_stem()
@@ -118,9 +117,9 @@ pub(crate) fn build(
     mkdir(&work, "prepare")?;
 
     let mut p = Progress::new();
-    let result = run_steps(recipe, a, args, &work, &root, &mut p);
+    let result = run_steps(recipe, a, opts, &work, &root, &mut p);
     p.pb.finish_and_clear();
-    if !args.keep_tree {
+    if !opts.keep_tree {
         let _ = std::fs::remove_dir_all(&work);
     }
     let kernel_version = result?;
@@ -134,8 +133,19 @@ pub(crate) fn build(
         kernel_version: kernel_version.clone(),
         build_seconds: total.as_secs_f64(),
     };
-    let json = serde_json::to_string_pretty(&stamp).unwrap_or_default();
+    let json = serde_json::to_string_pretty(&stamp).map_err(|source| ImageError::Json {
+        step: "finish",
+        action: "serialize the stamp for",
+        path: a.recipe.clone(),
+        source,
+    })?;
     write_atomic(&a.recipe, json.as_bytes(), "finish")?;
+    Ok(summary(recipe, a, &stamp, total))
+}
+
+/// What was built, with sizes (a missing file shows as 0 MiB) and the boot command line.
+fn summary(recipe: &Recipe, a: &Artifacts, stamp: &RecipeStamp, total: Duration) -> String {
+    let kernel_version = &stamp.kernel_version;
 
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
@@ -170,7 +180,7 @@ pub(crate) fn build(
         "  boot    direct kernel boot, cmdline `{}`",
         crate::DEFAULT_CMDLINE
     );
-    Ok(s)
+    s
 }
 
 /// Installs the Lustre packages of a built repository into the tree with apt (only that
@@ -239,31 +249,74 @@ fn install_lustre(
 fn run_steps(
     recipe: &Recipe,
     a: &Artifacts,
-    args: &ImageArgs,
+    opts: &ImageOptions,
     work: &Path,
     root: &Path,
     p: &mut Progress,
 ) -> Result<String, ImageError> {
-    // 1. debootstrap
     let t = p.begin("debootstrap");
+    debootstrap(recipe, opts, root, &p.pb)?;
+    p.end("debootstrap", t);
+    let t = p.begin("configure");
+    configure(recipe, root, &p.pb)?;
+    p.end("configure", t);
+    let kver = kernel_version(root)?;
+    if let Some(l) = &recipe.lustre {
+        let t = p.begin("lustre");
+        install_lustre(root, l, &kver, &p.pb)?;
+        p.end("lustre", t);
+    }
+    let t = p.begin("kernel");
+    kernel(root, &kver, &p.pb)?;
+    p.end("kernel", t);
+    let t = p.begin("clean");
+    clean(root)?;
+    p.end("clean", t);
+    // Kernel + initrd next to the image.
+    let t = p.begin("extract kernel");
+    for (from, to) in [("vmlinuz", &a.kernel), ("initrd.img", &a.initrd)] {
+        copy_atomic(
+            &root.join(format!("boot/{from}-{kver}")),
+            to,
+            "extract kernel",
+        )?;
+    }
+    p.end("extract kernel", t);
+    let t = p.begin("mkfs.ext4 -d");
+    let raw = mkfs(recipe, work, root, &p.pb)?;
+    p.end("mkfs.ext4 -d", t);
+    let t = p.begin("qemu-img convert");
+    qcow2(&raw, &a.image, &p.pb)?;
+    p.end("qemu-img convert", t);
+    Ok(kver)
+}
+
+/// 1. A minimal Debian tree with the recipe's packages.
+fn debootstrap(
+    recipe: &Recipe,
+    opts: &ImageOptions,
+    root: &Path,
+    pb: &ProgressBar,
+) -> Result<(), ImageError> {
     let mut cmd = Command::new("debootstrap");
     cmd.arg("--variant=minbase")
-        .arg(format!("--cache-dir={}", args.cache_dir.display()))
+        .arg(format!("--cache-dir={}", opts.cache_dir.display()))
         .arg(format!("--include={}", recipe.packages.join(",")))
         .arg(&recipe.suite)
         .arg(root)
         .arg(&recipe.mirror);
-    run("debootstrap", cmd, &p.pb)?;
-    p.end("debootstrap", t);
+    run("debootstrap", cmd, pb)
+}
 
-    // 2. configuration files and services
-    let t = p.begin("configure");
+/// 2. Configuration files and services.
+fn configure(recipe: &Recipe, root: &Path, pb: &ProgressBar) -> Result<(), ImageError> {
     for f in &recipe.files {
         let path = root.join(f.path);
         if let Some(dir) = path.parent() {
             mkdir(dir, "configure")?;
         }
-        // Replace symlinks (resolv.conf may be one) rather than write through them.
+        // Replace symlinks (resolv.conf may be one) rather than write through them; absent
+        // is fine, and a real failure shows in the write below.
         let _ = std::fs::remove_file(&path);
         std::fs::write(&path, &f.contents).map_err(ImageError::io("configure", "write", &path))?;
         set_mode(&path, f.mode, "configure")?;
@@ -277,63 +330,50 @@ fn run_steps(
         cmd.arg(root)
             .args(c)
             .env("DEBIAN_FRONTEND", "noninteractive");
-        run("configure", cmd, &p.pb)?;
+        run("configure", cmd, pb)?;
     }
-    p.end("configure", t);
+    Ok(())
+}
 
-    // 3. kernel modules: prune, depmod, small initrd
-    let kver = kernel_version(root)?;
-    if let Some(l) = &recipe.lustre {
-        let t = p.begin("lustre");
-        install_lustre(root, l, &kver, &p.pb)?;
-        p.end("lustre", t);
-    }
-    let t = p.begin("kernel");
-    let moddir = root.join("lib/modules").join(&kver);
+/// 3. Kernel modules: prune, depmod, a small initrd.
+fn kernel(root: &Path, kver: &str, pb: &ProgressBar) -> Result<(), ImageError> {
+    let moddir = root.join("lib/modules").join(kver);
     for d in PRUNED_MODULE_DIRS {
         remove_tree(&moddir.join(d), "kernel")?;
     }
     let mut cmd = Command::new("chroot");
-    cmd.arg(root).args(["depmod", "-a", &kver]);
-    run("kernel", cmd, &p.pb)?;
+    cmd.arg(root).args(["depmod", "-a", kver]);
+    run("kernel", cmd, pb)?;
     let mut cmd = Command::new("chroot");
-    cmd.arg(root).args(["update-initramfs", "-u", "-k", &kver]);
-    run("kernel", cmd, &p.pb)?;
-    p.end("kernel", t);
+    cmd.arg(root).args(["update-initramfs", "-u", "-k", kver]);
+    run("kernel", cmd, pb)
+}
 
-    // 4. clean
-    let t = p.begin("clean");
+/// 4. Caches, logs and keys out of the tree.
+fn clean(root: &Path) -> Result<(), ImageError> {
     for r in REMOVED_PATHS {
         let path = root.join(r);
         if path.is_dir() {
             remove_tree(&path, "clean")?;
             mkdir(&path, "clean")?;
         } else {
+            // Often absent; the image is only smaller when it was there.
             let _ = std::fs::remove_file(&path);
         }
     }
     let tmp = root.join("tmp");
     remove_tree(&tmp, "clean")?;
     mkdir(&tmp, "clean")?;
-    set_mode(&tmp, 0o1777, "clean")?;
-    p.end("clean", t);
+    set_mode(&tmp, 0o1777, "clean")
+}
 
-    // 5. kernel + initrd next to the image
-    let t = p.begin("extract kernel");
-    copy_atomic(
-        &root.join(format!("boot/vmlinuz-{kver}")),
-        &a.kernel,
-        "extract kernel",
-    )?;
-    copy_atomic(
-        &root.join(format!("boot/initrd.img-{kver}")),
-        &a.initrd,
-        "extract kernel",
-    )?;
-    p.end("extract kernel", t);
-
-    // 6. ext4 filled from the tree: no loop device, no mount
-    let t = p.begin("mkfs.ext4 -d");
+/// 6. An ext4 image filled from the tree: no loop device, no mount. Returns its path.
+fn mkfs(
+    recipe: &Recipe,
+    work: &Path,
+    root: &Path,
+    pb: &ProgressBar,
+) -> Result<PathBuf, ImageError> {
     let raw = work.join("root.ext4");
     let f = std::fs::File::create(&raw).map_err(ImageError::io("mkfs.ext4", "create", &raw))?;
     f.set_len(recipe.fs_bytes)
@@ -353,27 +393,22 @@ fn run_steps(
     ])
     .arg(root)
     .arg(&raw);
-    run("mkfs.ext4", cmd, &p.pb)?;
-    p.end("mkfs.ext4 -d", t);
+    run("mkfs.ext4", cmd, pb)?;
+    Ok(raw)
+}
 
-    // 7. qcow2
-    let t = p.begin("qemu-img convert");
-    let tmp_img = tmp_path(&a.image);
+/// 7. The qcow2, renamed into place only when complete.
+fn qcow2(raw: &Path, image: &Path, pb: &ProgressBar) -> Result<(), ImageError> {
+    let tmp_img = tmp_path(image);
     let mut cmd = Command::new("qemu-img");
     cmd.args(["convert", "-f", "raw", "-O", "qcow2"])
-        .arg(&raw)
+        .arg(raw)
         .arg(&tmp_img);
-    run("qemu-img convert", cmd, &p.pb)?;
-    let _ = std::fs::remove_file(&raw);
+    run("qemu-img convert", cmd, pb)?;
+    // The work tree is removed after the build anyway.
+    let _ = std::fs::remove_file(raw);
     set_mode(&tmp_img, 0o644, "qemu-img convert")?;
-    std::fs::rename(&tmp_img, &a.image).map_err(ImageError::io(
-        "qemu-img convert",
-        "rename to",
-        &a.image,
-    ))?;
-    p.end("qemu-img convert", t);
-
-    Ok(kver)
+    std::fs::rename(&tmp_img, image).map_err(ImageError::io("qemu-img convert", "rename to", image))
 }
 
 fn preflight() -> Result<(), ImageError> {
@@ -401,6 +436,7 @@ fn is_root() -> bool {
 }
 
 fn which(tool: &str) -> Option<PathBuf> {
+    // No PATH at all: only the directories added below are searched.
     let path = std::env::var("PATH").unwrap_or_default();
     let found = path
         .split(':')
@@ -423,108 +459,4 @@ fn kernel_version(root: &Path) -> Result<String, ImageError> {
         what: "installed kernel",
         dir,
     })
-}
-
-/// Runs a command, showing its latest output line on the spinner; on failure the error holds
-/// the last 30 lines of combined output.
-fn run(step: &'static str, mut cmd: Command, pb: &ProgressBar) -> Result<(), ImageError> {
-    let shown = format!("{cmd:?}").replace('"', "");
-    let path = std::env::var("PATH").unwrap_or_default();
-    cmd.env("PATH", format!("{path}:/usr/sbin:/sbin:/usr/bin:/bin"))
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|source| ImageError::Spawn {
-        step,
-        command: shown.clone(),
-        source,
-    })?;
-    let (tx, rx) = mpsc::channel::<String>();
-    let mut readers = Vec::new();
-    let out: Option<Box<dyn Read + Send>> = child
-        .stdout
-        .take()
-        .map(|s| Box::new(s) as Box<dyn Read + Send>);
-    let err: Option<Box<dyn Read + Send>> = child
-        .stderr
-        .take()
-        .map(|s| Box::new(s) as Box<dyn Read + Send>);
-    for stream in [out, err].into_iter().flatten() {
-        let tx = tx.clone();
-        readers.push(std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        }));
-    }
-    drop(tx);
-    let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
-    for line in rx {
-        pb.set_message(line.chars().take(120).collect::<String>());
-        if tail.len() == 30 {
-            tail.pop_front();
-        }
-        tail.push_back(line);
-    }
-    for r in readers {
-        let _ = r.join();
-    }
-    let status = child.wait().map_err(|source| ImageError::Spawn {
-        step,
-        command: shown.clone(),
-        source,
-    })?;
-    if status.success() {
-        return Ok(());
-    }
-    Err(ImageError::Command {
-        step,
-        command: shown,
-        status: status.to_string(),
-        tail: tail.into_iter().collect::<Vec<_>>().join("\n"),
-    })
-}
-
-fn mkdir(p: &Path, step: &'static str) -> Result<(), ImageError> {
-    std::fs::create_dir_all(p).map_err(ImageError::io(step, "create directory", p))
-}
-
-fn set_mode(p: &Path, mode: u32, step: &'static str) -> Result<(), ImageError> {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
-        .map_err(ImageError::io(step, "chmod", p))
-}
-
-fn remove_tree(p: &Path, step: &'static str) -> Result<(), ImageError> {
-    match std::fs::remove_dir_all(p) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ImageError::Io {
-            step,
-            action: "remove",
-            path: p.to_path_buf(),
-            source: e,
-        }),
-    }
-}
-
-fn tmp_path(p: &Path) -> PathBuf {
-    let mut s = p.as_os_str().to_os_string();
-    s.push(".tmp");
-    PathBuf::from(s)
-}
-
-fn copy_atomic(from: &Path, to: &Path, step: &'static str) -> Result<(), ImageError> {
-    let tmp = tmp_path(to);
-    std::fs::copy(from, &tmp).map_err(ImageError::io(step, "copy", from))?;
-    set_mode(&tmp, 0o644, step)?;
-    std::fs::rename(&tmp, to).map_err(ImageError::io(step, "rename to", to))
-}
-
-fn write_atomic(to: &Path, bytes: &[u8], step: &'static str) -> Result<(), ImageError> {
-    let tmp = tmp_path(to);
-    std::fs::write(&tmp, bytes).map_err(ImageError::io(step, "write", &tmp))?;
-    std::fs::rename(&tmp, to).map_err(ImageError::io(step, "rename to", to))
 }

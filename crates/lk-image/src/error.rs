@@ -42,8 +42,26 @@ pub enum ImageError {
         dir: PathBuf,
     },
 
+    #[error("{step}: {action} {path}")]
+    Json {
+        step: &'static str,
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
     #[error("invalid --size `{value}`: {reason}")]
-    BadSize { value: String, reason: String },
+    BadSize { value: String, reason: SizeReason },
+}
+
+/// Why a root filesystem size is refused (printed inline after the value).
+#[derive(Debug, thiserror::Error)]
+pub enum SizeReason {
+    #[error("{0}")]
+    Syntax(lk_model::size::SizeError),
+    #[error("at least 512M is needed for the kernel and base system")]
+    TooSmall,
 }
 
 impl ImageError {

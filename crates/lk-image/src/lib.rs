@@ -21,11 +21,13 @@ pub mod mirror;
 pub mod recipe;
 
 mod builder;
+mod command;
+mod files;
 
 use std::path::{Path, PathBuf};
 
 pub use builder::RecipeStamp;
-pub use error::ImageError;
+pub use error::{ImageError, SizeReason};
 pub use recipe::Recipe;
 
 /// Default base image path (the model's default `spec.image.path`).
@@ -37,63 +39,53 @@ pub const DEFAULT_CMDLINE: &str = "root=/dev/vda rw console=ttyS0 net.ifnames=0"
 /// Default size of the root filesystem inside the image.
 pub const DEFAULT_FS_SIZE: &str = "2G";
 
-/// Arguments of `lustrekit image build`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ImageArgs {
+/// Default debootstrap package cache, reused across builds.
+pub const DEFAULT_CACHE_DIR: &str = "/var/cache/lustrekit/debootstrap";
+/// Default Debian suite.
+pub const DEFAULT_SUITE: &str = "bookworm";
+
+/// What to build (`lustrekit image build` fills it from its flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageOptions {
     /// Output qcow2; the kernel and initrd are written beside it (`.vmlinuz`, `.initrd`).
-    #[arg(long, short, default_value = DEFAULT_IMAGE)]
     pub output: PathBuf,
-
-    /// Debian mirror for debootstrap [default: the one apt on this host uses].
-    #[arg(long)]
+    /// Debian mirror for debootstrap; `None`: the one apt on this host uses.
     pub mirror: Option<String>,
-
     /// Debian suite.
-    #[arg(long, default_value = "bookworm")]
     pub suite: String,
-
     /// Size of the root filesystem (e.g. 2G, 1536M); the guest grows it to its disk size.
-    #[arg(long, default_value = DEFAULT_FS_SIZE)]
     pub size: String,
-
-    /// Extra Debian packages to install (comma separated or repeated).
-    #[arg(long = "package", value_delimiter = ',')]
+    /// Extra Debian packages to install.
     pub packages: Vec<String>,
-
     /// Rebuild even when a current image exists.
-    #[arg(long)]
     pub force: bool,
-
     /// Keep the debootstrap tree after the build (for inspection).
-    #[arg(long)]
     pub keep_tree: bool,
-
     /// Package cache for debootstrap, reused across builds.
-    #[arg(long, default_value = "/var/cache/lustrekit/debootstrap")]
     pub cache_dir: PathBuf,
-
-    /// Bake Lustre into the image: the Lustre build of this topology (`source: build`; built
-    /// or taken from the cache) is installed, so clusters using the image with
-    /// `source: preinstalled` skip the install stage. The image is written to
-    /// `debian-12-lustre.qcow2` unless --output says otherwise.
-    #[arg(long, value_name = "TOPOLOGY")]
-    pub lustre: Option<PathBuf>,
 }
 
-impl Default for ImageArgs {
+impl Default for ImageOptions {
     fn default() -> Self {
-        ImageArgs {
+        ImageOptions {
             output: PathBuf::from(DEFAULT_IMAGE),
             mirror: None,
-            suite: "bookworm".into(),
+            suite: DEFAULT_SUITE.into(),
             size: DEFAULT_FS_SIZE.into(),
             packages: Vec::new(),
             force: false,
             keep_tree: false,
-            cache_dir: PathBuf::from("/var/cache/lustrekit/debootstrap"),
-            lustre: None,
+            cache_dir: PathBuf::from(DEFAULT_CACHE_DIR),
         }
     }
+}
+
+/// A finished (or found current) image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub image: PathBuf,
+    /// What was built (or that it was current), sizes and timings, for the user.
+    pub summary: String,
 }
 
 /// The files a build produces, derived from the qcow2 path.
@@ -118,37 +110,37 @@ impl Artifacts {
     }
 }
 
-/// Builds the image (or finds the cached one) and returns the qcow2 path.
-pub fn build(args: &ImageArgs) -> anyhow::Result<PathBuf> {
-    build_with(args, None)
+/// Builds the image (or finds the cached one).
+pub fn build(opts: &ImageOptions) -> Result<Built, ImageError> {
+    build_with(opts, None)
 }
 
 /// Builds the image with Lustre from `lustre` installed (when given).
 pub fn build_with(
-    args: &ImageArgs,
+    opts: &ImageOptions,
     lustre: Option<recipe::LustreInstall>,
-) -> anyhow::Result<PathBuf> {
-    let fs_bytes = parse_size(&args.size)?;
-    let mirror = match &args.mirror {
+) -> Result<Built, ImageError> {
+    let fs_bytes = parse_size(&opts.size)?;
+    let mirror = match &opts.mirror {
         Some(m) => m.clone(),
         None => mirror::host_mirror(),
     };
-    let mut recipe = Recipe::new(&args.suite, &mirror, &args.packages, fs_bytes);
+    let mut recipe = Recipe::new(&opts.suite, &mirror, &opts.packages, fs_bytes);
     recipe.lustre = lustre;
-    let artifacts = Artifacts::for_image(&args.output);
-    let summary = builder::build(&recipe, &artifacts, args)?;
-    eprintln!("{summary}");
-    Ok(artifacts.image)
+    let artifacts = Artifacts::for_image(&opts.output);
+    let summary = builder::build(&recipe, &artifacts, opts)?;
+    Ok(Built {
+        image: artifacts.image,
+        summary,
+    })
 }
 
 /// Whether the image at `image` exists with kernel, initrd and a recipe hash equal to the
 /// default recipe's (the check `build` does before skipping).
-pub fn is_current(image: &Path, args: &ImageArgs) -> bool {
-    let Ok(fs_bytes) = parse_size(&args.size) else {
-        return false;
-    };
-    let recipe = Recipe::new(&args.suite, "", &args.packages, fs_bytes);
-    builder::cached(&recipe, &Artifacts::for_image(image))
+pub fn is_current(image: &Path, opts: &ImageOptions) -> Result<bool, ImageError> {
+    let fs_bytes = parse_size(&opts.size)?;
+    let recipe = Recipe::new(&opts.suite, "", &opts.packages, fs_bytes);
+    Ok(builder::cached(&recipe, &Artifacts::for_image(image)))
 }
 
 /// The stamp of a built image (its suite, mirror and kernel): what a Lustre build for this
@@ -160,22 +152,23 @@ pub fn stamp(image: &Path) -> Result<RecipeStamp, ImageError> {
         "read",
         &a.recipe,
     ))?;
-    serde_json::from_str(&text).map_err(|e| {
-        ImageError::io("image stamp", "parse", &a.recipe)(std::io::Error::other(e.to_string()))
+    serde_json::from_str(&text).map_err(|source| ImageError::Json {
+        step: "image stamp",
+        action: "parse",
+        path: a.recipe.clone(),
+        source,
     })
 }
 
 /// `2G`, `1536M`, `2GiB`, or plain bytes (the model's size syntax), at least 512 MiB.
 pub fn parse_size(s: &str) -> Result<u64, ImageError> {
-    let bad = |reason: String| ImageError::BadSize {
+    let bad = |reason: SizeReason| ImageError::BadSize {
         value: s.to_string(),
         reason,
     };
-    let bytes = lk_model::size::parse_size(s).map_err(bad)?;
+    let bytes = lk_model::size::parse_size(s).map_err(|e| bad(SizeReason::Syntax(e)))?;
     if bytes < 512 << 20 {
-        return Err(bad(
-            "at least 512M is needed for the kernel and base system".into(),
-        ));
+        return Err(bad(SizeReason::TooSmall));
     }
     Ok(bytes)
 }

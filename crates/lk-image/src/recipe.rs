@@ -303,11 +303,11 @@ mod tests {
             .iter()
             .find(|f| f.path == "etc/fstab")
             .map(|f| f.contents.clone());
-        let fstab = fstab.unwrap_or_default();
+        let fstab = fstab.expect("the recipe writes etc/fstab");
         let line = fstab
             .lines()
             .find(|l| l.starts_with("lustrekit "))
-            .unwrap_or_default();
+            .expect("fstab has the lustrekit line");
         assert!(line.contains(" /mnt/lustrekit 9p "), "{line}");
         assert!(line.contains("trans=virtio"), "{line}");
         assert!(line.contains("nofail"), "{line}");

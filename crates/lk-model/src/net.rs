@@ -3,6 +3,30 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
+/// Why a text is not an accepted subnet. The messages are what `lustrekit validate` shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    #[error("`{text}` is not a CIDR: expected ADDRESS/PREFIX, e.g. 10.20.0.0/24")]
+    NotACidr { text: String },
+    #[error("`{address}` is not an IPv4 address")]
+    BadAddress { address: String },
+    #[error("prefix `/{prefix}` must be between /{MIN_PREFIX} and /{MAX_PREFIX}")]
+    BadPrefix { prefix: String },
+    #[error("`{text}` has host bits set: the network address is {network}/{prefix}")]
+    HostBits {
+        text: String,
+        network: Ipv4Addr,
+        prefix: u8,
+    },
+}
+
+/// Validation diagnostics carry their message as text.
+impl From<CidrError> for String {
+    fn from(e: CidrError) -> String {
+        e.to_string()
+    }
+}
+
 /// An IPv4 subnet such as `10.20.0.0/24`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ipv4Cidr {
@@ -17,29 +41,30 @@ pub const MAX_PREFIX: u8 = 28;
 pub const FIRST_NODE_OFFSET: u32 = 10;
 
 impl Ipv4Cidr {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (addr, prefix) = text.split_once('/').ok_or_else(|| {
-            format!("`{text}` is not a CIDR: expected ADDRESS/PREFIX, e.g. 10.20.0.0/24")
+    pub fn parse(text: &str) -> Result<Self, CidrError> {
+        let (addr_text, prefix_text) = text
+            .split_once('/')
+            .ok_or_else(|| CidrError::NotACidr { text: text.into() })?;
+        let addr: Ipv4Addr = addr_text.parse().map_err(|_| CidrError::BadAddress {
+            address: addr_text.into(),
         })?;
-        let addr: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| format!("`{addr}` is not an IPv4 address"))?;
-        let prefix: u8 = prefix
+        let prefix: u8 = prefix_text
             .parse()
             .ok()
             .filter(|p| (MIN_PREFIX..=MAX_PREFIX).contains(p))
-            .ok_or_else(|| {
-                format!("prefix `/{prefix}` must be between /{MIN_PREFIX} and /{MAX_PREFIX}")
+            .ok_or_else(|| CidrError::BadPrefix {
+                prefix: prefix_text.into(),
             })?;
         let cidr = Ipv4Cidr {
             network: addr,
             prefix,
         };
         if u32::from(addr) & !cidr.mask() != 0 {
-            return Err(format!(
-                "`{text}` has host bits set: the network address is {}/{prefix}",
-                Ipv4Addr::from(u32::from(addr) & cidr.mask())
-            ));
+            return Err(CidrError::HostBits {
+                text: text.into(),
+                network: Ipv4Addr::from(u32::from(addr) & cidr.mask()),
+                prefix,
+            });
         }
         Ok(cidr)
     }

@@ -1,15 +1,35 @@
 //! Human sizes such as `2GiB`, `512MiB`, `10G`, `4096` (bytes).
 
+/// Why a text is not a size. The messages are what `lustrekit validate` shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("`{text}` is not a size: expected a whole number with an optional unit, e.g. 2GiB")]
+    NotANumber { text: String },
+    #[error(
+        "`{text}` has an unknown unit `{unit}`: use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)"
+    )]
+    UnknownUnit { text: String, unit: String },
+    #[error("`{text}` is too large")]
+    Overflow { text: String },
+    #[error("`{text}` is too large (at most 1 PiB)")]
+    TooLarge { text: String },
+}
+
+/// Validation diagnostics carry their message as text.
+impl From<SizeError> for String {
+    fn from(e: SizeError) -> String {
+        e.to_string()
+    }
+}
+
 /// Parses a size into bytes. Binary (`KiB`, `MiB`, `GiB`, `TiB`) and decimal (`KB`, `MB`, `GB`,
 /// `TB`) suffixes are accepted; `K`, `M`, `G`, `T` mean the binary unit, as in QEMU and Lustre.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, SizeError> {
     let s = text.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
     if digits.is_empty() {
-        return Err(format!(
-            "`{text}` is not a size: expected a whole number with an optional unit, e.g. 2GiB"
-        ));
+        return Err(SizeError::NotANumber { text: text.into() });
     }
     let multiplier: u64 = match unit.trim() {
         "" | "B" => 1,
@@ -22,18 +42,20 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "GB" => 1_000_000_000,
         "TB" => 1_000_000_000_000,
         other => {
-            return Err(format!(
-            "`{text}` has an unknown unit `{other}`: use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)"
-        ))
+            return Err(SizeError::UnknownUnit {
+                text: text.into(),
+                unit: other.into(),
+            })
         }
     };
+    // Only digits: the one way to fail is a number beyond u64.
     let number: u64 = digits
         .parse()
-        .map_err(|_| format!("`{text}` is too large"))?;
+        .map_err(|_| SizeError::Overflow { text: text.into() })?;
     number
         .checked_mul(multiplier)
         .filter(|b| *b <= MAX_SIZE)
-        .ok_or_else(|| format!("`{text}` is too large (at most 1 PiB)"))
+        .ok_or_else(|| SizeError::TooLarge { text: text.into() })
 }
 
 /// Upper bound on any size, far above what a VM disk or memory can be; keeps arithmetic safe.

@@ -236,9 +236,10 @@ impl Printer {
 
 /// `lustrekit image build [--lustre TOPOLOGY]`: the base image, or one with the topology's
 /// Lustre build installed (the base image first, for its kernel; then the build, cached).
-pub fn image(args: &lk_image::ImageArgs) -> anyhow::Result<std::path::PathBuf> {
+pub fn image(args: &super::image::ImageArgs) -> anyhow::Result<std::path::PathBuf> {
+    let opts = args.options();
     let Some(file) = &args.lustre else {
-        return lk_image::build(args);
+        return built(lk_image::build(&opts)?);
     };
     let t = topology_file::load(file)?;
     if !matches!(t.lustre, LustreSource::Build { .. }) {
@@ -248,13 +249,12 @@ pub fn image(args: &lk_image::ImageArgs) -> anyhow::Result<std::path::PathBuf> {
         );
     }
     // The build targets the kernel of the topology's base image: make sure it exists.
-    let base = lk_image::ImageArgs {
+    let base = lk_image::ImageOptions {
         output: PathBuf::from(&t.image.path),
-        lustre: None,
         force: false,
-        ..args.clone()
+        ..opts.clone()
     };
-    lk_image::build(&base)?;
+    built(lk_image::build(&base)?)?;
     let out = build_for(
         &t,
         &BuildOpts {
@@ -263,7 +263,7 @@ pub fn image(args: &lk_image::ImageArgs) -> anyhow::Result<std::path::PathBuf> {
             rebuild: false,
         },
     )?;
-    let mut with = args.clone();
+    let mut with = opts;
     if with.output == Path::new(lk_image::DEFAULT_IMAGE) {
         with.output = PathBuf::from(lk_image::DEFAULT_LUSTRE_IMAGE);
     }
@@ -273,13 +273,19 @@ pub fn image(args: &lk_image::ImageArgs) -> anyhow::Result<std::path::PathBuf> {
         &out.manifest.key[..12.min(out.manifest.key.len())],
         with.output.display()
     );
-    lk_image::build_with(
+    built(lk_image::build_with(
         &with,
         Some(lk_image::recipe::LustreInstall {
             repo: out.repo,
             key: out.manifest.key,
         }),
-    )
+    )?)
+}
+
+/// Shows what the image build did and returns the image.
+fn built(b: lk_image::Built) -> anyhow::Result<std::path::PathBuf> {
+    eprintln!("{}", b.summary);
+    Ok(b.image)
 }
 
 #[cfg(test)]

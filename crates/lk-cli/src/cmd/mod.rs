@@ -3,6 +3,7 @@ pub mod cluster;
 pub mod down;
 pub mod exec;
 pub mod failover;
+pub mod image;
 pub mod kubernetes;
 pub mod logs;
 pub mod plan;
