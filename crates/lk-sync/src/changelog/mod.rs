@@ -233,7 +233,7 @@ fn process(
             continue;
         }
         let parsed = if utf8 {
-            Record::parse(&line)
+            Record::parse(&line).map_err(|e| e.to_string())
         } else {
             Err("not UTF-8 (no Swift name can come from it)".to_string())
         };
