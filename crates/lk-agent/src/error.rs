@@ -36,6 +36,18 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the phase state file {path} is corrupt; remove it to start with no phase done")]
+    StateCorrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("failed to serialize the phase records for {path}")]
+    StateSerialize {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("invalid phase name {0:?}: expected 1-64 of [a-z0-9-]")]
     PhaseName(String),
 }

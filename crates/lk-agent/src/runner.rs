@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
@@ -99,11 +99,22 @@ impl Runner {
         for sub in ["scripts", "logs"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(io)?;
         }
-        let mut records: BTreeMap<String, PhaseRecord> =
-            match std::fs::read(dir.join("phases.json")) {
-                Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
-                Err(_) => BTreeMap::new(),
-            };
+        let state = dir.join("phases.json");
+        // No file: a fresh node, nothing run yet. A corrupt one is not "nothing run": the
+        // operator would take every phase as never done without knowing why.
+        let mut records: BTreeMap<String, PhaseRecord> = match std::fs::read(&state) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|source| AgentError::StateCorrupt {
+                path: state.clone(),
+                source,
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(source) => {
+                return Err(AgentError::Io {
+                    path: state,
+                    source,
+                })
+            }
+        };
         for r in records.values_mut() {
             if r.state == PhaseState::Running {
                 r.state = PhaseState::Failed;
@@ -118,18 +129,30 @@ impl Runner {
         }))
     }
 
+    /// The records. A panic while the lock was held leaves them as they were last written
+    /// in memory, still true, so a poisoned lock is read through rather than shown as empty.
     pub fn records(&self) -> BTreeMap<String, PhaseRecord> {
-        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+        self.lock().clone()
     }
 
-    fn save(&self, records: &BTreeMap<String, PhaseRecord>) {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, PhaseRecord>> {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes the records (to a temporary file, renamed into place).
+    fn save(&self, records: &BTreeMap<String, PhaseRecord>) -> Result<(), AgentError> {
         let path = self.dir.join("phases.json");
         let tmp = self.dir.join("phases.json.tmp");
-        if let Ok(bytes) = serde_json::to_vec_pretty(records) {
-            if std::fs::write(&tmp, bytes).is_ok() {
-                let _ = std::fs::rename(&tmp, &path);
-            }
-        }
+        let bytes =
+            serde_json::to_vec_pretty(records).map_err(|source| AgentError::StateSerialize {
+                path: path.clone(),
+                source,
+            })?;
+        std::fs::write(&tmp, bytes).map_err(|source| AgentError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, &path).map_err(|source| AgentError::Io { path, source })
     }
 
     /// Starts `name` with `script` unless the same script already succeeded or is running
@@ -144,10 +167,7 @@ impl Runner {
             return Err(AgentError::PhaseName(name.to_string()));
         }
         let digest = digest(script);
-        let mut records = self
-            .records
-            .lock()
-            .map_err(|_| AgentError::PhaseName("<poisoned>".into()))?;
+        let mut records = self.lock();
         if let Some(r) = records.get(name) {
             let same = r.digest == digest;
             if r.state == PhaseState::Running
@@ -170,7 +190,7 @@ impl Runner {
             finished_unix: None,
         };
         records.insert(name.to_string(), record.clone());
-        self.save(&records);
+        self.save(&records)?;
         drop(records);
         let this = Arc::clone(self);
         let name = name.to_string();
@@ -180,18 +200,21 @@ impl Runner {
                 let _one_at_a_time = this.busy.lock();
                 this.exec.execute(&name, &path, &log)
             };
-            if let Ok(mut records) = this.records.lock() {
-                if let Some(r) = records.get_mut(&name) {
-                    r.state = if code == Some(0) {
-                        PhaseState::Succeeded
-                    } else {
-                        PhaseState::Failed
-                    };
-                    r.exit_code = code;
-                    r.output_tail = tail;
-                    r.finished_unix = Some(now_unix());
-                }
-                this.save(&records);
+            let mut records = this.lock();
+            if let Some(r) = records.get_mut(&name) {
+                r.state = if code == Some(0) {
+                    PhaseState::Succeeded
+                } else {
+                    PhaseState::Failed
+                };
+                r.exit_code = code;
+                r.output_tail = tail;
+                r.finished_unix = Some(now_unix());
+            }
+            // No caller is left to return this to; the record in memory (what the operator
+            // reads) is current, only a restart would lose it.
+            if let Err(e) = this.save(&records) {
+                tracing::error!(phase = %name, error = %e, "phase record not saved");
             }
         });
         Ok(record)
@@ -233,5 +256,15 @@ mod tests {
         let r2 = Runner::open(dir.path(), Arc::new(Bash)).unwrap();
         assert_eq!(r2.records().len(), 2);
         assert!(r.start("Bad Name", "", false).is_err());
+    }
+
+    #[test]
+    fn a_corrupt_state_file_is_an_error_not_an_empty_history() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("phases.json"), b"{not json").unwrap();
+        let err = Runner::open(dir.path(), Arc::new(Bash))
+            .err()
+            .expect("a corrupt phases.json is refused");
+        assert!(matches!(err, AgentError::StateCorrupt { .. }), "{err}");
     }
 }
