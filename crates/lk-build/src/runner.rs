@@ -63,7 +63,7 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
         let p = work.join("steps").join(name);
         fs::write(&p, text).map_err(BuildError::io(Step::Source, "write", &p))?;
     }
-    let mut chain = Chain::new(&work, &input_key(&inputs));
+    let mut chain = Chain::new(&work, &input_key(&inputs))?;
     let mut times = Vec::new();
     if chain.done(Step::Source, "source")? && work.join("src").is_dir() {
         on(Event::Skipped(
@@ -86,7 +86,7 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
     let ready = root.join(format!(
         ".lustrekit-root-{}-{}",
         req.kernel,
-        short(&script_hash(Step::Root))
+        short(&script_hash(Step::Root)?)
     ));
     if ready.exists() {
         on(Event::Skipped(Step::Root, "build root is current".into()));
@@ -112,7 +112,7 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
         Step::Package,
         Step::Repository,
     ] {
-        let script = step.script().map(|(_, text)| text).unwrap_or_default();
+        let script = script_text(step)?;
         if chain.done(step, script)? {
             on(Event::Skipped(
                 step,
@@ -183,13 +183,12 @@ const CHAINED: [Step; 5] = [
 impl Chain {
     /// Starts from the input key and the build root's script (a root with other packages
     /// may configure differently).
-    fn new(work: &Path, input_key: &str) -> Chain {
-        let root_script = Step::Root.script().map(|(_, t)| t).unwrap_or_default();
-        Chain {
+    fn new(work: &Path, input_key: &str) -> Result<Chain, BuildError> {
+        Ok(Chain {
             work: work.to_path_buf(),
-            last: step_marker(input_key, root_script),
+            last: step_marker(input_key, script_text(Step::Root)?),
             pending: None,
-        }
+        })
     }
 
     fn path(&self, step: Step) -> PathBuf {
@@ -484,10 +483,21 @@ fn publish(cache: &Path, work: &Path, key: &str, m: &BuildManifest) -> Result<Pa
     Ok(repo)
 }
 
-fn script_hash(step: Step) -> String {
+fn script_hash(step: Step) -> Result<String, BuildError> {
     use sha2::{Digest, Sha256};
-    let text = step.script().map(|(_, t)| t).unwrap_or_default();
-    format!("{:x}", Sha256::digest(text.as_bytes()))
+    let text = script_text(step)?;
+    Ok(format!("{:x}", Sha256::digest(text.as_bytes())))
+}
+
+/// The script of a step the chain hashes. Every such step has one; an empty text in its
+/// place would make any change of the script look like no change.
+fn script_text(step: Step) -> Result<&'static str, BuildError> {
+    step.script()
+        .map(|(_, t)| t)
+        .ok_or_else(|| BuildError::Invalid {
+            step,
+            detail: "this step has no script".into(),
+        })
 }
 
 fn short(key: &str) -> &str {
