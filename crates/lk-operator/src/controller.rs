@@ -126,24 +126,7 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
 
     let validated = match validate::validate(&lc) {
         Ok(v) => v,
-        Err(problems) => {
-            let message = problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            return refuse(
-                &ctx,
-                &lc,
-                Some(ClusterPhase::Invalid),
-                &[
-                    Cond::new(c::SPEC_ACCEPTED, false, "InvalidSpec", &message),
-                    Cond::new(c::READY, false, "InvalidSpec", "the spec is invalid"),
-                ],
-                Note::warning("InvalidSpec", "Validate", message.clone()),
-            )
-            .await;
-        }
+        Err(problems) => return invalid(&ctx, &lc, &problems).await,
     };
 
     let token = apply::ensure_token(&ctx.client, &lc).await?;
@@ -158,27 +141,7 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
 
     let refused = drain::refused(&lc, &validated.topology, &observed);
     if !refused.is_empty() {
-        let list = refused
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let message = format!(
-            "the spec removes OST index {list}; removing an OST loses its data unless it is drained first: list the index in spec.kubernetes.drainOsts, or put the OST back"
-        );
-        return refuse(
-            &ctx,
-            &lc,
-            None,
-            &[Cond::new(
-                c::SPEC_ACCEPTED,
-                false,
-                "ScaleDownRefused",
-                &message,
-            )],
-            Note::warning("ScaleDownRefused", "Validate", message.clone()),
-        )
-        .await;
+        return scale_down_refused(&ctx, &lc, &refused).await;
     }
 
     let input = decide::Input {
@@ -243,6 +206,55 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
     } else {
         ctx.settings.idle_requeue
     }))
+}
+
+/// The spec does not validate: say why, and wait for an edit.
+async fn invalid(
+    ctx: &Context,
+    lc: &LustreCluster,
+    problems: &[lk_model::Diagnostic],
+) -> Result<Action> {
+    let message = problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    refuse(
+        ctx,
+        lc,
+        Some(ClusterPhase::Invalid),
+        &[
+            Cond::new(c::SPEC_ACCEPTED, false, "InvalidSpec", &message),
+            Cond::new(c::READY, false, "InvalidSpec", "the spec is invalid"),
+        ],
+        Note::warning("InvalidSpec", "Validate", message.clone()),
+    )
+    .await
+}
+
+/// The spec drops OSTs that no drain request covers: refuse it, and wait for an edit.
+async fn scale_down_refused(ctx: &Context, lc: &LustreCluster, refused: &[u16]) -> Result<Action> {
+    let list = refused
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = format!(
+        "the spec removes OST index {list}; removing an OST loses its data unless it is drained first: list the index in spec.kubernetes.drainOsts, or put the OST back"
+    );
+    refuse(
+        ctx,
+        lc,
+        None,
+        &[Cond::new(
+            c::SPEC_ACCEPTED,
+            false,
+            "ScaleDownRefused",
+            &message,
+        )],
+        Note::warning("ScaleDownRefused", "Validate", message.clone()),
+    )
+    .await
 }
 
 /// Records why the spec is not acted on (conditions, and `phase` when given), announces it

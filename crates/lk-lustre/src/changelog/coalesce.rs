@@ -50,80 +50,18 @@ pub struct Batch {
 /// does a modification of an object created in the same batch. Order among the remaining
 /// changes is kept, because renames depend on it.
 pub fn coalesce(records: &[Record]) -> Batch {
-    let mut changes: Vec<Option<Change>> = Vec::new();
-    // FID -> index in `changes` of its Created entry (still pending), and of its Modified entry.
-    let mut created: BTreeMap<Fid, usize> = BTreeMap::new();
-    let mut modified: BTreeMap<Fid, usize> = BTreeMap::new();
+    let mut c = Coalescer::default();
     let mut last_index = None;
     for r in records {
         last_index = Some(last_index.map_or(r.index, |l: u64| l.max(r.index)));
-        // `Record::parse` refuses an entry-carrying record without `p=PARENT NAME` (and a
-        // RENME without its source), so these defaults only meet hand-made records.
-        let entry = || {
-            (
-                r.parent.unwrap_or(Fid::ZERO),
-                r.name.clone().unwrap_or_default(),
-            )
-        };
         match r.kind {
             RecordType::Create
             | RecordType::Mkdir
             | RecordType::Hardlink
             | RecordType::Softlink
-            | RecordType::Mknod => {
-                let (parent, name) = entry();
-                created.insert(r.target, changes.len());
-                changes.push(Some(Change::Created {
-                    fid: r.target,
-                    parent,
-                    name,
-                    directory: r.kind == RecordType::Mkdir,
-                }));
-            }
-            RecordType::Unlink | RecordType::Rmdir => {
-                let (parent, name) = entry();
-                let directory = r.kind == RecordType::Rmdir;
-                // Cancel only a create of the same entry that nothing else refers to since.
-                let cancels = created.get(&r.target).copied().filter(|&i| {
-                    matches!(&changes[i], Some(Change::Created { parent: p, name: n, .. }) if *p == parent && *n == name)
-                });
-                if let Some(i) = cancels {
-                    changes[i] = None;
-                    created.remove(&r.target);
-                    if let Some(m) = modified.remove(&r.target) {
-                        changes[m] = None;
-                    }
-                } else {
-                    if let Some(m) = modified.remove(&r.target) {
-                        changes[m] = None;
-                    }
-                    changes.push(Some(Change::Removed {
-                        fid: r.target,
-                        parent,
-                        name,
-                        directory,
-                    }));
-                }
-            }
-            RecordType::Rename => {
-                let (parent, name) = entry();
-                let fid = r.source.unwrap_or(Fid::ZERO);
-                created.remove(&fid);
-                let overwritten = (!r.target.is_zero()).then_some(r.target);
-                if let Some(o) = overwritten {
-                    if let Some(m) = modified.remove(&o) {
-                        changes[m] = None;
-                    }
-                }
-                changes.push(Some(Change::Renamed {
-                    fid,
-                    old_parent: r.source_parent.unwrap_or(Fid::ZERO),
-                    old_name: r.source_name.clone().unwrap_or_default(),
-                    parent,
-                    name,
-                    overwritten,
-                }));
-            }
+            | RecordType::Mknod => c.created(r),
+            RecordType::Unlink | RecordType::Rmdir => c.removed(r),
+            RecordType::Rename => c.renamed(r),
             RecordType::Close
             | RecordType::Truncate
             | RecordType::Mtime
@@ -132,23 +70,7 @@ pub fn coalesce(records: &[Record]) -> Batch {
             | RecordType::Layout
             | RecordType::FlrWrite
             | RecordType::Resync
-            | RecordType::Migrate
-                // A file created in this batch is read fresh anyway; otherwise one Modified.
-                if !created.contains_key(&r.target) && !modified.contains_key(&r.target) =>
-            {
-                modified.insert(r.target, changes.len());
-                changes.push(Some(Change::Modified { fid: r.target }));
-            }
-            // Created or already modified in this batch: nothing more to record.
-            RecordType::Close
-            | RecordType::Truncate
-            | RecordType::Mtime
-            | RecordType::Setattr
-            | RecordType::Xattr
-            | RecordType::Layout
-            | RecordType::FlrWrite
-            | RecordType::Resync
-            | RecordType::Migrate => {}
+            | RecordType::Migrate => c.modified(r),
             // No change of names or content: nothing for a consumer to apply.
             RecordType::Mark
             | RecordType::RenameTo
@@ -161,7 +83,93 @@ pub fn coalesce(records: &[Record]) -> Batch {
         }
     }
     Batch {
-        changes: changes.into_iter().flatten().collect(),
+        changes: c.changes.into_iter().flatten().collect(),
         last_index,
+    }
+}
+
+/// The batch so far; a cancelled change leaves `None` in its place so indexes stay valid.
+#[derive(Default)]
+struct Coalescer {
+    changes: Vec<Option<Change>>,
+    /// FID -> index in `changes` of its Created entry (still pending).
+    created: BTreeMap<Fid, usize>,
+    /// FID -> index in `changes` of its Modified entry.
+    modified: BTreeMap<Fid, usize>,
+}
+
+/// The (new) entry of a record. `Record::parse` refuses an entry-carrying record without
+/// `p=PARENT NAME` (and a RENME without its source), so these defaults only meet hand-made
+/// records.
+fn entry(r: &Record) -> (Fid, String) {
+    (
+        r.parent.unwrap_or(Fid::ZERO),
+        r.name.clone().unwrap_or_default(),
+    )
+}
+
+impl Coalescer {
+    fn drop_modified(&mut self, fid: &Fid) {
+        if let Some(m) = self.modified.remove(fid) {
+            self.changes[m] = None;
+        }
+    }
+
+    fn created(&mut self, r: &Record) {
+        let (parent, name) = entry(r);
+        self.created.insert(r.target, self.changes.len());
+        self.changes.push(Some(Change::Created {
+            fid: r.target,
+            parent,
+            name,
+            directory: r.kind == RecordType::Mkdir,
+        }));
+    }
+
+    fn removed(&mut self, r: &Record) {
+        let (parent, name) = entry(r);
+        let directory = r.kind == RecordType::Rmdir;
+        // Cancel only a create of the same entry that nothing else refers to since.
+        let cancels = self.created.get(&r.target).copied().filter(|&i| {
+            matches!(&self.changes[i], Some(Change::Created { parent: p, name: n, .. }) if *p == parent && *n == name)
+        });
+        self.drop_modified(&r.target);
+        if let Some(i) = cancels {
+            self.changes[i] = None;
+            self.created.remove(&r.target);
+        } else {
+            self.changes.push(Some(Change::Removed {
+                fid: r.target,
+                parent,
+                name,
+                directory,
+            }));
+        }
+    }
+
+    fn renamed(&mut self, r: &Record) {
+        let (parent, name) = entry(r);
+        let fid = r.source.unwrap_or(Fid::ZERO);
+        self.created.remove(&fid);
+        let overwritten = (!r.target.is_zero()).then_some(r.target);
+        if let Some(o) = overwritten {
+            self.drop_modified(&o);
+        }
+        self.changes.push(Some(Change::Renamed {
+            fid,
+            old_parent: r.source_parent.unwrap_or(Fid::ZERO),
+            old_name: r.source_name.clone().unwrap_or_default(),
+            parent,
+            name,
+            overwritten,
+        }));
+    }
+
+    /// One Modified per object; none for an object created in this batch (read fresh anyway).
+    fn modified(&mut self, r: &Record) {
+        if !self.created.contains_key(&r.target) && !self.modified.contains_key(&r.target) {
+            self.modified.insert(r.target, self.changes.len());
+            self.changes.push(Some(Change::Modified { fid: r.target }));
+        }
     }
 }

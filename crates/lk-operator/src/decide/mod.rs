@@ -268,8 +268,17 @@ fn conditions(
         c::MOUNTED,
         "targets and clients mounted",
     ));
+    let degraded = degraded(input, d, progress);
+    summary(d, progress, drain, &degraded);
+}
 
-    let mut degraded: Vec<(&str, String)> = Vec::new();
+/// Every problem seen, as (reason, message); the first reason names the Degraded condition.
+fn degraded(
+    input: &Input<'_>,
+    d: &Decision,
+    progress: &phases::Progress,
+) -> Vec<(&'static str, String)> {
+    let mut degraded: Vec<(&'static str, String)> = Vec::new();
     for n in &d.nodes {
         match &n.state {
             NodeState::Fencing | NodeState::Restarting => degraded.push((
@@ -319,6 +328,16 @@ fn conditions(
     for f in &progress.failures {
         degraded.push(("PhaseFailed", f.clone()));
     }
+    degraded
+}
+
+/// Degraded, Provisioning, Ready and DeletionIsBlocked, and the one-word phase.
+fn summary(
+    d: &mut Decision,
+    progress: &phases::Progress,
+    drain: &drain::Outcome,
+    degraded: &[(&'static str, String)],
+) {
     let is_degraded = !degraded.is_empty();
     d.conditions.push(match degraded.first() {
         Some((reason, _)) => Cond::new(
