@@ -15,14 +15,7 @@ use crate::{cached_repo, BuildManifest, BuildOutput, BuildRequest, Event};
 /// Builds (or finds in the cache) the Lustre repository for `req`.
 pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutput, BuildError> {
     let started = Instant::now();
-    if !is_root() {
-        return Err(BuildError::NotRoot);
-    }
-    for tool in ["debootstrap", "chroot", "mount", "git", "rsync"] {
-        if !on_path(tool) {
-            return Err(BuildError::MissingTool { tool });
-        }
-    }
+    preflight()?;
     let cache = &req.cache_dir;
     mkdir(cache, Step::Source)?;
     let _lock = lock(cache)?;
@@ -52,17 +45,7 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
             });
         }
     }
-    // The work folder is named by the inputs alone: a build that failed in a late step
-    // resumes there once that step's script is fixed; --rebuild starts it afresh.
-    let work = cache.join("work").join(input_key(&inputs));
-    if req.force && work.exists() {
-        fs::remove_dir_all(&work).map_err(BuildError::io(Step::Source, "clear", &work))?;
-    }
-    mkdir(&work.join("steps"), Step::Source)?;
-    for (name, text) in steps::all_scripts() {
-        let p = work.join("steps").join(name);
-        fs::write(&p, text).map_err(BuildError::io(Step::Source, "write", &p))?;
-    }
+    let work = prepare_work(req, &cache.join("work").join(input_key(&inputs)))?;
     let mut chain = Chain::new(&work, &input_key(&inputs))?;
     let mut times = Vec::new();
     if chain.done(Step::Source, "source")? && work.join("src").is_dir() {
@@ -83,6 +66,74 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
     step_env.push(("JOBS".into(), req.jobs.max(1).to_string()));
 
     bootstrap(req, &root, &work, on, &mut times)?;
+    let zfs_dir = cache.join("zfs").join(&req.kernel);
+    let dirs = Dirs {
+        root: &root,
+        work: &work,
+        zfs: &zfs_dir,
+        env: &step_env,
+    };
+    build_root(req, &dirs, on, &mut times)?;
+    lustre_steps(&dirs, &mut chain, on, &mut times)?;
+
+    on(Event::Started(Step::Publish));
+    let t = Instant::now();
+    let manifest = manifest(req, &key, &source_id, &work, times.clone())?;
+    let repo = publish(cache, &work, &key, &manifest)?;
+    on(Event::Finished(Step::Publish, t.elapsed().as_secs_f64()));
+    Ok(BuildOutput {
+        repo,
+        manifest,
+        cached: false,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn preflight() -> Result<(), BuildError> {
+    if !is_root() {
+        return Err(BuildError::NotRoot);
+    }
+    for tool in ["debootstrap", "chroot", "mount", "git", "rsync"] {
+        if !on_path(tool) {
+            return Err(BuildError::MissingTool { tool });
+        }
+    }
+    Ok(())
+}
+
+/// The work folder is named by the inputs alone: a build that failed in a late step resumes
+/// there once that step's script is fixed; --rebuild starts it afresh. The step scripts are
+/// written into it for the chroot to run.
+fn prepare_work(req: &BuildRequest, work: &Path) -> Result<PathBuf, BuildError> {
+    if req.force && work.exists() {
+        fs::remove_dir_all(work).map_err(BuildError::io(Step::Source, "clear", work))?;
+    }
+    mkdir(&work.join("steps"), Step::Source)?;
+    for (name, text) in steps::all_scripts() {
+        let p = work.join("steps").join(name);
+        fs::write(&p, text).map_err(BuildError::io(Step::Source, "write", &p))?;
+    }
+    Ok(work.to_path_buf())
+}
+
+/// Where the steps after bootstrap run, and with what environment.
+struct Dirs<'a> {
+    root: &'a Path,
+    work: &'a Path,
+    /// The ZFS modules package of the kernel, cached across builds.
+    zfs: &'a Path,
+    env: &'a [(String, String)],
+}
+
+/// The build root's packages (marked current per kernel and root script) and the ZFS modules
+/// package (cached per kernel).
+fn build_root(
+    req: &BuildRequest,
+    d: &Dirs<'_>,
+    on: &mut dyn FnMut(Event),
+    times: &mut Vec<(Step, f64)>,
+) -> Result<(), BuildError> {
+    let (root, work, step_env, zfs_dir) = (d.root, d.work, d.env, d.zfs);
     let ready = root.join(format!(
         ".lustrekit-root-{}-{}",
         req.kernel,
@@ -91,21 +142,32 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
     if ready.exists() {
         on(Event::Skipped(Step::Root, "build root is current".into()));
     } else {
-        timed(Step::Root, on, &mut times, |on| {
-            run_step(&root, &work, Step::Root, &step_env, on)
+        timed(Step::Root, on, times, |on| {
+            run_step(root, work, Step::Root, step_env, on)
         })?;
         fs::write(&ready, "").map_err(BuildError::io(Step::Root, "mark", &ready))?;
     }
-    let zfs_dir = cache.join("zfs").join(&req.kernel);
-    match find_deb(&zfs_dir, "zfs-modules-")? {
+    match find_deb(zfs_dir, "zfs-modules-")? {
         Some(p) => on(Event::Skipped(Step::Zfs, format!("cached {}", p.display()))),
         None => {
-            timed(Step::Zfs, on, &mut times, |on| {
-                run_step(&root, &work, Step::Zfs, &step_env, on)
+            timed(Step::Zfs, on, times, |on| {
+                run_step(root, work, Step::Zfs, step_env, on)
             })?;
-            publish_zfs(&work, &zfs_dir)?;
+            publish_zfs(work, zfs_dir)?;
         }
     }
+    Ok(())
+}
+
+/// Configure, compile, package and the repository, each skipped when the chain says it is
+/// done for these inputs and scripts.
+fn lustre_steps(
+    d: &Dirs<'_>,
+    chain: &mut Chain,
+    on: &mut dyn FnMut(Event),
+    times: &mut Vec<(Step, f64)>,
+) -> Result<(), BuildError> {
+    let (root, work, step_env, zfs_dir) = (d.root, d.work, d.env, d.zfs);
     for step in [
         Step::Configure,
         Step::Compile,
@@ -122,29 +184,19 @@ pub fn build(req: &BuildRequest, on: &mut dyn FnMut(Event)) -> Result<BuildOutpu
         }
         chain.invalidate(step)?;
         if step == Step::Repository {
-            // The ZFS modules package joins the repository.
-            if let Some(p) = find_deb(&zfs_dir, "zfs-modules-")? {
+            // The ZFS modules package joins the repository (a path from read_dir always
+            // has a file name).
+            if let Some(p) = find_deb(zfs_dir, "zfs-modules-")? {
                 let dest = work.join("out").join(p.file_name().unwrap_or_default());
                 fs::copy(&p, &dest).map_err(BuildError::io(Step::Zfs, "copy", &p))?;
             }
         }
-        timed(step, on, &mut times, |on| {
-            run_step(&root, &work, step, &step_env, on)
+        timed(step, on, times, |on| {
+            run_step(root, work, step, step_env, on)
         })?;
         chain.mark(step)?;
     }
-
-    on(Event::Started(Step::Publish));
-    let t = Instant::now();
-    let manifest = manifest(req, &key, &source_id, &work, times.clone())?;
-    let repo = publish(cache, &work, &key, &manifest)?;
-    on(Event::Finished(Step::Publish, t.elapsed().as_secs_f64()));
-    Ok(BuildOutput {
-        repo,
-        manifest,
-        cached: false,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    Ok(())
 }
 
 /// Runs `f` as `step` with started/finished events and its time recorded.
