@@ -310,16 +310,7 @@ async fn delete(lc: &LustreCluster, ctx: &Context, ns: &str) -> Result<Action> {
         tmo.teardown,
     );
     let mut notes = decision.events.clone();
-    // The step's name, as the condition message showed it (never its data: it holds the token).
-    let (blocked, message) = match &decision.step {
-        Step::Blocked(m) => (true, m.clone()),
-        Step::Wait(m) => (false, format!("waiting for {m}")),
-        Step::Teardown { .. } => (false, "Teardown".to_string()),
-        Step::DeleteVms(_) => (false, "DeleteVms".to_string()),
-        Step::DeleteSecrets(_) => (false, "DeleteSecrets".to_string()),
-        Step::DeletePvcs(_) => (false, "DeletePvcs".to_string()),
-        Step::RemoveFinalizer => (false, "RemoveFinalizer".to_string()),
-    };
+    let (blocked, message) = step_message(&decision.step);
     match &decision.step {
         Step::Teardown { runs, token } => {
             let d = decide::Decision {
@@ -355,9 +346,35 @@ async fn delete(lc: &LustreCluster, ctx: &Context, ns: &str) -> Result<Action> {
             return Ok(Action::await_change());
         }
     }
+    let status = deleting_status(lc, blocked, message);
+    apply::patch_status(&ctx.client, lc, &status).await?;
+    apply::publish(&ctx.recorder, lc, &notes).await;
+    Ok(Action::requeue(if blocked {
+        ctx.settings.idle_requeue
+    } else {
+        ctx.settings.busy_requeue.min(Duration::from_secs(2))
+    }))
+}
+
+/// What the condition shows for a deletion step: its name, never its data (a teardown holds
+/// the agents' token).
+fn step_message(step: &Step) -> (bool, String) {
+    match step {
+        Step::Blocked(m) => (true, m.clone()),
+        Step::Wait(m) => (false, format!("waiting for {m}")),
+        Step::Teardown { .. } => (false, "Teardown".to_string()),
+        Step::DeleteVms(_) => (false, "DeleteVms".to_string()),
+        Step::DeleteSecrets(_) => (false, "DeleteSecrets".to_string()),
+        Step::DeletePvcs(_) => (false, "DeletePvcs".to_string()),
+        Step::RemoveFinalizer => (false, "RemoveFinalizer".to_string()),
+    }
+}
+
+/// The status while deleting: phase Deleting, DeletionIsBlocked as decided, not Ready.
+fn deleting_status(lc: &LustreCluster, blocked: bool, message: String) -> LustreClusterStatus {
     let prev = lc.status.clone().unwrap_or_default();
     let time = Time(Timestamp::now());
-    let status = LustreClusterStatus {
+    LustreClusterStatus {
         phase: Some(ClusterPhase::Deleting),
         conditions: c::merge(
             &prev.conditions,
@@ -378,14 +395,7 @@ async fn delete(lc: &LustreCluster, ctx: &Context, ns: &str) -> Result<Action> {
             lc.meta().generation,
         ),
         ..prev
-    };
-    apply::patch_status(&ctx.client, lc, &status).await?;
-    apply::publish(&ctx.recorder, lc, &notes).await;
-    Ok(Action::requeue(if blocked {
-        ctx.settings.idle_requeue
-    } else {
-        ctx.settings.busy_requeue.min(Duration::from_secs(2))
-    }))
+    }
 }
 
 /// Runs the operator with the in-cluster or kubeconfig credentials until interrupted.
