@@ -43,6 +43,8 @@ pub enum OperatorError {
         #[source]
         source: serde_yaml_ng::Error,
     },
+    #[error("the plan has a VM for node {node}, which the topology does not have")]
+    UnknownNode { node: String },
     #[error("failed to load the Kubernetes client configuration")]
     Config(#[source] kube::Error),
     #[error("failed to start the operator runtime")]

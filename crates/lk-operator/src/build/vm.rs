@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::Meta;
 use crate::crd::KubernetesSpec;
-use crate::error::Result;
+use crate::error::{OperatorError, Result};
 use crate::kubevirt::vm_resource;
 use crate::names;
 use crate::settings::DEFAULT_VM_IMAGE;
@@ -73,16 +73,7 @@ pub(crate) fn build(
     }));
     networks.push(json!({"name": names::POD_NETWORK, "pod": {}}));
     let labels = meta.labels(&[(names::LABEL_NODE, node)]);
-    let roles = t
-        .node(node)
-        .map(|n| {
-            n.roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let roles = roles(t, node)?;
     let mut obj =
         DynamicObject::new(&names::vm(&meta.cluster, node), &vm_resource()).within(&meta.namespace);
     obj.metadata = ObjectMeta {
@@ -114,4 +105,17 @@ pub(crate) fn build(
         },
     });
     Ok(obj)
+}
+
+/// The roles annotation, `mgs,mds`. The planner makes a VM only for a node of the topology;
+/// an empty annotation would order the VM's deletion with the clients.
+fn roles(t: &lk_model::Topology, node: &str) -> Result<String> {
+    let n = t.node(node).ok_or_else(|| OperatorError::UnknownNode {
+        node: node.to_string(),
+    })?;
+    Ok(n.roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(","))
 }

@@ -147,16 +147,8 @@ fn start(
         .iter()
         .filter(|n| !p.done_on(&phase.name, n))
         .collect();
-    p.waiting = Some(format!(
-        "phase {} ({}) on {}",
-        phase.name,
-        phase.description,
-        pending
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    let names: Vec<&str> = pending.iter().map(|s| s.as_str()).collect();
+    p.waiting = Some(on_nodes(phase, &names));
     d.busy = true;
     if obs.token.is_none() {
         p.waiting = Some("the agent token Secret does not exist yet".into());
@@ -220,12 +212,17 @@ fn start(
         d.events.push(Note::normal(
             "PhaseStarted",
             "RunPhase",
-            format!(
-                "phase {} ({}) on {}",
-                phase.name,
-                phase.description,
-                started.join(", ")
-            ),
+            on_nodes(phase, &started),
         ));
     }
+}
+
+/// `phase NAME (DESCRIPTION) on NODE, NODE`.
+fn on_nodes(phase: &lk_plan::Phase, nodes: &[&str]) -> String {
+    format!(
+        "phase {} ({}) on {}",
+        phase.name,
+        phase.description,
+        nodes.join(", ")
+    )
 }
