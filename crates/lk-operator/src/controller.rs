@@ -162,27 +162,7 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
         agent_port: ctx.settings.agent_port,
     })?;
 
-    let mut notes = apply::apply_desired(
-        &ctx.client,
-        &ns,
-        &desired,
-        &observed
-            .vms
-            .values()
-            .map(|v| v.name.clone())
-            .collect::<Vec<_>>(),
-        &observed
-            .pvcs
-            .iter()
-            .map(|p| p.name.clone())
-            .collect::<Vec<_>>(),
-    )
-    .await?;
-    apply::delete_vmis(&ctx.client, &ns, &decision.delete_vmis).await?;
-    apply::delete_vms(&ctx.client, &ns, &decision.delete_vms).await?;
-    apply::label_drained(&ctx.client, &ns, &decision.drained_pvcs).await?;
-    notes.extend(decision.events.iter().cloned());
-    notes.extend(apply::run_scripts(ctx.agents.as_ref(), &decision, &token).await);
+    let mut notes = carry_out(ctx.as_ref(), &ns, &desired, &observed, &decision, &token).await?;
 
     let status = LustreClusterStatus {
         observed_generation: generation,
@@ -206,6 +186,27 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
     } else {
         ctx.settings.idle_requeue
     }))
+}
+
+/// Applies the built objects and the decided deletes, labels and script runs; returns the
+/// events to publish.
+async fn carry_out(
+    ctx: &Context,
+    ns: &str,
+    desired: &build::Desired,
+    observed: &Observed,
+    decision: &decide::Decision,
+    token: &str,
+) -> Result<Vec<Note>> {
+    let vms: Vec<String> = observed.vms.values().map(|v| v.name.clone()).collect();
+    let pvcs: Vec<String> = observed.pvcs.iter().map(|p| p.name.clone()).collect();
+    let mut notes = apply::apply_desired(&ctx.client, ns, desired, &vms, &pvcs).await?;
+    apply::delete_vmis(&ctx.client, ns, &decision.delete_vmis).await?;
+    apply::delete_vms(&ctx.client, ns, &decision.delete_vms).await?;
+    apply::label_drained(&ctx.client, ns, &decision.drained_pvcs).await?;
+    notes.extend(decision.events.iter().cloned());
+    notes.extend(apply::run_scripts(ctx.agents.as_ref(), decision, token).await);
+    Ok(notes)
 }
 
 /// The spec does not validate: say why, and wait for an edit.
