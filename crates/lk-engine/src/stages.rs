@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lk_libvirt::{Libvirt, Watch};
-use lk_plan::{Phase, Plan, Stage};
+use lk_plan::{Phase, PhaseName, Plan, Stage};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, NodeFailure};
@@ -238,7 +238,7 @@ fn run_phase(
     opts: &StageOptions,
     obs: &dyn Observer,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let timeout = if phase.name == "build" {
+    let timeout = if phase.name == PhaseName::Build {
         opts.build_timeout
     } else {
         opts.phase_timeout
@@ -285,7 +285,7 @@ fn run_phase(
     failures.sort_by(|a, b| a.node.cmp(&b.node));
     Err(Error::Stage {
         stage: phase.stage,
-        phase: phase.name.clone(),
+        phase: phase.name.to_string(),
         failures,
         logs: crate::shared::logs_dir(plan),
     })
@@ -306,7 +306,7 @@ pub fn run_on(
         Ok(line) => Ok(line),
         Err(f) => Err(Error::Stage {
             stage: phase.stage,
-            phase: phase.name.clone(),
+            phase: phase.name.to_string(),
             failures: vec![f],
             logs: crate::shared::logs_dir(plan),
         }),
@@ -329,6 +329,7 @@ fn run_script(
 ) -> Result<Result<String, NodeFailure>, Error> {
     let shared = &plan.resources.shared;
     let script = phase.script(node);
+    let phase_name = phase.name.to_string();
     let guest_script = format!("{}/{script}", shared.guest_path);
     let guest_log = format!("{}/logs/{node}/{}.log", shared.guest_path, phase.name);
     let host_log = PathBuf::from(&shared.host_path)
@@ -350,7 +351,7 @@ fn run_script(
     };
     obs.event(Event::PhaseStart {
         stage: phase.stage,
-        phase: &phase.name,
+        phase: &phase_name,
         node,
     });
     let t0 = Instant::now();
@@ -379,7 +380,7 @@ fn run_script(
     };
     obs.event(Event::PhaseDone {
         stage: phase.stage,
-        phase: &phase.name,
+        phase: &phase_name,
         node,
         seconds: t0.elapsed().as_secs_f64(),
         exit_code: out.exit_code,

@@ -86,7 +86,7 @@ pub fn decide(
                         .get(&phase.script(node))
                         .cloned()
                         .unwrap_or_default();
-                    match report.phases.get(&phase.name) {
+                    match report.phases.get(&phase.name.to_string()) {
                         Some(r)
                             if r.digest == digest(&script) && r.state == PhaseState::Succeeded => {}
                         Some(r) if r.state == PhaseState::Running => running.push(node.clone()),
@@ -96,7 +96,7 @@ pub fn decide(
                         _ => runs.push(Run {
                             node: node.clone(),
                             address,
-                            phase: phase.name.clone(),
+                            phase: phase.name.to_string(),
                             script,
                             force: false,
                         }),
@@ -257,7 +257,7 @@ mod tests {
         );
         for p in &v.plan.teardown {
             for n in &p.nodes {
-                done(&mut o, &v, &p.name, n);
+                done(&mut o, &v, &p.name.to_string(), n);
             }
         }
         // 2. VMs: clients, then OSS, then the MGS/MDS server.

@@ -179,7 +179,7 @@ fn replacements(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress
             .phases
             .iter()
             .filter(|p| p.nodes.contains(&n.name))
-            .all(|p| progress.done_on(&p.name, &n.name));
+            .all(|p| progress.done_on(&p.name.to_string(), &n.name));
         let labels: Vec<String> = t
             .targets()
             .filter(|x| x.node == n.name)

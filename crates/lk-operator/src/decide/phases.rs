@@ -63,12 +63,12 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
             let ok = running(node)
                 && obs
                     .report(node)
-                    .and_then(|r| r.phases.get(&phase.name))
+                    .and_then(|r| r.phases.get(&phase.name.to_string()))
                     .is_some_and(|r| {
                         r.state == PhaseState::Succeeded && r.digest == digest(&script)
                     });
             if ok {
-                p.done.insert((phase.name.clone(), node.clone()));
+                p.done.insert((phase.name.to_string(), node.clone()));
             }
         }
     }
@@ -76,8 +76,8 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
         n.phases_done = plan
             .phases
             .iter()
-            .filter(|ph| p.done_on(&ph.name, &n.name))
-            .map(|ph| ph.name.clone())
+            .filter(|ph| p.done_on(&ph.name.to_string(), &n.name))
+            .map(|ph| ph.name.to_string())
             .collect();
     }
     let phase_done =
@@ -90,14 +90,17 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
         Stage::Verify,
     ] {
         let phases: Vec<_> = plan.phases.iter().filter(|ph| ph.stage == stage).collect();
-        if phases.iter().all(|ph| phase_done(&ph.name, &ph.nodes, &p)) {
+        if phases
+            .iter()
+            .all(|ph| phase_done(&ph.name.to_string(), &ph.nodes, &p))
+        {
             p.stages_done.insert(stage);
         }
     }
     let Some(phase) = plan
         .phases
         .iter()
-        .find(|ph| !phase_done(&ph.name, &ph.nodes, &p))
+        .find(|ph| !phase_done(&ph.name.to_string(), &ph.nodes, &p))
     else {
         p.all_done = true;
         return p;
@@ -105,7 +108,7 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
     let pending: Vec<&String> = phase
         .nodes
         .iter()
-        .filter(|n| !p.done_on(&phase.name, n))
+        .filter(|n| !p.done_on(&phase.name.to_string(), n))
         .collect();
     p.waiting = Some(format!(
         "phase {} ({}) on {}",
@@ -135,11 +138,13 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
             .get(&phase.script(node))
             .cloned()
             .unwrap_or_default();
-        let record = obs.report(node).and_then(|r| r.phases.get(&phase.name));
+        let record = obs
+            .report(node)
+            .and_then(|r| r.phases.get(&phase.name.to_string()));
         let run = |force| Run {
             node: node.clone(),
             address: address.clone(),
-            phase: phase.name.clone(),
+            phase: phase.name.to_string(),
             script: script.clone(),
             force,
         };
