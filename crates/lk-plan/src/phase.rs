@@ -118,6 +118,55 @@ const FIXED: [PhaseName; 17] = [
 ];
 
 impl PhaseName {
+    /// The stage a phase belongs to; the failover moves count as mounting.
+    pub fn stage(&self) -> Stage {
+        match self {
+            PhaseName::Build | PhaseName::Install => Stage::Install,
+            PhaseName::Lnet | PhaseName::LnetCheck => Stage::Lnet,
+            PhaseName::Format => Stage::Format,
+            PhaseName::MountMgs
+            | PhaseName::MountMdt
+            | PhaseName::MountOst
+            | PhaseName::WaitOst
+            | PhaseName::MountClient
+            | PhaseName::Release { .. }
+            | PhaseName::Takeover { .. } => Stage::Mount,
+            PhaseName::VerifyServers | PhaseName::VerifyClients => Stage::Verify,
+            PhaseName::UmountClient
+            | PhaseName::UmountMdt
+            | PhaseName::UmountOst
+            | PhaseName::UmountMgs
+            | PhaseName::Unload => Stage::Teardown,
+        }
+    }
+
+    /// What the phase does, as the plan and each script's header say it.
+    pub fn description(&self) -> &'static str {
+        match self {
+            PhaseName::Build => "compile Lustre packages into the shared folder",
+            PhaseName::Install => "install Lustre and check modules and tools",
+            PhaseName::Lnet => "load LNet, add networks and routes, enable forwarding on routers",
+            PhaseName::LnetCheck => "lnetctl ping every peer this node talks to",
+            PhaseName::Format => "mkfs.lustre each target on its primary node",
+            PhaseName::MountMgs => "mount the MGT",
+            PhaseName::MountMdt => "mount the MDTs",
+            PhaseName::MountOst => "mount the OSTs",
+            PhaseName::WaitOst => "wait until every MDT is connected to every OST",
+            PhaseName::MountClient => "mount the filesystem on the clients",
+            PhaseName::VerifyServers => "targets UP in lctl dl, health_check healthy",
+            PhaseName::VerifyClients => "every OST in lfs df, write/read with checksum",
+            PhaseName::UmountClient => "unmount the clients",
+            PhaseName::UmountMdt => "unmount the MDTs",
+            PhaseName::UmountOst => "unmount the OSTs",
+            PhaseName::UmountMgs => "unmount the MGT",
+            PhaseName::Unload => "unconfigure LNet and unload the Lustre modules",
+            PhaseName::Release { .. } => "unmount the target (and export its pool) on this node",
+            PhaseName::Takeover { .. } => {
+                "import and mount the target here and wait for its recovery"
+            }
+        }
+    }
+
     fn valid() -> String {
         let mut v: Vec<String> = FIXED.iter().map(ToString::to_string).collect();
         v.extend(["release-<facet>".into(), "takeover-<facet>".into()]);

@@ -96,27 +96,7 @@ impl Ctx<'_> {
             LustreSource::Preinstalled => sc.line("# Lustre comes with the image: only check it."),
             LustreSource::Packages {
                 origin: PackageOrigin::Repository(url),
-            } => {
-                let (rpm, deb) = package_names(server, self.t.backend);
-                sc.line("if command -v dnf >/dev/null; then");
-                sc.line(format!(
-                    "    printf '[lustrekit]\\nname=Lustre (lustrekit)\\nbaseurl=%s\\ngpgcheck=0\\nenabled=1\\n' {} >/etc/yum.repos.d/lustrekit.repo",
-                    quote(url)
-                ));
-                sc.line(format!("    dnf install -y {rpm}"));
-                sc.line("else");
-                sc.line(format!(
-                    "    echo {} >/etc/apt/sources.list.d/lustrekit.list",
-                    quote(&format!("deb [trusted=yes] {url} ./"))
-                ));
-                sc.line("    apt-get update");
-                sc.line(format!(
-                    "    DEBIAN_FRONTEND=noninteractive apt-get install -y {deb}"
-                ));
-                sc.line("fi");
-                sc.commands
-                    .push(format!("dnf install -y {rpm}  |  apt-get install -y {deb}"));
-            }
+            } => self.install_from_url(url, server, sc),
             LustreSource::Build { .. } if self.host_build => {
                 self.install_from_repository(node, &pkgs, sc);
             }
@@ -124,24 +104,7 @@ impl Ctx<'_> {
                 origin: PackageOrigin::Folder(_),
             }
             | LustreSource::Build { .. } => {
-                let (rpm_glob, deb_glob) = if server {
-                    ("*.rpm", "*.deb")
-                } else {
-                    ("*client*.rpm", "*client*.deb")
-                };
-                sc.line(format!("shopt -s nullglob; rpms=({pkgs}/{rpm_glob}); debs=({pkgs}/{deb_glob}); shopt -u nullglob"));
-                sc.line("if command -v dnf >/dev/null && ((${#rpms[@]})); then");
-                sc.line("    dnf install -y \"${rpms[@]}\"");
-                sc.line("elif command -v apt-get >/dev/null && ((${#debs[@]})); then");
-                sc.line("    DEBIAN_FRONTEND=noninteractive apt-get install -y \"${debs[@]}\"");
-                sc.line("else");
-                sc.line(format!(
-                    "    fail \"no Lustre packages for this node's package manager in {pkgs}\""
-                ));
-                sc.line("fi");
-                sc.commands.push(format!(
-                    "dnf install -y {pkgs}/{rpm_glob}  |  apt-get install -y {pkgs}/{deb_glob}"
-                ));
+                Self::install_from_folder(&pkgs, server, sc);
             }
             LustreSource::Tarball { .. } => {
                 sc.cmd(&s(&[
@@ -155,6 +118,13 @@ impl Ctx<'_> {
                 sc.cmd(&s(&["ldconfig"]));
             }
         }
+        self.check_installed(node, sc);
+    }
+
+    /// Checks that the tools and modules this node's roles need are there, so a missing
+    /// Lustre fails here with a clear message and exit code rather than in a later stage.
+    fn check_installed(&self, node: &Node, sc: &mut Script) {
+        let server = node.is_server();
         // Routers only forward LNet traffic; everything else needs the Lustre client too.
         let router_only = node.roles.iter().all(|r| *r == Role::Router);
         let (mut tools, mut modules) = if router_only {
@@ -202,6 +172,51 @@ impl Ctx<'_> {
             sc.line("# Clones of one image share no hostid; ZFS multihost needs a unique one.");
             sc.cmd_unless("[ -e /etc/hostid ]", &s(&["zgenhostid"]));
         }
+    }
+
+    /// Installs the named packages from a dnf or apt repository at `url`.
+    fn install_from_url(&self, url: &str, server: bool, sc: &mut Script) {
+        let (rpm, deb) = package_names(server, self.t.backend);
+        sc.line("if command -v dnf >/dev/null; then");
+        sc.line(format!(
+            "    printf '[lustrekit]\\nname=Lustre (lustrekit)\\nbaseurl=%s\\ngpgcheck=0\\nenabled=1\\n' {} >/etc/yum.repos.d/lustrekit.repo",
+            quote(url)
+        ));
+        sc.line(format!("    dnf install -y {rpm}"));
+        sc.line("else");
+        sc.line(format!(
+            "    echo {} >/etc/apt/sources.list.d/lustrekit.list",
+            quote(&format!("deb [trusted=yes] {url} ./"))
+        ));
+        sc.line("    apt-get update");
+        sc.line(format!(
+            "    DEBIAN_FRONTEND=noninteractive apt-get install -y {deb}"
+        ));
+        sc.line("fi");
+        sc.commands
+            .push(format!("dnf install -y {rpm}  |  apt-get install -y {deb}"));
+    }
+
+    /// Installs the packages found in the shared folder (a host folder or a VM build).
+    fn install_from_folder(pkgs: &str, server: bool, sc: &mut Script) {
+        let (rpm_glob, deb_glob) = if server {
+            ("*.rpm", "*.deb")
+        } else {
+            ("*client*.rpm", "*client*.deb")
+        };
+        sc.line(format!("shopt -s nullglob; rpms=({pkgs}/{rpm_glob}); debs=({pkgs}/{deb_glob}); shopt -u nullglob"));
+        sc.line("if command -v dnf >/dev/null && ((${#rpms[@]})); then");
+        sc.line("    dnf install -y \"${rpms[@]}\"");
+        sc.line("elif command -v apt-get >/dev/null && ((${#debs[@]})); then");
+        sc.line("    DEBIAN_FRONTEND=noninteractive apt-get install -y \"${debs[@]}\"");
+        sc.line("else");
+        sc.line(format!(
+            "    fail \"no Lustre packages for this node's package manager in {pkgs}\""
+        ));
+        sc.line("fi");
+        sc.commands.push(format!(
+            "dnf install -y {pkgs}/{rpm_glob}  |  apt-get install -y {pkgs}/{deb_glob}"
+        ));
     }
 
     /// Installs from the apt repository the host build put in the shared folder (the built

@@ -30,7 +30,7 @@ use lk_model::Topology;
 
 use crate::addressing::Addressing;
 use crate::build::target_name;
-use crate::{FailoverTarget, NodePlan, NodeStep, Phase, PhaseName, Stage};
+use crate::{FailoverTarget, NodePlan, NodeStep, Phase, PhaseName};
 use script::Script;
 
 /// Exit code of a script that finds Lustre missing or unusable on its node.
@@ -163,7 +163,6 @@ impl Ctx<'_> {
     fn up_phases(&self) -> Vec<Phase> {
         let t = self.t;
         let lustre_nodes = Self::names(self.lustre_nodes().into_iter());
-        let servers = Self::names(t.nodes.iter().filter(|n| n.is_server()));
         let formatters = Self::names(
             t.nodes
                 .iter()
@@ -173,123 +172,42 @@ impl Ctx<'_> {
         let clients = self.with_role(Role::Client);
         let mut phases = Vec::new();
         if matches!(t.lustre, LustreSource::Build { .. }) && !self.host_build {
-            phases.push(phase(
-                PhaseName::Build,
-                Stage::Install,
-                "compile Lustre packages into the shared folder",
-                self.with_role(Role::Build),
-            ));
+            phases.push((PhaseName::Build, self.with_role(Role::Build)));
         }
-        use PhaseName as P;
-        use Stage as S;
-        let rest = [
+        phases.extend([
+            (PhaseName::Install, lustre_nodes.clone()),
+            (PhaseName::Lnet, lustre_nodes.clone()),
+            (PhaseName::LnetCheck, lustre_nodes),
+            (PhaseName::Format, formatters),
+            (PhaseName::MountMgs, self.primaries_of(TargetKind::Mgt)),
+            (PhaseName::MountMdt, mdt_primaries.clone()),
+            (PhaseName::MountOst, self.primaries_of(TargetKind::Ost)),
+            (PhaseName::WaitOst, mdt_primaries),
+            (PhaseName::MountClient, clients.clone()),
             (
-                P::Install,
-                S::Install,
-                "install Lustre and check modules and tools",
-                lustre_nodes.clone(),
+                PhaseName::VerifyServers,
+                Self::names(t.nodes.iter().filter(|n| n.is_server())),
             ),
-            (
-                P::Lnet,
-                S::Lnet,
-                "load LNet, add networks and routes, enable forwarding on routers",
-                lustre_nodes.clone(),
-            ),
-            (
-                P::LnetCheck,
-                S::Lnet,
-                "lnetctl ping every peer this node talks to",
-                lustre_nodes,
-            ),
-            (
-                P::Format,
-                S::Format,
-                "mkfs.lustre each target on its primary node",
-                formatters,
-            ),
-            (
-                P::MountMgs,
-                S::Mount,
-                "mount the MGT",
-                self.primaries_of(TargetKind::Mgt),
-            ),
-            (
-                P::MountMdt,
-                S::Mount,
-                "mount the MDTs",
-                mdt_primaries.clone(),
-            ),
-            (
-                P::MountOst,
-                S::Mount,
-                "mount the OSTs",
-                self.primaries_of(TargetKind::Ost),
-            ),
-            (
-                P::WaitOst,
-                S::Mount,
-                "wait until every MDT is connected to every OST",
-                mdt_primaries,
-            ),
-            (
-                P::MountClient,
-                S::Mount,
-                "mount the filesystem on the clients",
-                clients.clone(),
-            ),
-            (
-                P::VerifyServers,
-                S::Verify,
-                "targets UP in lctl dl, health_check healthy",
-                servers,
-            ),
-            (
-                P::VerifyClients,
-                S::Verify,
-                "every OST in lfs df, write/read with checksum",
-                clients,
-            ),
-        ];
-        phases.extend(
-            rest.into_iter()
-                .map(|(n, st, d, nodes)| phase(n, st, d, nodes)),
-        );
+            (PhaseName::VerifyClients, clients),
+        ]);
         phases
+            .into_iter()
+            .map(|(n, nodes)| phase(n, nodes))
+            .collect()
     }
 
     /// The guest phases of `down`, in order.
     fn teardown_phases(&self) -> Vec<Phase> {
-        use PhaseName as P;
         let lustre_nodes = Self::names(self.lustre_nodes().into_iter());
         [
-            (
-                P::UmountClient,
-                "unmount the clients",
-                self.with_role(Role::Client),
-            ),
-            (
-                P::UmountMdt,
-                "unmount the MDTs",
-                self.servers_of(TargetKind::Mdt),
-            ),
-            (
-                P::UmountOst,
-                "unmount the OSTs",
-                self.servers_of(TargetKind::Ost),
-            ),
-            (
-                P::UmountMgs,
-                "unmount the MGT",
-                self.servers_of(TargetKind::Mgt),
-            ),
-            (
-                P::Unload,
-                "unconfigure LNet and unload the Lustre modules",
-                lustre_nodes,
-            ),
+            (PhaseName::UmountClient, self.with_role(Role::Client)),
+            (PhaseName::UmountMdt, self.servers_of(TargetKind::Mdt)),
+            (PhaseName::UmountOst, self.servers_of(TargetKind::Ost)),
+            (PhaseName::UmountMgs, self.servers_of(TargetKind::Mgt)),
+            (PhaseName::Unload, lustre_nodes),
         ]
         .into_iter()
-        .map(|(n, d, nodes)| phase(n, Stage::Teardown, d, nodes))
+        .map(|(n, nodes)| phase(n, nodes))
         .collect()
     }
 
@@ -333,22 +251,16 @@ impl Ctx<'_> {
             let nodes: Vec<String> = target.service_nodes().map(String::from).collect();
             let facet = name.facet();
             let moves = [
-                (
-                    PhaseName::Release {
-                        facet: facet.clone(),
-                    },
-                    "unmount the target (and export its pool) on this node",
-                ),
-                (
-                    PhaseName::Takeover {
-                        facet: facet.clone(),
-                    },
-                    "import and mount the target here and wait for its recovery",
-                ),
+                PhaseName::Release {
+                    facet: facet.clone(),
+                },
+                PhaseName::Takeover {
+                    facet: facet.clone(),
+                },
             ];
-            for (p, description) in moves {
+            for p in moves {
                 // Not steps of `up`: run on demand by `lustrekit failover`.
-                self.write_phase(&phase(p, Stage::Mount, description, nodes.clone()), files);
+                self.write_phase(&phase(p, nodes.clone()), files);
             }
             failover.push(FailoverTarget {
                 label: name.label(),
@@ -400,11 +312,11 @@ impl Ctx<'_> {
     }
 }
 
-fn phase(name: PhaseName, stage: Stage, description: &str, nodes: Vec<String>) -> Phase {
+fn phase(name: PhaseName, nodes: Vec<String>) -> Phase {
     Phase {
+        stage: name.stage(),
+        description: name.description().into(),
         name,
-        stage,
-        description: description.into(),
         nodes,
     }
 }
