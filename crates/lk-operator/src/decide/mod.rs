@@ -14,7 +14,6 @@ pub mod phases;
 use std::collections::BTreeSet;
 
 use lk_model::topology::TargetKind;
-use lk_plan::build::target_name;
 
 use crate::conditions::{self as c, Cond};
 use crate::crd::{LustreCluster, NodeStatus, TargetStatus};
@@ -124,7 +123,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
 fn targets(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress) {
     let t = &input.validated.topology;
     for target in t.targets() {
-        let name = target_name(t, target);
+        let name = t.target_name(target);
         let label = name.label();
         let served = target.service_nodes().find_map(|n| {
             input
@@ -183,7 +182,7 @@ fn replacements(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress
         let labels: Vec<String> = t
             .targets()
             .filter(|x| x.node == n.name)
-            .map(|x| target_name(t, x).label())
+            .map(|x| t.target_name(x).label())
             .collect();
         let mounted = d
             .targets

@@ -29,7 +29,6 @@ use lk_model::topology::{
 use lk_model::Topology;
 
 use crate::addressing::Addressing;
-use crate::build::target_name;
 use crate::{FailoverTarget, NodePlan, NodeStep, Phase, PhaseName};
 use script::Script;
 
@@ -90,7 +89,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn target(&self, target: &Target) -> TargetName {
-        target_name(self.t, target)
+        self.t.target_name(target)
     }
 
     fn backing(&self, target: &Target) -> Backing {
