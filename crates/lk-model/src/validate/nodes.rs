@@ -46,102 +46,131 @@ impl Validator {
                 );
                 continue;
             }
-            let roles: BTreeSet<Role> = n.roles.iter().copied().collect();
-            if roles.is_empty() {
-                self.fail(
-                    format!("{path}.roles"),
-                    "a node needs at least one role of mgs, mds, oss, client, router, build",
-                );
-            } else if roles.len() != n.roles.len() {
-                self.fail(format!("{path}.roles"), "a role is listed twice");
-            }
-            let vcpus = n.vcpus.unwrap_or(d::VCPUS);
-            if !(1..=d::MAX_VCPUS).contains(&vcpus) {
-                self.fail(
-                    format!("{path}.vcpus"),
-                    format!("{vcpus} is out of range: must be 1-{}", d::MAX_VCPUS),
-                );
-            }
-            let server = roles
-                .iter()
-                .any(|r| matches!(r, Role::Mgs | Role::Mds | Role::Oss | Role::Build));
-            let default_memory = if server {
-                d::SERVER_MEMORY
-            } else if roles.contains(&Role::Client) {
-                d::CLIENT_MEMORY
-            } else {
-                d::ROUTER_MEMORY
-            };
-            let min_memory = if server {
-                d::MIN_SERVER_MEMORY
-            } else {
-                d::MIN_MEMORY
-            };
-            let memory_bytes = match &n.memory {
-                None => default_memory,
-                Some(m) => match parse_size(m) {
-                    Err(e) => {
-                        self.fail(format!("{path}.memory"), e);
-                        default_memory
-                    }
-                    Ok(b) if b < min_memory => {
-                        self.fail(
-                            format!("{path}.memory"),
-                            format!(
-                                "{m} is too small: this node needs at least {}",
-                                format_size(min_memory)
-                            ),
-                        );
-                        b
-                    }
-                    Ok(b) if b % (1 << 20) != 0 => {
-                        self.fail(
-                            format!("{path}.memory"),
-                            format!("{m} must be a whole number of MiB"),
-                        );
-                        b
-                    }
-                    Ok(b) => b,
-                },
-            };
-            let mut nets = n.networks.clone();
-            if nets.is_empty() {
-                nets.extend(networks.first().map(|n| n.name.clone()));
-            }
-            for (j, net) in nets.iter().enumerate() {
-                if !networks.iter().any(|x| &x.name == net) {
-                    self.fail(
-                        format!("{path}.networks[{j}]"),
-                        format!("unknown network `{net}`"),
-                    );
-                }
-                if nets[..j].contains(net) {
-                    self.fail(
-                        format!("{path}.networks[{j}]"),
-                        format!("network `{net}` is listed twice"),
-                    );
-                }
-            }
-            if roles.contains(&Role::Router) && nets.len() < 2 {
-                self.fail(
-                    format!("{path}.networks"),
-                    "a router must be on at least two networks",
-                );
-            }
+            let node = self.node(path, n, networks);
             out.push(Sourced {
                 path: path.clone(),
-                item: Node {
-                    name: n.name.clone(),
-                    roles,
-                    vcpus,
-                    memory_bytes,
-                    networks: nets,
-                },
+                item: node,
             });
         }
-        // Every node needs a fixed address on each of its networks.
+        self.check_network_room(&out, networks);
+        out
+    }
+
+    /// One node with its defaults filled in; problems are recorded, not returned.
+    fn node(&mut self, path: &str, n: &raw::NodeSpec, networks: &[Network]) -> Node {
+        let roles: BTreeSet<Role> = n.roles.iter().copied().collect();
+        if roles.is_empty() {
+            self.fail(
+                format!("{path}.roles"),
+                "a node needs at least one role of mgs, mds, oss, client, router, build",
+            );
+        } else if roles.len() != n.roles.len() {
+            self.fail(format!("{path}.roles"), "a role is listed twice");
+        }
+        let vcpus = n.vcpus.unwrap_or(d::VCPUS);
+        if !(1..=d::MAX_VCPUS).contains(&vcpus) {
+            self.fail(
+                format!("{path}.vcpus"),
+                format!("{vcpus} is out of range: must be 1-{}", d::MAX_VCPUS),
+            );
+        }
+        let memory_bytes = self.memory(path, n.memory.as_deref(), &roles);
+        let networks = self.node_networks(path, n, &roles, networks);
+        Node {
+            name: n.name.clone(),
+            roles,
+            vcpus,
+            memory_bytes,
+            networks,
+        }
+    }
+
+    /// Memory in bytes: the role's default when unset, at least the role's minimum, whole MiB.
+    fn memory(&mut self, path: &str, memory: Option<&str>, roles: &BTreeSet<Role>) -> u64 {
+        let server = roles
+            .iter()
+            .any(|r| matches!(r, Role::Mgs | Role::Mds | Role::Oss | Role::Build));
+        let default_memory = if server {
+            d::SERVER_MEMORY
+        } else if roles.contains(&Role::Client) {
+            d::CLIENT_MEMORY
+        } else {
+            d::ROUTER_MEMORY
+        };
+        let min_memory = if server {
+            d::MIN_SERVER_MEMORY
+        } else {
+            d::MIN_MEMORY
+        };
+        let Some(m) = memory else {
+            return default_memory;
+        };
+        match parse_size(m) {
+            Err(e) => {
+                self.fail(format!("{path}.memory"), e);
+                default_memory
+            }
+            Ok(b) if b < min_memory => {
+                self.fail(
+                    format!("{path}.memory"),
+                    format!(
+                        "{m} is too small: this node needs at least {}",
+                        format_size(min_memory)
+                    ),
+                );
+                b
+            }
+            Ok(b) if b % (1 << 20) != 0 => {
+                self.fail(
+                    format!("{path}.memory"),
+                    format!("{m} must be a whole number of MiB"),
+                );
+                b
+            }
+            Ok(b) => b,
+        }
+    }
+
+    /// The node's networks (the first network when none is named), each known and listed
+    /// once; a router needs two.
+    fn node_networks(
+        &mut self,
+        path: &str,
+        n: &raw::NodeSpec,
+        roles: &BTreeSet<Role>,
+        networks: &[Network],
+    ) -> Vec<String> {
+        let mut nets = n.networks.clone();
+        if nets.is_empty() {
+            nets.extend(networks.first().map(|n| n.name.clone()));
+        }
+        for (j, net) in nets.iter().enumerate() {
+            if !networks.iter().any(|x| &x.name == net) {
+                self.fail(
+                    format!("{path}.networks[{j}]"),
+                    format!("unknown network `{net}`"),
+                );
+            }
+            if nets[..j].contains(net) {
+                self.fail(
+                    format!("{path}.networks[{j}]"),
+                    format!("network `{net}` is listed twice"),
+                );
+            }
+        }
+        if roles.contains(&Role::Router) && nets.len() < 2 {
+            self.fail(
+                format!("{path}.networks"),
+                "a router must be on at least two networks",
+            );
+        }
+        nets
+    }
+
+    /// Every node needs a fixed address on each of its networks.
+    fn check_network_room(&mut self, nodes: &[Sourced<Node>], networks: &[Network]) {
         for net in networks {
-            let members = out
+            let members = nodes
                 .iter()
                 .filter(|n| n.item.networks.contains(&net.name))
                 .count() as u32;
@@ -157,7 +186,6 @@ impl Validator {
                 );
             }
         }
-        out
     }
 
     /// A node with a server role must serve a target of that kind (checked against the

@@ -6,125 +6,136 @@ use crate::raw;
 use crate::size::{format_size, parse_size};
 use crate::topology::*;
 
+const LUSTRE: &str = "spec.lustre";
+
 impl Validator {
     pub(super) fn lustre(&mut self, spec: &raw::ClusterSpec) -> Option<LustreSource> {
+        // No `spec.lustre` means the default source (preinstalled).
         let l = spec.lustre.clone().unwrap_or_default();
-        let p = "spec.lustre";
         let before = self.problems.len();
-        let forbid = |v: &mut Self, field: &str, set: bool, source: &str| {
-            if set {
-                v.fail(
-                    format!("{p}.{field}"),
-                    format!("not used with source `{source}`"),
-                );
-            }
-        };
         let out = match l.source {
             raw::LustreSource::Preinstalled => {
-                for (f, set) in [
-                    ("repository", l.repository.is_some()),
-                    ("path", l.path.is_some()),
-                    ("git", l.git.is_some()),
-                    ("ref", l.git_ref.is_some()),
-                    ("configureOptions", !l.configure_options.is_empty()),
-                ] {
-                    forbid(self, f, set, "preinstalled");
-                }
+                self.forbid(&l, &[], "preinstalled");
                 LustreSource::Preinstalled
             }
             raw::LustreSource::Packages => {
-                for (f, set) in [
-                    ("git", l.git.is_some()),
-                    ("ref", l.git_ref.is_some()),
-                    ("configureOptions", !l.configure_options.is_empty()),
-                ] {
-                    forbid(self, f, set, "packages");
-                }
-                match (&l.repository, &l.path) {
-                    (Some(url), None) => {
-                        self.check_url(
-                            &format!("{p}.repository"),
-                            url,
-                            &["http://", "https://", "file://"],
-                        );
-                        LustreSource::Packages {
-                            origin: PackageOrigin::Repository(url.clone()),
-                        }
-                    }
-                    (None, Some(path)) => {
-                        self.check_abs(&format!("{p}.path"), path);
-                        LustreSource::Packages {
-                            origin: PackageOrigin::Folder(path.clone()),
-                        }
-                    }
-                    _ => {
-                        self.fail(p, "source `packages` needs exactly one of `repository` (URL) or `path` (host folder of .rpm/.deb files)");
-                        LustreSource::Preinstalled
-                    }
-                }
+                self.forbid(&l, &["repository", "path"], "packages");
+                self.packages(&l)
             }
             raw::LustreSource::Tarball => {
-                for (f, set) in [
-                    ("repository", l.repository.is_some()),
-                    ("git", l.git.is_some()),
-                    ("ref", l.git_ref.is_some()),
-                    ("configureOptions", !l.configure_options.is_empty()),
-                ] {
-                    forbid(self, f, set, "tarball");
-                }
-                match &l.path {
-                    Some(path) => {
-                        self.check_abs(&format!("{p}.path"), path);
-                        LustreSource::Tarball { path: path.clone() }
-                    }
-                    None => {
-                        self.fail(format!("{p}.path"), "source `tarball` needs `path`, the host path of the install-tree tarball");
-                        LustreSource::Preinstalled
-                    }
-                }
+                self.forbid(&l, &["path"], "tarball");
+                self.tarball(&l)
             }
             raw::LustreSource::Build => {
-                forbid(self, "repository", l.repository.is_some(), "build");
-                // Without a build node lustrekit compiles on the host (lk-plan's placement).
-                let origin = match (&l.path, &l.git) {
-                    (Some(path), None) => {
-                        self.check_abs(&format!("{p}.path"), path);
-                        if l.git_ref.is_some() {
-                            self.fail(format!("{p}.ref"), "`ref` goes with `git`, not `path`");
-                        }
-                        SourceOrigin::Path(path.clone())
-                    }
-                    (None, Some(url)) => {
-                        self.check_url(
-                            &format!("{p}.git"),
-                            url,
-                            &["http://", "https://", "git://", "ssh://", "file://"],
-                        );
-                        SourceOrigin::Git {
-                            url: url.clone(),
-                            git_ref: l.git_ref.clone().unwrap_or_else(|| d::GIT_REF.into()),
-                        }
-                    }
-                    _ => {
-                        self.fail(p, "source `build` needs exactly one of `path` (host source tree) or `git` (URL)");
-                        SourceOrigin::Path(String::new())
-                    }
-                };
-                for (i, opt) in l.configure_options.iter().enumerate() {
-                    if !opt.starts_with("--") || opt.contains(['\n', '\'', '\0']) {
-                        self.fail(
-                            format!("{p}.configureOptions[{i}]"),
-                            format!("`{opt}` must be a single --option without quotes or newlines"),
-                        );
-                    }
-                }
-                LustreSource::Build {
-                    origin,
-                    configure_options: l.configure_options.clone(),
-                }
+                self.forbid(&l, &["path", "git", "ref", "configureOptions"], "build");
+                self.build(&l)
             }
         };
         (self.problems.len() == before).then_some(out)
+    }
+
+    /// Each field of `l` that is set but not in `used` is a problem: `source` ignores it.
+    fn forbid(&mut self, l: &raw::LustreSpec, used: &[&str], source: &str) {
+        let fields = [
+            ("repository", l.repository.is_some()),
+            ("path", l.path.is_some()),
+            ("git", l.git.is_some()),
+            ("ref", l.git_ref.is_some()),
+            ("configureOptions", !l.configure_options.is_empty()),
+        ];
+        for (field, set) in fields {
+            if set && !used.contains(&field) {
+                self.fail(
+                    format!("{LUSTRE}.{field}"),
+                    format!("not used with source `{source}`"),
+                );
+            }
+        }
+    }
+
+    fn packages(&mut self, l: &raw::LustreSpec) -> LustreSource {
+        match (&l.repository, &l.path) {
+            (Some(url), None) => {
+                self.check_url(
+                    &format!("{LUSTRE}.repository"),
+                    url,
+                    &["http://", "https://", "file://"],
+                );
+                LustreSource::Packages {
+                    origin: PackageOrigin::Repository(url.clone()),
+                }
+            }
+            (None, Some(path)) => {
+                self.check_abs(&format!("{LUSTRE}.path"), path);
+                LustreSource::Packages {
+                    origin: PackageOrigin::Folder(path.clone()),
+                }
+            }
+            _ => {
+                self.fail(LUSTRE, "source `packages` needs exactly one of `repository` (URL) or `path` (host folder of .rpm/.deb files)");
+                LustreSource::Preinstalled
+            }
+        }
+    }
+
+    fn tarball(&mut self, l: &raw::LustreSpec) -> LustreSource {
+        match &l.path {
+            Some(path) => {
+                self.check_abs(&format!("{LUSTRE}.path"), path);
+                LustreSource::Tarball { path: path.clone() }
+            }
+            None => {
+                self.fail(
+                    format!("{LUSTRE}.path"),
+                    "source `tarball` needs `path`, the host path of the install-tree tarball",
+                );
+                LustreSource::Preinstalled
+            }
+        }
+    }
+
+    /// Without a build node lustrekit compiles on the host (lk-plan's placement).
+    fn build(&mut self, l: &raw::LustreSpec) -> LustreSource {
+        let p = LUSTRE;
+        let origin = match (&l.path, &l.git) {
+            (Some(path), None) => {
+                self.check_abs(&format!("{p}.path"), path);
+                if l.git_ref.is_some() {
+                    self.fail(format!("{p}.ref"), "`ref` goes with `git`, not `path`");
+                }
+                SourceOrigin::Path(path.clone())
+            }
+            (None, Some(url)) => {
+                self.check_url(
+                    &format!("{p}.git"),
+                    url,
+                    &["http://", "https://", "git://", "ssh://", "file://"],
+                );
+                SourceOrigin::Git {
+                    url: url.clone(),
+                    git_ref: l.git_ref.clone().unwrap_or_else(|| d::GIT_REF.into()),
+                }
+            }
+            _ => {
+                self.fail(
+                    p,
+                    "source `build` needs exactly one of `path` (host source tree) or `git` (URL)",
+                );
+                SourceOrigin::Path(String::new())
+            }
+        };
+        for (i, opt) in l.configure_options.iter().enumerate() {
+            if !opt.starts_with("--") || opt.contains(['\n', '\'', '\0']) {
+                self.fail(
+                    format!("{p}.configureOptions[{i}]"),
+                    format!("`{opt}` must be a single --option without quotes or newlines"),
+                );
+            }
+        }
+        LustreSource::Build {
+            origin,
+            configure_options: l.configure_options.clone(),
+        }
     }
 
     pub(super) fn image(&mut self, spec: &raw::ClusterSpec) -> Option<Image> {
