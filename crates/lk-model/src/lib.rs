@@ -36,5 +36,5 @@ pub fn load(bytes: &[u8]) -> Result<Topology, ModelError> {
 
 /// JSON Schema of the `LustreCluster` document (also the CRD's schema).
 pub fn json_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(LustreCluster)).unwrap_or_default()
+    schemars::schema_for!(LustreCluster).to_value()
 }

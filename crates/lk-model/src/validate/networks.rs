@@ -11,15 +11,22 @@ use crate::topology::*;
 impl Validator {
     pub(super) fn networks(&mut self, cluster: &str, spec: &raw::ClusterSpec) -> Vec<Network> {
         if spec.networks.is_empty() {
-            let cidr = Ipv4Cidr::parse(&d::network_cidr(cluster)).ok();
-            return cidr
-                .map(|cidr| {
-                    vec![Network {
-                        name: d::NETWORK_NAME.into(),
-                        cidr,
-                    }]
-                })
-                .unwrap_or_default();
+            let default = d::network_cidr(cluster);
+            return match Ipv4Cidr::parse(&default) {
+                Ok(cidr) => vec![Network {
+                    name: d::NETWORK_NAME.into(),
+                    cidr,
+                }],
+                // The default comes from the cluster name: a failure is lustrekit's bug, and
+                // it must not read as "no network".
+                Err(e) => {
+                    self.fail(
+                        "spec.networks",
+                        format!("internal: the default network {default} is not valid: {e}"),
+                    );
+                    Vec::new()
+                }
+            };
         }
         let mut out: Vec<Network> = Vec::new();
         for (i, n) in spec.networks.iter().enumerate() {

@@ -81,11 +81,8 @@ impl Ctx<'_> {
                 .iter()
                 .find(|n| node.networks.contains(n))
                 .or(peer.networks.first());
-            if let Some(ip) = net.and_then(|n| self.a.address(p, n)) {
-                out.push((
-                    p.to_string(),
-                    format!("{ip}@{}", net.map(String::as_str).unwrap_or_default()),
-                ));
+            if let Some((net, ip)) = net.and_then(|n| Some((n, self.a.address(p, n)?))) {
+                out.push((p.to_string(), format!("{ip}@{net}")));
             }
         }
         out
