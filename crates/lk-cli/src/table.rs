@@ -110,7 +110,7 @@ pub fn render(cluster: &str, rows: &[Row], stages: &StageState) -> String {
     let mut out = format!("Cluster {cluster}\n");
     out.push_str(&columns(&table));
     out.push_str(&format!("Stages: {}\n", stage_line(stages)));
-    if let Some(v) = stages.stages.get("verify") {
+    if let Some(v) = stages.stages.get(&lk_plan::Stage::Verify) {
         for (node, line) in &v.results {
             // A verify result is history: a node that is not running now is not "healthy".
             let running = rows
@@ -134,7 +134,7 @@ pub fn stage_line(stages: &StageState) -> String {
         .iter()
         .map(|s| {
             let name = s.as_str();
-            match stages.stages.get(name) {
+            match stages.stages.get(s) {
                 None => format!("{name} -"),
                 Some(r) => match r.status {
                     StageStatus::Done => format!("{name} done {:.1}s", r.seconds),
@@ -171,7 +171,7 @@ mod tests {
         };
         let mut stages = StageState::default();
         stages.stages.insert(
-            "install".into(),
+            lk_plan::Stage::Install,
             lk_engine::stages::StageRecord {
                 status: StageStatus::Failed,
                 seconds: 1.0,

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use lk_libvirt::Libvirt;
-use lk_plan::{FailoverTarget, Phase, Plan, Stage};
+use lk_plan::{FailoverTarget, Phase, PhaseName, Plan, Stage};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -63,9 +63,20 @@ pub struct Move {
     pub verified: BTreeMap<String, String>,
 }
 
-fn script_phase(verb: &str, f: &FailoverTarget) -> Phase {
+/// The two scripts that move a target: release it on one node, take it over on the other.
+#[derive(Debug, Clone, Copy)]
+enum Verb {
+    Release,
+    Takeover,
+}
+
+fn script_phase(verb: Verb, f: &FailoverTarget) -> Phase {
+    let facet = f.facet.clone();
     Phase {
-        name: format!("{verb}-{}", f.facet),
+        name: match verb {
+            Verb::Release => PhaseName::Release { facet },
+            Verb::Takeover => PhaseName::Takeover { facet },
+        },
         stage: Stage::Mount,
         description: String::new(),
         nodes: vec![f.primary.clone(), f.partner.clone()],
@@ -119,10 +130,26 @@ pub fn failover(
         // Fencing first: a frozen owner that comes back with the pool imported loses writes.
         lv.power_off(&domain(&from)).map_err(Error::libvirt)?;
     } else {
-        run_on(lv, plan, &script_phase("release", f), &from, &[], opts, obs)?;
+        run_on(
+            lv,
+            plan,
+            &script_phase(Verb::Release, f),
+            &from,
+            &[],
+            opts,
+            obs,
+        )?;
     }
     let args: &[&str] = if hard { &["--force"] } else { &[] };
-    run_on(lv, plan, &script_phase("takeover", f), &to, args, opts, obs)?;
+    run_on(
+        lv,
+        plan,
+        &script_phase(Verb::Takeover, f),
+        &to,
+        args,
+        opts,
+        obs,
+    )?;
     act.insert(f.label.clone(), to.clone());
     let p = dir.join(ACTIVE_FILE);
     let json = serde_json::to_vec_pretty(&act)
@@ -130,7 +157,11 @@ pub fn failover(
     write_atomic(&p, &json)?;
 
     let mut verified = BTreeMap::new();
-    if let Some(verify) = plan.phases.iter().find(|p| p.name == "verify-clients") {
+    if let Some(verify) = plan
+        .phases
+        .iter()
+        .find(|p| p.name == PhaseName::VerifyClients)
+    {
         for client in &verify.nodes {
             let line = run_on(lv, plan, verify, client, &[], opts, obs)?;
             verified.insert(client.clone(), line);
@@ -217,7 +248,7 @@ mod tests {
         let p = plan_with(Vec::new());
         assert!(!p.failover.is_empty());
         for f in &p.failover {
-            for verb in ["release", "takeover"] {
+            for verb in [Verb::Release, Verb::Takeover] {
                 let ph = script_phase(verb, f);
                 for n in [&f.primary, &f.partner] {
                     assert!(p.files.contains_key(&ph.script(n)), "{}", ph.script(n));

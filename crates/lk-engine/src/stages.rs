@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lk_libvirt::{Libvirt, Watch};
-use lk_plan::{Phase, Plan, Stage};
+use lk_plan::{Phase, PhaseName, Plan, Stage};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, NodeFailure};
@@ -26,11 +26,6 @@ pub const STAGES: [Stage; 5] = [
     Stage::Mount,
     Stage::Verify,
 ];
-
-/// Parses a stage name as the CLI takes it.
-pub fn parse_stage(s: &str) -> Option<Stage> {
-    STAGES.into_iter().find(|st| st.as_str() == s)
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,27 +49,37 @@ pub struct StageRecord {
     pub results: BTreeMap<String, String>,
 }
 
-/// Stage progress of a cluster, keyed by stage name.
+/// Stage progress of a cluster, keyed by stage (its name in `stages.json`; an unknown name
+/// there is an error naming it and the valid ones).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageState {
-    pub stages: BTreeMap<String, StageRecord>,
+    pub stages: BTreeMap<Stage, StageRecord>,
 }
 
 impl StageState {
-    pub fn load(cluster_dir: &Path) -> StageState {
-        std::fs::read(cluster_dir.join(STAGES_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    /// The cluster's stage progress; no `stages.json` means no stage has run. A file that
+    /// cannot be read or parsed is an error, not "nothing done" (that would re-run stages,
+    /// and reformat, on a cluster holding data).
+    pub fn load(cluster_dir: &Path) -> Result<StageState, Error> {
+        let path = cluster_dir.join(STAGES_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::io("parse", &path)(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StageState::default()),
+            Err(e) => Err(Error::io("read", &path)(e)),
+        }
     }
 
     fn save(&self, cluster_dir: &Path) -> Result<(), Error> {
-        let json = serde_json::to_vec_pretty(self).unwrap_or_default();
-        crate::write_atomic(&cluster_dir.join(STAGES_FILE), &json)
+        let path = cluster_dir.join(STAGES_FILE);
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::io("serialise", &path)(std::io::Error::other(e)))?;
+        crate::write_atomic(&path, &json)
     }
 
     pub fn status(&self, s: Stage) -> Option<StageStatus> {
-        self.stages.get(s.as_str()).map(|r| r.status)
+        self.stages.get(&s).map(|r| r.status)
     }
 
     pub fn is_done(&self, s: Stage) -> bool {
@@ -158,13 +163,11 @@ pub fn run_stages(
     obs: &dyn Observer,
 ) -> Result<Vec<StageTiming>, Error> {
     let dir = cluster_dir(plan);
-    let mut state = StageState::load(&dir);
+    let mut state = StageState::load(&dir)?;
     let todo = stages_to_run(&state, opts.from, opts.until)?;
     // Re-running a stage invalidates it and everything after it.
     if let Some(first) = todo.first() {
-        state
-            .stages
-            .retain(|k, _| parse_stage(k).is_some_and(|s| s < *first));
+        state.stages.retain(|k, _| k < first);
     }
     let mut timings = Vec::new();
     for stage in todo {
@@ -175,7 +178,7 @@ pub fn run_stages(
             failures: Vec::new(),
             results: BTreeMap::new(),
         };
-        state.stages.insert(stage.as_str().into(), record.clone());
+        state.stages.insert(stage, record.clone());
         state.save(&dir)?;
         let mut outcome = Ok(());
         for phase in plan.phases.iter().filter(|p| p.stage == stage) {
@@ -191,7 +194,7 @@ pub fn run_stages(
         match outcome {
             Ok(()) => {
                 record.status = StageStatus::Done;
-                state.stages.insert(stage.as_str().into(), record);
+                state.stages.insert(stage, record);
                 state.save(&dir)?;
                 obs.event(Event::StageDone {
                     stage,
@@ -210,7 +213,7 @@ pub fn run_stages(
                 if let Error::Stage { failures, .. } = &e {
                     record.failures = failures.clone();
                 }
-                state.stages.insert(stage.as_str().into(), record);
+                state.stages.insert(stage, record);
                 state.save(&dir)?;
                 if matches!(e, Error::Stage { .. }) {
                     gather_logs(lv, plan);
@@ -238,7 +241,7 @@ fn run_phase(
     opts: &StageOptions,
     obs: &dyn Observer,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let timeout = if phase.name == "build" {
+    let timeout = if phase.name == PhaseName::Build {
         opts.build_timeout
     } else {
         opts.phase_timeout
@@ -285,7 +288,7 @@ fn run_phase(
     failures.sort_by(|a, b| a.node.cmp(&b.node));
     Err(Error::Stage {
         stage: phase.stage,
-        phase: phase.name.clone(),
+        phase: phase.name.to_string(),
         failures,
         logs: crate::shared::logs_dir(plan),
     })
@@ -306,7 +309,7 @@ pub fn run_on(
         Ok(line) => Ok(line),
         Err(f) => Err(Error::Stage {
             stage: phase.stage,
-            phase: phase.name.clone(),
+            phase: phase.name.to_string(),
             failures: vec![f],
             logs: crate::shared::logs_dir(plan),
         }),
@@ -329,6 +332,7 @@ fn run_script(
 ) -> Result<Result<String, NodeFailure>, Error> {
     let shared = &plan.resources.shared;
     let script = phase.script(node);
+    let phase_name = phase.name.to_string();
     let guest_script = format!("{}/{script}", shared.guest_path);
     let guest_log = format!("{}/logs/{node}/{}.log", shared.guest_path, phase.name);
     let host_log = PathBuf::from(&shared.host_path)
@@ -350,7 +354,7 @@ fn run_script(
     };
     obs.event(Event::PhaseStart {
         stage: phase.stage,
-        phase: &phase.name,
+        phase: &phase_name,
         node,
     });
     let t0 = Instant::now();
@@ -379,7 +383,7 @@ fn run_script(
     };
     obs.event(Event::PhaseDone {
         stage: phase.stage,
-        phase: &phase.name,
+        phase: &phase_name,
         node,
         seconds: t0.elapsed().as_secs_f64(),
         exit_code: out.exit_code,
@@ -453,14 +457,17 @@ pub fn teardown_guests(
     timeout: Duration,
     obs: &dyn Observer,
 ) -> Vec<String> {
-    if !StageState::load(&cluster_dir(plan)).touched_targets() {
-        return Vec::new();
+    let mut problems = Vec::new();
+    match StageState::load(&cluster_dir(plan)) {
+        Ok(state) if !state.touched_targets() => return problems,
+        Ok(_) => {}
+        // Unknown progress: unmounting is idempotent, so tear down as if formatted.
+        Err(e) => problems.push(format!("{}; tearing down anyway", crate::chain(e))),
     }
     let opts = StageOptions {
         phase_timeout: timeout,
         ..StageOptions::default()
     };
-    let mut problems = Vec::new();
     for phase in &plan.teardown {
         let running: Vec<String> = phase
             .nodes
@@ -495,7 +502,7 @@ mod tests {
         let mut s = StageState::default();
         for st in stages {
             s.stages.insert(
-                st.as_str().into(),
+                *st,
                 StageRecord {
                     status: StageStatus::Done,
                     seconds: 1.0,
@@ -548,10 +555,30 @@ mod tests {
     }
 
     #[test]
+    fn stages_json_is_typed_and_a_corrupt_one_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("lk-stages-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        assert_eq!(StageState::load(&dir).ok(), Some(StageState::default()));
+        let s = done(&[Stage::Install, Stage::Lnet]);
+        s.save(&dir).expect("saved");
+        assert_eq!(StageState::load(&dir).ok(), Some(s));
+        std::fs::write(
+            dir.join(STAGES_FILE),
+            br#"{"stages":{"mount-all":{"status":"done","seconds":1.0}}}"#,
+        )
+        .expect("written");
+        let e = crate::chain(StageState::load(&dir).expect_err("unknown stage"));
+        assert!(e.contains("mount-all") && e.contains("verify"), "{e}");
+        std::fs::write(dir.join(STAGES_FILE), b"{not json").expect("written");
+        assert!(StageState::load(&dir).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_failed_stage_is_not_done_and_is_retried() {
         let mut s = done(&[Stage::Install]);
         s.stages.insert(
-            "lnet".into(),
+            Stage::Lnet,
             StageRecord {
                 status: StageStatus::Failed,
                 seconds: 2.0,

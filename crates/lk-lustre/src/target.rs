@@ -2,12 +2,23 @@
 
 use serde::Serialize;
 
+/// What a target is: the management, a metadata or an object storage target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Mgt,
     Mdt,
     Ost,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Mgt => "mgt",
+            Kind::Mdt => "mdt",
+            Kind::Ost => "ost",
+        }
+    }
 }
 
 /// A target of filesystem `fsname`: kind and index (0 for the MGT).

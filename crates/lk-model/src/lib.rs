@@ -36,5 +36,7 @@ pub fn load(bytes: &[u8]) -> Result<Topology, ModelError> {
 
 /// JSON Schema of the `LustreCluster` document (also the CRD's schema).
 pub fn json_schema() -> serde_json::Value {
+    // Re-serialising through serde_json (not `Schema::to_value`) gives the committed key
+    // order; a schema is already JSON, so this cannot fail and the default is unreachable.
     serde_json::to_value(schemars::schema_for!(LustreCluster)).unwrap_or_default()
 }

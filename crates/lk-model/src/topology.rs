@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use lk_lustre::target::TargetName;
 use serde::Serialize;
 
 pub use crate::net::Ipv4Cidr;
@@ -95,23 +96,8 @@ impl Node {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetKind {
-    Mgt,
-    Mdt,
-    Ost,
-}
-
-impl TargetKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetKind::Mgt => "mgt",
-            TargetKind::Mdt => "mdt",
-            TargetKind::Ost => "ost",
-        }
-    }
-}
+/// Target kinds are Lustre knowledge: one enum, in lk-lustre, under the model's name.
+pub use lk_lustre::target::Kind as TargetKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Target {
@@ -145,6 +131,11 @@ pub struct Route {
 }
 
 impl Topology {
+    /// The Lustre names of `target` in this filesystem (label, facet, device, pool, ...).
+    pub fn target_name(&self, target: &Target) -> TargetName {
+        TargetName::new(&self.fsname, target.kind, target.index)
+    }
+
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name == name)
     }

@@ -114,7 +114,7 @@ fn teardown(
                     continue;
                 }
             };
-            match report.phases.get(&phase.name) {
+            match report.phases.get(&phase.name.to_string()) {
                 Some(r) if r.digest == digest(&script) && r.state == PhaseState::Succeeded => {}
                 Some(r) if r.state == PhaseState::Running => running.push(node.clone()),
                 // A failed teardown step does not stop deletion.
@@ -122,7 +122,7 @@ fn teardown(
                 _ => runs.push(Run {
                     node: node.clone(),
                     address,
-                    phase: phase.name.clone(),
+                    phase: phase.name.to_string(),
                     script,
                     force: false,
                 }),
@@ -260,7 +260,7 @@ mod tests {
         );
         for p in &v.plan.teardown {
             for n in &p.nodes {
-                done(&mut o, &v, &p.name, n);
+                done(&mut o, &v, &p.name.to_string(), n);
             }
         }
         // 2. VMs: clients, then OSS, then the MGS/MDS server.

@@ -121,7 +121,7 @@ pub fn set_phase(o: &mut Observed, node: &str, phase: &str, script: &str, state:
 pub fn all_done(o: &mut Observed, v: &Validated) {
     for p in &v.plan.phases {
         for n in &p.nodes {
-            done(o, v, &p.name, n);
+            done(o, v, &p.name.to_string(), n);
         }
     }
 }

@@ -73,6 +73,8 @@ impl Addressing {
             .copied()
     }
 
+    /// MAC of `node`'s NIC on `net`. `new` gives every (node, network) of its topology one,
+    /// so the empty default is only reached by asking about another topology's nodes.
     pub fn mac(&self, node: &str, net: &str) -> String {
         self.macs
             .get(&(node.to_string(), net.to_string()))
@@ -80,7 +82,7 @@ impl Addressing {
             .unwrap_or_default()
     }
 
-    /// NIDs of a node, one per network in NIC order.
+    /// NIDs of a node, one per network in NIC order (none for a node not in `t`).
     pub fn nids(&self, t: &Topology, node: &str) -> Vec<Nid> {
         t.node(node)
             .map(|n| {

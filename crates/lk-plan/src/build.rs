@@ -1,7 +1,6 @@
 //! Resources of a topology: networks, pool, shared folder, volumes and domains.
 
-use lk_lustre::target::{Kind, TargetName};
-use lk_model::topology::{LustreSource, PackageOrigin, SourceOrigin, Target, TargetKind};
+use lk_model::topology::{LustreSource, PackageOrigin, SourceOrigin};
 use lk_model::Topology;
 
 use lk_model::defaults::fnv1a;
@@ -16,15 +15,6 @@ pub const SHARED_TAG: &str = "lustrekit";
 /// Host addresses below the first node address: .1 is the host, .2-.9 the dynamic range.
 const DHCP_FIRST: u32 = 2;
 const DHCP_LAST: u32 = 9;
-
-pub fn target_name(t: &Topology, target: &Target) -> TargetName {
-    let kind = match target.kind {
-        TargetKind::Mgt => Kind::Mgt,
-        TargetKind::Mdt => Kind::Mdt,
-        TargetKind::Ost => Kind::Ost,
-    };
-    TargetName::new(&t.fsname, kind, target.index)
-}
 
 /// Host bridge of a libvirt network: `lk` + 8 hex digits of its name's FNV-1a hash (at most
 /// 15 characters, as Linux requires). Stable: `gc` recognises lustrekit networks by it.
@@ -89,7 +79,7 @@ pub fn resources(
         })
         .collect();
     for target in t.targets() {
-        let name = target_name(t, target);
+        let name = t.target_name(target);
         volumes.push(VolumeResource {
             name: format!("{}-{}.img", t.name, name.serial()),
             purpose: VolumePurpose::Target {

@@ -7,12 +7,13 @@
 //!   (kept in [`Plan::files`], written to the shared folder), plus the teardown phases.
 //!
 //! Layout: [`addressing`] (addresses, MACs, NIDs, routes), [`build`] (resources),
-//! [`scripts`] (per-node guest scripts), [`placement`] (where a Lustre build runs), [`local_sh`] (Lustre test-framework config),
+//! [`phase`] (typed stages and phases), [`scripts`] (per-node guest scripts), [`placement`] (where a Lustre build runs), [`local_sh`] (Lustre test-framework config),
 //! [`render`] (text and JSON output). The same input always gives byte-identical output.
 
 pub mod addressing;
 pub mod build;
 pub mod local_sh;
+pub mod phase;
 pub mod placement;
 pub mod render;
 pub mod resources;
@@ -24,6 +25,7 @@ use lk_model::topology::{LustreSource, Role};
 use lk_model::Topology;
 use serde::{Deserialize, Serialize};
 
+pub use phase::{Phase, PhaseName, Stage};
 pub use placement::{BuildOn, BuildPlace, BuildPlacement, Kvm};
 pub use resources::Resources;
 
@@ -73,48 +75,6 @@ pub struct Plan {
     pub files: BTreeMap<String, String>,
 }
 
-/// Guest stages, in order; `up --until STAGE` stops after one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Install,
-    Lnet,
-    Format,
-    Mount,
-    Verify,
-    Teardown,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Install => "install",
-            Stage::Lnet => "lnet",
-            Stage::Format => "format",
-            Stage::Mount => "mount",
-            Stage::Verify => "verify",
-            Stage::Teardown => "teardown",
-        }
-    }
-}
-
-/// One step of the cluster-wide sequence: the same named script on several nodes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Phase {
-    pub name: String,
-    pub stage: Stage,
-    pub description: String,
-    /// Nodes that run this phase; they run concurrently.
-    pub nodes: Vec<String>,
-}
-
-impl Phase {
-    /// Script of `node` for this phase, relative to the shared folder.
-    pub fn script(&self, node: &str) -> String {
-        format!("scripts/{node}/{}.sh", self.name)
-    }
-}
-
 /// A target with a failover partner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailoverTarget {
@@ -138,7 +98,7 @@ pub struct NodePlan {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStep {
-    pub phase: String,
+    pub phase: PhaseName,
     pub stage: Stage,
     /// Relative to the shared folder.
     pub script: String,

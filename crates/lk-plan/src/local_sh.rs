@@ -8,7 +8,7 @@ use lk_lustre::shell::quote;
 use lk_model::topology::{Backend, Role};
 use lk_model::Topology;
 
-use crate::build::{target_name, GUEST_SHARED};
+use crate::build::GUEST_SHARED;
 
 pub fn render(t: &Topology) -> String {
     let mut s = String::new();
@@ -27,7 +27,7 @@ pub fn render(t: &Topology) -> String {
     let nettype = t.networks.first().map(|n| n.name.as_str()).unwrap_or("tcp");
     var("NETTYPE", nettype);
 
-    let mgt = target_name(t, &t.mgt);
+    let mgt = t.target_name(&t.mgt);
     var("mgs_HOST", &t.mgt.node);
     var("MGSDEV", &mgt.device());
     if let Some(f) = &t.mgt.failover {
@@ -38,7 +38,7 @@ pub fn render(t: &Topology) -> String {
         var("mds_HOST", &first.node);
     }
     for mdt in &t.mdts {
-        let n = target_name(t, mdt);
+        let n = t.target_name(mdt);
         let facet = n.facet();
         let num = &facet[3..];
         var(&format!("{facet}_HOST"), &mdt.node);
@@ -52,7 +52,7 @@ pub fn render(t: &Topology) -> String {
         var("ost_HOST", &first.node);
     }
     for ost in &t.osts {
-        let n = target_name(t, ost);
+        let n = t.target_name(ost);
         let facet = n.facet();
         let num = &facet[3..];
         var(&format!("{facet}_HOST"), &ost.node);

@@ -8,9 +8,9 @@ use lk_model::size::format_size;
 use crate::resources::{VolumeFormat, VolumePurpose};
 use crate::Plan;
 
-pub fn json(plan: &Plan) -> String {
-    // Serialising plain data with string keys cannot fail.
-    serde_json::to_string_pretty(plan).unwrap_or_default() + "\n"
+/// The plan as pretty JSON with a final newline.
+pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
+    Ok(serde_json::to_string_pretty(plan)? + "\n")
 }
 
 pub fn text(plan: &Plan) -> String {

@@ -240,7 +240,7 @@ fn check_plan(t: &lk_model::Topology) {
         }
     }
     let _ = lk_plan::render::text(&plan);
-    let _ = lk_plan::render::json(&plan);
+    lk_plan::render::json(&plan).expect("a plan serialises");
 }
 
 proptest! {

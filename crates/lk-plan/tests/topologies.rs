@@ -2,7 +2,7 @@
 //! the full text; these say what matters in it).
 
 use lk_plan::resources::VolumePurpose;
-use lk_plan::Plan;
+use lk_plan::{PhaseName, Plan};
 
 fn plan(example: &str) -> Plan {
     let path = format!(
@@ -17,7 +17,7 @@ fn commands<'a>(plan: &'a Plan, node: &str, phase: &str) -> Vec<&'a str> {
     plan.nodes
         .iter()
         .find(|n| n.node == node)
-        .and_then(|n| n.steps.iter().find(|s| s.phase == phase))
+        .and_then(|n| n.steps.iter().find(|s| s.phase.to_string() == phase))
         .map(|s| s.commands.iter().map(String::as_str).collect())
         .unwrap_or_default()
 }
@@ -176,7 +176,7 @@ fn routing_plan_routes_through_router_nids() {
 #[test]
 fn mount_order_is_mgs_mdt_ost_client() {
     let p = plan("ha");
-    let names: Vec<&str> = p.phases.iter().map(|ph| ph.name.as_str()).collect();
+    let names: Vec<String> = p.phases.iter().map(|ph| ph.name.to_string()).collect();
     let pos = |n: &str| names.iter().position(|x| *x == n).expect(n);
     assert!(pos("lnet") < pos("format"));
     assert!(pos("format") < pos("mount-mgs"));
@@ -185,7 +185,7 @@ fn mount_order_is_mgs_mdt_ost_client() {
     assert!(pos("mount-ost") < pos("wait-ost"));
     assert!(pos("wait-ost") < pos("mount-client"));
     assert!(pos("mount-client") < pos("verify-clients"));
-    let down: Vec<&str> = p.teardown.iter().map(|ph| ph.name.as_str()).collect();
+    let down: Vec<String> = p.teardown.iter().map(|ph| ph.name.to_string()).collect();
     assert_eq!(
         down,
         [
@@ -224,7 +224,7 @@ fn build_lab_builds_on_the_host_without_kvm() {
     let b = p.build.as_ref().expect("placement");
     assert_eq!(b.place, lk_plan::BuildPlace::Host);
     assert!(b.reason.contains("KVM does not work"), "{}", b.reason);
-    assert_eq!(p.phases[0].name, "install");
+    assert_eq!(p.phases[0].name, PhaseName::Install);
     assert!(
         !p.nodes.iter().any(|n| n.node == "build"),
         "the build VM is not created when compiling on the host"
@@ -262,7 +262,7 @@ fn build_lab_builds_in_the_vm_with_kvm() {
         p.build.as_ref().map(|b| b.place),
         Some(lk_plan::BuildPlace::Vm)
     );
-    assert_eq!(p.phases[0].name, "build");
+    assert_eq!(p.phases[0].name, PhaseName::Build);
     assert_eq!(p.phases[0].nodes, ["build"]);
     assert!(
         !p.phases[1].nodes.contains(&"build".to_string()),

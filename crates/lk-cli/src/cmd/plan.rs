@@ -48,7 +48,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     let out = match args.format {
         Format::Text => lk_plan::render::text(&plan),
-        Format::Json => lk_plan::render::json(&plan),
+        Format::Json => lk_plan::render::json(&plan)?,
     };
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(())

@@ -184,7 +184,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ),
     };
     progress.finish();
-    let stages = StageState::load(&lk_engine::cluster_dir(&plan));
+    let stages = StageState::load(&lk_engine::cluster_dir(&plan))?;
     let summary = Summary {
         cluster: plan.cluster.clone(),
         run: Some(report.run.clone()),

@@ -9,7 +9,6 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use lk_model::Topology;
-use lk_plan::build::target_name;
 
 use super::Meta;
 use crate::names;
@@ -21,7 +20,7 @@ pub(crate) fn build(
 ) -> Vec<PersistentVolumeClaim> {
     t.targets()
         .map(|target| {
-            let name = target_name(t, target);
+            let name = t.target_name(target);
             let index = target.index.to_string();
             let shared = target.failover.is_some();
             PersistentVolumeClaim {

@@ -5,7 +5,6 @@
 //! static in the guest, so NIDs never change), and the pod network last (the agent's address).
 
 use kube::api::{DynamicObject, ObjectMeta};
-use lk_plan::build::target_name;
 use lk_plan::resources::DomainResource;
 use serde_json::{json, Value};
 
@@ -39,7 +38,7 @@ pub(crate) fn build(
         }}),
     ];
     for target in t.targets().filter(|x| x.service_nodes().any(|n| n == node)) {
-        let name = target_name(t, target);
+        let name = t.target_name(target);
         let short = name.short();
         let mut disk = json!({"name": short, "serial": name.serial(), "disk": {"bus": "virtio"}});
         if target.failover.is_some() {

@@ -15,7 +15,6 @@ use std::collections::BTreeSet;
 
 use lk_agent::parse::recovery::Status as Recovery;
 use lk_model::topology::TargetKind;
-use lk_plan::build::target_name;
 
 use crate::conditions::{self as c, Cond};
 use crate::crd::{LustreCluster, NodeStatus, TargetStatus};
@@ -126,7 +125,7 @@ pub fn decide(input: &Input<'_>) -> Decision {
 fn targets(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress) {
     let t = &input.validated.topology;
     for target in t.targets() {
-        let name = target_name(t, target);
+        let name = t.target_name(target);
         let label = name.label();
         let served = target.service_nodes().find_map(|n| {
             input
@@ -189,11 +188,11 @@ fn replacements(input: &Input<'_>, d: &mut Decision, progress: &phases::Progress
             .phases
             .iter()
             .filter(|p| p.nodes.contains(&n.name))
-            .all(|p| progress.done_on(&p.name, &n.name));
+            .all(|p| progress.done_on(&p.name.to_string(), &n.name));
         let labels: Vec<String> = t
             .targets()
             .filter(|x| x.node == n.name)
-            .map(|x| target_name(t, x).label())
+            .map(|x| t.target_name(x).label())
             .collect();
         let mounted = d
             .targets

@@ -51,7 +51,7 @@ pub fn script<'p>(plan: &'p Plan, phase: &lk_plan::Phase, node: &str) -> Result<
     match plan.files.get(&path) {
         Some(s) => Ok(s),
         None => Err(OperatorError::MissingScript {
-            phase: phase.name.clone(),
+            phase: phase.name.to_string(),
             node: node.to_string(),
             path,
         }),
@@ -78,14 +78,14 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
         Stage::Verify,
     ] {
         let phases: Vec<_> = plan.phases.iter().filter(|ph| ph.stage == stage).collect();
-        if phases.iter().all(|ph| phase_done(&ph.name, &ph.nodes, &p)) {
+        if phases.iter().all(|ph| phase_done(&ph.name.to_string(), &ph.nodes, &p)) {
             p.stages_done.insert(stage);
         }
     }
     let Some(phase) = plan
         .phases
         .iter()
-        .find(|ph| !phase_done(&ph.name, &ph.nodes, &p))
+        .find(|ph| !phase_done(&ph.name.to_string(), &ph.nodes, &p))
     else {
         p.all_done = true;
         return p;
@@ -113,12 +113,12 @@ fn record_done(input: &Input<'_>, d: &mut Decision, running: &BTreeSet<String>, 
                 && input
                     .observed
                     .report(node)
-                    .and_then(|r| r.phases.get(&phase.name))
+                    .and_then(|r| r.phases.get(&phase.name.to_string()))
                     .is_some_and(|r| {
                         r.state == PhaseState::Succeeded && r.digest == digest(script)
                     });
             if ok {
-                p.done.insert((phase.name.clone(), node.clone()));
+                p.done.insert((phase.name.to_string(), node.clone()));
             }
         }
     }
@@ -126,8 +126,8 @@ fn record_done(input: &Input<'_>, d: &mut Decision, running: &BTreeSet<String>, 
         n.phases_done = plan
             .phases
             .iter()
-            .filter(|ph| p.done_on(&ph.name, &n.name))
-            .map(|ph| ph.name.clone())
+            .filter(|ph| p.done_on(&ph.name.to_string(), &n.name))
+            .map(|ph| ph.name.to_string())
             .collect();
     }
 }
@@ -145,7 +145,7 @@ fn start(
     let pending: Vec<&String> = phase
         .nodes
         .iter()
-        .filter(|n| !p.done_on(&phase.name, n))
+        .filter(|n| !p.done_on(&phase.name.to_string(), n))
         .collect();
     let names: Vec<&str> = pending.iter().map(|s| s.as_str()).collect();
     p.waiting = Some(on_nodes(phase, &names));
@@ -166,11 +166,11 @@ fn start(
         let Ok(script) = script(plan, phase, node) else {
             continue;
         };
-        let record = obs.report(node).and_then(|r| r.phases.get(&phase.name));
+        let record = obs.report(node).and_then(|r| r.phases.get(&phase.name.to_string()));
         let run = |force| Run {
             node: node.clone(),
             address: address.clone(),
-            phase: phase.name.clone(),
+            phase: phase.name.to_string(),
             script: script.to_string(),
             force,
         };

@@ -204,7 +204,7 @@ fn a_failed_server_is_fenced_then_restarted_then_recovered() {
     fresh.vmis.get_mut("oss1").expect("vmi").uid = "uid-2".into();
     for p in &v.plan.phases {
         for n in p.nodes.iter().filter(|n| *n != "oss1") {
-            done(&mut fresh, &v, &p.name, n);
+            done(&mut fresh, &v, &p.name.to_string(), n);
         }
     }
     serving(&mut fresh, "mds1", &["MGS", "demo-MDT0000"]);
@@ -216,7 +216,7 @@ fn a_failed_server_is_fenced_then_restarted_then_recovered() {
     // Phases done and targets recovered: ServerRecovered, replacement over.
     for p in &v.plan.phases {
         if p.nodes.iter().any(|n| n == "oss1") {
-            done(&mut fresh, &v, &p.name, "oss1");
+            done(&mut fresh, &v, &p.name.to_string(), "oss1");
         }
     }
     serving(&mut fresh, "oss1", &["demo-OST0000", "demo-OST0001"]);

@@ -318,7 +318,7 @@ impl Loop {
                 .filter(|t| t.node == node)
                 .map(|t| {
                     (
-                        lk_plan::build::target_name(&v.topology, t).label(),
+                        v.topology.target_name(t).label(),
                         t.kind.as_str().to_string(),
                     )
                 })

@@ -1,0 +1,122 @@
+//! `lnet` and `lnet-check`: networks and routes on each node, then a ping of every peer.
+
+use lk_lustre::cmd;
+use lk_lustre::shell::{join, quote};
+use lk_model::topology::{Node, Role};
+
+use super::script::{s, Script, HELPER_NID_PRESENT, HELPER_WAIT_FOR};
+use super::Ctx;
+
+/// Seconds lnet-check retries a ping to a peer on a shared network, and across routers.
+const LNET_PING_SECS: u32 = 60;
+const LNET_ROUTED_PING_SECS: u32 = 300;
+
+impl Ctx<'_> {
+    pub(super) fn lnet(&self, node: &Node, sc: &mut Script) {
+        sc.helper(HELPER_NID_PRESENT);
+        sc.cmd(&s(&["modprobe", "lnet"]));
+        sc.cmd(&cmd::lnet_configure());
+        for (i, net) in node.networks.iter().enumerate() {
+            let Some(ip) = self.a.address(&node.name, net) else {
+                continue;
+            };
+            let nid = format!("{ip}@{net}");
+            sc.cmd_unless(
+                &format!("nid_configured {}", quote(&nid)),
+                &cmd::lnet_net_add(net, &format!("eth{i}")),
+            );
+        }
+        for r in self.a.routes(&node.name) {
+            sc.cmd_unless(
+                &format!("route_configured {} {}", quote(&r.net), quote(&r.gateway)),
+                &cmd::lnet_route_add(&r.net, &r.gateway, r.hops),
+            );
+        }
+        if node.has(Role::Router) {
+            sc.cmd(&cmd::lnet_enable_routing());
+        }
+        sc.line("# Save the configuration and enable the lnet service, which restores it at boot");
+        sc.line("# (a fenced node that boots again comes back with its NIDs and routes).");
+        sc.commands
+            .push("lnetctl export --backup > /etc/lnet.conf; systemctl enable lnet".into());
+        sc.line("lnetctl export --backup >/etc/lnet.conf");
+        sc.line("if [ -e /lib/systemd/system/lnet.service ] || [ -e /usr/lib/systemd/system/lnet.service ]; then");
+        sc.line("    systemctl enable lnet.service >/dev/null 2>&1 || log 'could not enable lnet.service'");
+        sc.line("fi");
+    }
+
+    /// Peers a node must reach: clients and servers reach the MGS and every server NID they
+    /// use; MDS nodes reach OSS nodes. Routers check their neighbours.
+    /// (peer node, NID to ping).
+    pub(super) fn peers(&self, node: &Node) -> Vec<(String, String)> {
+        let t = self.t;
+        let mut peers: Vec<&str> = Vec::new();
+        let servers: Vec<&str> = t.targets().flat_map(|x| x.service_nodes()).collect();
+        if node.has(Role::Client) {
+            peers.extend(&servers);
+        }
+        if node.is_server() {
+            peers.extend(t.mgt.service_nodes());
+        }
+        if node.has(Role::Mds) {
+            peers.extend(t.osts.iter().flat_map(|x| x.service_nodes()));
+        }
+        if node.has(Role::Router) {
+            peers.extend(
+                t.routes
+                    .iter()
+                    .filter(|r| r.gateway != node.name)
+                    .map(|r| r.gateway.as_str()),
+            );
+        }
+        let mut out = Vec::new();
+        for p in peers {
+            if p == node.name || out.iter().any(|(n, _): &(String, String)| n == p) {
+                continue;
+            }
+            // Ping the first NID of the peer on a shared network, else its first NID (routed).
+            let Some(peer) = t.node(p) else { continue };
+            let net = peer
+                .networks
+                .iter()
+                .find(|n| node.networks.contains(n))
+                .or(peer.networks.first());
+            if let Some((net, ip)) = net.and_then(|n| Some((n, self.a.address(p, n)?))) {
+                out.push((p.to_string(), format!("{ip}@{net}")));
+            }
+        }
+        out
+    }
+
+    pub(super) fn lnet_check(&self, node: &Node, sc: &mut Script) {
+        let peers = self.peers(node);
+        if peers.is_empty() {
+            sc.line("# No LNet peers to check from this node.");
+            return;
+        }
+        sc.helper(HELPER_WAIT_FOR);
+        sc.line("ping_nid() { lnetctl ping \"$1\" >/dev/null 2>&1; }");
+        for (peer, nid) in peers {
+            let ping = join(&cmd::lnet_ping(&nid));
+            sc.commands.push(ping.clone());
+            // Routers start forwarding ~110 s after routing is enabled: wait longer across them.
+            let routed = self
+                .t
+                .node(&peer)
+                .is_some_and(|p| !p.networks.iter().any(|n| node.networks.contains(n)));
+            let limit = if routed {
+                LNET_ROUTED_PING_SECS
+            } else {
+                LNET_PING_SECS
+            };
+            sc.line(format!(
+                "wait_for {limit} {} ping_nid {}",
+                quote(&format!(
+                    "an LNet ping from {} to {peer} ({nid}) to succeed",
+                    node.name
+                )),
+                quote(&nid)
+            ));
+        }
+    }
+}
