@@ -102,7 +102,12 @@ impl Ledger {
             phase,
             step: step.clone(),
         };
-        let mut line = serde_json::to_string(&rec).unwrap_or_default();
+        // An empty line would announce nothing and the create would go unrecorded.
+        let mut line = serde_json::to_string(&rec).map_err(|source| Error::Json {
+            action: "serialise a record for",
+            path: self.path.clone(),
+            source,
+        })?;
         line.push('\n');
         self.file
             .write_all(line.as_bytes())

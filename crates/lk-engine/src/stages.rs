@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use lk_libvirt::{Libvirt, Watch};
+use crate::provider::{DomainState, Provider, ProviderError, Watch};
 use lk_plan::{Phase, Plan, Stage};
 use serde::{Deserialize, Serialize};
 
@@ -61,16 +61,27 @@ pub struct StageState {
 }
 
 impl StageState {
-    pub fn load(cluster_dir: &Path) -> StageState {
-        std::fs::read(cluster_dir.join(STAGES_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    /// The cluster's stage progress. No file means nothing ran yet; a damaged one is an
+    /// error, never "nothing done" (that would re-format targets that hold data).
+    pub fn load(cluster_dir: &Path) -> Result<StageState, Error> {
+        let path = cluster_dir.join(STAGES_FILE);
+        match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StageState::default()),
+            Err(e) => Err(Error::io("read", &path)(e)),
+            Ok(b) => {
+                serde_json::from_slice(&b).map_err(|source| Error::Damaged { file: path, source })
+            }
+        }
     }
 
     fn save(&self, cluster_dir: &Path) -> Result<(), Error> {
-        let json = serde_json::to_vec_pretty(self).unwrap_or_default();
-        crate::write_atomic(&cluster_dir.join(STAGES_FILE), &json)
+        let path = cluster_dir.join(STAGES_FILE);
+        let json = serde_json::to_vec_pretty(self).map_err(|source| Error::Json {
+            action: "serialise",
+            path: path.clone(),
+            source,
+        })?;
+        crate::write_atomic(&path, &json)
     }
 
     pub fn status(&self, s: Stage) -> Option<StageStatus> {
@@ -152,13 +163,13 @@ pub struct StageTiming {
 
 /// Runs the guest stages `opts` selects. The infrastructure must be up and ready.
 pub fn run_stages(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     opts: &StageOptions,
     obs: &dyn Observer,
 ) -> Result<Vec<StageTiming>, Error> {
     let dir = cluster_dir(plan);
-    let mut state = StageState::load(&dir);
+    let mut state = StageState::load(&dir)?;
     let todo = stages_to_run(&state, opts.from, opts.until)?;
     // Re-running a stage invalidates it and everything after it.
     if let Some(first) = todo.first() {
@@ -232,7 +243,7 @@ fn domain_of<'p>(plan: &'p Plan, node: &str) -> Option<&'p str> {
 /// Runs one phase on its nodes in parallel. Returns each node's last output line; on
 /// failure, every node that failed.
 fn run_phase(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     phase: &Phase,
     opts: &StageOptions,
@@ -294,7 +305,7 @@ fn run_phase(
 /// Runs one phase's script on one node with `args`; a failure is an [`Error::Stage`] that
 /// names the node, the script and its log.
 pub fn run_on(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     phase: &Phase,
     node: &str,
@@ -318,7 +329,7 @@ pub fn run_on(
 /// failed or could not be run; Err(error) when interrupted.
 #[allow(clippy::too_many_arguments)]
 fn run_script(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     phase: &Phase,
     node: &str,
@@ -367,10 +378,10 @@ fn run_script(
         progress: &progress,
         cancelled: &cancelled,
     };
-    let out = lv.exec_watched(domain, &["/bin/bash", "-c", &cmd], timeout, watch);
+    let out = lv.exec(domain, &["/bin/bash", "-c", &cmd], timeout, watch);
     let out = match out {
         Ok(o) => o,
-        Err(lk_libvirt::Error::Cancelled { .. }) => {
+        Err(ProviderError::Cancelled { .. }) => {
             return Err(Error::Interrupted {
                 during: format!("phase {} on node {node}", phase.name),
             })
@@ -423,13 +434,21 @@ pub fn failure_detail(stdout: &str, stderr: &str) -> String {
 
 /// Collects `dmesg` and (when Lustre is there) `lctl dk` of every running node into its log
 /// folder next to its console log. Returns what could not be gathered.
-pub fn gather_logs(lv: &Libvirt, plan: &Plan) -> Vec<String> {
+pub fn gather_logs(lv: &dyn Provider, plan: &Plan) -> Vec<String> {
     let mut problems = Vec::new();
     let g = &plan.resources.shared.guest_path;
     for n in &plan.nodes {
-        if lv.domain_state(&n.domain).ok().flatten().as_deref() != Some("running") {
-            problems.push(format!("{}: not running", n.node));
-            continue;
+        match lv.domain_state(&n.domain) {
+            Ok(Some(DomainState::Running)) => {}
+            Ok(state) => {
+                let state = state.map_or("absent", DomainState::as_str);
+                problems.push(format!("{}: not running ({state})", n.node));
+                continue;
+            }
+            Err(e) => {
+                problems.push(format!("{}: state: {}", n.node, crate::chain(e)));
+                continue;
+            }
         }
         let dir = format!("{g}/logs/{}", n.node);
         let cmd = format!(
@@ -437,7 +456,8 @@ pub fn gather_logs(lv: &Libvirt, plan: &Plan) -> Vec<String> {
              if command -v lctl >/dev/null; then lctl dk > {d}/lctl-dk.txt 2>&1; fi; true",
             d = lk_lustre::shell::quote(&dir)
         );
-        if let Err(e) = lv.exec(&n.domain, &["/bin/sh", "-c", &cmd], Duration::from_secs(60)) {
+        let argv = ["/bin/sh", "-c", &cmd];
+        if let Err(e) = lv.exec(&n.domain, &argv, Duration::from_secs(60), Watch::none()) {
             problems.push(format!("{}: {}", n.node, crate::chain(e)));
         }
     }
@@ -448,27 +468,29 @@ pub fn gather_logs(lv: &Libvirt, plan: &Plan) -> Vec<String> {
 /// that are running, when anything may be formatted or mounted. Best effort: returns what
 /// failed, and `down` goes on.
 pub fn teardown_guests(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     timeout: Duration,
     obs: &dyn Observer,
 ) -> Vec<String> {
-    if !StageState::load(&cluster_dir(plan)).touched_targets() {
-        return Vec::new();
+    // A damaged stages.json may hide mounted targets: unmount to be safe, and say so.
+    let mut problems = Vec::new();
+    match StageState::load(&cluster_dir(plan)) {
+        Ok(s) if !s.touched_targets() => return Vec::new(),
+        Ok(_) => {}
+        Err(e) => problems.push(format!("stage progress: {}", crate::chain(e))),
     }
     let opts = StageOptions {
         phase_timeout: timeout,
         ..StageOptions::default()
     };
-    let mut problems = Vec::new();
     for phase in &plan.teardown {
         let running: Vec<String> = phase
             .nodes
             .iter()
             .filter(|n| {
-                domain_of(plan, n).is_some_and(|d| {
-                    lv.domain_state(d).ok().flatten().as_deref() == Some("running")
-                })
+                domain_of(plan, n)
+                    .is_some_and(|d| matches!(lv.domain_state(d), Ok(Some(DomainState::Running))))
             })
             .cloned()
             .collect();

@@ -15,6 +15,7 @@ use virt::sys;
 
 use crate::error::{is_no_such, Error, Kind};
 use crate::xml::{self, Owner, LK_NS};
+pub use lk_engine::provider::{DomainState, ExecOutput, Owned, Ready, Watch};
 
 /// Default connection URI.
 pub const DEFAULT_URI: &str = "qemu:///system";
@@ -23,67 +24,6 @@ pub const DEFAULT_URI: &str = "qemu:///system";
 pub struct Libvirt {
     conn: Connect,
     uri: String,
-}
-
-/// Output of a guest command.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ExecOutput {
-    pub exit_code: i64,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-/// Objects of one cluster found in libvirt.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Owned {
-    /// Domains whose metadata names the cluster, with their run id.
-    pub domains: Vec<(String, String)>,
-    pub networks: Vec<String>,
-    pub pools: Vec<String>,
-    /// (pool, volume).
-    pub volumes: Vec<(String, String)>,
-}
-
-impl Owned {
-    pub fn is_empty(&self) -> bool {
-        self.domains.is_empty()
-            && self.networks.is_empty()
-            && self.pools.is_empty()
-            && self.volumes.is_empty()
-    }
-}
-
-/// Hooks for long waits: what the wait is doing now, and whether to give up early (Ctrl-C).
-#[derive(Clone, Copy)]
-pub struct Watch<'a> {
-    pub progress: &'a (dyn Fn(&str) + Sync),
-    pub cancelled: &'a (dyn Fn() -> bool + Sync),
-}
-
-fn no_progress(_: &str) {}
-
-fn never() -> bool {
-    false
-}
-
-impl Watch<'static> {
-    /// Reports nothing and never cancels.
-    pub fn none() -> Watch<'static> {
-        Watch {
-            progress: &no_progress,
-            cancelled: &never,
-        }
-    }
-}
-
-/// When a domain is ready, and how long each part took from the start of the wait.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Ready {
-    pub node: String,
-    pub address: Ipv4Addr,
-    pub agent_after: Duration,
-    pub lease_after: Duration,
-    pub shared_after: Duration,
 }
 
 impl Libvirt {
@@ -315,7 +255,7 @@ impl Libvirt {
                         })
                     }
                 }
-                if self.domain_state(&d.name)?.as_deref() == Some("running") {
+                if self.domain_state(&d.name)? == Some(DomainState::Running) {
                     return Ok(false);
                 }
                 self.remove_domain(&d.name)?;
@@ -360,14 +300,14 @@ impl Libvirt {
         Ok(())
     }
 
-    /// Whether the domain exists and runs.
-    pub fn domain_state(&self, name: &str) -> Result<Option<String>, Error> {
+    /// The domain's state; `None` when it does not exist.
+    pub fn domain_state(&self, name: &str) -> Result<Option<DomainState>, Error> {
         match self.conn.lookup_domain_by_name(name) {
             Ok(d) => {
                 let (state, _) = d
                     .state()
                     .map_err(Error::call(Kind::Domain, name, "state"))?;
-                Ok(Some(state_name(state)))
+                Ok(Some(domain_state(state)))
             }
             Err(e) if is_no_such(&e) => Ok(None),
             Err(e) => Err(Error::call(Kind::Domain, name, "lookup")(e)),
@@ -605,7 +545,7 @@ impl Libvirt {
             if t0.elapsed() > timeout {
                 return Err(not_ready("the QEMU guest agent to answer".into()));
             }
-            if self.domain_state(&d.name)?.as_deref() != Some("running") {
+            if self.domain_state(&d.name)? != Some(DomainState::Running) {
                 return Err(not_ready("the domain, which stopped running".into()));
             }
             std::thread::sleep(poll);
@@ -680,22 +620,21 @@ fn ignore_gone(
     }
 }
 
-fn state_name(s: virt::domain::DomainStateEnum) -> String {
+fn domain_state(s: virt::domain::DomainStateEnum) -> DomainState {
     use virt::domain::DomainState as S;
     match s {
         virt::enumutil::Enum::Known(k) => match k {
-            S::NoState => "no state",
-            S::Running => "running",
-            S::Blocked => "blocked",
-            S::Paused => "paused",
-            S::Shutdown => "shutting down",
-            S::Shutoff => "shut off",
-            S::Crashed => "crashed",
-            S::PMSuspended => "suspended",
+            S::NoState => DomainState::NoState,
+            S::Running => DomainState::Running,
+            S::Blocked => DomainState::Blocked,
+            S::Paused => DomainState::Paused,
+            S::Shutdown => DomainState::ShuttingDown,
+            S::Shutoff => DomainState::ShutOff,
+            S::Crashed => DomainState::Crashed,
+            S::PMSuspended => DomainState::Suspended,
         },
-        _ => "unknown",
+        _ => DomainState::Unknown,
     }
-    .to_string()
 }
 
 /// lustrekit's bridge name for a network name: `lk` + FNV-1a of the name (as lk-plan does).

@@ -17,9 +17,11 @@
 pub mod accel;
 pub mod client;
 pub mod error;
+mod provider;
 pub mod xml;
 
 pub use accel::{Accel, AccelChoice};
 pub use client::{ExecOutput, Libvirt, Owned, Ready, Watch, DEFAULT_URI};
 pub use error::Error;
+pub use lk_engine::provider::DomainState;
 pub use xml::Owner;

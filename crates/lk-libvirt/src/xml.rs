@@ -14,12 +14,7 @@ pub const LK_NS: &str = "https://lustrekit.dev/xmlns/1";
 /// Prefix used for that namespace.
 pub const LK_PREFIX: &str = "lk";
 
-/// Who owns an object: the cluster and the `up` run that made it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Owner {
-    pub cluster: String,
-    pub run: String,
-}
+pub use lk_engine::provider::Owner;
 
 /// Host paths a domain needs besides its [`DomainResource`].
 #[derive(Debug, Clone)]
@@ -143,11 +138,7 @@ pub fn owner_element(o: &Owner, node: &str) -> String {
 
 /// Absolute host path of a domain's console log.
 pub fn console_path(d: &DomainResource, shared: &SharedFolder) -> String {
-    format!(
-        "{}/{}",
-        shared.host_path.trim_end_matches('/'),
-        d.console_log
-    )
+    lk_engine::provider::console_path(d, shared)
 }
 
 /// A domain: vCPUs and memory, direct kernel boot when given, virtio disks with serials
@@ -155,7 +146,11 @@ pub fn console_path(d: &DomainResource, shared: &SharedFolder) -> String {
 /// serial console to a file, the guest agent channel, and lustrekit's ownership metadata.
 pub fn domain_xml(d: &DomainResource, ctx: &DomainContext<'_>) -> String {
     let mut x = String::new();
-    let _ = writeln!(x, "<domain type='{}'>", ctx.accel.domain_type());
+    let _ = writeln!(
+        x,
+        "<domain type='{}'>",
+        crate::accel::domain_type(ctx.accel)
+    );
     let _ = writeln!(x, "  <name>{}</name>", esc(&d.name));
     let _ = writeln!(
         x,

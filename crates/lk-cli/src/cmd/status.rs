@@ -115,7 +115,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         run: report.as_ref().map(|r| r.run.clone()),
         seconds: None,
         nodes: rows(&lv, plan, report.as_ref())?,
-        stages: StageState::load(&c.dir()),
+        stages: StageState::load(&c.dir())?,
         steps: Vec::new(),
         served: served(plan, &c.dir())?,
     }
