@@ -16,8 +16,14 @@
 
 pub mod accel;
 pub mod client;
+mod domain;
 pub mod error;
+mod guest;
+mod inventory;
+mod network;
+pub mod ownership;
 mod provider;
+mod storage;
 pub mod xml;
 
 pub use accel::{Accel, AccelChoice};
