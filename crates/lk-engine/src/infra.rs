@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::provider::{
@@ -140,7 +140,7 @@ pub fn up(
     match ctx.apply() {
         Ok(ready) => Ok(UpReport {
             run,
-            steps: timings.into_inner().unwrap_or_default(),
+            steps: timings.into_inner().unwrap_or_else(PoisonError::into_inner),
             ready,
             seconds: t0.elapsed().as_secs_f64(),
         }),
@@ -385,6 +385,7 @@ impl Apply<'_> {
                 });
             }
         });
-        results.into_inner().unwrap_or_default()
+        // A poisoned lock still holds every result pushed; an empty list would read as success.
+        results.into_inner().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::provider::{DomainState, Provider, ProviderError, Watch};
@@ -277,12 +277,19 @@ fn run_phase(
             });
         }
     });
-    if let Some(e) = interrupted.into_inner().ok().flatten() {
+    // Poisoned locks still hold what was pushed: losing it would turn failures into success.
+    if let Some(e) = interrupted
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
         return Err(e);
     }
     let mut results = BTreeMap::new();
     let mut failures = Vec::new();
-    for (node, r) in outcomes.into_inner().unwrap_or_default() {
+    for (node, r) in outcomes
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
         match r {
             Ok(line) => {
                 results.insert(node, line);

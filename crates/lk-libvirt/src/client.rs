@@ -53,6 +53,22 @@ pub(crate) fn ignore_gone(
     }
 }
 
+/// Reads a flag (`is_active`, `is_persistent`) of an object about to be removed: gone
+/// meanwhile reads as false; any other failure is an error (read as false, a remove would
+/// report success and leave the object running).
+pub(crate) fn flag(
+    r: Result<bool, virt::error::Error>,
+    kind: Kind,
+    name: &str,
+    call: &'static str,
+) -> Result<bool, Error> {
+    match r {
+        Ok(b) => Ok(b),
+        Err(e) if is_no_such(&e) => Ok(false),
+        Err(e) => Err(Error::call(kind, name, call)(e)),
+    }
+}
+
 /// lustrekit's bridge name for a network name: `lk` + FNV-1a of the name (as lk-plan does).
 pub fn lk_bridge_name(network: &str) -> String {
     lk_plan::build::bridge_name(network)

@@ -7,7 +7,7 @@ use lk_plan::resources::DomainResource;
 use virt::domain::Domain;
 use virt::sys;
 
-use crate::client::{ignore_gone, Libvirt};
+use crate::client::{flag, ignore_gone, Libvirt};
 use crate::error::{is_no_such, Error, Kind};
 use crate::ownership;
 use crate::xml::{Owner, LK_NS};
@@ -84,7 +84,7 @@ impl Libvirt {
     /// its shared disks. Not running already is fine.
     pub fn power_off(&self, name: &str) -> Result<(), Error> {
         let d = self.domain(name)?;
-        if d.is_active().unwrap_or(false) {
+        if flag(d.is_active(), Kind::Domain, name, "is_active")? {
             ignore_gone(d.destroy(), Kind::Domain, name, "destroy")?;
         }
         Ok(())
@@ -97,10 +97,10 @@ impl Libvirt {
             Err(e) if is_no_such(&e) => return Ok(()),
             Err(e) => return Err(Error::call(Kind::Domain, name, "lookup")(e)),
         };
-        if d.is_active().unwrap_or(false) {
+        if flag(d.is_active(), Kind::Domain, name, "is_active")? {
             ignore_gone(d.destroy(), Kind::Domain, name, "destroy")?;
         }
-        if d.is_persistent().unwrap_or(false) {
+        if flag(d.is_persistent(), Kind::Domain, name, "is_persistent")? {
             let flags = sys::VIR_DOMAIN_UNDEFINE_NVRAM | sys::VIR_DOMAIN_UNDEFINE_MANAGED_SAVE;
             ignore_gone(d.undefine_flags(flags), Kind::Domain, name, "undefine")?;
         }

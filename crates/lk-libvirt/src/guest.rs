@@ -83,11 +83,16 @@ impl Libvirt {
             let st = serde_json::json!({"execute": "guest-exec-status", "arguments": {"pid": pid}});
             let r = self.agent(domain, &st, 30)?;
             if r["exited"].as_bool() == Some(true) {
-                let text = |k: &str| {
+                // Output the agent sent but that does not decode is an error, not "no output".
+                let text = |k: &str| -> Result<String, Error> {
                     let b = base64::engine::general_purpose::STANDARD
                         .decode(r[k].as_str().unwrap_or(""))
-                        .unwrap_or_default();
-                    String::from_utf8_lossy(&b).into_owned()
+                        .map_err(|e| Error::Agent {
+                            domain: domain.into(),
+                            call: "guest-exec-status",
+                            message: format!("{k} is not base64: {e}"),
+                        })?;
+                    Ok(String::from_utf8_lossy(&b).into_owned())
                 };
                 // A command killed by a signal has no exitcode.
                 let exit_code = r["exitcode"]
@@ -95,8 +100,8 @@ impl Libvirt {
                     .unwrap_or_else(|| 128 + r["signal"].as_i64().unwrap_or(0));
                 return Ok(ExecOutput {
                     exit_code,
-                    stdout: text("out-data"),
-                    stderr: text("err-data"),
+                    stdout: text("out-data")?,
+                    stderr: text("err-data")?,
                 });
             }
             if (watch.cancelled)() {

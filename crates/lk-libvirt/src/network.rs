@@ -4,7 +4,7 @@
 use lk_plan::resources::NetworkResource;
 use virt::network::Network;
 
-use crate::client::{ignore_gone, lk_bridge_name, Libvirt};
+use crate::client::{flag, ignore_gone, lk_bridge_name, Libvirt};
 use crate::error::{is_no_such, Error, Kind};
 use crate::{ownership, xml};
 
@@ -71,10 +71,10 @@ impl Libvirt {
                 owner: "not created by lustrekit".into(),
             });
         }
-        if net.is_active().unwrap_or(false) {
+        if flag(net.is_active(), Kind::Network, name, "is_active")? {
             ignore_gone(net.destroy(), Kind::Network, name, "destroy")?;
         }
-        if net.is_persistent().unwrap_or(false) {
+        if flag(net.is_persistent(), Kind::Network, name, "is_persistent")? {
             ignore_gone(net.undefine(), Kind::Network, name, "undefine")?;
         }
         Ok(())

@@ -4,7 +4,7 @@
 use lk_plan::resources::{PoolResource, VolumeResource};
 use virt::storage_vol::StorageVol;
 
-use crate::client::{ignore_gone, Libvirt};
+use crate::client::{flag, ignore_gone, Libvirt};
 use crate::error::{is_no_such, Error, Kind};
 use crate::{ownership, xml};
 
@@ -65,12 +65,12 @@ impl Libvirt {
             Err(e) if is_no_such(&e) => return Ok(()),
             Err(e) => return Err(Error::call(Kind::Pool, name, "lookup")(e)),
         };
-        if pool.is_active().unwrap_or(false) {
+        if flag(pool.is_active(), Kind::Pool, name, "is_active")? {
             ignore_gone(pool.destroy(), Kind::Pool, name, "destroy")?;
         }
         // Removing the directory is best effort: leftover files are reported by the caller.
         let _ = pool.delete(0);
-        if pool.is_persistent().unwrap_or(false) {
+        if flag(pool.is_persistent(), Kind::Pool, name, "is_persistent")? {
             ignore_gone(pool.undefine(), Kind::Pool, name, "undefine")?;
         }
         Ok(())
