@@ -310,7 +310,6 @@ impl Apply<'_> {
             self.step(first_domain + j, &all[first_domain + j], || {
                 lv.ensure_domain(&spec)
             })
-            .map(|()| None::<Ready>)
         });
         if let Some(e) = errors.into_iter().find_map(Result::err) {
             return Err(e);
@@ -319,6 +318,13 @@ impl Apply<'_> {
         if !opts.wait_ready {
             return Ok(Vec::new());
         }
+        self.wait_all_ready()
+    }
+
+    /// Waits for every domain to be ready (bounded parallel); sorted by node.
+    fn wait_all_ready(&self) -> Result<Vec<Ready>, Error> {
+        let (lv, opts) = (self.lv, self.opts);
+        let r = &self.plan.resources;
         let cancelled = || self.cancelled();
         let results = self.parallel(r.domains.len(), |j| {
             let d = &r.domains[j];
@@ -346,14 +352,9 @@ impl Apply<'_> {
                 e => Error::Ready(Box::new(e)),
             })?;
             self.obs.event(Event::NodeReady { ready: &ready });
-            Ok(Some(ready))
+            Ok(ready)
         });
-        let mut ready = Vec::new();
-        for res in results {
-            if let Some(r) = res? {
-                ready.push(r);
-            }
-        }
+        let mut ready = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         ready.sort_by(|a, b| a.node.cmp(&b.node));
         Ok(ready)
     }

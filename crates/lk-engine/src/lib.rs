@@ -1,5 +1,11 @@
-//! Applies a [`lk_plan::Plan`] to libvirt and takes it down again, surviving crashes.
+//! Applies a [`lk_plan::Plan`] through a [`Provider`] and takes it down again, surviving
+//! crashes.
 //!
+//! - [`provider`]: the trait for everything asked of the outside world (networks, pools,
+//!   volumes, domains from a typed [`provider::DomainSpec`], power, guest exec, readiness,
+//!   the ownership inventory); lk-libvirt implements it; `fake` (tests, or the `fake`
+//!   feature) is an in-memory one that fails or dies at any call, for the fault matrix in
+//!   `tests/fault_matrix.rs`.
 //! - [`up`] ([`infra`]): shared folder, networks, pool, volumes, then domains (bounded
 //!   parallel), then readiness (parallel). Every create is announced in the [`ledger`]
 //!   (synced) before the call and confirmed after it. On any error, or when cancelled

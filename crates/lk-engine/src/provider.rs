@@ -1,6 +1,6 @@
 //! The seam between the engine and the outside world. Everything `up`, the stages, `down`,
 //! `gc` and failover ask of a hypervisor goes through [`Provider`]: lk-libvirt implements it
-//! against libvirt, [`crate::fake`] in memory (for the fault matrix run by every
+//! against libvirt, `crate::fake` in memory (for the fault matrix run by every
 //! `cargo test`). The engine builds no libvirt XML: it hands the provider typed
 //! descriptions ([`DomainSpec`], lk-plan's resources) and the provider renders them.
 

@@ -316,3 +316,37 @@ fn every_call_of_every_example_fails_dies_and_recovers_to_zero_objects() {
     );
     assert!(cases > 0);
 }
+
+/// `gc` without a ledger removes what carries the cluster's marks and nothing else: a domain
+/// of another cluster, an untagged domain and a network with a foreign bridge, all named
+/// like the cluster's objects, stay.
+#[test]
+fn gc_never_touches_what_is_not_ours() {
+    quiet_deaths();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/small.yaml");
+    let c = case(&example);
+    let cluster = c.plan.cluster.clone();
+    let fake = Fake::new();
+    let other = lk_engine::provider::Owner {
+        cluster: format!("{cluster}-b"),
+        run: "r0".into(),
+    };
+    fake.add_domain(&format!("{cluster}-b-n1"), Some(other));
+    fake.add_domain(&format!("{cluster}-stray"), None);
+    fake.add_foreign_network(&format!("{cluster}-tcp9"), "virbr9");
+    let foreign = fake.world();
+    full_up(&fake, &c.plan, "r1").unwrap_or_else(|e| match e {
+        Failed::Infra(e) | Failed::Stages(e) => panic!("up: {}", chain(e)),
+    });
+    let dir = cluster_dir(&c.plan);
+    std::fs::remove_file(dir.join("ledger.jsonl")).unwrap_or_else(|e| panic!("{e}"));
+    let found = gc(&fake, &cluster, &dir, &()).unwrap_or_else(|e| panic!("gc: {}", chain(e)));
+    assert!(!found.is_empty());
+    let left = fake.world();
+    assert_eq!(left.domains, foreign.domains, "gc touched a foreign domain");
+    assert_eq!(
+        left.networks, foreign.networks,
+        "gc touched a foreign network"
+    );
+    assert_eq!(left.objects(), 3);
+}

@@ -187,6 +187,22 @@ pub fn domain_xml(d: &DomainResource, ctx: &DomainContext<'_>) -> String {
     let _ = writeln!(x, "  <on_reboot>restart</on_reboot>");
     let _ = writeln!(x, "  <on_crash>destroy</on_crash>");
     let _ = writeln!(x, "  <devices>");
+    disks_xml(&mut x, d, ctx);
+    for nic in &d.nics {
+        let _ = writeln!(x, "    <interface type='network'>");
+        let _ = writeln!(x, "      <source network='{}'/>", esc(&nic.network));
+        let _ = writeln!(x, "      <mac address='{}'/>", esc(&nic.mac));
+        let _ = writeln!(x, "      <model type='virtio'/>");
+        let _ = writeln!(x, "    </interface>");
+    }
+    fixed_devices_xml(&mut x, d, ctx);
+    let _ = writeln!(x, "  </devices>");
+    let _ = writeln!(x, "</domain>");
+    x
+}
+
+/// The domain's disks: virtio, with serials; shareable ones raw and without host cache.
+fn disks_xml(x: &mut String, d: &DomainResource, ctx: &DomainContext<'_>) {
     for disk in &d.disks {
         let vol = ctx.volumes.iter().find(|v| v.name == disk.volume);
         let fmt = match vol.map(|v| v.format) {
@@ -219,13 +235,10 @@ pub fn domain_xml(d: &DomainResource, ctx: &DomainContext<'_>) -> String {
         }
         let _ = writeln!(x, "    </disk>");
     }
-    for nic in &d.nics {
-        let _ = writeln!(x, "    <interface type='network'>");
-        let _ = writeln!(x, "      <source network='{}'/>", esc(&nic.network));
-        let _ = writeln!(x, "      <mac address='{}'/>", esc(&nic.mac));
-        let _ = writeln!(x, "      <model type='virtio'/>");
-        let _ = writeln!(x, "    </interface>");
-    }
+}
+
+/// The shared folder, the serial console to a file, the guest agent channel, entropy.
+fn fixed_devices_xml(x: &mut String, d: &DomainResource, ctx: &DomainContext<'_>) {
     // 'mapped': qemu runs unprivileged and keeps guest ownership in xattrs.
     let _ = writeln!(x, "    <filesystem type='mount' accessmode='mapped'>");
     let _ = writeln!(x, "      <source dir='{}'/>", esc(&ctx.shared.host_path));
@@ -251,9 +264,6 @@ pub fn domain_xml(d: &DomainResource, ctx: &DomainContext<'_>) -> String {
     let _ = writeln!(x, "      <backend model='random'>/dev/urandom</backend>");
     let _ = writeln!(x, "    </rng>");
     let _ = writeln!(x, "    <memballoon model='none'/>");
-    let _ = writeln!(x, "  </devices>");
-    let _ = writeln!(x, "</domain>");
-    x
 }
 
 /// The owner tag parser lives with the other ownership marks.
