@@ -492,15 +492,16 @@ pub fn teardown_guests(
         ..StageOptions::default()
     };
     for phase in &plan.teardown {
-        let running: Vec<String> = phase
-            .nodes
-            .iter()
-            .filter(|n| {
-                domain_of(plan, n)
-                    .is_some_and(|d| matches!(lv.domain_state(d), Ok(Some(DomainState::Running))))
-            })
-            .cloned()
-            .collect();
+        // Only running nodes can unmount; a state that cannot be read is reported, not
+        // taken for "not running".
+        let mut running = Vec::new();
+        for n in &phase.nodes {
+            match domain_of(plan, n).map(|d| lv.domain_state(d)) {
+                Some(Ok(Some(DomainState::Running))) => running.push(n.clone()),
+                Some(Err(e)) => problems.push(format!("{n}: state: {}", crate::chain(e))),
+                _ => {}
+            }
+        }
         let phase = Phase {
             nodes: running,
             ..phase.clone()
