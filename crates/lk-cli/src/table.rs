@@ -98,7 +98,7 @@ pub fn render(cluster: &str, rows: &[Row], stages: &StageState) -> String {
         table.push(vec![
             s.node.clone(),
             s.roles.join(","),
-            s.state.clone(),
+            s.state.map_or("absent", |st| st.as_str()).to_string(),
             s.address
                 .map(|a| a.to_string())
                 .unwrap_or_else(|| "-".into()),
@@ -113,9 +113,10 @@ pub fn render(cluster: &str, rows: &[Row], stages: &StageState) -> String {
     if let Some(v) = stages.stages.get(&lk_plan::Stage::Verify) {
         for (node, line) in &v.results {
             // A verify result is history: a node that is not running now is not "healthy".
-            let running = rows
-                .iter()
-                .any(|r| &r.status.node == node && r.status.state == "running");
+            let running = rows.iter().any(|r| {
+                &r.status.node == node
+                    && r.status.state == Some(lk_engine::provider::DomainState::Running)
+            });
             if running {
                 out.push_str(&format!("Verify {node}: {line}\n"));
             } else {
@@ -157,12 +158,13 @@ mod tests {
 
     #[test]
     fn table_aligns_columns_and_lists_stages() {
-        let row = |node: &str, state: &str, addr: Option<&str>| Row {
+        use lk_engine::provider::DomainState;
+        let row = |node: &str, state: Option<DomainState>, addr: Option<&str>| Row {
             status: NodeStatus {
                 node: node.into(),
                 domain: format!("c-{node}"),
                 roles: vec!["mgs".into(), "mds".into()],
-                state: state.into(),
+                state,
                 address: addr.and_then(|a| a.parse().ok()),
                 nids: vec![format!("{}@tcp0", addr.unwrap_or("?"))],
             },
@@ -188,8 +190,8 @@ mod tests {
         let out = render(
             "c",
             &[
-                row("mds1", "running", Some("10.0.0.10")),
-                row("client-long-name", "absent", None),
+                row("mds1", Some(DomainState::Running), Some("10.0.0.10")),
+                row("client-long-name", None, None),
             ],
             &stages,
         );

@@ -7,6 +7,7 @@ use lk_plan::Stage;
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::Step;
+use crate::provider::ProviderError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -14,7 +15,7 @@ pub enum Error {
     Create {
         step: Step,
         #[source]
-        source: Box<lk_libvirt::Error>,
+        source: Box<ProviderError>,
     },
 
     #[error("{step}: injected failure (fault injection at step {index})")]
@@ -47,7 +48,7 @@ pub enum Error {
     NoFailover { target: String, known: String },
 
     #[error("node readiness")]
-    Ready(#[source] Box<lk_libvirt::Error>),
+    Ready(#[source] Box<ProviderError>),
 
     #[error("{}", unwound_message(.undo_failures))]
     Unwound {
@@ -59,8 +60,23 @@ pub enum Error {
     #[error("{} undo step(s) failed: {}", .0.len(), .0.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
     Down(Vec<UndoFailure>),
 
-    #[error("libvirt")]
-    Libvirt(#[source] Box<lk_libvirt::Error>),
+    #[error("provider")]
+    Provider(#[source] Box<ProviderError>),
+
+    #[error("{action} {}", path.display())]
+    Json {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("{file} is damaged; fix or remove it")]
+    Damaged {
+        file: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
 
     #[error("{action} {}", path.display())]
     Io {
@@ -159,8 +175,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn libvirt(e: lk_libvirt::Error) -> Error {
-        Error::Libvirt(Box::new(e))
+    pub(crate) fn provider(e: ProviderError) -> Error {
+        Error::Provider(Box::new(e))
     }
 
     pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {

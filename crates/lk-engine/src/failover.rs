@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use lk_libvirt::Libvirt;
 use lk_plan::{FailoverTarget, Phase, PhaseName, Plan, Stage};
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::observe::Observer;
+use crate::provider::{DomainState, Provider};
 use crate::stages::{run_on, StageOptions};
 use crate::{cluster_dir, write_atomic};
 
@@ -26,9 +26,7 @@ pub fn active(cluster_dir: &Path) -> Result<BTreeMap<String, String>, Error> {
     match std::fs::read(&p) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
         Err(e) => Err(Error::io("read", &p)(e)),
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
-            Error::io("parse (damaged; fix or remove it)", &p)(std::io::Error::other(e))
-        }),
+        Ok(b) => serde_json::from_slice(&b).map_err(|source| Error::Damaged { file: p, source }),
     }
 }
 
@@ -86,7 +84,7 @@ fn script_phase(verb: Verb, f: &FailoverTarget) -> Phase {
 /// Moves `target` to `to` (default: the other node of its pair). `hard` fences the current
 /// node (powers its VM off) instead of releasing the target there.
 pub fn failover(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     target: &str,
     to: Option<&str>,
@@ -119,16 +117,10 @@ pub fn failover(
             known: format!("it is already served by {to}"),
         });
     }
-    let domain = |n: &str| {
-        plan.nodes
-            .iter()
-            .find(|p| p.node == n)
-            .map(|p| p.domain.clone())
-            .unwrap_or_default()
-    };
     if hard {
         // Fencing first: a frozen owner that comes back with the pool imported loses writes.
-        lv.power_off(&domain(&from)).map_err(Error::libvirt)?;
+        lv.power_off(domain_of(plan, &from)?)
+            .map_err(Error::provider)?;
     } else {
         run_on(
             lv,
@@ -152,8 +144,11 @@ pub fn failover(
     )?;
     act.insert(f.label.clone(), to.clone());
     let p = dir.join(ACTIVE_FILE);
-    let json = serde_json::to_vec_pretty(&act)
-        .map_err(|e| Error::io("serialise", &p)(std::io::Error::other(e)))?;
+    let json = serde_json::to_vec_pretty(&act).map_err(|source| Error::Json {
+        action: "serialise",
+        path: p.clone(),
+        source,
+    })?;
     write_atomic(&p, &json)?;
 
     let mut verified = BTreeMap::new();
@@ -177,27 +172,35 @@ pub fn failover(
     })
 }
 
+/// The domain of `node`; a failover pair naming a node the plan does not have is an error
+/// (fencing "" would power off nothing and then force-import a pool still in use).
+fn domain_of<'p>(plan: &'p Plan, node: &str) -> Result<&'p str, Error> {
+    plan.nodes
+        .iter()
+        .find(|p| p.node == node)
+        .map(|p| p.domain.as_str())
+        .ok_or_else(|| Error::UnknownNode {
+            node: node.into(),
+            known: plan
+                .nodes
+                .iter()
+                .map(|n| n.node.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
 /// Moves `target` back to its primary node (controlled).
 pub fn failback(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     target: &str,
     opts: &StageOptions,
     obs: &dyn Observer,
 ) -> Result<Move, Error> {
     let f = find(plan, target)?;
-    let primary_domain = plan
-        .nodes
-        .iter()
-        .find(|p| p.node == f.primary)
-        .map(|p| p.domain.as_str())
-        .unwrap_or_default();
-    if lv
-        .domain_state(primary_domain)
-        .map_err(Error::libvirt)?
-        .as_deref()
-        != Some("running")
-    {
+    let primary_domain = domain_of(plan, &f.primary)?;
+    if lv.domain_state(primary_domain).map_err(Error::provider)? != Some(DomainState::Running) {
         return Err(Error::NoFailover {
             target: format!("{} back to {}", f.label, f.primary),
             known: format!(

@@ -5,11 +5,12 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use lk_libvirt::xml::{self, DomainContext, Owner};
-use lk_libvirt::{Libvirt, Ready, Watch};
+use crate::provider::{
+    console_path, DomainSpec, Owner, Provider, ProviderError, Ready, ReadySpec, Watch,
+};
 use lk_plan::Plan;
 
 use crate::error::Error;
@@ -99,7 +100,7 @@ pub fn check_inputs(plan: &Plan) -> Result<(), Error> {
 
 /// Brings the plan's infrastructure up (and waits for readiness when asked).
 pub fn up(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     opts: &UpOptions,
     obs: &dyn Observer,
@@ -139,7 +140,7 @@ pub fn up(
     match ctx.apply() {
         Ok(ready) => Ok(UpReport {
             run,
-            steps: timings.into_inner().unwrap_or_default(),
+            steps: timings.into_inner().unwrap_or_else(PoisonError::into_inner),
             ready,
             seconds: t0.elapsed().as_secs_f64(),
         }),
@@ -162,7 +163,7 @@ pub fn up(
 }
 
 struct Apply<'a> {
-    lv: &'a Libvirt,
+    lv: &'a dyn Provider,
     plan: &'a Plan,
     opts: &'a UpOptions,
     run: &'a str,
@@ -184,7 +185,7 @@ impl Apply<'_> {
         &self,
         index: usize,
         step: &Step,
-        create: impl FnOnce() -> Result<bool, lk_libvirt::Error>,
+        create: impl FnOnce() -> Result<bool, ProviderError>,
     ) -> Result<(), Error> {
         if self.cancelled() {
             return Err(Error::Interrupted {
@@ -239,7 +240,7 @@ impl Apply<'_> {
             Err(source) => {
                 // A foreign object of the same name was not made by us: nothing to undo,
                 // and undoing would mean touching it.
-                let phase = if matches!(source, lk_libvirt::Error::Foreign { .. }) {
+                let phase = if matches!(source, ProviderError::Foreign { .. }) {
                     Phase::Undone
                 } else {
                     Phase::Failed
@@ -280,7 +281,9 @@ impl Apply<'_> {
         let (i, s) = next();
         self.step(i, s, || {
             let existed = Path::new(&r.shared.host_path).exists();
-            crate::shared::prepare(plan, opts.qemu_user.as_deref()).map(|()| !existed)
+            crate::shared::prepare(plan, opts.qemu_user.as_deref())
+                .map(|()| !existed)
+                .map_err(|e| ProviderError::Backend(Box::new(e)))
         })?;
         for n in &r.networks {
             let (i, s) = next();
@@ -295,20 +298,18 @@ impl Apply<'_> {
 
         // Domains are independent of each other: created (and booted) in parallel, bounded.
         let first_domain = k;
-        let ctx = DomainContext {
-            owner: self.owner,
-            accel: opts.accel,
-            pool_path: &r.pool.path,
-            volumes: &r.volumes,
-            shared: &r.shared,
-        };
         let errors = self.parallel(r.domains.len(), |j| {
-            let d = &r.domains[j];
-            let dxml = xml::domain_xml(d, &ctx);
+            let spec = DomainSpec {
+                domain: &r.domains[j],
+                owner: self.owner,
+                accel: opts.accel,
+                pool_path: &r.pool.path,
+                volumes: &r.volumes,
+                shared: &r.shared,
+            };
             self.step(first_domain + j, &all[first_domain + j], || {
-                lv.ensure_domain(d, self.owner, &dxml)
+                lv.ensure_domain(&spec)
             })
-            .map(|()| None::<Ready>)
         });
         if let Some(e) = errors.into_iter().find_map(Result::err) {
             return Err(e);
@@ -317,10 +318,17 @@ impl Apply<'_> {
         if !opts.wait_ready {
             return Ok(Vec::new());
         }
+        self.wait_all_ready()
+    }
+
+    /// Waits for every domain to be ready (bounded parallel); sorted by node.
+    fn wait_all_ready(&self) -> Result<Vec<Ready>, Error> {
+        let (lv, opts) = (self.lv, self.opts);
+        let r = &self.plan.resources;
         let cancelled = || self.cancelled();
         let results = self.parallel(r.domains.len(), |j| {
             let d = &r.domains[j];
-            let console = xml::console_path(d, &r.shared);
+            let console = console_path(d, &r.shared);
             let progress = |m: &str| {
                 self.obs.event(Event::Node {
                     node: &d.node,
@@ -331,23 +339,22 @@ impl Apply<'_> {
                 progress: &progress,
                 cancelled: &cancelled,
             };
-            let ready = lv
-                .wait_ready(d, &r.shared.guest_path, &console, opts.ready_timeout, watch)
-                .map_err(|e| match e {
-                    lk_libvirt::Error::Cancelled { waiting_for, .. } => Error::Interrupted {
-                        during: format!("node {}: waiting for {waiting_for}", d.node),
-                    },
-                    e => Error::Ready(Box::new(e)),
-                })?;
+            let spec = ReadySpec {
+                domain: d,
+                shared_guest_path: &r.shared.guest_path,
+                console_log: &console,
+                timeout: opts.ready_timeout,
+            };
+            let ready = lv.wait_ready(&spec, watch).map_err(|e| match e {
+                ProviderError::Cancelled { waiting_for, .. } => Error::Interrupted {
+                    during: format!("node {}: waiting for {waiting_for}", d.node),
+                },
+                e => Error::Ready(Box::new(e)),
+            })?;
             self.obs.event(Event::NodeReady { ready: &ready });
-            Ok(Some(ready))
+            Ok(ready)
         });
-        let mut ready = Vec::new();
-        for res in results {
-            if let Some(r) = res? {
-                ready.push(r);
-            }
-        }
+        let mut ready = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         ready.sort_by(|a, b| a.node.cmp(&b.node));
         Ok(ready)
     }
@@ -379,6 +386,7 @@ impl Apply<'_> {
                 });
             }
         });
-        results.into_inner().unwrap_or_default()
+        // A poisoned lock still holds every result pushed; an empty list would read as success.
+        results.into_inner().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -69,6 +69,26 @@ pub struct Ledger {
     file: File,
 }
 
+/// Ends a torn last line (a crash mid-write) with a newline, so that the next record starts
+/// on a line of its own instead of being glued to the fragment and lost with it.
+fn end_torn_line(file: &mut File, path: &Path) -> Result<(), Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata().map_err(Error::io("stat", path))?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))
+        .and_then(|_| file.read_exact(&mut last))
+        .map_err(Error::io("read", path))?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")
+            .and_then(|()| file.sync_data())
+            .map_err(Error::io("append to", path))?;
+    }
+    Ok(())
+}
+
 impl Ledger {
     /// `<cluster_dir>/ledger.jsonl`.
     pub fn path_in(cluster_dir: &Path) -> PathBuf {
@@ -80,14 +100,16 @@ impl Ledger {
     pub fn open(cluster_dir: &Path) -> Result<Ledger, Error> {
         std::fs::create_dir_all(cluster_dir).map_err(Error::io("create", cluster_dir))?;
         let path = Self::path_in(cluster_dir);
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&path)
             .map_err(Error::io("open ledger", &path))?;
-        if let Ok(dir) = File::open(cluster_dir) {
-            let _ = dir.sync_all();
-        }
+        end_torn_line(&mut file, &path)?;
+        File::open(cluster_dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(Error::io("sync", cluster_dir))?;
         Ok(Ledger { path, file })
     }
 
@@ -102,7 +124,12 @@ impl Ledger {
             phase,
             step: step.clone(),
         };
-        let mut line = serde_json::to_string(&rec).unwrap_or_default();
+        // An empty line would announce nothing and the create would go unrecorded.
+        let mut line = serde_json::to_string(&rec).map_err(|source| Error::Json {
+            action: "serialise a record for",
+            path: self.path.clone(),
+            source,
+        })?;
         line.push('\n');
         self.file
             .write_all(line.as_bytes())
@@ -110,7 +137,9 @@ impl Ledger {
         self.file.sync_data().map_err(Error::io("sync", &self.path))
     }
 
-    /// All records; a torn last line (crash mid-write) is ignored.
+    /// All records. A torn line (a crash mid-write: JSON that ends early) is ignored; any
+    /// other damaged line is an error: skipping it could hide an intent, and `down` would
+    /// then leave that object behind.
     pub fn read(cluster_dir: &Path) -> Result<Vec<Record>, Error> {
         let path = Self::path_in(cluster_dir);
         let file = match File::open(&path) {
@@ -118,11 +147,16 @@ impl Ledger {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("open ledger", &path)(e)),
         };
-        Ok(BufReader::new(file)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str::<Record>(&l).ok())
-            .collect())
+        let mut records = Vec::new();
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(Error::io("read", &path))?;
+            match serde_json::from_str::<Record>(&line) {
+                Ok(r) => records.push(r),
+                Err(e) if e.is_eof() => {}
+                Err(source) => return Err(Error::Damaged { file: path, source }),
+            }
+        }
+        Ok(records)
     }
 
     /// What a failed run must undo: the steps it announced and did not merely adopt.
@@ -190,7 +224,26 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let recs = Ledger::read(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(recs.len(), 6);
-        assert_eq!(Ledger::outstanding(&recs), vec![a, c]);
+        assert_eq!(Ledger::outstanding(&recs), vec![a.clone(), c.clone()]);
+
+        // The next run starts a line of its own after the fragment.
+        drop(l);
+        let mut l = Ledger::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        l.record("r2", Phase::Undone, &a)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let recs = Ledger::read(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Ledger::outstanding(&recs), vec![c]);
+
+        // A damaged line that is not a torn write is an error, never skipped.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(l.path())
+            .and_then(|mut f| f.write_all(b"{\"run\":1}\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            Ledger::read(dir.path()),
+            Err(Error::Damaged { .. })
+        ));
     }
 
     #[test]

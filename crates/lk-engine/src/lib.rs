@@ -1,5 +1,11 @@
-//! Applies a [`lk_plan::Plan`] to libvirt and takes it down again, surviving crashes.
+//! Applies a [`lk_plan::Plan`] through a [`Provider`] and takes it down again, surviving
+//! crashes.
 //!
+//! - [`provider`]: the trait for everything asked of the outside world (networks, pools,
+//!   volumes, domains from a typed [`provider::DomainSpec`], power, guest exec, readiness,
+//!   the ownership inventory); lk-libvirt implements it; `fake` (tests, or the `fake`
+//!   feature) is an in-memory one that fails or dies at any call, for the fault matrix in
+//!   `tests/fault_matrix.rs`.
 //! - [`up`] ([`infra`]): shared folder, networks, pool, volumes, then domains (bounded
 //!   parallel), then readiness (parallel). Every create is announced in the [`ledger`]
 //!   (synced) before the call and confirmed after it. On any error, or when cancelled
@@ -21,9 +27,12 @@
 
 pub mod error;
 pub mod failover;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
 pub mod infra;
 pub mod ledger;
 pub mod observe;
+pub mod provider;
 pub mod shared;
 pub mod stages;
 pub mod teardown;
@@ -33,12 +42,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lk_libvirt::{Accel, ExecOutput, Libvirt, Ready};
+use crate::provider::{Accel, DomainState, ExecOutput, Ready, Watch};
 use lk_plan::Plan;
 
 pub use error::{Error, NodeFailure, UndoFailure};
 pub use infra::{check_inputs, steps, up};
 pub use observe::{Event, Observer};
+pub use provider::{Provider, ProviderError};
 pub use stages::{run_stages, StageOptions, StageState, StageStatus, STAGES};
 pub use teardown::{down, gc};
 
@@ -220,49 +230,64 @@ pub struct NodeStatus {
     pub node: String,
     pub domain: String,
     pub roles: Vec<String>,
-    /// libvirt state, or "absent".
-    pub state: String,
+    /// The domain's state; `None` when it does not exist.
+    pub state: Option<DomainState>,
     /// Leased address of the first NIC, when there is one.
     pub address: Option<std::net::Ipv4Addr>,
     pub nids: Vec<String>,
 }
 
 /// Live state of every node of the plan.
-pub fn status(lv: &Libvirt, plan: &Plan) -> Result<Vec<NodeStatus>, Error> {
+pub fn status(lv: &dyn Provider, plan: &Plan) -> Result<Vec<NodeStatus>, Error> {
     let mut out = Vec::new();
     for d in &plan.resources.domains {
-        let state = lv.domain_state(&d.name).map_err(Error::libvirt)?;
-        let address = match (&state, d.nics.first()) {
-            (Some(_), Some(nic)) => lv.leased_address(&d.name, &nic.mac).ok().flatten(),
+        let state = lv.domain_state(&d.name).map_err(Error::provider)?;
+        // Only a running domain has a lease to ask about; asking a stopped one is an error.
+        let address = match (state, d.nics.first()) {
+            (Some(DomainState::Running), Some(nic)) => lv
+                .leased_address(&d.name, &nic.mac)
+                .map_err(Error::provider)?,
             _ => None,
         };
-        let np = plan.nodes.iter().find(|n| n.node == d.node);
+        // Every domain of a plan belongs to one of its nodes; a plan where one does not is
+        // damaged, not a node without roles.
+        let Some(np) = plan.nodes.iter().find(|n| n.node == d.node) else {
+            return Err(Error::UnknownNode {
+                node: d.node.clone(),
+                known: node_names(plan),
+            });
+        };
         out.push(NodeStatus {
             node: d.node.clone(),
             domain: d.name.clone(),
-            roles: np.map(|n| n.roles.clone()).unwrap_or_default(),
-            state: state.unwrap_or_else(|| "absent".into()),
+            roles: np.roles.clone(),
+            state,
             address,
-            nids: np.map(|n| n.nids.clone()).unwrap_or_default(),
+            nids: np.nids.clone(),
         });
     }
     Ok(out)
 }
 
+fn node_names(plan: &Plan) -> String {
+    let known: Vec<&str> = plan.nodes.iter().map(|n| n.node.as_str()).collect();
+    known.join(", ")
+}
+
 /// Runs `argv` on `node` through the guest agent.
 pub fn exec(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     node: &str,
     argv: &[&str],
     timeout: Duration,
 ) -> Result<ExecOutput, Error> {
     let Some(domain) = plan.resources.domains.iter().find(|d| d.node == node) else {
-        let known: Vec<&str> = plan.nodes.iter().map(|n| n.node.as_str()).collect();
         return Err(Error::UnknownNode {
             node: node.into(),
-            known: known.join(", "),
+            known: node_names(plan),
         });
     };
-    lv.exec(&domain.name, argv, timeout).map_err(Error::libvirt)
+    lv.exec(&domain.name, argv, timeout, Watch::none())
+        .map_err(Error::provider)
 }

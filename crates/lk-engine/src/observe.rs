@@ -1,6 +1,6 @@
 //! Progress events: the engine says what it is doing; the CLI draws bars or prints lines.
 
-use lk_libvirt::Ready;
+use crate::provider::Ready;
 use lk_plan::Stage;
 
 use crate::ledger::Step;

@@ -3,18 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use lk_libvirt::xml;
 use lk_plan::resources::{Import, ImportKind};
 use lk_plan::Plan;
 
 /// Creates the shared folder (subfolders, one log folder per node, the plan's files) and
 /// makes it reachable and writable for the qemu user.
-pub(crate) fn prepare(plan: &Plan, qemu_user: Option<&str>) -> Result<(), lk_libvirt::Error> {
+pub(crate) fn prepare(plan: &Plan, qemu_user: Option<&str>) -> Result<(), SharedError> {
     let r = &plan.resources;
     let root = Path::new(&r.shared.host_path);
     let mut dirs: Vec<PathBuf> = r.shared.subdirs.iter().map(|s| root.join(s)).collect();
     for d in &r.domains {
-        if let Some(p) = Path::new(&xml::console_path(d, &r.shared)).parent() {
+        if let Some(p) = Path::new(&crate::provider::console_path(d, &r.shared)).parent() {
             dirs.push(p.to_path_buf());
         }
     }
@@ -57,7 +56,7 @@ pub(crate) fn prepare(plan: &Plan, qemu_user: Option<&str>) -> Result<(), lk_lib
 
 /// Copies one host input (Lustre packages, an install tarball, a source tree) in. Missing
 /// inputs are named; a packages folder without a single .rpm or .deb is an error too.
-fn import(imp: &Import, root: &Path) -> Result<(), lk_libvirt::Error> {
+fn import(imp: &Import, root: &Path) -> Result<(), SharedError> {
     let from = Path::new(&imp.from);
     let to = root.join(&imp.to);
     match imp.kind {
@@ -129,9 +128,19 @@ pub fn logs_dir(plan: &Plan) -> PathBuf {
     Path::new(&plan.resources.shared.host_path).join("logs")
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> lk_libvirt::Error {
+/// A host filesystem call on the shared folder that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {}", path.display())]
+pub struct SharedError {
+    action: &'static str,
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SharedError {
     let path = path.to_path_buf();
-    move |source| lk_libvirt::Error::Io {
+    move |source| SharedError {
         action,
         path,
         source,

@@ -7,10 +7,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use lk_libvirt::{Libvirt, Watch};
+use crate::provider::{DomainState, Provider, ProviderError, Watch};
 use lk_plan::{Phase, PhaseName, Plan, Stage};
 use serde::{Deserialize, Serialize};
 
@@ -57,24 +57,26 @@ pub struct StageState {
 }
 
 impl StageState {
-    /// The cluster's stage progress; no `stages.json` means no stage has run. A file that
-    /// cannot be read or parsed is an error, not "nothing done" (that would re-run stages,
-    /// and reformat, on a cluster holding data).
+    /// The cluster's stage progress. No file means nothing ran yet; a damaged one is an
+    /// error, never "nothing done" (that would re-format targets that hold data).
     pub fn load(cluster_dir: &Path) -> Result<StageState, Error> {
         let path = cluster_dir.join(STAGES_FILE);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::io("parse", &path)(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StageState::default()),
             Err(e) => Err(Error::io("read", &path)(e)),
+            Ok(b) => {
+                serde_json::from_slice(&b).map_err(|source| Error::Damaged { file: path, source })
+            }
         }
     }
 
     fn save(&self, cluster_dir: &Path) -> Result<(), Error> {
         let path = cluster_dir.join(STAGES_FILE);
-        let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| Error::io("serialise", &path)(std::io::Error::other(e)))?;
+        let json = serde_json::to_vec_pretty(self).map_err(|source| Error::Json {
+            action: "serialise",
+            path: path.clone(),
+            source,
+        })?;
         crate::write_atomic(&path, &json)
     }
 
@@ -157,7 +159,7 @@ pub struct StageTiming {
 
 /// Runs the guest stages `opts` selects. The infrastructure must be up and ready.
 pub fn run_stages(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     opts: &StageOptions,
     obs: &dyn Observer,
@@ -235,7 +237,7 @@ fn domain_of<'p>(plan: &'p Plan, node: &str) -> Option<&'p str> {
 /// Runs one phase on its nodes in parallel. Returns each node's last output line; on
 /// failure, every node that failed.
 fn run_phase(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     phase: &Phase,
     opts: &StageOptions,
@@ -269,12 +271,19 @@ fn run_phase(
             });
         }
     });
-    if let Some(e) = interrupted.into_inner().ok().flatten() {
+    // Poisoned locks still hold what was pushed: losing it would turn failures into success.
+    if let Some(e) = interrupted
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
         return Err(e);
     }
     let mut results = BTreeMap::new();
     let mut failures = Vec::new();
-    for (node, r) in outcomes.into_inner().unwrap_or_default() {
+    for (node, r) in outcomes
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
         match r {
             Ok(line) => {
                 results.insert(node, line);
@@ -297,7 +306,7 @@ fn run_phase(
 /// Runs one phase's script on one node with `args`; a failure is an [`Error::Stage`] that
 /// names the node, the script and its log.
 pub fn run_on(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     phase: &Phase,
     node: &str,
@@ -321,7 +330,7 @@ pub fn run_on(
 /// failed or could not be run; Err(error) when interrupted.
 #[allow(clippy::too_many_arguments)]
 fn run_script(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     phase: &Phase,
     node: &str,
@@ -371,10 +380,10 @@ fn run_script(
         progress: &progress,
         cancelled: &cancelled,
     };
-    let out = lv.exec_watched(domain, &["/bin/bash", "-c", &cmd], timeout, watch);
+    let out = lv.exec(domain, &["/bin/bash", "-c", &cmd], timeout, watch);
     let out = match out {
         Ok(o) => o,
-        Err(lk_libvirt::Error::Cancelled { .. }) => {
+        Err(ProviderError::Cancelled { .. }) => {
             return Err(Error::Interrupted {
                 during: format!("phase {} on node {node}", phase.name),
             })
@@ -427,13 +436,21 @@ pub fn failure_detail(stdout: &str, stderr: &str) -> String {
 
 /// Collects `dmesg` and (when Lustre is there) `lctl dk` of every running node into its log
 /// folder next to its console log. Returns what could not be gathered.
-pub fn gather_logs(lv: &Libvirt, plan: &Plan) -> Vec<String> {
+pub fn gather_logs(lv: &dyn Provider, plan: &Plan) -> Vec<String> {
     let mut problems = Vec::new();
     let g = &plan.resources.shared.guest_path;
     for n in &plan.nodes {
-        if lv.domain_state(&n.domain).ok().flatten().as_deref() != Some("running") {
-            problems.push(format!("{}: not running", n.node));
-            continue;
+        match lv.domain_state(&n.domain) {
+            Ok(Some(DomainState::Running)) => {}
+            Ok(state) => {
+                let state = state.map_or("absent", DomainState::as_str);
+                problems.push(format!("{}: not running ({state})", n.node));
+                continue;
+            }
+            Err(e) => {
+                problems.push(format!("{}: state: {}", n.node, crate::chain(e)));
+                continue;
+            }
         }
         let dir = format!("{g}/logs/{}", n.node);
         let cmd = format!(
@@ -441,7 +458,8 @@ pub fn gather_logs(lv: &Libvirt, plan: &Plan) -> Vec<String> {
              if command -v lctl >/dev/null; then lctl dk > {d}/lctl-dk.txt 2>&1; fi; true",
             d = lk_lustre::shell::quote(&dir)
         );
-        if let Err(e) = lv.exec(&n.domain, &["/bin/sh", "-c", &cmd], Duration::from_secs(60)) {
+        let argv = ["/bin/sh", "-c", &cmd];
+        if let Err(e) = lv.exec(&n.domain, &argv, Duration::from_secs(60), Watch::none()) {
             problems.push(format!("{}: {}", n.node, crate::chain(e)));
         }
     }
@@ -452,33 +470,33 @@ pub fn gather_logs(lv: &Libvirt, plan: &Plan) -> Vec<String> {
 /// that are running, when anything may be formatted or mounted. Best effort: returns what
 /// failed, and `down` goes on.
 pub fn teardown_guests(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     plan: &Plan,
     timeout: Duration,
     obs: &dyn Observer,
 ) -> Vec<String> {
+    // A damaged stages.json may hide mounted targets: unmount to be safe, and say so.
     let mut problems = Vec::new();
     match StageState::load(&cluster_dir(plan)) {
-        Ok(state) if !state.touched_targets() => return problems,
+        Ok(s) if !s.touched_targets() => return Vec::new(),
         Ok(_) => {}
-        // Unknown progress: unmounting is idempotent, so tear down as if formatted.
-        Err(e) => problems.push(format!("{}; tearing down anyway", crate::chain(e))),
+        Err(e) => problems.push(format!("stage progress: {}", crate::chain(e))),
     }
     let opts = StageOptions {
         phase_timeout: timeout,
         ..StageOptions::default()
     };
     for phase in &plan.teardown {
-        let running: Vec<String> = phase
-            .nodes
-            .iter()
-            .filter(|n| {
-                domain_of(plan, n).is_some_and(|d| {
-                    lv.domain_state(d).ok().flatten().as_deref() == Some("running")
-                })
-            })
-            .cloned()
-            .collect();
+        // Only running nodes can unmount; a state that cannot be read is reported, not
+        // taken for "not running".
+        let mut running = Vec::new();
+        for n in &phase.nodes {
+            match domain_of(plan, n).map(|d| lv.domain_state(d)) {
+                Some(Ok(Some(DomainState::Running))) => running.push(n.clone()),
+                Some(Err(e)) => problems.push(format!("{n}: state: {}", crate::chain(e))),
+                _ => {}
+            }
+        }
         let phase = Phase {
             nodes: running,
             ..phase.clone()

@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use lk_libvirt::{Libvirt, Owned};
+use crate::provider::{Owned, Provider};
 
 use crate::error::{Error, UndoFailure};
 use crate::ledger::{Ledger, Phase, Step};
 use crate::observe::{Event, Observer};
 use crate::{PLAN_FILE, STAGES_FILE};
 
-fn undo(lv: &Libvirt, step: &Step) -> Result<(), String> {
+fn undo(lv: &dyn Provider, step: &Step) -> Result<(), String> {
     match step {
         Step::Shared { path } => match std::fs::remove_dir_all(path) {
             Ok(()) => Ok(()),
@@ -25,7 +25,7 @@ fn undo(lv: &Libvirt, step: &Step) -> Result<(), String> {
 
 /// Undoes `steps` in reverse order, recording each success; never stops at a failure.
 pub(crate) fn unwind(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     ledger: &mut Ledger,
     run: &str,
     steps: Vec<Step>,
@@ -68,7 +68,7 @@ pub(crate) fn forget_if_empty(dir: &Path) {
 /// Takes down everything the cluster's ledger says may exist, newest first. On success the
 /// ledger and the cluster's state folder are removed; on failure they stay, so `down` can be
 /// run again.
-pub fn down(lv: &Libvirt, cluster_dir: &Path, obs: &dyn Observer) -> Result<Vec<Step>, Error> {
+pub fn down(lv: &dyn Provider, cluster_dir: &Path, obs: &dyn Observer) -> Result<Vec<Step>, Error> {
     let records = Ledger::read(cluster_dir)?;
     let outstanding = Ledger::outstanding(&records);
     if records.is_empty() {
@@ -89,7 +89,7 @@ pub fn down(lv: &Libvirt, cluster_dir: &Path, obs: &dyn Observer) -> Result<Vec<
 /// and bridge, the pool in `cluster_dir/pool` and its volumes), the shared folder and the
 /// state files. Objects without lustrekit's marks are never touched. Returns what was found.
 pub fn gc(
-    lv: &Libvirt,
+    lv: &dyn Provider,
     cluster: &str,
     cluster_dir: &Path,
     obs: &dyn Observer,
@@ -97,7 +97,7 @@ pub fn gc(
     let pool_dir = cluster_dir.join("pool");
     let owned = lv
         .owned(cluster, &pool_dir.to_string_lossy())
-        .map_err(Error::libvirt)?;
+        .map_err(Error::provider)?;
     let mut failures = Vec::new();
     let mut try_undo = |step: Step| {
         let result = undo(lv, &step);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 
 /// What the user asked for (`--accel auto|kvm|tcg`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AccelChoice {
     #[default]
@@ -21,21 +21,14 @@ pub enum AccelChoice {
     Tcg,
 }
 
-/// What domains run with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Accel {
-    Kvm,
-    Tcg,
-}
+/// What domains run with (part of the engine's typed domain description).
+pub use lk_engine::provider::Accel;
 
-impl Accel {
-    /// The domain XML `type` attribute.
-    pub fn domain_type(self) -> &'static str {
-        match self {
-            Accel::Kvm => "kvm",
-            Accel::Tcg => "qemu",
-        }
+/// The domain XML `type` attribute for an accelerator.
+pub fn domain_type(accel: Accel) -> &'static str {
+    match accel {
+        Accel::Kvm => "kvm",
+        Accel::Tcg => "qemu",
     }
 }
 
@@ -214,7 +207,7 @@ mod tests {
 
     #[test]
     fn domain_types() {
-        assert_eq!(Accel::Tcg.domain_type(), "qemu");
-        assert_eq!(Accel::Kvm.domain_type(), "kvm");
+        assert_eq!(domain_type(Accel::Tcg), "qemu");
+        assert_eq!(domain_type(Accel::Kvm), "kvm");
     }
 }

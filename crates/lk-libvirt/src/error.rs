@@ -77,6 +77,14 @@ pub enum Error {
     #[error("accelerator: {message}")]
     Accel { message: String },
 
+    #[error("{kind} `{name}`: cannot read lustrekit's ownership marks")]
+    Ownership {
+        kind: Kind,
+        name: String,
+        #[source]
+        source: crate::ownership::OwnershipError,
+    },
+
     #[error("{action} {}", path.display())]
     Io {
         action: &'static str,
@@ -99,6 +107,14 @@ impl Error {
             call,
             source,
         }
+    }
+
+    pub(crate) fn ownership(
+        kind: Kind,
+        name: &str,
+    ) -> impl FnOnce(crate::ownership::OwnershipError) -> Error {
+        let name = name.to_string();
+        move |source| Error::Ownership { kind, name, source }
     }
 
     /// Whether this is libvirt saying the object does not exist.

@@ -14,12 +14,7 @@ pub const LK_NS: &str = "https://lustrekit.dev/xmlns/1";
 /// Prefix used for that namespace.
 pub const LK_PREFIX: &str = "lk";
 
-/// Who owns an object: the cluster and the `up` run that made it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Owner {
-    pub cluster: String,
-    pub run: String,
-}
+pub use lk_engine::provider::Owner;
 
 /// Host paths a domain needs besides its [`DomainResource`].
 #[derive(Debug, Clone)]
@@ -143,11 +138,7 @@ pub fn owner_element(o: &Owner, node: &str) -> String {
 
 /// Absolute host path of a domain's console log.
 pub fn console_path(d: &DomainResource, shared: &SharedFolder) -> String {
-    format!(
-        "{}/{}",
-        shared.host_path.trim_end_matches('/'),
-        d.console_log
-    )
+    lk_engine::provider::console_path(d, shared)
 }
 
 /// A domain: vCPUs and memory, direct kernel boot when given, virtio disks with serials
@@ -155,7 +146,11 @@ pub fn console_path(d: &DomainResource, shared: &SharedFolder) -> String {
 /// serial console to a file, the guest agent channel, and lustrekit's ownership metadata.
 pub fn domain_xml(d: &DomainResource, ctx: &DomainContext<'_>) -> String {
     let mut x = String::new();
-    let _ = writeln!(x, "<domain type='{}'>", ctx.accel.domain_type());
+    let _ = writeln!(
+        x,
+        "<domain type='{}'>",
+        crate::accel::domain_type(ctx.accel)
+    );
     let _ = writeln!(x, "  <name>{}</name>", esc(&d.name));
     let _ = writeln!(
         x,
@@ -192,6 +187,22 @@ pub fn domain_xml(d: &DomainResource, ctx: &DomainContext<'_>) -> String {
     let _ = writeln!(x, "  <on_reboot>restart</on_reboot>");
     let _ = writeln!(x, "  <on_crash>destroy</on_crash>");
     let _ = writeln!(x, "  <devices>");
+    disks_xml(&mut x, d, ctx);
+    for nic in &d.nics {
+        let _ = writeln!(x, "    <interface type='network'>");
+        let _ = writeln!(x, "      <source network='{}'/>", esc(&nic.network));
+        let _ = writeln!(x, "      <mac address='{}'/>", esc(&nic.mac));
+        let _ = writeln!(x, "      <model type='virtio'/>");
+        let _ = writeln!(x, "    </interface>");
+    }
+    fixed_devices_xml(&mut x, d, ctx);
+    let _ = writeln!(x, "  </devices>");
+    let _ = writeln!(x, "</domain>");
+    x
+}
+
+/// The domain's disks: virtio, with serials; shareable ones raw and without host cache.
+fn disks_xml(x: &mut String, d: &DomainResource, ctx: &DomainContext<'_>) {
     for disk in &d.disks {
         let vol = ctx.volumes.iter().find(|v| v.name == disk.volume);
         let fmt = match vol.map(|v| v.format) {
@@ -224,13 +235,10 @@ pub fn domain_xml(d: &DomainResource, ctx: &DomainContext<'_>) -> String {
         }
         let _ = writeln!(x, "    </disk>");
     }
-    for nic in &d.nics {
-        let _ = writeln!(x, "    <interface type='network'>");
-        let _ = writeln!(x, "      <source network='{}'/>", esc(&nic.network));
-        let _ = writeln!(x, "      <mac address='{}'/>", esc(&nic.mac));
-        let _ = writeln!(x, "      <model type='virtio'/>");
-        let _ = writeln!(x, "    </interface>");
-    }
+}
+
+/// The shared folder, the serial console to a file, the guest agent channel, entropy.
+fn fixed_devices_xml(x: &mut String, d: &DomainResource, ctx: &DomainContext<'_>) {
     // 'mapped': qemu runs unprivileged and keeps guest ownership in xattrs.
     let _ = writeln!(x, "    <filesystem type='mount' accessmode='mapped'>");
     let _ = writeln!(x, "      <source dir='{}'/>", esc(&ctx.shared.host_path));
@@ -256,52 +264,10 @@ pub fn domain_xml(d: &DomainResource, ctx: &DomainContext<'_>) -> String {
     let _ = writeln!(x, "      <backend model='random'>/dev/urandom</backend>");
     let _ = writeln!(x, "    </rng>");
     let _ = writeln!(x, "    <memballoon model='none'/>");
-    let _ = writeln!(x, "  </devices>");
-    let _ = writeln!(x, "</domain>");
-    x
 }
 
-/// Text of the first element named `tag` (any namespace prefix) in `xml`, unescaped.
-fn element_text<'a>(xml: &'a str, tag: &str) -> Option<String> {
-    let mut rest: &'a str = xml;
-    while let Some(i) = rest.find('<') {
-        rest = &rest[i + 1..];
-        let end = rest.find('>')?;
-        let head = &rest[..end];
-        let name = head.split_whitespace().next().unwrap_or("");
-        let local = name.rsplit(':').next().unwrap_or(name);
-        if local == tag && !head.starts_with('/') && !head.ends_with('/') {
-            let body = &rest[end + 1..];
-            let close = body.find("</")?;
-            return Some(unesc(&body[..close]));
-        }
-        rest = &rest[end..];
-    }
-    None
-}
-
-fn unesc(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&apos;", "'")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
-}
-
-/// lustrekit's owner tag in a domain XML (as `virsh dumpxml` prints it), if there is one in
-/// lustrekit's namespace.
-pub fn parse_owner(domain_xml: &str) -> Option<Owner> {
-    let start = domain_xml.find(LK_NS)?;
-    // The element that declares the namespace starts before the attribute.
-    let open = domain_xml[..start].rfind('<')?;
-    let owner = &domain_xml[open..];
-    let end = owner.find("owner>").map(|i| i + 6).unwrap_or(owner.len());
-    let owner = &owner[..end];
-    Some(Owner {
-        cluster: element_text(owner, "cluster")?,
-        run: element_text(owner, "run")?,
-    })
-}
+/// The owner tag parser lives with the other ownership marks.
+pub use crate::ownership::parse_owner;
 
 #[cfg(test)]
 mod tests {
@@ -310,50 +276,18 @@ mod tests {
     #[test]
     fn escapes() {
         assert_eq!(esc("a<b>&'\""), "a&lt;b&gt;&amp;&apos;&quot;");
-        assert_eq!(unesc(&esc("x&<y>'\"")), "x&<y>'\"");
     }
 
     #[test]
     fn owner_round_trip() {
         let o = Owner {
-            cluster: "lab".into(),
+            cluster: "l<a>b".into(),
             run: "20261122-a1b2".into(),
         };
         let xml = format!(
             "<domain><metadata>{}</metadata></domain>",
             owner_element(&o, "mds1")
         );
-        assert_eq!(parse_owner(&xml), Some(o));
-    }
-
-    #[test]
-    fn owner_as_libvirt_prints_it() {
-        // libvirt re-serialises metadata with double quotes and indentation.
-        let xml = r#"<domain type="qemu">
-  <name>lab-mds1</name>
-  <metadata>
-    <lk:owner xmlns:lk="https://lustrekit.dev/xmlns/1">
-      <lk:cluster>lab</lk:cluster>
-      <lk:run>r1</lk:run>
-      <lk:node>mds1</lk:node>
-    </lk:owner>
-  </metadata>
-</domain>"#;
-        let o = parse_owner(xml);
-        assert_eq!(
-            o,
-            Some(Owner {
-                cluster: "lab".into(),
-                run: "r1".into()
-            })
-        );
-    }
-
-    #[test]
-    fn foreign_metadata_is_not_ownership() {
-        let xml = r#"<domain><metadata><x:owner xmlns:x="https://example.org/ns"><x:cluster>lab</x:cluster><x:run>r</x:run></x:owner></metadata></domain>"#;
-        assert_eq!(parse_owner(xml), None);
-        assert_eq!(parse_owner("<domain><name>plain</name></domain>"), None);
-        assert_eq!(parse_owner("garbage <<< >"), None);
+        assert_eq!(parse_owner(&xml).ok(), Some(Some(o)));
     }
 }

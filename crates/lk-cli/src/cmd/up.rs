@@ -6,13 +6,31 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use lk_engine::{StageOptions, StageState, UpOptions};
-use lk_libvirt::AccelChoice;
 
 use crate::cmd::build::{BuildOnArg, BuildOpts};
 use crate::cmd::cluster::Conn;
 use crate::cmd::status::{rows, Summary};
 use crate::progress::Progress;
 use crate::topology_file;
+
+/// `--accel`: the flag's values (lk-libvirt's `AccelChoice` has no CLI concerns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AccelArg {
+    #[default]
+    Auto,
+    Kvm,
+    Tcg,
+}
+
+impl AccelArg {
+    fn choice(self) -> lk_libvirt::AccelChoice {
+        match self {
+            AccelArg::Auto => lk_libvirt::AccelChoice::Auto,
+            AccelArg::Kvm => lk_libvirt::AccelChoice::Kvm,
+            AccelArg::Tcg => lk_libvirt::AccelChoice::Tcg,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Until {
@@ -43,8 +61,8 @@ pub struct Args {
     #[command(flatten)]
     pub conn: Conn,
     /// Accelerator: KVM only when a KVM guest really runs here, else TCG.
-    #[arg(long, value_enum, default_value_t = AccelChoice::Auto)]
-    pub accel: AccelChoice,
+    #[arg(long, value_enum, default_value_t = AccelArg::Auto)]
+    pub accel: AccelArg,
     /// Last stage to run.
     #[arg(long, value_enum, default_value_t = Until::Verify)]
     pub until: Until,
@@ -110,7 +128,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let t = topology_file::load(&args.file)?;
     crate::cmd::build::check_build_on(&t, args.build_on)?;
     let lv = args.conn.connect()?;
-    let accel = lk_libvirt::accel::resolve(args.accel, lv.uri())?;
+    let accel = lk_libvirt::accel::resolve(args.accel.choice(), lv.uri())?;
     let kvm = match accel.accel {
         lk_libvirt::Accel::Kvm => lk_plan::Kvm::Works,
         lk_libvirt::Accel::Tcg => lk_plan::Kvm::Unavailable(accel.reason.clone()),
@@ -146,7 +164,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "up {}: {} node(s), accelerator {} ({})",
         plan.cluster,
         nodes.len(),
-        accel.accel.domain_type(),
+        lk_libvirt::accel::domain_type(accel.accel),
         accel.reason
     ));
     let opts = UpOptions {
