@@ -36,6 +36,9 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    /// The blocking task collecting a health report panicked or was cancelled.
+    #[error("the health probe task failed: {0}")]
+    ProbeTask(String),
     #[error("invalid phase name {0:?}: expected 1-64 of [a-z0-9-]")]
     PhaseName(String),
 }

@@ -13,9 +13,9 @@
 
 use std::sync::Arc;
 
+use crate::server::RequestBody;
 use bytes::Bytes;
 use http::{Response, StatusCode};
-use hyper::body::Incoming;
 use md5::{Digest, Md5};
 use serde::Deserialize;
 
@@ -179,7 +179,7 @@ pub async fn put_slo(
     a: &str,
     c: &str,
     o: &str,
-    body: Incoming,
+    body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
     let limits = gw.settings.limits.clone();
     let raw = read_body(body, limits.max_manifest_size).await?;

@@ -15,10 +15,10 @@ pub mod object;
 
 use std::sync::Arc;
 
+use crate::server::RequestBody;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::auth::{acl_allows, Session};
 use crate::body::{self, Body};
@@ -99,7 +99,7 @@ pub fn add_meta(
 }
 
 /// Reads a whole (small) request body, refusing more than `max` bytes with 413.
-pub async fn read_body(body: Incoming, max: usize) -> SwiftResult<Bytes> {
+pub async fn read_body(body: RequestBody, max: usize) -> SwiftResult<Bytes> {
     let limited = http_body_util::Limited::new(body, max);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
@@ -221,7 +221,7 @@ pub async fn dispatch(
     raw_path: &str,
     raw_query: Option<&str>,
     headers: HeaderMap,
-    body: Incoming,
+    body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
     let target = parse_target(raw_path, &gw.settings.limits)?;
     let query = parse_query(raw_query)?;
