@@ -36,6 +36,13 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    /// The runner's record of phases (`phases.json`) does not parse.
+    #[error("corrupt phase records in {path}")]
+    PhasesFile {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     /// The blocking task collecting a health report panicked or was cancelled.
     #[error("the health probe task failed: {0}")]
     ProbeTask(String),
@@ -44,6 +51,18 @@ pub enum AgentError {
 }
 
 impl AgentError {
+    /// The error with its causes on one line (for the health report's `errors`).
+    pub fn chain(&self) -> String {
+        let mut s = self.to_string();
+        let mut cur = std::error::Error::source(self);
+        while let Some(c) = cur {
+            s.push_str(": ");
+            s.push_str(&c.to_string());
+            cur = c.source();
+        }
+        s
+    }
+
     pub(crate) fn parse(
         command: &'static str,
         line: usize,

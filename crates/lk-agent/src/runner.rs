@@ -99,11 +99,15 @@ impl Runner {
         for sub in ["scripts", "logs"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(io)?;
         }
-        let mut records: BTreeMap<String, PhaseRecord> =
-            match std::fs::read(dir.join("phases.json")) {
-                Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
-                Err(_) => BTreeMap::new(),
-            };
+        // No file is a fresh agent; an unreadable or corrupt one is an error, since reading
+        // it as "no phase ever ran" would run every phase again.
+        let file = dir.join("phases.json");
+        let mut records: BTreeMap<String, PhaseRecord> = match std::fs::read(&file) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|source| AgentError::PhasesFile { path: file, source })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(source) => return Err(AgentError::Io { path: file, source }),
+        };
         for r in records.values_mut() {
             if r.state == PhaseState::Running {
                 r.state = PhaseState::Failed;
@@ -119,7 +123,11 @@ impl Runner {
     }
 
     pub fn records(&self) -> BTreeMap<String, PhaseRecord> {
-        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+        // A poisoned lock still holds the last records written; they are not lost.
+        match self.records.lock() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     fn save(&self, records: &BTreeMap<String, PhaseRecord>) {
@@ -233,5 +241,16 @@ mod tests {
         let r2 = Runner::open(dir.path(), Arc::new(Bash)).unwrap();
         assert_eq!(r2.records().len(), 2);
         assert!(r.start("Bad Name", "", false).is_err());
+    }
+
+    #[test]
+    fn corrupt_phase_records_are_an_error_not_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("phases.json"), "{not json").unwrap();
+        let err = Runner::open(dir.path(), Arc::new(Bash)).err();
+        assert!(
+            matches!(err, Some(AgentError::PhasesFile { .. })),
+            "{err:?}"
+        );
     }
 }
