@@ -222,3 +222,92 @@ pub fn run(config: AgentConfig) -> Result<(), AgentError> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+    use crate::runner::Bash;
+
+    /// `lctl` is not installed: every probe fails the same way.
+    struct NoLustre;
+
+    impl Probe for NoLustre {
+        fn lctl(&self, args: &[&str]) -> Result<Vec<u8>, AgentError> {
+            Err(AgentError::Command {
+                command: format!("lctl {}", args.join(" ")),
+                status: "exit status: 127".into(),
+                stderr: "lctl: not found".into(),
+            })
+        }
+    }
+
+    /// One HTTP/1.0 exchange; returns (status, body).
+    fn call(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &str,
+    ) -> (u16, String) {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let status = out[9..12].parse().unwrap();
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap();
+        (status, body)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn routes_auth_and_errors_answer_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Arc::new(AgentState {
+            node: "n1".into(),
+            token: Some("sekrit".into()),
+            probe: Arc::new(NoLustre),
+            runner: Runner::open(dir.path(), Arc::new(Bash)).unwrap(),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(serve(listener, state));
+        let got = tokio::task::spawn_blocking(move || {
+            let auth = "Authorization: Bearer sekrit\r\n";
+            vec![
+                call(addr, "GET", "/healthz", "", ""),
+                call(addr, "GET", "/v1/health", "", ""),
+                call(addr, "GET", "/metrics", "", ""),
+                call(addr, "POST", "/healthz", "", ""),
+                call(addr, "GET", "/nope", "", ""),
+                call(addr, "GET", "/v1/phases/lnet", "", ""),
+                call(addr, "POST", "/v1/phases/lnet", "", "true\n"),
+                call(addr, "POST", "/v1/phases/Bad/Name", auth, "true\n"),
+                call(addr, "POST", "/v1/phases/lnet?force=1", auth, "true\n"),
+            ]
+        })
+        .await
+        .unwrap();
+        task.abort();
+        let statuses: Vec<u16> = got.iter().map(|(s, _)| *s).collect();
+        assert_eq!(statuses, [200, 200, 200, 405, 404, 404, 401, 400, 202]);
+        assert_eq!(got[0].1, "ok\n");
+        let report: serde_json::Value = serde_json::from_str(&got[1].1).unwrap();
+        assert_eq!(
+            (&report["node"], &report["lustreLoaded"]),
+            (&"n1".into(), &false.into())
+        );
+        assert_eq!(got[3].1, r#"{"error":"method not allowed"}"#);
+        assert_eq!(got[4].1, r#"{"error":"no such endpoint"}"#);
+        let record: serde_json::Value = serde_json::from_str(&got[8].1).unwrap();
+        assert!(record.is_object(), "{}", got[8].1);
+    }
+}

@@ -196,36 +196,30 @@ fn resolve_dlo(gw: &Gateway, a: &str, manifest: &str) -> SwiftResult<Resolved> {
     })
 }
 
-/// `PUT ?multipart-manifest=put`.
-pub async fn put_slo(
+/// A manifest PUT's segments in stored form with the SLO ETag and total size, and the
+/// per-segment problems Swift lists in its 400 answer (the PUT stores nothing if any).
+struct Checked {
+    stored: Vec<StoredSegment>,
+    errors: Vec<(String, String)>,
+    slo_etag: String,
+    total: u64,
+}
+
+/// Checks each segment of a manifest PUT against the object it names.
+async fn check_segments(
     gw: &Arc<Gateway>,
     req: &Req,
     a: &str,
-    c: &str,
-    o: &str,
-    body: RequestBody,
-) -> SwiftResult<Response<Body>> {
-    let limits = gw.settings.limits.clone();
-    let raw = read_body(body, limits.max_manifest_size).await?;
-    let parsed: Vec<PutSegment> = serde_json::from_slice(&raw)
-        .map_err(|e| SwiftError::bad(format!("manifest must be a JSON list of segments: {e}")))?;
-    if parsed.is_empty() {
-        return Err(SwiftError::bad("manifest has no segments"));
-    }
-    if parsed.len() > limits.max_manifest_segments {
-        return Err(SwiftError::TooLarge(format!(
-            "more than {} segments",
-            limits.max_manifest_segments
-        )));
-    }
+    parsed: &[PutSegment],
+) -> SwiftResult<Checked> {
     let mut stored = Vec::with_capacity(parsed.len());
     let mut errors = Vec::new();
     let mut h = Md5::new();
     let mut total = 0u64;
-    for seg in &parsed {
+    for seg in parsed {
         let bad_path = || SwiftError::bad(format!("bad segment path {}", seg.path));
         let decoded = decode(&seg.path).map_err(|_| bad_path())?;
-        let (sc, so) = match split_container_object(&decoded, &limits, true) {
+        let (sc, so) = match split_container_object(&decoded, &gw.settings.limits, true) {
             Ok((sc, Some(so))) => (sc, so),
             Ok((_, None)) | Err(_) => return Err(bad_path()),
         };
@@ -277,6 +271,42 @@ pub async fn put_slo(
             range,
         });
     }
+    Ok(Checked {
+        stored,
+        errors,
+        slo_etag: hex::encode(h.finalize()),
+        total,
+    })
+}
+
+/// `PUT ?multipart-manifest=put`.
+pub async fn put_slo(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    o: &str,
+    body: RequestBody,
+) -> SwiftResult<Response<Body>> {
+    let limits = gw.settings.limits.clone();
+    let raw = read_body(body, limits.max_manifest_size).await?;
+    let parsed: Vec<PutSegment> = serde_json::from_slice(&raw)
+        .map_err(|e| SwiftError::bad(format!("manifest must be a JSON list of segments: {e}")))?;
+    if parsed.is_empty() {
+        return Err(SwiftError::bad("manifest has no segments"));
+    }
+    if parsed.len() > limits.max_manifest_segments {
+        return Err(SwiftError::TooLarge(format!(
+            "more than {} segments",
+            limits.max_manifest_segments
+        )));
+    }
+    let Checked {
+        stored,
+        errors,
+        slo_etag,
+        total,
+    } = check_segments(gw, req, a, &parsed).await?;
     if !errors.is_empty() {
         let mut text = String::from("Errors:\n");
         for (p, e) in &errors {
@@ -287,7 +317,6 @@ pub async fn put_slo(
             body::full(text),
         );
     }
-    let slo_etag = hex::encode(h.finalize());
     if let Some(want) = req.header("etag").map(|e| e.trim_matches('"')) {
         if !want.eq_ignore_ascii_case(&slo_etag) {
             return Err(SwiftError::Unprocessable(
