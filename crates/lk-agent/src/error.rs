@@ -48,11 +48,26 @@ pub enum AgentError {
         #[source]
         source: serde_json::Error,
     },
+    /// The blocking task collecting a health report panicked or was cancelled.
+    #[error("the health probe task failed: {0}")]
+    ProbeTask(String),
     #[error("invalid phase name {0:?}: expected 1-64 of [a-z0-9-]")]
     PhaseName(String),
 }
 
 impl AgentError {
+    /// The error with its causes on one line (for the health report's `errors`).
+    pub fn chain(&self) -> String {
+        let mut s = self.to_string();
+        let mut cur = std::error::Error::source(self);
+        while let Some(c) = cur {
+            s.push_str(": ");
+            s.push_str(&c.to_string());
+            cur = c.source();
+        }
+        s
+    }
+
     pub(crate) fn parse(
         command: &'static str,
         line: usize,

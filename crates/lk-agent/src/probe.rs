@@ -38,18 +38,6 @@ impl Probe for Lctl {
     }
 }
 
-/// The error with its causes, for the report (one line).
-fn chain(e: &AgentError) -> String {
-    let mut s = e.to_string();
-    let mut cur = std::error::Error::source(e);
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
 /// A glob that matches nothing makes `lctl get_param` fail; that only means "no such target".
 fn no_match(e: &AgentError) -> bool {
     matches!(e, AgentError::Command { stderr, .. } if stderr.contains("No such file or directory"))
@@ -61,14 +49,10 @@ pub fn collect(
     node: &str,
     phases: BTreeMap<String, PhaseRecord>,
 ) -> HealthReport {
-    let devices = probe
-        .lctl(&["dl"])
-        .and_then(|b| parse::dl::parse(&b))
-        .map_err(|e| chain(&e));
+    let devices = probe.lctl(&["dl"]).and_then(|b| parse::dl::parse(&b));
     let health = probe
         .lctl(&["get_param", "health_check"])
-        .and_then(|b| parse::health::parse(&b))
-        .map_err(|e| chain(&e));
+        .and_then(|b| parse::health::parse(&b));
     let mut recovery = Ok(Vec::new());
     for param in parse::recovery::PARAMS {
         let found = match probe.lctl(&["get_param", param]) {
@@ -84,7 +68,6 @@ pub fn collect(
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
     }
-    let recovery = recovery.map_err(|e| chain(&e));
     HealthReport::assemble(
         node,
         Probed {

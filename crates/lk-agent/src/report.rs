@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::parse::dl::Device;
 use crate::parse::health::Health;
 use crate::parse::recovery::{Recovery, Status};
+use crate::AgentError;
 
 /// One node's view of its Lustre targets and of the scripts it ran.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -82,9 +83,9 @@ pub struct PhaseRecord {
 
 /// Raw results of the three probes; each failed independently or not.
 pub struct Probed {
-    pub devices: Result<Vec<Device>, String>,
-    pub health: Result<Health, String>,
-    pub recovery: Result<Vec<Recovery>, String>,
+    pub devices: Result<Vec<Device>, AgentError>,
+    pub health: Result<Health, AgentError>,
+    pub recovery: Result<Vec<Recovery>, AgentError>,
 }
 
 impl HealthReport {
@@ -94,7 +95,7 @@ impl HealthReport {
         let (lustre_loaded, devices) = match probed.devices {
             Ok(d) => (true, d),
             Err(e) => {
-                errors.push(e);
+                errors.push(e.chain());
                 (false, Vec::new())
             }
         };
@@ -102,14 +103,14 @@ impl HealthReport {
             Ok(h) => Some(h),
             Err(e) => {
                 if lustre_loaded {
-                    errors.push(e);
+                    errors.push(e.chain());
                 }
                 None
             }
         };
         let recovery = probed.recovery.unwrap_or_else(|e| {
             if lustre_loaded {
-                errors.push(e);
+                errors.push(e.chain());
             }
             Vec::new()
         });
@@ -179,12 +180,19 @@ mod tests {
     #[test]
     fn without_lustre_only_one_error() {
         let probed = Probed {
-            devices: Err("lctl: not found".into()),
-            health: Err("x".into()),
-            recovery: Err("y".into()),
+            devices: Err(AgentError::Command {
+                command: "lctl dl".into(),
+                status: "exit status: 127".into(),
+                stderr: "lctl: not found".into(),
+            }),
+            health: Err(AgentError::PhaseName("x".into())),
+            recovery: Err(AgentError::PhaseName("y".into())),
         };
         let r = HealthReport::assemble("c1", probed, BTreeMap::new());
         assert!(!r.lustre_loaded && !r.is_healthy());
-        assert_eq!(r.errors, ["lctl: not found"]);
+        assert_eq!(
+            r.errors,
+            ["`lctl dl` exited with exit status: 127: lctl: not found"]
+        );
     }
 }

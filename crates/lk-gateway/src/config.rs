@@ -10,49 +10,54 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// Arguments of `lustrekit gateway` (and of the stand-alone `lk-gateway` binary).
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct GatewayArgs {
     /// Directory served: objects live at ROOT/ACCOUNT/CONTAINER/OBJECT.
-    #[arg(long, value_name = "DIR")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "DIR"))]
     pub root: Option<PathBuf>,
     /// Address to listen on (loopback by default).
-    #[arg(long, value_name = "ADDR")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "ADDR"))]
     pub listen: Option<SocketAddr>,
     /// TOML config file with users, limits and options (command-line flags win).
-    #[arg(long, value_name = "FILE")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILE"))]
     pub config: Option<PathBuf>,
     /// A tempauth user, ACCOUNT:USER:KEY[:admin]; repeatable.
-    #[arg(long = "user", value_name = "ACCOUNT:USER:KEY[:admin]")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "user", value_name = "ACCOUNT:USER:KEY[:admin]")
+    )]
     pub users: Vec<String>,
     /// Where the listing index lives (default ROOT/.lustrekit-gateway).
-    #[arg(long, value_name = "DIR")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "DIR"))]
     pub state_dir: Option<PathBuf>,
     /// Lifetime of tempauth tokens, in seconds (default 86400).
-    #[arg(long, value_name = "SECS")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "SECS"))]
     pub token_ttl: Option<u64>,
     /// What to do when a file's xattrs cannot hold its metadata: keep it in the side store,
     /// or refuse the request with 507.
-    #[arg(long, value_enum)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum))]
     pub xattr_overflow: Option<XattrOverflow>,
     /// Base URL put in X-Storage-Url (default: http:// + the request's Host header).
-    #[arg(long, value_name = "URL")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "URL"))]
     pub public_url: Option<String>,
     /// Largest object accepted in one PUT, in bytes (default 5 GiB + 2, as Swift).
-    #[arg(long, value_name = "BYTES")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "BYTES"))]
     pub max_file_size: Option<u64>,
     /// Tokio worker threads (default: number of cores).
-    #[arg(long, value_name = "N")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "N"))]
     pub workers: Option<usize>,
     /// Log filter, e.g. `info`, `lk_gateway=debug` (default `info`).
-    #[arg(long, value_name = "FILTER")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "FILTER"))]
     pub log: Option<String>,
     /// Skip the start-up reconciliation of index and tree.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub no_reconcile: bool,
 }
 
 /// What happens when xattrs run out of room (ext4 holds ~4 KB per inode).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum XattrOverflow {
     /// Keep the metadata in the side store (a table in the state database).

@@ -78,6 +78,15 @@ pub enum SwiftError {
         #[source]
         source: std::io::Error,
     },
+    /// A stored SLO manifest cannot be read as a segment list. Refused rather than read as
+    /// "no segments": a manifest delete would otherwise leave every segment behind.
+    #[error("corrupt SLO manifest {}: {reason}", path.display())]
+    CorruptManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The listing index failed.
     #[error("listing index failed")]
     Index(#[from] crate::index::IndexError),
@@ -127,11 +136,58 @@ impl SwiftError {
             SwiftError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             SwiftError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             SwiftError::ClientBody { .. } => StatusCode::BAD_REQUEST,
-            SwiftError::Io { .. } | SwiftError::Index(_) | SwiftError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            SwiftError::Io { .. }
+            | SwiftError::CorruptManifest { .. }
+            | SwiftError::Index(_)
+            | SwiftError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+}
+
+/// Why the gateway could not start or stopped serving (the callers print the chain).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The settings are invalid.
+    #[error("invalid gateway settings")]
+    Config(#[from] crate::config::ConfigError),
+    /// The root cannot be opened.
+    #[error("failed to open root {}", path.display())]
+    Root {
+        /// The root.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: SwiftError,
+    },
+    /// A directory the gateway needs cannot be created.
+    #[error("failed to create {what} {}", path.display())]
+    CreateDir {
+        /// Which directory ("state directory", "account directory").
+        what: &'static str,
+        /// The directory.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The listing index cannot be opened.
+    #[error("failed to open the listing index")]
+    Index(#[from] crate::index::IndexError),
+    /// The start-up reconciliation of index and tree failed.
+    #[error("failed to reconcile the index with the tree")]
+    Reconcile(#[source] SwiftError),
+    /// The Tokio runtime, the listening socket or stdout failed.
+    #[error("failed to {action}")]
+    Io {
+        /// What was being done ("listen on 127.0.0.1:8080", ...).
+        action: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The start-up task panicked.
+    #[error("gateway start-up task failed: {0}")]
+    Task(String),
 }
 
 /// Result alias for request handling.

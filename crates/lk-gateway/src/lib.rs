@@ -3,20 +3,24 @@
 //! objects are plain files, `ROOT/ACCOUNT/CONTAINER/OBJECT`.
 //!
 //! Layout of the crate (request path: [`server`] -> [`handlers`] -> [`gateway`] -> [`store`]):
-//! - [`config`]: `GatewayArgs` (clap), the TOML config file, resolved `Settings`, Swift limits.
+//! - [`config`]: `GatewayArgs` (clap derives with the `cli` feature), the TOML config file,
+//!   resolved `Settings`, Swift limits.
 //! - [`path`], [`range`], [`cond`], [`listing`], [`time`]: pure request parsing and response
 //!   formatting, no I/O.
 //! - [`auth`]: tempauth v1.0 tokens and container ACLs.
 //! - [`store`]: the tree (safe path resolution, atomic temp+fsync+rename writes).
 //! - [`meta`]: metadata in `user.swift.metadata*` xattrs, side store when they run out.
-//! - [`index`]: the SQLite listing index (public API for the sync daemon).
+//! - [`index`]: the SQLite listing index.
+//! - [`sync_api`]: everything the sync daemon (`lk-sync`) may use, re-exported in one place.
 //! - [`reconcile`]: start-up index/tree reconciliation.
 //! - [`gateway`]: shared state and the object model (load, refresh, streamed atomic PUT).
 //! - [`handlers`]: account/container/object verbs, large objects, bulk delete, info, CORS.
 //! - [`body`]: streamed response bodies (files, ranges, multipart, segments).
-//! - [`server`]: hyper HTTP/1.1 server with limits and graceful shutdown.
+//! - [`server`]: the axum router, served over HTTP/1.1 with limits and graceful shutdown.
 //!
-//! [`run`] is what `lustrekit gateway` calls.
+//! [`run`] is what `lustrekit gateway` and the `lk-gateway` binary call once they have parsed
+//! their flags ([`GatewayArgs`], only with the `cli` feature) into [`Settings`] and installed
+//! a log subscriber; the library itself installs none.
 
 pub mod auth;
 pub mod body;
@@ -33,27 +37,32 @@ pub mod range;
 pub mod reconcile;
 pub mod server;
 pub mod store;
+pub mod sync_api;
 pub mod time;
 
 use std::sync::Arc;
 
-use anyhow::Context;
-
 pub use config::{GatewayArgs, Settings};
+pub use error::StartError;
 pub use gateway::Gateway;
+
+fn create_dir(what: &'static str, path: &std::path::Path) -> Result<(), StartError> {
+    std::fs::create_dir_all(path).map_err(|source| StartError::CreateDir {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })
+}
 
 impl Gateway {
     /// Opens the tree and the index for `settings` (creating the root and state directory)
     /// and, unless disabled, reconciles them.
-    pub fn open(settings: Settings) -> anyhow::Result<Gateway> {
-        let store = store::Store::open(&settings.root)
-            .with_context(|| format!("failed to open root {}", settings.root.display()))?;
-        std::fs::create_dir_all(&settings.state_dir).with_context(|| {
-            format!(
-                "failed to create state directory {}",
-                settings.state_dir.display()
-            )
+    pub fn open(settings: Settings) -> Result<Gateway, StartError> {
+        let store = store::Store::open(&settings.root).map_err(|source| StartError::Root {
+            path: settings.root.clone(),
+            source,
         })?;
+        create_dir("state directory", &settings.state_dir)?;
         let index = Arc::new(index::Index::open(
             &settings.state_dir.join("index.sqlite3"),
         )?);
@@ -67,26 +76,15 @@ impl Gateway {
         };
         if gw.settings.reconcile {
             let started = std::time::Instant::now();
-            let report = reconcile::reconcile(&gw, &gw.auth.accounts())
-                .context("failed to reconcile the index with the tree")?;
+            let report =
+                reconcile::reconcile(&gw, &gw.auth.accounts()).map_err(StartError::Reconcile)?;
             tracing::info!(?report, elapsed = ?started.elapsed(), "index reconciled with the tree");
         }
         for a in gw.auth.accounts() {
-            let d = gw.store.account_dir(&a);
-            std::fs::create_dir_all(&d)
-                .with_context(|| format!("failed to create account directory {}", d.display()))?;
+            create_dir("account directory", &gw.store.account_dir(&a))?;
         }
         Ok(gw)
     }
-}
-
-fn init_logging(filter: &str) {
-    let f = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(f)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 async fn shutdown_signal() {
@@ -106,34 +104,39 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Runs the gateway until SIGINT/SIGTERM: resolves the settings, builds a Tokio runtime,
-/// opens and reconciles the tree and index, listens, and prints
-/// `lk-gateway listening on http://ADDR` on stdout once it accepts connections.
-pub fn run(args: GatewayArgs) -> anyhow::Result<()> {
-    let settings = args.resolve()?;
-    init_logging(&settings.log);
+fn io_err(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
+    let action = action.into();
+    move |source| StartError::Io { action, source }
+}
+
+/// Runs the gateway until SIGINT/SIGTERM: builds a Tokio runtime, opens and reconciles the
+/// tree and index, listens, and prints `lk-gateway listening on http://ADDR` on stdout once
+/// it accepts connections. Logging is the caller's: install a subscriber (with
+/// `settings.log` as the filter) before calling this.
+pub fn run(settings: Settings) -> Result<(), StartError> {
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();
     if let Some(n) = settings.workers {
         rt.worker_threads(n.max(1));
     }
-    let rt = rt.build().context("failed to start the Tokio runtime")?;
+    let rt = rt.build().map_err(io_err("start the Tokio runtime"))?;
     rt.block_on(async move {
         let listen = settings.listen;
         let gw = tokio::task::spawn_blocking(move || Gateway::open(settings))
             .await
-            .context("gateway start-up task failed")??;
+            .map_err(|e| StartError::Task(e.to_string()))??;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("failed to listen on {listen}"))?;
+            .map_err(io_err(format!("listen on {listen}")))?;
         let addr = listener
             .local_addr()
-            .context("failed to read the bound address")?;
+            .map_err(io_err("read the bound address"))?;
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            writeln!(out, "lk-gateway listening on http://{addr}")?;
-            out.flush()?;
+            writeln!(out, "lk-gateway listening on http://{addr}")
+                .and_then(|()| out.flush())
+                .map_err(io_err("write the listening line"))?;
         }
         tracing::info!(%addr, root = %gw.store.root().display(), "serving Swift API v1");
         server::serve(Arc::new(gw), listener, shutdown_signal()).await;

@@ -151,7 +151,8 @@ pub fn render_objects(
                     Entry::Subdir(d) => json!({ "subdir": d }),
                 })
                 .collect();
-            Some(serde_json::to_vec(&v).unwrap_or_default())
+            // Display of a JSON value cannot fail (unlike serialising arbitrary types).
+            Some(serde_json::Value::Array(v).to_string().into_bytes())
         }
         Format::Xml => {
             let mut s = format!(
@@ -215,7 +216,8 @@ pub fn render_containers(
                     Entry::Subdir(d) => json!({ "subdir": d }),
                 })
                 .collect();
-            Some(serde_json::to_vec(&v).unwrap_or_default())
+            // Display of a JSON value cannot fail (unlike serialising arbitrary types).
+            Some(serde_json::Value::Array(v).to_string().into_bytes())
         }
         Format::Xml => {
             let mut s = format!(

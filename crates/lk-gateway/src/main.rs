@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Stand-alone `lk-gateway` binary (the same as `lustrekit gateway`).
+//! Stand-alone `lk-gateway` binary (the same as `lustrekit gateway`): parses the flags,
+//! installs the log subscriber the library leaves to its caller, and runs the gateway.
 
 use clap::Parser;
 
@@ -11,10 +12,36 @@ struct Cli {
     gateway: lk_gateway::GatewayArgs,
 }
 
+fn init_logging(filter: &str) {
+    let f = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(f)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The error and its causes, once each.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = lk_gateway::run(cli.gateway) {
-        eprintln!("lk-gateway: {e:#}");
+    let result = cli.gateway.resolve().map_err(lk_gateway::StartError::from);
+    let result = result.and_then(|settings| {
+        init_logging(&settings.log);
+        lk_gateway::run(settings)
+    });
+    if let Err(e) = result {
+        eprintln!("lk-gateway: {}", chain(&e));
         std::process::exit(1);
     }
 }

@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-//! The HTTP/1.1 server: accept loop, per-connection limits (header buffer, header count,
-//! header read timeout), per-request headers (X-Trans-Id), error pages, graceful shutdown.
+//! The HTTP/1.1 server: an axum [`Router`] whose single fallback handler answers every Swift
+//! path (Swift's paths are free-form, so routing is done by [`handlers::dispatch`]), served
+//! with per-connection limits (header buffer, header count, header read timeout),
+//! per-request headers (X-Trans-Id), error pages and graceful shutdown.
+//!
+//! `axum::serve` cannot set hyper's header limits, so the accept loop below hands the router
+//! to hyper-util's HTTP/1 connection builder itself (axum's "serve with hyper" pattern).
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::{Method, Request, Response};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
+use axum::extract::{Request, State};
+use axum::Router;
+use http::{Method, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::body::Body;
@@ -36,11 +41,16 @@ fn trans_id() -> String {
     )
 }
 
+/// The body of a request as the handlers receive it.
+pub type RequestBody = axum::body::Body;
+
+/// The gateway's routes: every method and path goes to [`handle`].
+pub fn router(gw: Arc<Gateway>) -> Router {
+    Router::new().fallback(handle).with_state(gw)
+}
+
 /// Answers one request; never fails (errors become Swift error pages).
-pub async fn handle(
-    gw: Arc<Gateway>,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response<Body> {
     let tx = trans_id();
     let (parts, body) = req.into_parts();
     let head = parts.method == Method::HEAD;
@@ -92,7 +102,7 @@ pub async fn handle(
     h.insert("X-Trans-Id", hv(&tx));
     h.insert("X-Openstack-Request-Id", hv(&tx));
     tracing::debug!(trans_id = %tx, %method, %path, status = resp.status().as_u16(), "request");
-    Ok(resp)
+    resp
 }
 
 /// Prints an error with its sources, once each.
@@ -120,6 +130,7 @@ pub async fn serve(gw: Arc<Gateway>, listener: TcpListener, shutdown: impl Futur
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS)
         .keep_alive(true);
+    let app = router(gw);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -133,8 +144,7 @@ pub async fn serve(gw: Arc<Gateway>, listener: TcpListener, shutdown: impl Futur
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let g = gw.clone();
-                let svc = service_fn(move |req| handle(g.clone(), req));
+                let svc = TowerToHyperService::new(app.clone());
                 let conn = builder.serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {

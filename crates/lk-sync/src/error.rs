@@ -17,7 +17,7 @@ pub enum SyncError {
         root: PathBuf,
         /// Cause.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: lk_gateway::sync_api::StartError,
     },
     /// The index refused a change or a query.
     #[error("failed to update the listing index while {context}")]
@@ -26,7 +26,7 @@ pub enum SyncError {
         context: &'static str,
         /// Cause.
         #[source]
-        source: lk_gateway::index::IndexError,
+        source: lk_gateway::sync_api::IndexError,
     },
     /// Reading the tree failed in a way that is not "the entry went away".
     #[error("failed to {action} {}", path.display())]
@@ -72,7 +72,7 @@ pub type SyncResult<T> = Result<T, SyncError>;
 
 pub(crate) fn index_err(
     context: &'static str,
-) -> impl FnOnce(lk_gateway::index::IndexError) -> SyncError {
+) -> impl FnOnce(lk_gateway::sync_api::IndexError) -> SyncError {
     move |source| SyncError::Index { context, source }
 }
 

@@ -14,8 +14,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use lk_gateway::error::SwiftError;
-use lk_gateway::Gateway;
+use lk_gateway::sync_api::Gateway;
+use lk_gateway::sync_api::SwiftError;
 
 type Key = (String, String, String);
 

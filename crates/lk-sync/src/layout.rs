@@ -5,8 +5,8 @@
 //! Paths are relative to the root, `/`-separated, valid UTF-8 (a name that is not can never
 //! be an account, container or object, so the backends drop it before it gets here).
 
-use lk_gateway::config::{valid_account_name, Limits};
-use lk_gateway::path::{check_container_name, check_object_name, TMP_PREFIX};
+use lk_gateway::sync_api::{check_container_name, check_object_name, TMP_PREFIX};
+use lk_gateway::sync_api::{valid_account_name, Limits};
 
 /// What a path under the root is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -30,13 +30,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lk_gateway::config::{Limits, Settings, XattrOverflow, DEFAULT_STATE_DIR};
-use lk_gateway::Gateway;
+use lk_gateway::sync_api::Gateway;
+use lk_gateway::sync_api::{Limits, Settings, XattrOverflow, DEFAULT_STATE_DIR};
 
 pub use error::{SyncError, SyncResult};
 
 /// Which events feed the index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum BackendKind {
     /// Linux inotify on the tree (any local filesystem).
     #[default]
@@ -46,60 +47,57 @@ pub enum BackendKind {
 }
 
 /// Arguments of `lustrekit sync` (and of the stand-alone `lk-sync` binary).
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct SyncArgs {
     /// The gateway's root (as given to `lustrekit gateway --root`).
-    #[arg(long, value_name = "DIR")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "DIR"))]
     pub root: PathBuf,
     /// Where the gateway keeps its index (default ROOT/.lustrekit-gateway).
-    #[arg(long, value_name = "DIR")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "DIR"))]
     pub state_dir: Option<PathBuf>,
     /// Event source.
-    #[arg(long, value_enum, default_value_t = BackendKind::Inotify)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = BackendKind::Inotify))]
     pub backend: BackendKind,
     /// As the gateway's option: where metadata goes when xattrs are full (for ETags computed
     /// here).
-    #[arg(long, value_enum)]
+    #[cfg_attr(feature = "cli", arg(long, value_enum))]
     pub xattr_overflow: Option<XattrOverflow>,
     /// changelog: the Lustre mount point that contains ROOT (given to `lfs fid2path`).
-    #[arg(long, value_name = "DIR")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "DIR"))]
     pub mount: Option<PathBuf>,
     /// changelog: an MDT to follow, e.g. lustre-MDT0000 (repeatable: one stream each).
-    #[arg(long = "mdt", value_name = "MDT")]
+    #[cfg_attr(feature = "cli", arg(long = "mdt", value_name = "MDT"))]
     pub mdts: Vec<String>,
     /// changelog: the registered changelog user whose records are cleared, e.g. cl1.
-    #[arg(long, value_name = "ID")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "ID"))]
     pub changelog_user: Option<String>,
     /// changelog: the `lfs` program (tests give a script replaying a recorded changelog).
-    #[arg(long, value_name = "PROGRAM", default_value = "lfs")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_name = "PROGRAM", default_value = "lfs")
+    )]
     pub lfs: PathBuf,
     /// changelog: run plain `lfs changelog` every SECS instead of `lfs changelog --follow`.
-    #[arg(long, value_name = "SECS")]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "SECS"))]
     pub poll: Option<f64>,
     /// Apply what is pending and exit: inotify does one full rescan, changelog reads each
     /// MDT's records up to the current last one.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub once: bool,
     /// Do not compute ETags of files changed outside the gateway (it then computes each one
     /// when the object is first read; listings show an empty hash until then).
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     pub no_etag: bool,
     /// Hash a file only once it has been left unmodified this long, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    #[cfg_attr(feature = "cli", arg(long, value_name = "MS", default_value_t = 1000))]
     pub hash_settle_ms: u64,
     /// Log filter, e.g. `info`, `lk_sync=debug`.
-    #[arg(long, value_name = "FILTER", default_value = "info")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_name = "FILTER", default_value = "info")
+    )]
     pub log: String,
-}
-
-fn init_logging(filter: &str) {
-    let f = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(f)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// Opens the gateway's tree and index (no reconciliation: the backends rescan themselves).
@@ -122,9 +120,9 @@ pub fn open_gateway(args: &SyncArgs) -> SyncResult<Arc<Gateway>> {
     };
     Gateway::open(settings)
         .map(Arc::new)
-        .map_err(|e| SyncError::Open {
+        .map_err(|source| SyncError::Open {
             root: args.root.clone(),
-            source: e.into(),
+            source,
         })
 }
 
@@ -137,8 +135,9 @@ fn ready() {
 /// Runs the sync until killed (or, with `--once`, until caught up). Prints `lk-sync ready`
 /// on stdout once events are being followed (inotify: after the initial rescan). Killing it
 /// at any point loses nothing: see docs/sync.md.
+///
+/// Logging is the caller's: install a subscriber (with `args.log` as the filter) first.
 pub fn run(args: SyncArgs) -> SyncResult<()> {
-    init_logging(&args.log);
     let gw = open_gateway(&args)?;
     let stop = AtomicBool::new(false);
     let settle = Duration::from_millis(args.hash_settle_ms);
@@ -158,67 +157,74 @@ pub fn run(args: SyncArgs) -> SyncResult<()> {
             let applier = apply::Applier::new(gw, hasher);
             inotify::run(&applier, tx, rx, args.once, &stop, &mut ready)
         }
-        BackendKind::Changelog => {
-            let mount = args.mount.clone().ok_or_else(|| {
-                SyncError::Config(
-                    "the changelog backend needs --mount (the Lustre mount point)".into(),
-                )
-            })?;
-            let mount = mount.canonicalize().map_err(|source| SyncError::Io {
-                action: "resolve the mount point",
-                path: mount.clone(),
-                source,
-            })?;
-            let user = args.changelog_user.clone().ok_or_else(|| {
-                SyncError::Config(
-                    "the changelog backend needs --changelog-user (registered with \
-                     `lctl --device MDT changelog_register`)"
-                        .into(),
-                )
-            })?;
-            let poll = match args.poll {
-                Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-                Some(s) => {
-                    return Err(SyncError::Config(format!(
-                        "--poll {s}: not a positive number of seconds"
-                    )))
-                }
-                None => None,
-            };
-            let opts = changelog::ChangelogOptions {
-                lfs: args.lfs.clone(),
-                mount,
-                mdts: args.mdts.clone(),
-                user,
-                poll,
-                once: args.once,
-                batch_max: 20_000,
-            };
-            // The ETag thread's refreshes go through their own writer thread.
-            let (rtx, rrx) = std::sync::mpsc::channel::<String>();
-            let hasher = (!args.no_etag).then(|| {
-                hasher::Hasher::start(
-                    gw.clone(),
-                    settle,
-                    Box::new(move |rel| {
-                        let _ = rtx.send(rel);
-                    }),
-                )
-            });
-            let applier = Arc::new(apply::Applier::new(gw, hasher));
-            let a2 = applier.clone();
-            std::thread::spawn(move || {
-                while let Ok(rel) = rrx.recv() {
-                    let ops = std::iter::once(ops::Op::Refresh(rel))
-                        .chain(rrx.try_iter().map(ops::Op::Refresh))
-                        .collect();
-                    if let Err(e) = a2.apply(ops, None, &mut apply::NoWatch) {
-                        tracing::warn!(error = %error::chain(&e), "cannot refresh hashed entries");
-                    }
-                }
-            });
-            ready();
-            changelog::run(&applier, &opts, &stop)
-        }
+        BackendKind::Changelog => run_changelog(&args, gw, settle, &stop),
     }
+}
+
+/// The changelog backend: one `lfs changelog` stream per MDT, hashed entries refreshed by
+/// their own writer thread.
+fn run_changelog(
+    args: &SyncArgs,
+    gw: Arc<Gateway>,
+    settle: Duration,
+    stop: &AtomicBool,
+) -> SyncResult<()> {
+    let mount = args.mount.clone().ok_or_else(|| {
+        SyncError::Config("the changelog backend needs --mount (the Lustre mount point)".into())
+    })?;
+    let mount = mount.canonicalize().map_err(|source| SyncError::Io {
+        action: "resolve the mount point",
+        path: mount.clone(),
+        source,
+    })?;
+    let user = args.changelog_user.clone().ok_or_else(|| {
+        SyncError::Config(
+            "the changelog backend needs --changelog-user (registered with \
+             `lctl --device MDT changelog_register`)"
+                .into(),
+        )
+    })?;
+    let poll = match args.poll {
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(SyncError::Config(format!(
+                "--poll {s}: not a positive number of seconds"
+            )))
+        }
+        None => None,
+    };
+    let opts = changelog::ChangelogOptions {
+        lfs: args.lfs.clone(),
+        mount,
+        mdts: args.mdts.clone(),
+        user,
+        poll,
+        once: args.once,
+        batch_max: 20_000,
+    };
+    // The ETag thread's refreshes go through their own writer thread.
+    let (rtx, rrx) = std::sync::mpsc::channel::<String>();
+    let hasher = (!args.no_etag).then(|| {
+        hasher::Hasher::start(
+            gw.clone(),
+            settle,
+            Box::new(move |rel| {
+                let _ = rtx.send(rel);
+            }),
+        )
+    });
+    let applier = Arc::new(apply::Applier::new(gw, hasher));
+    let a2 = applier.clone();
+    std::thread::spawn(move || {
+        while let Ok(rel) = rrx.recv() {
+            let ops = std::iter::once(ops::Op::Refresh(rel))
+                .chain(rrx.try_iter().map(ops::Op::Refresh))
+                .collect();
+            if let Err(e) = a2.apply(ops, None, &mut apply::NoWatch) {
+                tracing::warn!(error = %error::chain(&e), "cannot refresh hashed entries");
+            }
+        }
+    });
+    ready();
+    changelog::run(&applier, &opts, stop)
 }

@@ -8,6 +8,7 @@ pub mod kubernetes;
 pub mod logs;
 pub mod plan;
 pub mod schema;
+pub mod serve;
 pub mod status;
 pub mod up;
 pub mod validate;

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
+use crate::server::RequestBody;
 use http::{Method, Response, StatusCode};
-use hyper::body::Incoming;
 
 use super::{add_meta, authorize, finish, resp, Access, Req};
 use crate::body::{self, Body};
@@ -39,7 +39,7 @@ pub async fn handle(
     gw: &Arc<Gateway>,
     req: &Req,
     a: &str,
-    body: Incoming,
+    body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
     match req.method {
         Method::GET | Method::HEAD => {

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
+use crate::server::RequestBody;
 use http::{Response, StatusCode};
-use hyper::body::Incoming;
 use serde_json::json;
 
 use super::container::delete_container_blocking;
@@ -67,7 +67,7 @@ pub async fn bulk_delete(
     gw: &Arc<Gateway>,
     req: &Req,
     a: &str,
-    body: Incoming,
+    body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
     let l = &gw.settings.limits;
     let max_body = l.max_deletes_per_request

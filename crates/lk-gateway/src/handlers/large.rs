@@ -11,11 +11,12 @@
 //!   `X-Static-Large-Object: True`. Segments live in the same account. Nested SLOs (an SLO as
 //!   a segment) are refused.
 
+use std::path::Path;
 use std::sync::Arc;
 
+use crate::server::RequestBody;
 use bytes::Bytes;
 use http::{Response, StatusCode};
-use hyper::body::Incoming;
 use md5::{Digest, Md5};
 use serde::Deserialize;
 
@@ -110,17 +111,40 @@ pub async fn resolve(gw: &Arc<Gateway>, a: &str, info: &ObjectInfo) -> SwiftResu
     Ok(Resolved::single(info))
 }
 
+/// The segments of the stored SLO manifest at `path`, each as (container, object). A manifest
+/// that does not parse, or names a segment that is not `container/object`, is an error.
+fn read_manifest(gw: &Gateway, path: &Path) -> SwiftResult<Vec<(StoredSegment, String, String)>> {
+    let raw = std::fs::read(path).map_err(|e| SwiftError::io("read manifest", path, e))?;
+    parse_manifest(gw, path, &raw)
+}
+
+fn parse_manifest(
+    gw: &Gateway,
+    path: &Path,
+    raw: &[u8],
+) -> SwiftResult<Vec<(StoredSegment, String, String)>> {
+    let corrupt = |reason: String| SwiftError::CorruptManifest {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let segs: Vec<StoredSegment> =
+        serde_json::from_slice(raw).map_err(|e| corrupt(e.to_string()))?;
+    segs.into_iter()
+        .map(
+            |s| match split_container_object(&s.name, &gw.settings.limits, true) {
+                Ok((c, Some(o))) => Ok((s, c, o)),
+                Ok((_, None)) | Err(_) => Err(corrupt(format!("bad segment name {:?}", s.name))),
+            },
+        )
+        .collect()
+}
+
 fn resolve_slo(gw: &Gateway, a: &str, info: &ObjectInfo) -> SwiftResult<Resolved> {
-    let raw =
-        std::fs::read(&info.path).map_err(|e| SwiftError::io("read manifest", &info.path, e))?;
-    let segs: Vec<StoredSegment> = serde_json::from_slice(&raw).map_err(|e| {
-        SwiftError::Internal(format!("corrupt SLO manifest {}: {e}", info.path.display()))
-    })?;
+    let segs = read_manifest(gw, &info.path)?;
     let mut out = Vec::with_capacity(segs.len());
     let mut total = 0;
-    for s in &segs {
-        let (c, o) = split_container_object(&s.name, &gw.settings.limits, true)?;
-        let path = gw.store.object_path(a, &c, &o.unwrap_or_default())?;
+    for (s, c, o) in &segs {
+        let path = gw.store.object_path(a, c, o)?;
         let (offset, len) = match s.range.as_deref().and_then(|r| {
             let (x, y) = r.split_once('-')?;
             Some((x.parse::<u64>().ok()?, y.parse::<u64>().ok()?))
@@ -172,37 +196,33 @@ fn resolve_dlo(gw: &Gateway, a: &str, manifest: &str) -> SwiftResult<Resolved> {
     })
 }
 
-/// `PUT ?multipart-manifest=put`.
-pub async fn put_slo(
+/// A manifest PUT's segments in stored form with the SLO ETag and total size, and the
+/// per-segment problems Swift lists in its 400 answer (the PUT stores nothing if any).
+struct Checked {
+    stored: Vec<StoredSegment>,
+    errors: Vec<(String, String)>,
+    slo_etag: String,
+    total: u64,
+}
+
+/// Checks each segment of a manifest PUT against the object it names.
+async fn check_segments(
     gw: &Arc<Gateway>,
     req: &Req,
     a: &str,
-    c: &str,
-    o: &str,
-    body: Incoming,
-) -> SwiftResult<Response<Body>> {
-    let limits = gw.settings.limits.clone();
-    let raw = read_body(body, limits.max_manifest_size).await?;
-    let parsed: Vec<PutSegment> = serde_json::from_slice(&raw)
-        .map_err(|e| SwiftError::bad(format!("manifest must be a JSON list of segments: {e}")))?;
-    if parsed.is_empty() {
-        return Err(SwiftError::bad("manifest has no segments"));
-    }
-    if parsed.len() > limits.max_manifest_segments {
-        return Err(SwiftError::TooLarge(format!(
-            "more than {} segments",
-            limits.max_manifest_segments
-        )));
-    }
+    parsed: &[PutSegment],
+) -> SwiftResult<Checked> {
     let mut stored = Vec::with_capacity(parsed.len());
     let mut errors = Vec::new();
     let mut h = Md5::new();
     let mut total = 0u64;
-    for seg in &parsed {
-        let (sc, so) =
-            split_container_object(&decode(&seg.path).unwrap_or_default(), &limits, true)
-                .map_err(|_| SwiftError::bad(format!("bad segment path {}", seg.path)))?;
-        let so = so.unwrap_or_default();
+    for seg in parsed {
+        let bad_path = || SwiftError::bad(format!("bad segment path {}", seg.path));
+        let decoded = decode(&seg.path).map_err(|_| bad_path())?;
+        let (sc, so) = match split_container_object(&decoded, &gw.settings.limits, true) {
+            Ok((sc, Some(so))) => (sc, so),
+            Ok((_, None)) | Err(_) => return Err(bad_path()),
+        };
         authorize(gw, req, a, Access::Read(&sc)).await?;
         let info = match super::object::load(gw, a, &sc, &so).await {
             Ok(i) => i,
@@ -251,6 +271,42 @@ pub async fn put_slo(
             range,
         });
     }
+    Ok(Checked {
+        stored,
+        errors,
+        slo_etag: hex::encode(h.finalize()),
+        total,
+    })
+}
+
+/// `PUT ?multipart-manifest=put`.
+pub async fn put_slo(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    o: &str,
+    body: RequestBody,
+) -> SwiftResult<Response<Body>> {
+    let limits = gw.settings.limits.clone();
+    let raw = read_body(body, limits.max_manifest_size).await?;
+    let parsed: Vec<PutSegment> = serde_json::from_slice(&raw)
+        .map_err(|e| SwiftError::bad(format!("manifest must be a JSON list of segments: {e}")))?;
+    if parsed.is_empty() {
+        return Err(SwiftError::bad("manifest has no segments"));
+    }
+    if parsed.len() > limits.max_manifest_segments {
+        return Err(SwiftError::TooLarge(format!(
+            "more than {} segments",
+            limits.max_manifest_segments
+        )));
+    }
+    let Checked {
+        stored,
+        errors,
+        slo_etag,
+        total,
+    } = check_segments(gw, req, a, &parsed).await?;
     if !errors.is_empty() {
         let mut text = String::from("Errors:\n");
         for (p, e) in &errors {
@@ -261,7 +317,6 @@ pub async fn put_slo(
             body::full(text),
         );
     }
-    let slo_etag = hex::encode(h.finalize());
     if let Some(want) = req.header("etag").map(|e| e.trim_matches('"')) {
         if !want.eq_ignore_ascii_case(&slo_etag) {
             return Err(SwiftError::Unprocessable(
@@ -280,7 +335,10 @@ pub async fn put_slo(
     meta.insert(keys::SLO.into(), "True".into());
     meta.insert(keys::SLO_ETAG.into(), slo_etag.clone());
     meta.insert(keys::SLO_SIZE.into(), total.to_string());
-    let manifest = Bytes::from(serde_json::to_vec(&stored).unwrap_or_default());
+    let manifest =
+        Bytes::from(serde_json::to_vec(&stored).map_err(|e| {
+            SwiftError::Internal(format!("failed to serialise an SLO manifest: {e}"))
+        })?);
     let spec = PutSpec {
         account: a.into(),
         container: c.into(),
@@ -315,15 +373,11 @@ pub async fn delete_slo(
     let mut result = BulkResult::default();
     let mut targets: Vec<(String, String)> = Vec::new();
     if info.is_slo() {
-        let raw = tokio::fs::read(&info.path)
-            .await
-            .map_err(|e| SwiftError::io("read manifest", &info.path, e))?;
-        let segs: Vec<StoredSegment> = serde_json::from_slice(&raw).unwrap_or_default();
-        for s in segs {
-            if let Ok((sc, Some(so))) = split_container_object(&s.name, &gw.settings.limits, true) {
-                targets.push((sc, so));
-            }
-        }
+        // A corrupt manifest fails the whole delete (500) and deletes nothing, so the
+        // segments it names are not leaked by removing the only list of them.
+        let (g, path) = (gw.clone(), info.path.clone());
+        let segs = blocking(move || read_manifest(&g, &path)).await?;
+        targets.extend(segs.into_iter().map(|(_, sc, so)| (sc, so)));
     }
     targets.push((c.to_string(), o.to_string()));
     for (sc, so) in targets {

@@ -69,7 +69,7 @@ pub fn info(gw: &Arc<Gateway>, req: &Req) -> SwiftResult<Response<Body>> {
     if req.method != http::Method::GET && req.method != http::Method::HEAD {
         return Err(SwiftError::MethodNotAllowed);
     }
-    let body = serde_json::to_vec(&info_json(gw)).unwrap_or_default();
+    let body = info_json(gw).to_string().into_bytes();
     let b = resp(StatusCode::OK).header("Content-Type", "application/json; charset=UTF-8");
     if req.method == http::Method::HEAD {
         return finish(b.header("Content-Length", body.len()), body::empty());

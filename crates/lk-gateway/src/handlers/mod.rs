@@ -15,10 +15,10 @@ pub mod object;
 
 use std::sync::Arc;
 
+use crate::server::RequestBody;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::auth::{acl_allows, Session};
 use crate::body::{self, Body};
@@ -99,7 +99,7 @@ pub fn add_meta(
 }
 
 /// Reads a whole (small) request body, refusing more than `max` bytes with 413.
-pub async fn read_body(body: Incoming, max: usize) -> SwiftResult<Bytes> {
+pub async fn read_body(body: RequestBody, max: usize) -> SwiftResult<Bytes> {
     let limited = http_body_util::Limited::new(body, max);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
@@ -184,7 +184,7 @@ pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
             b = b
                 .header("Etag", hv(etag))
                 .header("Last-Modified", hv(last_modified));
-            return b.body(body::empty()).unwrap_or_default();
+            return bare_on_error(status, b.body(body::empty()));
         }
         SwiftError::RangeNotSatisfiable { size } => {
             b = b.header("Content-Range", format!("bytes */{size}"));
@@ -193,9 +193,11 @@ pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
     }
     let reason = status.canonical_reason().unwrap_or("Error");
     let detail = match e {
-        SwiftError::Io { .. } | SwiftError::Index(_) | SwiftError::Internal(_) => {
-            "An error occurred".to_string()
-        }
+        // Server-side failures name paths on the server: logged, not shown.
+        SwiftError::Io { .. }
+        | SwiftError::CorruptManifest { .. }
+        | SwiftError::Index(_)
+        | SwiftError::Internal(_) => "An error occurred".to_string(),
         other => other.to_string(),
     };
     let text = format!(
@@ -203,9 +205,19 @@ pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
         html_escape(&detail)
     );
     if head || status == StatusCode::NOT_MODIFIED {
-        return b.body(body::empty()).unwrap_or_default();
+        return bare_on_error(status, b.body(body::empty()));
     }
-    b.body(body::full(text)).unwrap_or_default()
+    bare_on_error(status, b.body(body::full(text)))
+}
+
+/// The built error page, or (should a header not build) the same status with no headers or
+/// body: never a default `200 OK`.
+fn bare_on_error(status: StatusCode, built: http::Result<Response<Body>>) -> Response<Body> {
+    built.unwrap_or_else(|_| {
+        let mut r = Response::new(body::empty());
+        *r.status_mut() = status;
+        r
+    })
 }
 
 fn html_escape(s: &str) -> String {
@@ -221,7 +233,7 @@ pub async fn dispatch(
     raw_path: &str,
     raw_query: Option<&str>,
     headers: HeaderMap,
-    body: Incoming,
+    body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
     let target = parse_target(raw_path, &gw.settings.limits)?;
     let query = parse_query(raw_query)?;

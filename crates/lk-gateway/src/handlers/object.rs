@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
+use crate::server::RequestBody;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use http::{Method, Response, StatusCode};
 use http_body_util::BodyStream;
-use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
 use super::large::{self, Resolved};
@@ -37,7 +37,7 @@ pub async fn handle(
     a: &str,
     c: &str,
     o: &str,
-    body: Incoming,
+    body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
     match req.method {
         Method::GET | Method::HEAD => {
@@ -261,7 +261,7 @@ where
 }
 
 /// The data frames of a request body as a chunk stream.
-pub fn request_chunks(body: Incoming) -> impl Stream<Item = SwiftResult<Bytes>> + Unpin {
+pub fn request_chunks(body: RequestBody) -> impl Stream<Item = SwiftResult<Bytes>> + Unpin {
     BodyStream::new(body)
         .filter_map(|f| async move {
             match f {
@@ -289,7 +289,7 @@ async fn put(
     a: &str,
     c: &str,
     o: &str,
-    body: Incoming,
+    body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
     let expected_len = match req.header("content-length") {
         Some(l) => Some(

@@ -5,5 +5,6 @@ mod common;
 mod crash;
 mod index;
 mod security;
+mod slo;
 mod swiftclient;
 mod xattrs;

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Unit tests of the listing index.
+
+use super::*;
+
+fn rec(name: &str, size: u64) -> ObjectRecord {
+    ObjectRecord {
+        name: name.into(),
+        size,
+        etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
+        content_type: "application/octet-stream".into(),
+        timestamp: "1.00000".into(),
+        mtime_ns: 1,
+    }
+}
+
+fn names(v: &[Entry<ObjectRecord>]) -> Vec<String> {
+    v.iter()
+        .map(|e| match e {
+            Entry::Item(r) => r.name.clone(),
+            Entry::Subdir(s) => format!("{s}*"),
+        })
+        .collect()
+}
+
+fn fixture() -> (tempfile::TempDir, Index) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let idx = Index::open(&dir.path().join("i.db")).expect("open");
+    for n in ["a", "b/1", "b/2", "b/3/x", "c", "d/1", "e"] {
+        idx.upsert_object("acc", "con", &rec(n, 10))
+            .expect("upsert");
+    }
+    (dir, idx)
+}
+
+fn lp(limit: usize) -> ListParams {
+    ListParams {
+        limit,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn counts_follow_changes() {
+    let (_d, idx) = fixture();
+    let c = idx.container("acc", "con").expect("q").expect("exists");
+    assert_eq!((c.object_count, c.bytes_used), (7, 70));
+    idx.upsert_object("acc", "con", &rec("a", 15))
+        .expect("replace");
+    assert!(idx.remove_object("acc", "con", "c").expect("rm"));
+    assert!(!idx.remove_object("acc", "con", "c").expect("rm twice"));
+    let c = idx.container("acc", "con").expect("q").expect("exists");
+    assert_eq!((c.object_count, c.bytes_used), (6, 65));
+    let a = idx.account_stats("acc").expect("stats");
+    assert_eq!(
+        (a.container_count, a.object_count, a.bytes_used),
+        (1, 6, 65)
+    );
+}
+
+#[test]
+fn lists_with_marker_prefix_delimiter() {
+    let (_d, idx) = fixture();
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &lp(100)).expect("l")).len(),
+        7
+    );
+    let p = ListParams {
+        marker: Some("b/2".into()),
+        limit: 2,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &p).expect("l")),
+        ["b/3/x", "c"]
+    );
+    let p = ListParams {
+        delimiter: Some('/'),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &p).expect("l")),
+        ["a", "b/*", "c", "d/*", "e"]
+    );
+    let p = ListParams {
+        delimiter: Some('/'),
+        prefix: Some("b/".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &p).expect("l")),
+        ["b/1", "b/2", "b/3/*"]
+    );
+    let p = ListParams {
+        delimiter: Some('/'),
+        marker: Some("b/".into()),
+        limit: 2,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &p).expect("l")),
+        ["c", "d/*"]
+    );
+    let p = ListParams {
+        end_marker: Some("c".into()),
+        prefix: Some("b".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &p).expect("l")),
+        ["b/1", "b/2", "b/3/x"]
+    );
+}
+
+#[test]
+fn lists_in_reverse() {
+    let (_d, idx) = fixture();
+    let p = ListParams {
+        reverse: true,
+        limit: 3,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &p).expect("l")),
+        ["e", "d/1", "c"]
+    );
+    let p = ListParams {
+        reverse: true,
+        delimiter: Some('/'),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &p).expect("l")),
+        ["e", "d/*", "c", "b/*", "a"]
+    );
+    let p = ListParams {
+        reverse: true,
+        marker: Some("c".into()),
+        end_marker: Some("a".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &p).expect("l")),
+        ["b/3/x", "b/2", "b/1"]
+    );
+}
+
+#[test]
+fn renames_prefix_and_keeps_cursor() {
+    let (_d, idx) = fixture();
+    idx.batch(|b| {
+        let n = b.rename_prefix("acc", "con", "b/", "z/")?;
+        assert_eq!(n, 3);
+        b.set_cursor("changelog", "42")
+    })
+    .expect("batch");
+    let p = ListParams {
+        prefix: Some("z/".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&idx.list_objects("acc", "con", &p).expect("l")),
+        ["z/1", "z/2", "z/3/x"]
+    );
+    assert_eq!(idx.cursor("changelog").expect("c").as_deref(), Some("42"));
+    let c = idx.container("acc", "con").expect("q").expect("exists");
+    assert_eq!(c.object_count, 7);
+}
+
+#[test]
+fn prefix_states_and_removal_keep_totals() {
+    let (_d, idx) = fixture();
+    let under = idx.object_states_under("acc", "con", "b/").expect("states");
+    let mut names: Vec<_> = under.keys().cloned().collect();
+    names.sort();
+    assert_eq!(names, ["b/1", "b/2", "b/3/x"]);
+    assert!(under["b/1"].etag_known);
+    assert_eq!(
+        idx.object_states_under("acc", "con", "")
+            .expect("all")
+            .len(),
+        7
+    );
+    let n = idx
+        .batch(|b| b.remove_prefix("acc", "con", "b/"))
+        .expect("remove");
+    assert_eq!(n, 3);
+    assert_eq!(
+        idx.batch(|b| b.remove_prefix("acc", "con", "zz/"))
+            .expect("none"),
+        0
+    );
+    let c = idx.container("acc", "con").expect("q").expect("exists");
+    assert_eq!((c.object_count, c.bytes_used), (4, 40));
+}
+
+#[test]
+fn successor_is_an_upper_bound() {
+    assert_eq!(successor("ab").as_deref(), Some("ac"));
+    assert_eq!(successor("a\u{10FFFF}").as_deref(), Some("b"));
+    assert_eq!(successor(""), None);
+}

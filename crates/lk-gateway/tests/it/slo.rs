@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Static large objects whose stored manifest is corrupt: refused with a 500, and a manifest
+//! delete removes nothing (reading it as "no segments" would leak every segment).
+
+use crate::common::Gw;
+
+#[test]
+fn corrupt_manifest_is_a_500_and_its_delete_leaks_no_segment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = Gw::start(dir.path(), &[]);
+    let t = gw.token("test:tester", "testing");
+    let auth = [("X-Auth-Token", t.as_str())];
+    for path in ["/v1/AUTH_test/seg", "/v1/AUTH_test/c"] {
+        assert_eq!(gw.req("PUT", path, &auth, b"").status, 201, "{path}");
+    }
+    for (name, data) in [("s1", b"aaaa"), ("s2", b"bbbb")] {
+        let path = format!("/v1/AUTH_test/seg/{name}");
+        assert_eq!(gw.req("PUT", &path, &auth, data).status, 201, "{path}");
+    }
+    let manifest = br#"[{"path": "/seg/s1"}, {"path": "/seg/s2"}]"#;
+    let put = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/big?multipart-manifest=put",
+        &auth,
+        manifest,
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    let got = gw.req("GET", "/v1/AUTH_test/c/big", &auth, b"");
+    assert_eq!((got.status, got.text().as_str()), (200, "aaaabbbb"));
+
+    // Damage the stored manifest behind the gateway's back, keeping its size and mtime so the
+    // gateway still trusts the stored metadata (an SLO) and only the segment list is bad.
+    let stored = dir.path().join("test/c/big");
+    let md = std::fs::metadata(&stored).expect("manifest file");
+    std::fs::write(&stored, vec![b'#'; md.len() as usize]).expect("corrupt the manifest");
+    let f = std::fs::File::options()
+        .write(true)
+        .open(&stored)
+        .expect("reopen the manifest");
+    f.set_modified(md.modified().expect("mtime"))
+        .expect("restore the mtime");
+
+    let got = gw.req("GET", "/v1/AUTH_test/c/big", &auth, b"");
+    assert_eq!(got.status, 500, "{}", got.text());
+    let del = gw.req(
+        "DELETE",
+        "/v1/AUTH_test/c/big?multipart-manifest=delete",
+        &auth,
+        b"",
+    );
+    assert_eq!(del.status, 500, "{}", del.text());
+    for name in ["seg/s1", "seg/s2", "c/big"] {
+        assert!(
+            dir.path().join("test").join(name).exists(),
+            "{name} was removed"
+        );
+    }
+}
