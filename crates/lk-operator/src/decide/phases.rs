@@ -78,7 +78,10 @@ pub fn decide(input: &Input<'_>, d: &mut Decision) -> Progress {
         Stage::Verify,
     ] {
         let phases: Vec<_> = plan.phases.iter().filter(|ph| ph.stage == stage).collect();
-        if phases.iter().all(|ph| phase_done(&ph.name.to_string(), &ph.nodes, &p)) {
+        if phases
+            .iter()
+            .all(|ph| phase_done(&ph.name.to_string(), &ph.nodes, &p))
+        {
             p.stages_done.insert(stage);
         }
     }
@@ -166,7 +169,9 @@ fn start(
         let Ok(script) = script(plan, phase, node) else {
             continue;
         };
-        let record = obs.report(node).and_then(|r| r.phases.get(&phase.name.to_string()));
+        let record = obs
+            .report(node)
+            .and_then(|r| r.phases.get(&phase.name.to_string()));
         let run = |force| Run {
             node: node.clone(),
             address: address.clone(),
