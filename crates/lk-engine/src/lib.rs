@@ -29,6 +29,7 @@ pub mod error;
 pub mod failover;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
+pub mod guests;
 pub mod infra;
 pub mod ledger;
 pub mod observe;

@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::provider::{DomainState, Provider, ProviderError, Watch};
+use crate::provider::{Provider, ProviderError, Watch};
 use lk_plan::{Phase, PhaseName, Plan, Stage};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, NodeFailure};
+pub use crate::guests::{gather_logs, teardown_guests};
 use crate::observe::{Event, Observer};
 use crate::{cluster_dir, Cancel, STAGES_FILE};
 
@@ -227,7 +228,7 @@ pub fn run_stages(
     Ok(timings)
 }
 
-fn domain_of<'p>(plan: &'p Plan, node: &str) -> Option<&'p str> {
+pub(crate) fn domain_of<'p>(plan: &'p Plan, node: &str) -> Option<&'p str> {
     plan.nodes
         .iter()
         .find(|n| n.node == node)
@@ -236,7 +237,7 @@ fn domain_of<'p>(plan: &'p Plan, node: &str) -> Option<&'p str> {
 
 /// Runs one phase on its nodes in parallel. Returns each node's last output line; on
 /// failure, every node that failed.
-fn run_phase(
+pub(crate) fn run_phase(
     lv: &dyn Provider,
     plan: &Plan,
     phase: &Phase,
@@ -432,84 +433,6 @@ pub fn failure_detail(stdout: &str, stderr: &str) -> String {
     }
     let tail: Vec<&str> = all.iter().rev().take(10).rev().copied().collect();
     tail.join("\n")
-}
-
-/// Collects `dmesg` and (when Lustre is there) `lctl dk` of every running node into its log
-/// folder next to its console log. Returns what could not be gathered.
-pub fn gather_logs(lv: &dyn Provider, plan: &Plan) -> Vec<String> {
-    let mut problems = Vec::new();
-    let g = &plan.resources.shared.guest_path;
-    for n in &plan.nodes {
-        match lv.domain_state(&n.domain) {
-            Ok(Some(DomainState::Running)) => {}
-            Ok(state) => {
-                let state = state.map_or("absent", DomainState::as_str);
-                problems.push(format!("{}: not running ({state})", n.node));
-                continue;
-            }
-            Err(e) => {
-                problems.push(format!("{}: state: {}", n.node, crate::chain(e)));
-                continue;
-            }
-        }
-        let dir = format!("{g}/logs/{}", n.node);
-        let cmd = format!(
-            "mkdir -p {d}; dmesg > {d}/dmesg.txt 2>&1; \
-             if command -v lctl >/dev/null; then lctl dk > {d}/lctl-dk.txt 2>&1; fi; true",
-            d = lk_lustre::shell::quote(&dir)
-        );
-        let argv = ["/bin/sh", "-c", &cmd];
-        if let Err(e) = lv.exec(&n.domain, &argv, Duration::from_secs(60), Watch::none()) {
-            problems.push(format!("{}: {}", n.node, crate::chain(e)));
-        }
-    }
-    problems
-}
-
-/// Before `down`: unmounts clients, MDTs, OSTs, MGS and unloads the modules, on the nodes
-/// that are running, when anything may be formatted or mounted. Best effort: returns what
-/// failed, and `down` goes on.
-pub fn teardown_guests(
-    lv: &dyn Provider,
-    plan: &Plan,
-    timeout: Duration,
-    obs: &dyn Observer,
-) -> Vec<String> {
-    // A damaged stages.json may hide mounted targets: unmount to be safe, and say so.
-    let mut problems = Vec::new();
-    match StageState::load(&cluster_dir(plan)) {
-        Ok(s) if !s.touched_targets() => return Vec::new(),
-        Ok(_) => {}
-        Err(e) => problems.push(format!("stage progress: {}", crate::chain(e))),
-    }
-    let opts = StageOptions {
-        phase_timeout: timeout,
-        ..StageOptions::default()
-    };
-    for phase in &plan.teardown {
-        // Only running nodes can unmount; a state that cannot be read is reported, not
-        // taken for "not running".
-        let mut running = Vec::new();
-        for n in &phase.nodes {
-            match domain_of(plan, n).map(|d| lv.domain_state(d)) {
-                Some(Ok(Some(DomainState::Running))) => running.push(n.clone()),
-                Some(Err(e)) => problems.push(format!("{n}: state: {}", crate::chain(e))),
-                _ => {}
-            }
-        }
-        let phase = Phase {
-            nodes: running,
-            ..phase.clone()
-        };
-        match run_phase(lv, plan, &phase, &opts, obs) {
-            Ok(_) => {}
-            Err(Error::Stage { failures, .. }) => {
-                problems.extend(failures.iter().map(|f| format!("{}: {f}", phase.name)))
-            }
-            Err(e) => problems.push(format!("{}: {}", phase.name, crate::chain(e))),
-        }
-    }
-    problems
 }
 
 #[cfg(test)]
