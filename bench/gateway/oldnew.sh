@@ -116,5 +116,31 @@ with open(out, "w") as f:
     for label, mo, mn, ratio, o, n in rows:
         f.write(f"| {label} | {mo:g} | {mn:g} | {ratio:.2f} | {', '.join(map(str, o))} | {', '.join(map(str, n))} |\n")
     f.write("\nFor listing rows the ratio is old time / new time, so above 1 still means the new one is faster.\n")
+# The plot: per workload the median ratio (bar) and every round's ratio (dots), so the noise
+# of a shared machine is visible next to the result. Skipped without matplotlib.
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(10, 6))
+    for i, (label, mo, mn, ratio, o, n) in enumerate(rows):
+        hb = "(ms)" not in label
+        pair = [(y / x) if hb else (x / y) for x, y in zip(o, n)]
+        ax.barh(i, ratio, color="tab:green" if ratio >= 1 else "tab:red", alpha=0.6)
+        ax.plot(pair, [i] * len(pair), "k.", markersize=4)
+    ax.axvline(1, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([r[0] for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel(f"new ({new_rev}) / old ({old_rev}): bar = median of rounds, dots = each round; >1 = new better")
+    ax.set_title("lustrekit gateway, before/after in one run")
+    fig.tight_layout()
+    png = os.path.splitext(out)[0] + ".png"
+    fig.savefig(png, dpi=100)
+    with open(out, "a") as f:
+        f.write(f"\n![new/old per workload]({os.path.basename(png)})\n")
+except ImportError:
+    print("no matplotlib: OLDNEW.md without its plot", file=sys.stderr)
 print(open(out).read())
 PYEOF
