@@ -18,9 +18,8 @@ use lk_engine::provider::DomainState;
 pub(crate) fn owner_of(d: &Domain, name: &str) -> Result<Option<Owner>, Error> {
     let kind = sys::VIR_DOMAIN_METADATA_ELEMENT as i32;
     match d.metadata(kind, Some(LK_NS), 0) {
-        Ok(element) => {
-            ownership::parse_owner(&element).map_err(Error::ownership(Kind::Domain, name))
-        }
+        Ok(element) => ownership::parse_metadata_element(&element)
+            .map_err(Error::ownership(Kind::Domain, name)),
         Err(e) if e.code().is(virt::error::ErrorNumber::NoDomainMetadata) => Ok(None),
         Err(e) => Err(Error::call(Kind::Domain, name, "metadata")(e)),
     }

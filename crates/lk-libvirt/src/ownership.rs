@@ -93,6 +93,13 @@ enum Field {
     Run,
 }
 
+/// The owner tag as libvirt's metadata API returns it for lustrekit's namespace: the element
+/// with its namespace stripped (`<owner><cluster>..`). The API call already selected the
+/// namespace, so the element is read as if declared in it.
+pub fn parse_metadata_element(element: &str) -> Result<Option<Owner>, OwnershipError> {
+    parse_owner(&format!("<metadata xmlns='{LK_NS}'>{element}</metadata>"))
+}
+
 /// lustrekit's owner tag in `xml` (a whole domain XML, or the metadata element alone).
 /// `Ok(None)`: no element in lustrekit's namespace names an owner (a foreign domain).
 pub fn parse_owner(xml: &str) -> Result<Option<Owner>, OwnershipError> {
@@ -221,6 +228,28 @@ mod tests {
             "<domain type='qemu'><name>lab-mds1</name><metadata>{element}</metadata></domain>"
         );
         assert_eq!(parse_owner(&whole).ok(), Some(owner("lab", "r1")));
+    }
+
+    #[test]
+    fn owner_as_libvirt_9_metadata_api_returns_it() {
+        // Recorded from `virsh metadata DOMAIN https://lustrekit.dev/xmlns/1` (libvirt 9.0,
+        // the same call as virDomainGetMetadata): the element comes back without its
+        // namespace, which the call itself selected.
+        let recorded =
+            "<owner>\n  <cluster>lab</cluster>\n  <run>r1</run>\n  <node>mds1</node>\n</owner>\n";
+        assert_eq!(
+            parse_metadata_element(recorded).ok(),
+            Some(owner("lab", "r1"))
+        );
+        // Read as a whole document instead, the same text is not ours: the namespace matters.
+        assert_eq!(parse_owner(recorded).ok(), Some(None));
+        // The prefixed form some libvirt versions return is read the same.
+        let prefixed = "<lk:owner xmlns:lk=\"https://lustrekit.dev/xmlns/1\"><lk:cluster>lab</lk:cluster><lk:run>r1</lk:run></lk:owner>";
+        assert_eq!(
+            parse_metadata_element(prefixed).ok(),
+            Some(owner("lab", "r1"))
+        );
+        assert!(parse_metadata_element("<owner><cluster>lab</cluster></owner>").is_err());
     }
 
     #[test]
