@@ -60,6 +60,25 @@ impl Script {
         );
     }
 
+    /// Like `cmd_unless` for a `mkfs.lustre` that creates the zpool `pool`: `zpool create`
+    /// on a whole disk can lose a race with udev over the new partition's link and fail
+    /// with "no such pool or dataset" (openzfs/zfs#3708). While the pool was not created,
+    /// wait for udev and try again, up to 3 times; a pool that exists is never re-created.
+    pub(super) fn mkfs_zpool_unless(&mut self, guard: &str, argv: &[String], pool: &str) {
+        let c = join(argv);
+        self.commands.push(c.clone());
+        let _ = write!(
+            self.body,
+            "if {guard}; then\n    log {done}\nelse\n    tries=1\n    until {c}; do\n        \
+             if zpool list -H -o name {pool} >/dev/null 2>&1 || [ \"$tries\" -ge 3 ]; then\n            \
+             exit 1\n        fi\n        \
+             log \"the pool was not created (try $tries of 3); waiting for udev\"\n        \
+             tries=$((tries + 1))\n        udevadm settle\n        sleep 2\n    done\nfi\n",
+            done = quote(&format!("already done: {c}")),
+            pool = quote(pool),
+        );
+    }
+
     pub(super) fn helper(&mut self, h: &'static str) {
         if !self.helpers.contains(&h) {
             self.helpers.push(h);

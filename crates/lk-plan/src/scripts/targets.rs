@@ -69,7 +69,10 @@ impl Ctx<'_> {
                     name.device()
                 ),
             };
-            sc.cmd_unless(&guard, &mkfs.argv());
+            match self.t.backend {
+                Backend::Zfs => sc.mkfs_zpool_unless(&guard, &mkfs.argv(), &name.zpool()),
+                Backend::Ldiskfs => sc.cmd_unless(&guard, &mkfs.argv()),
+            }
         }
     }
 
