@@ -183,3 +183,26 @@ fn plan_says_where_lustre_is_built() {
     );
     assert!(!out.contains("domain lab-build"), "no build VM: {out}");
 }
+
+#[test]
+fn a_log_filter_that_does_not_parse_is_an_error_not_info() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let root = root.path().to_string_lossy().into_owned();
+    let out = lustrekit(&[
+        "gateway",
+        "--root",
+        &root,
+        "--user",
+        "a:u:k",
+        "--listen",
+        "127.0.0.1:0",
+        "--log",
+        "lk_gateway=[[nope",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("invalid --log filter \"lk_gateway=[[nope\""),
+        "{}",
+        text(&out.stderr)
+    );
+}

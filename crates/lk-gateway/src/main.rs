@@ -12,13 +12,14 @@ struct Cli {
     gateway: lk_gateway::GatewayArgs,
 }
 
-fn init_logging(filter: &str) {
-    let f = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+fn init_logging(filter: &str) -> Result<(), tracing_subscriber::filter::ParseError> {
+    // A filter that does not parse is the user's mistake: say so rather than log at `info`.
+    let f = tracing_subscriber::EnvFilter::try_new(filter)?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(f)
         .with_writer(std::io::stderr)
         .try_init();
+    Ok(())
 }
 
 /// The error and its causes, once each.
@@ -37,7 +38,10 @@ fn main() {
     let cli = Cli::parse();
     let result = cli.gateway.resolve().map_err(lk_gateway::StartError::from);
     let result = result.and_then(|settings| {
-        init_logging(&settings.log);
+        if let Err(e) = init_logging(&settings.log) {
+            eprintln!("lk-gateway: invalid --log filter {:?}: {e}", settings.log);
+            std::process::exit(2);
+        }
         lk_gateway::run(settings)
     });
     if let Err(e) = result {
