@@ -23,6 +23,7 @@ Examples:
   lustrekit up examples/all-in-one.yaml --until infra
   lustrekit status aio
   lustrekit exec aio node1 -- uname -r
+  lustrekit test aio sanity --only 0a,0b,1
   lustrekit down aio
   lustrekit gateway --root /mnt/lustre/swift --listen 127.0.0.1:8080 --user acct:alice:secret
   lustrekit sync --root /mnt/lustre/swift --backend changelog --mount /mnt/lustre --mdt lustre-MDT0000 --changelog-user cl1
@@ -33,7 +34,7 @@ Exit codes:
   2  usage error (unknown flag, missing argument)
   3  the topology file is invalid (every problem is listed)
   130 interrupted (Ctrl-C or SIGTERM; what `up` had made is unwound)
-`exec` exits with the guest command's exit code.";
+`exec` exits with the guest command's exit code; `test` exits 1 when a subtest failed.";
 
 /// Declarative, disposable Lustre clusters on libvirt/QEMU.
 #[derive(Debug, Parser)]
@@ -73,6 +74,9 @@ enum Command {
     Failback(cmd::failover::BackArgs),
     /// Show where a run's logs are; gather dmesg and lctl dk from the nodes.
     Logs(cmd::logs::Args),
+    /// Run one of Lustre's own test suites (auster) on a cluster that is up; results per
+    /// subtest as JSON and JUnit XML.
+    Test(cmd::test::Args),
     /// Build guest images.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -109,6 +113,10 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Logs(args) => cmd::logs::run(&args),
+        Command::Test(args) => match cmd::test::run(&args) {
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
         Command::Failover(args) => cmd::failover::run(&args),
         Command::Failback(args) => cmd::failover::back(&args),
         Command::Crd => cmd::kubernetes::crd(),

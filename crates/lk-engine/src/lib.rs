@@ -36,6 +36,7 @@ pub mod observe;
 pub mod provider;
 pub mod shared;
 pub mod stages;
+pub mod suite;
 pub mod teardown;
 
 use std::path::{Path, PathBuf};

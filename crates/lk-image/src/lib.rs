@@ -125,7 +125,11 @@ pub fn build_with(
         Some(m) => m.clone(),
         None => mirror::host_mirror(),
     };
-    let mut recipe = Recipe::new(&opts.suite, &mirror, &opts.packages, fs_bytes);
+    let mut packages = opts.packages.clone();
+    if lustre.is_some() {
+        packages.extend(recipe::LUSTRE_IMAGE_TOOLS.iter().map(|p| p.to_string()));
+    }
+    let mut recipe = Recipe::new(&opts.suite, &mirror, &packages, fs_bytes);
     recipe.lustre = lustre;
     let artifacts = Artifacts::for_image(&opts.output);
     let summary = builder::build(&recipe, &artifacts, opts)?;

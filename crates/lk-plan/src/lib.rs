@@ -18,6 +18,7 @@ pub mod placement;
 pub mod render;
 pub mod resources;
 pub mod scripts;
+pub mod testenv;
 
 use std::collections::BTreeMap;
 

@@ -27,9 +27,16 @@ pub fn render(t: &Topology) -> String {
     let nettype = t.networks.first().map(|n| n.name.as_str()).unwrap_or("tcp");
     var("NETTYPE", nettype);
 
+    let zfs = t.backend == Backend::Zfs;
     let mgt = t.target_name(&t.mgt);
     var("mgs_HOST", &t.mgt.node);
     var("MGSDEV", &mgt.device());
+    // ZFS: the framework mounts POOL/DATASET and imports the pool from the vdev's directory;
+    // its mount points must be lustrekit's, or stopping a facet would miss the mount.
+    if zfs {
+        var("MGSZFSDEV", &mgt.zfs_dataset());
+    }
+    var("mgs_MOUNT", &mgt.mount_point());
     if let Some(f) = &t.mgt.failover {
         var("mgsfailover_HOST", f);
     }
@@ -43,6 +50,10 @@ pub fn render(t: &Topology) -> String {
         let num = &facet[3..];
         var(&format!("{facet}_HOST"), &mdt.node);
         var(&format!("MDSDEV{num}"), &n.device());
+        if zfs {
+            var(&format!("MDSZFSDEV{num}"), &n.zfs_dataset());
+        }
+        var(&format!("{facet}_MOUNT"), &n.mount_point());
         if let Some(f) = &mdt.failover {
             var(&format!("{facet}failover_HOST"), f);
         }
@@ -57,6 +68,10 @@ pub fn render(t: &Topology) -> String {
         let num = &facet[3..];
         var(&format!("{facet}_HOST"), &ost.node);
         var(&format!("OSTDEV{num}"), &n.device());
+        if zfs {
+            var(&format!("OSTZFSDEV{num}"), &n.zfs_dataset());
+        }
+        var(&format!("{facet}_MOUNT"), &n.mount_point());
         if let Some(f) = &ost.failover {
             var(&format!("{facet}failover_HOST"), f);
         }

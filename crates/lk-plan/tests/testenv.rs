@@ -1,0 +1,76 @@
+//! `lustrekit test`'s scripts: pinned by snapshots for the examples it can run on, shellcheck
+//! clean, and the topologies a suite cannot run on refused with the reason.
+
+use std::path::Path;
+use std::process::Command;
+
+use lk_plan::testenv::{self, Suite, SuiteRequest, TestEnvError};
+
+fn plan(example: &str) -> lk_plan::Plan {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../examples/{example}.yaml"));
+    let topology = lk_model::load(&std::fs::read(path).expect("example")).expect("valid example");
+    lk_plan::plan(&topology, &lk_plan::PlanOptions::default())
+}
+
+fn scripts(example: &str, req: &SuiteRequest) -> (String, String) {
+    let p = plan(example);
+    let env = testenv::environment(&p, req.suite).expect("the suite runs here");
+    (testenv::prep_script(&p, &env), testenv::run_script(&p, req))
+}
+
+#[test]
+fn prep_and_run_scripts_are_pinned() {
+    let req = SuiteRequest::new(Suite::Sanity, "0a,0b,17g", "").expect("valid");
+    let (prep, run) = scripts("small", &req);
+    insta::assert_snapshot!("small.prep", prep);
+    insta::assert_snapshot!("small.run-sanity", run);
+    let req = SuiteRequest::new(Suite::RecoverySmall, "", "26a").expect("valid");
+    let (prep, run) = scripts("ha", &req);
+    insta::assert_snapshot!("ha.prep", prep);
+    insta::assert_snapshot!("ha.run-recovery-small", run);
+}
+
+#[test]
+fn every_node_is_named_with_an_address_the_runner_reaches() {
+    let p = plan("ha");
+    let env = testenv::environment(&p, Suite::Sanity).expect("ha has a client on every network");
+    assert_eq!(env.runner, "client1");
+    assert_eq!(env.hosts.len(), p.nodes.len());
+}
+
+#[test]
+fn a_routed_topology_is_refused_naming_the_unreachable_node() {
+    // The routing example's client and servers share no IP network (the router joins them
+    // for LNet only), so ssh and pdsh from the client cannot reach the servers.
+    let p = plan("routing");
+    let e = testenv::environment(&p, Suite::Sanity).unwrap_err();
+    assert!(matches!(e, TestEnvError::Unreachable { .. }), "{e}");
+    assert!(e.to_string().contains("shares no network"), "{e}");
+}
+
+#[test]
+fn test_scripts_pass_shellcheck() {
+    let dir = std::env::temp_dir().join(format!("lk-plan-testenv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut files = Vec::new();
+    for example in ["small", "ha", "all-in-one"] {
+        let req = SuiteRequest::new(Suite::Sanity, "0a", "1").expect("valid");
+        let (prep, run) = scripts(example, &req);
+        for (name, text) in [("prep", prep), ("run", run)] {
+            let f = dir.join(format!("{example}-{name}.sh"));
+            std::fs::write(&f, text).expect("write");
+            files.push(f);
+        }
+    }
+    let out = Command::new("shellcheck")
+        .args(["--shell=bash", "--severity=style"])
+        .args(&files)
+        .output()
+        .expect("shellcheck must be installed (scripts/install-deps.sh)");
+    assert!(
+        out.status.success(),
+        "shellcheck:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
