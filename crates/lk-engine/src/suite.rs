@@ -4,6 +4,7 @@
 //! host reads directly. What the results mean is the caller's business (lk-results).
 
 use std::io::{BufRead as _, Seek as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -143,7 +144,18 @@ fn write_files(
             });
         }
     }
+    // QEMU serves the shared folder as its own user: the key must be that user's to be
+    // readable in the guest (it stays unreadable to anyone else on the host).
+    for p in [&dir, &ssh, &key, &ssh.join("id_ed25519.pub")] {
+        give_to_guest(shared, p)?;
+    }
     Ok(())
+}
+
+/// Hands a host-made file or folder of the shared folder to the user QEMU serves it as.
+fn give_to_guest(shared: &Path, p: &Path) -> Result<(), SuiteError> {
+    let owner = std::fs::metadata(shared).map_err(io("stat", shared))?;
+    std::os::unix::fs::chown(p, Some(owner.uid()), Some(owner.gid())).map_err(io("chown", p))
 }
 
 /// Runs `prep.sh` on every node, in parallel (each is a separate VM).
@@ -213,6 +225,9 @@ fn run(
     let rel = format!("logs/tests/{}", opts.run_name);
     let dir = shared.join(&rel);
     std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+    for p in [shared.join("logs/tests"), dir.clone()] {
+        give_to_guest(shared, &p)?;
+    }
     let g = &plan.resources.shared.guest_path;
     let log = dir.join("auster.log");
     let cmd = format!(
@@ -274,7 +289,7 @@ fn follow(path: &Path, done: &AtomicBool, progress: &(dyn Fn(&str) + Sync)) {
 }
 
 fn is_headline(l: &str) -> bool {
-    ["== ", "PASS ", "FAIL ", "SKIP ", "lustrekit: "]
+    ["== ", "=== ", "PASS ", "FAIL ", "SKIP ", "lustrekit: "]
         .iter()
         .any(|p| l.starts_with(p))
 }

@@ -257,6 +257,10 @@ pub fn prep_script(plan: &Plan, env: &TestEnv) -> String {
         s,
         "\n# The framework reads cfg/$NAME.sh on every node it reaches.\n\
          install -m 0644 {shared}/cfg/local.sh {tests}/cfg/{CFG_NAME}.sh\n\
+         cat >>{tests}/cfg/{CFG_NAME}.sh <<'EOF'\n\
+         # The framework's own defaults (cfg/local.sh) for everything lustrekit does not set.\n\
+         . \"${{LUSTRE:-/usr/lib/lustre}}/tests/cfg/local.sh\"\n\
+         EOF\n\
          mkdir -p {shared}/shared\n\
          log ready\n",
         tests = TESTS_DIR,
@@ -328,8 +332,9 @@ pub fn run_script(plan: &Plan, req: &SuiteRequest) -> String {
          set -uo pipefail\nLOGDIR=${{1:?usage: run.sh LOGDIR}}\nmkdir -p \"$LOGDIR\"\n\
          cd {tests} || {{ echo 'lustrekit: no {tests}: lustre-tests is not installed'; exit 1; }}\n\
          export NAME={CFG_NAME} PDSH_RCMD_TYPE=ssh\n\
-         # -k: go on after a failed subtest; -N: the filesystem is already up (lustrekit made it).\n\
-         ./auster -f {CFG_NAME} -D \"$LOGDIR\" -k -N -v {args}\n\
+         # -k: go on after a failed subtest. The framework finds the filesystem mounted and\n\
+         # checks it against the config instead of formatting.\n\
+         ./auster -f {CFG_NAME} -D \"$LOGDIR\" -k -v {args}\n\
          rc=$?\n\
          echo \"lustrekit: auster exit code $rc\"\n\
          exit $rc\n",
