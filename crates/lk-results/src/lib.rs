@@ -1,0 +1,11 @@
+//! Lustre test-suite and benchmark results. Pure: parsers take text, writers return strings;
+//! the one exception writes an SVG plot to a path the caller gives.
+//!
+//! Layout:
+//! - [`suite`]: auster's `results.yml` -> [`suite::SuiteResults`] (strict, line-numbered
+//!   errors; `printf %q` error values decoded in [`suite::printf_q`]);
+//! - [`junit`]: JUnit XML of a [`suite::SuiteResults`];
+//! - [`summary`]: a plain-text table of a suite run.
+pub mod junit;
+pub mod suite;
+pub mod summary;
