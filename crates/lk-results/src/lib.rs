@@ -5,7 +5,14 @@
 //! - [`suite`]: auster's `results.yml` -> [`suite::SuiteResults`] (strict, line-numbered
 //!   errors; `printf %q` error values decoded in [`suite::printf_q`]);
 //! - [`junit`]: JUnit XML of a [`suite::SuiteResults`];
-//! - [`summary`]: a plain-text table of a suite run.
+//! - [`summary`]: a plain-text table of a suite run;
+//! - [`bench`]: strict parsers of `lst stat`, `obdfilter-survey` and fio JSON, and the
+//!   [`bench::BenchRun`] record (JSON) of named metrics they produce.
+//!
+//! Fixtures live in `fixtures/` (see its README): captures by Lustre or fio version, each
+//! snapshotted by a globbing test, and a malformed corpus per parser.
+
+pub mod bench;
 pub mod junit;
 pub mod suite;
 pub mod summary;
