@@ -7,12 +7,15 @@
 //! - [`junit`]: JUnit XML of a [`suite::SuiteResults`];
 //! - [`summary`]: a plain-text table of a suite run;
 //! - [`bench`]: strict parsers of `lst stat`, `obdfilter-survey` and fio JSON, and the
-//!   [`bench::BenchRun`] record (JSON) of named metrics they produce.
+//!   [`bench::BenchRun`] record (JSON) of named metrics they produce;
+//! - [`report`]: Markdown of a run, [`report::compare`] of runs of one kind (Markdown with
+//!   delta % and ratio), and SVG plots of either (the only I/O: to the caller's path).
 //!
 //! Fixtures live in `fixtures/` (see its README): captures by Lustre or fio version, each
 //! snapshotted by a globbing test, and a malformed corpus per parser.
 
 pub mod bench;
 pub mod junit;
+pub mod report;
 pub mod suite;
 pub mod summary;
