@@ -1,5 +1,5 @@
 //! Reports of benchmark runs: Markdown of one [`BenchRun`](crate::bench::BenchRun)
-//! ([`markdown`]), the comparison of several runs of one kind ([`compare`]), and SVG plots of
+//! ([`markdown`]), the comparison of several runs of one kind ([`compare()`]), and SVG plots of
 //! either ([`plot`]).
 
 pub mod compare;
