@@ -24,6 +24,8 @@ Examples:
   lustrekit status aio
   lustrekit exec aio node1 -- uname -r
   lustrekit test aio sanity --only 0a,0b,1
+  lustrekit bench small fio
+  lustrekit bench compare RUN1/run.json RUN2/run.json --out bench/lustre
   lustrekit down aio
   lustrekit gateway --root /mnt/lustre/swift --listen 127.0.0.1:8080 --user acct:alice:secret
   lustrekit sync --root /mnt/lustre/swift --backend changelog --mount /mnt/lustre --mdt lustre-MDT0000 --changelog-user cl1
@@ -77,6 +79,9 @@ enum Command {
     /// Run one of Lustre's own test suites (auster) on a cluster that is up; results per
     /// subtest as JSON and JUnit XML.
     Test(cmd::test::Args),
+    /// Measure a cluster: lnet-selftest, obdfilter-survey or fio (JSON, Markdown report and
+    /// plot per run); `bench compare` puts runs side by side.
+    Bench(cmd::bench::Args),
     /// Build guest images.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -113,6 +118,7 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Logs(args) => cmd::logs::run(&args),
+        Command::Bench(args) => cmd::bench::run(&args),
         Command::Test(args) => match cmd::test::run(&args) {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),

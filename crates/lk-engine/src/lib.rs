@@ -25,6 +25,7 @@
 //! until the process is killed or interrupted. The library reads no environment; the CLI
 //! maps `LUSTREKIT_FAIL_AT` / `LUSTREKIT_HOLD_AT` onto them.
 
+pub mod bench;
 pub mod error;
 pub mod failover;
 #[cfg(any(test, feature = "fake"))]

@@ -22,7 +22,10 @@ pub enum SuiteError {
     #[error(transparent)]
     Env(#[from] testenv::TestEnvError),
     #[error("cluster {cluster} is not up: stage {stage} has not completed (run `lustrekit up` first; `lustrekit status {cluster}` shows the stages)")]
-    NotUp { cluster: String, stage: &'static str },
+    NotUp {
+        cluster: String,
+        stage: &'static str,
+    },
     #[error("reading the cluster's stages")]
     Stages(#[source] Box<crate::Error>),
     #[error("{action} {}", path.display())]
@@ -153,7 +156,7 @@ fn write_files(
 }
 
 /// Hands a host-made file or folder of the shared folder to the user QEMU serves it as.
-fn give_to_guest(shared: &Path, p: &Path) -> Result<(), SuiteError> {
+pub(crate) fn give_to_guest(shared: &Path, p: &Path) -> Result<(), SuiteError> {
     let owner = std::fs::metadata(shared).map_err(io("stat", shared))?;
     std::os::unix::fs::chown(p, Some(owner.uid()), Some(owner.gid())).map_err(io("chown", p))
 }
@@ -178,8 +181,17 @@ fn prepare_nodes(
                 s.spawn(move || {
                     let g = &plan.resources.shared.guest_path;
                     let cmd = format!("/bin/bash {g}/{TEST_DIR}/prep.sh {}", quote(node));
-                    guest(lv, plan, node, "test-prep", &cmd, shared, Duration::from_secs(900), opts)
-                        .map(|_| ())
+                    guest(
+                        lv,
+                        plan,
+                        node,
+                        "test-prep",
+                        &cmd,
+                        shared,
+                        Duration::from_secs(900),
+                        opts,
+                    )
+                    .map(|_| ())
                 })
             })
             .collect();
@@ -206,12 +218,25 @@ fn check_ssh(
     opts: &SuiteOptions<'_>,
 ) -> Result<(), SuiteError> {
     let nodes: Vec<&str> = env.hosts.keys().map(String::as_str).collect();
-    (opts.progress)(&format!("checking ssh and pdsh from {} to {}", env.runner, nodes.join(",")));
+    (opts.progress)(&format!(
+        "checking ssh and pdsh from {} to {}",
+        env.runner,
+        nodes.join(",")
+    ));
     let cmd = format!(
         "out=$(pdsh -S -Rssh -w {} hostname 2>&1) || {{ echo \"$out\"; echo 'lustrekit: pdsh over ssh failed'; exit 1; }}; echo \"$out\"",
         quote(&nodes.join(","))
     );
-    guest(lv, plan, &env.runner, "test-ssh", &cmd, shared, Duration::from_secs(300), opts)?;
+    guest(
+        lv,
+        plan,
+        &env.runner,
+        "test-ssh",
+        &cmd,
+        shared,
+        Duration::from_secs(300),
+        opts,
+    )?;
     Ok(())
 }
 
@@ -230,9 +255,7 @@ fn run(
     }
     let g = &plan.resources.shared.guest_path;
     let log = dir.join("auster.log");
-    let cmd = format!(
-        "/bin/bash {g}/{TEST_DIR}/run.sh {g}/{rel} >{g}/{rel}/auster.log 2>&1"
-    );
+    let cmd = format!("/bin/bash {g}/{TEST_DIR}/run.sh {g}/{rel} >{g}/{rel}/auster.log 2>&1");
     (opts.progress)(&format!("running on {}; log {}", env.runner, log.display()));
     let done = AtomicBool::new(false);
     let t0 = Instant::now();
@@ -297,7 +320,7 @@ fn is_headline(l: &str) -> bool {
 /// Runs `cmd` on `node` (its output goes to `logs/<node>/<step>.log`); a non-zero exit is
 /// an error naming the node, the step and the log.
 #[allow(clippy::too_many_arguments)]
-fn guest(
+pub(crate) fn guest(
     lv: &dyn Provider,
     plan: &Plan,
     node: &str,

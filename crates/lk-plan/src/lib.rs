@@ -11,6 +11,7 @@
 //! [`render`] (text and JSON output). The same input always gives byte-identical output.
 
 pub mod addressing;
+pub mod benchenv;
 pub mod build;
 pub mod local_sh;
 pub mod phase;

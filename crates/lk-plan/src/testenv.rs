@@ -100,7 +100,11 @@ impl std::str::FromStr for Suite {
             .find(|x| x.as_str() == s)
             .ok_or_else(|| TestEnvError::UnknownSuite {
                 name: s.to_string(),
-                known: Suite::ALL.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", "),
+                known: Suite::ALL
+                    .iter()
+                    .map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 }
@@ -245,11 +249,17 @@ pub fn prep_script(plan: &Plan, env: &TestEnv) -> String {
         cluster = plan.cluster,
     );
     s.push_str(&install_tests(shared));
-    s.push_str("\n# Names as the runner reaches them; the block is replaced, never appended twice.\n");
+    s.push_str(
+        "\n# Names as the runner reaches them; the block is replaced, never appended twice.\n",
+    );
     s.push_str("hostname \"$NODE\"\necho \"$NODE\" >/etc/hostname\n");
     s.push_str("sed -i '/# lustrekit-test$/d' /etc/hosts\n{\n");
     for (node, addr) in &env.hosts {
-        let _ = writeln!(s, "    echo {}", quote(&format!("{addr} {node} # lustrekit-test")));
+        let _ = writeln!(
+            s,
+            "    echo {}",
+            quote(&format!("{addr} {node} # lustrekit-test"))
+        );
     }
     s.push_str("} >>/etc/hosts\n");
     s.push_str(&ssh_setup(shared, env));
@@ -353,7 +363,10 @@ mod tests {
     fn suites_parse_and_unknown_lists_known() {
         assert_eq!("sanity-lnet".parse::<Suite>(), Ok(Suite::SanityLnet));
         let e = "sanity-nope".parse::<Suite>().unwrap_err().to_string();
-        assert!(e.contains("sanity-nope") && e.contains("recovery-small"), "{e}");
+        assert!(
+            e.contains("sanity-nope") && e.contains("recovery-small"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,3 +1,4 @@
+pub mod bench;
 pub mod build;
 pub mod cluster;
 pub mod down;

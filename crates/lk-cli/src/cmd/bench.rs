@@ -1,0 +1,242 @@
+//! `lustrekit bench CLUSTER KIND` (lnet-selftest, obdfilter-survey, fio) and
+//! `lustrekit bench compare RUN.json...`: each run is parsed strictly (lk-results), written as
+//! JSON with a Markdown report and an SVG plot, named by cluster, kind, Lustre version,
+//! topology hash and time.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use lk_plan::benchenv::{BenchKind, BenchParams};
+use lk_results::bench::{self, BenchRun, Metric};
+use sha2::{Digest as _, Sha256};
+
+use crate::cmd::cluster::{ClusterRef, Conn};
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub compare: Option<Compare>,
+    /// Topology file, or the name of a cluster brought up before.
+    pub cluster: Option<String>,
+    /// lnet-selftest, obdfilter-survey or fio.
+    pub kind: Option<String>,
+    #[command(flatten)]
+    pub params: Params,
+    /// Seconds each measurement may take.
+    #[arg(long, default_value_t = 1800)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub conn: Conn,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Compare {
+    /// Put runs of one benchmark side by side: Markdown table with deltas and ratios against
+    /// the first run, and an SVG plot.
+    Compare {
+        /// run.json files written by `lustrekit bench`.
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
+        /// Where compare.md and compare.svg go.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Params {
+    /// lst: seconds between samples.
+    #[arg(long, default_value_t = 5)]
+    pub lst_delay: u32,
+    /// lst: number of samples.
+    #[arg(long, default_value_t = 3)]
+    pub lst_count: u32,
+    /// lst: RPCs in flight per client.
+    #[arg(long, default_value_t = 4)]
+    pub lst_concurrency: u32,
+    /// obdfilter-survey: MiB written and read per OST.
+    #[arg(long, default_value_t = 128)]
+    pub survey_size: u32,
+    /// obdfilter-survey: most threads per OST.
+    #[arg(long, default_value_t = 2)]
+    pub survey_threads: u32,
+    /// fio: bytes per job (fio's size syntax).
+    #[arg(long, default_value = "128M")]
+    pub fio_size: String,
+    /// fio: seconds of random I/O.
+    #[arg(long, default_value_t = 20)]
+    pub fio_runtime: u32,
+}
+
+impl Params {
+    fn to_plan(&self) -> BenchParams {
+        BenchParams {
+            lst_delay: self.lst_delay,
+            lst_count: self.lst_count,
+            lst_concurrency: self.lst_concurrency,
+            survey_size_mib: self.survey_size,
+            survey_threads: self.survey_threads,
+            fio_size: self.fio_size.clone(),
+            fio_runtime_s: self.fio_runtime,
+            ..BenchParams::default()
+        }
+    }
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    if let Some(Compare::Compare { runs, out }) = &args.compare {
+        return compare(runs, out);
+    }
+    let (Some(cluster), Some(kind)) = (&args.cluster, &args.kind) else {
+        anyhow::bail!(
+            "usage: lustrekit bench CLUSTER KIND, or lustrekit bench compare RUN.json..."
+        );
+    };
+    let kind: BenchKind = kind.parse()?;
+    let c = ClusterRef::resolve(cluster, &args.conn)?;
+    let plan = c.require_plan()?;
+    lk_plan::benchenv::nodes(plan, kind)?;
+    let params = args.params.to_plan();
+    let lv = args.conn.connect()?;
+    let started = crate::cmd::results::timestamp();
+    let progress = |l: &str| eprintln!("  {l}");
+    let opts = lk_engine::suite::SuiteOptions {
+        timeout: Duration::from_secs(args.timeout),
+        cancel: crate::signals::install()?,
+        run_name: format!("{kind}-{}", started.replace(':', "")),
+        progress: &progress,
+    };
+    eprintln!("bench: {kind} on {}", plan.cluster);
+    let outcome = lk_engine::bench::run_bench(&lv, plan, &c.dir(), kind, &params, &opts)?;
+    let mut run = BenchRun::new(
+        result_kind(kind),
+        &plan.cluster,
+        topology_hash(plan)?,
+        &outcome.lustre_version,
+        &started,
+    )?;
+    run.parameters = parameters(kind, &params);
+    run.metrics = metrics(kind, &outcome.outputs)?;
+    run.validate()?;
+    write_run(&run, &outcome.dir)
+}
+
+fn result_kind(k: BenchKind) -> bench::BenchKind {
+    match k {
+        BenchKind::LnetSelftest => bench::BenchKind::LnetSelftest,
+        BenchKind::ObdfilterSurvey => bench::BenchKind::ObdfilterSurvey,
+        BenchKind::Fio => bench::BenchKind::Fio,
+    }
+}
+
+/// Hash of the plan's resources and scripts: two runs with the same hash ran on the same layout.
+fn topology_hash(plan: &lk_plan::Plan) -> anyhow::Result<String> {
+    let mut p = plan.clone();
+    // The state folder moves with --state-dir; the layout does not.
+    p.resources.shared.host_path.clear();
+    let json = serde_json::to_vec(&(&p.resources.domains, &p.resources.volumes, &p.files))?;
+    Ok(Sha256::digest(&json)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn parameters(kind: BenchKind, p: &BenchParams) -> std::collections::BTreeMap<String, String> {
+    let kv: Vec<(&str, String)> = match kind {
+        BenchKind::LnetSelftest => vec![
+            ("delay_s", p.lst_delay.to_string()),
+            ("samples", p.lst_count.to_string()),
+            ("concurrency", p.lst_concurrency.to_string()),
+            ("size", p.lst_size.clone()),
+        ],
+        BenchKind::ObdfilterSurvey => vec![
+            ("size_mib", p.survey_size_mib.to_string()),
+            ("objects", p.survey_objects.to_string()),
+            ("threads", p.survey_threads.to_string()),
+        ],
+        BenchKind::Fio => vec![
+            ("size", p.fio_size.clone()),
+            ("random_runtime_s", p.fio_runtime_s.to_string()),
+        ],
+    };
+    kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// Parses every output strictly; metric names get the output's label (lst batch, or node)
+/// in front so runs on several nodes stay apart.
+fn metrics(
+    kind: BenchKind,
+    outputs: &[lk_engine::bench::BenchOutput],
+) -> anyhow::Result<Vec<Metric>> {
+    let mut all = Vec::new();
+    for o in outputs {
+        let ms = match kind {
+            BenchKind::LnetSelftest => bench::parse_lst_stat(&o.text)
+                .with_context(|| format!("lst stat output of {} ({})", o.node, o.label))?
+                .metrics(),
+            BenchKind::ObdfilterSurvey => bench::parse_obdfilter_survey(&o.text)
+                .with_context(|| format!("obdfilter-survey output of {}", o.node))?
+                .metrics(),
+            BenchKind::Fio => bench::parse_fio_json(&o.text)
+                .with_context(|| format!("fio output of {}", o.node))?
+                .metrics(),
+        };
+        let prefix = match kind {
+            BenchKind::Fio if outputs.len() == 1 => None,
+            _ => Some(&o.label),
+        };
+        for mut m in ms {
+            if let Some(p) = prefix {
+                m.name = format!("{p} {}", m.name);
+            }
+            all.push(m);
+        }
+    }
+    Ok(all)
+}
+
+fn write_run(run: &BenchRun, dir: &Path) -> anyhow::Result<()> {
+    let stem = run.file_stem();
+    let json = dir.join("run.json");
+    std::fs::write(&json, run.to_json()?).with_context(|| format!("write {}", json.display()))?;
+    let svg = dir.join(format!("{stem}.svg"));
+    lk_results::report::plot_run(run, &svg)?;
+    let md = dir.join(format!("{stem}.md"));
+    let text = lk_results::report::run_markdown(run, Some(&format!("{stem}.svg")));
+    std::fs::write(&md, &text).with_context(|| format!("write {}", md.display()))?;
+    println!("{text}");
+    eprintln!(
+        "bench: {} metric(s); {} (report {}, plot {})",
+        run.metrics.len(),
+        json.display(),
+        md.display(),
+        svg.display()
+    );
+    Ok(())
+}
+
+fn compare(runs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
+    let mut loaded = Vec::new();
+    for p in runs {
+        let text = std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
+        loaded.push(BenchRun::from_json(&text).with_context(|| format!("{}", p.display()))?);
+    }
+    let cmp = lk_results::report::compare(&loaded)?;
+    std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
+    let svg = out.join("compare.svg");
+    lk_results::report::plot_comparison(&cmp, &svg)?;
+    let md = out.join("compare.md");
+    let text = cmp.to_markdown(Some("compare.svg"));
+    std::fs::write(&md, &text).with_context(|| format!("write {}", md.display()))?;
+    println!("{text}");
+    eprintln!(
+        "bench compare: {} run(s); {} and {}",
+        loaded.len(),
+        md.display(),
+        svg.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! `lustrekit bench`: runs one benchmark's scripts (lk-plan's `benchenv`) on the nodes it
+//! needs of a cluster that is up, and hands back each node's raw tool output for the strict
+//! parsers of lk-results. Nothing here interprets numbers.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use lk_lustre::shell::quote;
+use lk_plan::benchenv::{self, BenchKind, BenchParams};
+use lk_plan::{Plan, Stage};
+
+use crate::stages::StageState;
+use crate::suite::{give_to_guest, guest, SuiteError, SuiteOptions};
+
+/// One node's output of one measurement (`label`: the node, or the node and the lst batch).
+#[derive(Debug, Clone)]
+pub struct BenchOutput {
+    pub node: String,
+    pub label: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchOutcome {
+    /// Host path of the run folder, where the scripts and raw outputs stay.
+    pub dir: PathBuf,
+    pub outputs: Vec<BenchOutput>,
+    /// `lctl get_param -n version` on the first node the benchmark ran on.
+    pub lustre_version: String,
+    pub seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Env(#[from] benchenv::BenchEnvError),
+    #[error(transparent)]
+    Step(#[from] SuiteError),
+    #[error("reading the cluster's stages")]
+    Stages(#[source] Box<crate::Error>),
+    #[error(
+        "cluster {cluster} is not up: stage {stage} has not completed (run `lustrekit up` first)"
+    )]
+    NotUp {
+        cluster: String,
+        stage: &'static str,
+    },
+    #[error("cluster {cluster}'s plan names no client mount point (no MOUNT= in cfg/local.sh): bring it up again with this lustrekit")]
+    NoMount { cluster: String },
+    #[error("{action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BenchError {
+    let path = path.to_path_buf();
+    move |source| BenchError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+pub fn run_bench(
+    lv: &dyn crate::Provider,
+    plan: &Plan,
+    cluster_dir: &Path,
+    kind: BenchKind,
+    params: &BenchParams,
+    opts: &SuiteOptions<'_>,
+) -> Result<BenchOutcome, BenchError> {
+    let nodes = benchenv::nodes(plan, kind)?;
+    let stages = StageState::load(cluster_dir).map_err(|e| BenchError::Stages(Box::new(e)))?;
+    for stage in [Stage::Install, Stage::Lnet, Stage::Format, Stage::Mount] {
+        if !stages.is_done(stage) {
+            return Err(BenchError::NotUp {
+                cluster: plan.cluster.clone(),
+                stage: stage.as_str(),
+            });
+        }
+    }
+    let shared = PathBuf::from(&plan.resources.shared.host_path);
+    let rel = format!("logs/bench/{}", opts.run_name);
+    let dir = shared.join(&rel);
+    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+    for p in [shared.join("logs/bench"), dir.clone()] {
+        give_to_guest(&shared, &p)?;
+    }
+    let g = format!("{}/{rel}", plan.resources.shared.guest_path);
+    let t0 = Instant::now();
+    let timeout = opts.timeout;
+    let first = nodes.run_on[0].clone();
+    let version = guest(
+        lv,
+        plan,
+        &first,
+        "bench-version",
+        "lctl get_param -n version",
+        &shared,
+        Duration::from_secs(60),
+        opts,
+    )?
+    .trim()
+    .to_string();
+    let mut outputs = Vec::new();
+    let script = |name: &str, text: String| -> Result<String, BenchError> {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(io("write", &p))?;
+        Ok(format!("{g}/{name}"))
+    };
+    match kind {
+        BenchKind::LnetSelftest => {
+            for node in &nodes.selftest {
+                (opts.progress)(&format!("{node}: loading lnet_selftest"));
+                guest(
+                    lv,
+                    plan,
+                    node,
+                    "bench-modprobe",
+                    "modprobe lnet_selftest",
+                    &shared,
+                    Duration::from_secs(120),
+                    opts,
+                )?;
+            }
+            for op in ["write", "read"] {
+                let s = script(
+                    &format!("lst-{op}.sh"),
+                    benchenv::lst_script(&nodes, params, op),
+                )?;
+                (opts.progress)(&format!(
+                    "{first}: lst bulk {op}, {} samples of {} s",
+                    params.lst_count, params.lst_delay
+                ));
+                let out = guest(
+                    lv,
+                    plan,
+                    &first,
+                    "bench-lst",
+                    &format!("/bin/bash {s} 2>/dev/null"),
+                    &shared,
+                    timeout,
+                    opts,
+                )?;
+                outputs.push(BenchOutput {
+                    node: first.clone(),
+                    label: op.into(),
+                    text: out,
+                });
+            }
+        }
+        BenchKind::ObdfilterSurvey => {
+            let s = script("obdfilter-survey.sh", benchenv::survey_script(params))?;
+            for node in &nodes.run_on {
+                (opts.progress)(&format!(
+                    "{node}: obdfilter-survey ({} MiB per OST)",
+                    params.survey_size_mib
+                ));
+                let out = guest(
+                    lv,
+                    plan,
+                    node,
+                    "bench-survey",
+                    &format!("/bin/bash {s} 2>/dev/null"),
+                    &shared,
+                    timeout,
+                    opts,
+                )?;
+                outputs.push(BenchOutput {
+                    node: node.clone(),
+                    label: node.clone(),
+                    text: out,
+                });
+            }
+        }
+        BenchKind::Fio => {
+            let mount = client_mount(plan)?;
+            let s = script("fio.sh", benchenv::fio_script(plan, &mount, params))?;
+            let json = format!("{g}/fio-{first}.json");
+            (opts.progress)(&format!(
+                "{first}: fio on {mount} (streaming 1 MiB, random 4 KiB)"
+            ));
+            guest(
+                lv,
+                plan,
+                &first,
+                "bench-fio",
+                &format!("/bin/bash {s} {}", quote(&json)),
+                &shared,
+                timeout,
+                opts,
+            )?;
+            let host = dir.join(format!("fio-{first}.json"));
+            let text = std::fs::read_to_string(&host).map_err(io("read", &host))?;
+            outputs.push(BenchOutput {
+                node: first.clone(),
+                label: first.clone(),
+                text,
+            });
+        }
+    }
+    for o in &outputs {
+        let p = dir.join(format!("{}-{}.out", kind, o.label));
+        std::fs::write(&p, &o.text).map_err(io("write", &p))?;
+    }
+    Ok(BenchOutcome {
+        dir,
+        outputs,
+        lustre_version: version,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// The first client's mount point, as the plan's `cfg/local.sh` names it (the plan keeps
+/// files and commands, not the model).
+fn client_mount(plan: &Plan) -> Result<String, BenchError> {
+    plan.files
+        .get("cfg/local.sh")
+        .and_then(|l| {
+            l.lines()
+                .find_map(|x| x.strip_prefix("MOUNT="))
+                .map(|v| v.trim_matches('\'').to_string())
+        })
+        .ok_or_else(|| BenchError::NoMount {
+            cluster: plan.cluster.clone(),
+        })
+}
