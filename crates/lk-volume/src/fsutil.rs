@@ -97,7 +97,10 @@ pub fn space(path: &Path) -> io::Result<(u64, u64)> {
 /// Whether `path` is on a Lustre client mount (statfs magic `0x0BD00BD0`).
 pub fn is_lustre(path: &Path) -> io::Result<bool> {
     let st = rustix::fs::statfs(path)?;
-    Ok(i64::from(st.f_type) == LUSTRE_SUPER_MAGIC)
+    // `f_type` is i64 on x86_64 and narrower elsewhere.
+    #[allow(clippy::useless_conversion)]
+    let magic = i64::from(st.f_type);
+    Ok(magic == LUSTRE_SUPER_MAGIC)
 }
 
 /// Space and inodes a tree uses, counted like quota: allocated bytes (st_blocks × 512) and
@@ -119,7 +122,9 @@ pub fn tree_usage(dir: &Path) -> io::Result<TreeUsage> {
     };
     let mut stack = vec![(dir.to_path_buf(), top)];
     while let Some((path, meta)) = stack.pop() {
-        usage.bytes = usage.bytes.saturating_add(meta.blocks().saturating_mul(512));
+        usage.bytes = usage
+            .bytes
+            .saturating_add(meta.blocks().saturating_mul(512));
         usage.inodes += 1;
         if meta.is_dir() {
             for entry in fs::read_dir(&path)? {
@@ -183,7 +188,10 @@ mod tests {
         let u = tree_usage(dir.path()).expect("usage");
         assert_eq!(u.inodes, 3);
         assert!(u.bytes >= 10_000, "{u:?}");
-        assert_eq!(tree_usage(&dir.path().join("missing")).expect("missing"), TreeUsage::default());
+        assert_eq!(
+            tree_usage(&dir.path().join("missing")).expect("missing"),
+            TreeUsage::default()
+        );
     }
 
     #[test]

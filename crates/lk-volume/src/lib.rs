@@ -80,7 +80,12 @@ pub fn open(root: &Path) -> std::io::Result<Root> {
         let mounts = std::fs::read_to_string("/proc/self/mountinfo")?;
         let (mount, prefix) = mount::mountinfo::lustre_mount_of(&mounts, &path)
             .unwrap_or_else(|| (path.clone(), String::new()));
-        Arc::new(RealLustre::new(mount, prefix, runner.clone(), runner.clone()))
+        Arc::new(RealLustre::new(
+            mount,
+            prefix,
+            runner.clone(),
+            runner.clone(),
+        ))
     } else {
         let state = path.join(STATE_DIR);
         std::fs::create_dir_all(&state)?;

@@ -46,19 +46,34 @@ pub fn validate(what: &'static str, name: &str) -> Result<(), NameError> {
         });
     }
     if name.contains('/') {
-        return Err(NameError::Slash { what, name: owned() });
+        return Err(NameError::Slash {
+            what,
+            name: owned(),
+        });
     }
     if name.contains("..") {
-        return Err(NameError::DotDot { what, name: owned() });
+        return Err(NameError::DotDot {
+            what,
+            name: owned(),
+        });
     }
     if name.starts_with('.') {
-        return Err(NameError::LeadingDot { what, name: owned() });
+        return Err(NameError::LeadingDot {
+            what,
+            name: owned(),
+        });
     }
     if name.starts_with('-') {
-        return Err(NameError::LeadingDash { what, name: owned() });
+        return Err(NameError::LeadingDash {
+            what,
+            name: owned(),
+        });
     }
     if name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(NameError::Control { what, name: owned() });
+        return Err(NameError::Control {
+            what,
+            name: owned(),
+        });
     }
     Ok(())
 }
@@ -69,7 +84,13 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_names() {
-        for ok in ["vol1", "a", "volume-6f1c.2", "ü-data", &"x".repeat(MAX_NAME_LEN)] {
+        for ok in [
+            "vol1",
+            "a",
+            "volume-6f1c.2",
+            "ü-data",
+            &"x".repeat(MAX_NAME_LEN),
+        ] {
             assert_eq!(validate("volume", ok), Ok(()), "{ok}");
         }
     }

@@ -42,7 +42,9 @@ impl std::str::FromStr for Format {
         match s {
             "raw" => Ok(Self::Raw),
             "qcow2" => Ok(Self::Qcow2),
-            other => Err(format!("unknown volume format {other:?} (use raw or qcow2)")),
+            other => Err(format!(
+                "unknown volume format {other:?} (use raw or qcow2)"
+            )),
         }
     }
 }
@@ -69,7 +71,11 @@ pub struct ImageInfo {
     pub virtual_size: u64,
     #[serde(rename = "actual-size", default)]
     pub actual_size: u64,
-    #[serde(rename = "backing-filename", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "backing-filename",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub backing_filename: Option<String>,
     #[serde(rename = "dirty-flag", default)]
     pub dirty: bool,
@@ -111,7 +117,12 @@ impl QemuImg {
 
     /// A new image of `size` bytes: raw is sparse, qcow2 has `preallocation=metadata`.
     pub fn create(&self, path: &Path, format: Format, size: u64) -> Result<(), QemuError> {
-        let mut a = vec!["create".to_string(), "-q".into(), "-f".into(), format.to_string()];
+        let mut a = vec![
+            "create".to_string(),
+            "-q".into(),
+            "-f".into(),
+            format.to_string(),
+        ];
         if format == Format::Qcow2 {
             a.extend(["-o".into(), "preallocation=metadata".into()]);
         }
@@ -156,7 +167,13 @@ impl QemuImg {
     }
 
     /// Copies the whole chain ending at `src` into a new independent image `dst`.
-    pub fn convert(&self, src: &Path, src_format: &str, dst: &Path, format: Format) -> Result<(), QemuError> {
+    pub fn convert(
+        &self,
+        src: &Path,
+        src_format: &str,
+        dst: &Path,
+        format: Format,
+    ) -> Result<(), QemuError> {
         let mut a = vec![
             "convert".to_string(),
             "-q".into(),
@@ -174,8 +191,19 @@ impl QemuImg {
     }
 
     /// Grows (or, with `shrink`, shrinks) the image at `path` to `size` bytes.
-    pub fn resize(&self, path: &Path, format: Format, size: u64, shrink: bool) -> Result<(), QemuError> {
-        let mut a = vec!["resize".to_string(), "-q".into(), "-f".into(), format.to_string()];
+    pub fn resize(
+        &self,
+        path: &Path,
+        format: Format,
+        size: u64,
+        shrink: bool,
+    ) -> Result<(), QemuError> {
+        let mut a = vec![
+            "resize".to_string(),
+            "-q".into(),
+            "-f".into(),
+            format.to_string(),
+        ];
         if shrink {
             a.push("--shrink".into());
         }
@@ -185,7 +213,12 @@ impl QemuImg {
 
     /// Points the qcow2 image at `path` to a new backing `backing` (relative name), copying
     /// into it whatever differs (safe mode), so its content stays the same.
-    pub fn rebase(&self, path: &Path, backing: &str, backing_format: Format) -> Result<(), QemuError> {
+    pub fn rebase(
+        &self,
+        path: &Path,
+        backing: &str,
+        backing_format: Format,
+    ) -> Result<(), QemuError> {
         let a = vec![
             "rebase".into(),
             "-q".into(),
@@ -231,6 +264,9 @@ mod tests {
     #[test]
     fn format_parses_and_refuses_unknown() {
         assert_eq!("qcow2".parse::<Format>(), Ok(Format::Qcow2));
-        assert!("vmdk".parse::<Format>().expect_err("refused").contains("raw or qcow2"));
+        assert!("vmdk"
+            .parse::<Format>()
+            .expect_err("refused")
+            .contains("raw or qcow2"));
     }
 }

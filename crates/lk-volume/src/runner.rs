@@ -91,14 +91,15 @@ impl CommandError {
 }
 
 /// Runs `argv` and turns a failure to start or a non-zero exit into a [`CommandError`].
-pub fn run_checked(runner: &dyn CommandRunner, argv: &[String]) -> Result<CommandOutput, CommandError> {
+pub fn run_checked(
+    runner: &dyn CommandRunner,
+    argv: &[String],
+) -> Result<CommandOutput, CommandError> {
     let command = lk_lustre::shell::join(argv);
-    let out = runner
-        .run(argv)
-        .map_err(|source| CommandError::Spawn {
-            command: command.clone(),
-            source,
-        })?;
+    let out = runner.run(argv).map_err(|source| CommandError::Spawn {
+        command: command.clone(),
+        source,
+    })?;
     if out.success() {
         return Ok(out);
     }
@@ -116,7 +117,11 @@ pub fn run_checked(runner: &dyn CommandRunner, argv: &[String]) -> Result<Comman
 /// The last `lines` non-empty lines of `bytes`, joined with "; ".
 fn tail(bytes: &[u8], lines: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let all: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let all: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     all[all.len().saturating_sub(lines)..].join("; ")
 }
 
@@ -165,7 +170,10 @@ impl Recorder {
 
     /// Every command run so far as a shell line (for snapshots).
     pub fn lines(&self) -> Vec<String> {
-        self.calls().iter().map(|a| lk_lustre::shell::join(a)).collect()
+        self.calls()
+            .iter()
+            .map(|a| lk_lustre::shell::join(a))
+            .collect()
     }
 }
 
@@ -236,14 +244,19 @@ mod tests {
         let r = Recorder::new();
         r.answer(CommandOutput::failed(2, "line1\n\nline2\n"));
         let err = run_checked(&r, &argv(["lfs", "setstripe", "a b"])).expect_err("fails");
-        assert_eq!(err.to_string(), "`lfs setstripe 'a b'` exited with code 2: line1; line2");
+        assert_eq!(
+            err.to_string(),
+            "`lfs setstripe 'a b'` exited with code 2: line1; line2"
+        );
         assert_eq!(err.code(), Some(2));
     }
 
     #[test]
     fn local_runner_reports_missing_program() {
         let err = run_checked(&LocalRunner, &argv(["/nonexistent/lk-tool"])).expect_err("no such");
-        assert!(err.to_string().starts_with("could not run `/nonexistent/lk-tool`"));
+        assert!(err
+            .to_string()
+            .starts_with("could not run `/nonexistent/lk-tool`"));
         assert!(run_checked(&LocalRunner, &[]).is_err());
     }
 

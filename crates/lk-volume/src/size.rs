@@ -16,6 +16,8 @@ pub enum SizeError {
     NoNumber { input: String },
     #[error("size {input:?} has unknown unit {unit:?} (use B, K/KiB, M/MiB, G/GiB, T/TiB, P/PiB, or KB/MB/GB/TB for powers of 1000)")]
     Unit { input: String, unit: String },
+    #[error("size {input:?} is not a whole number of a unit (write 1536M rather than 1.5G)")]
+    Fraction { input: String },
     #[error("size {input:?} is too large")]
     Overflow { input: String },
 }
@@ -33,6 +35,9 @@ pub fn parse(input: &str) -> Result<u64, SizeError> {
         return Err(SizeError::NoNumber { input: s.into() });
     }
     let (num, unit) = s.split_at(digits);
+    if unit.starts_with(['.', ',']) {
+        return Err(SizeError::Fraction { input: s.into() });
+    }
     let overflow = || SizeError::Overflow { input: s.into() };
     let number: u64 = num.parse().map_err(|_| overflow())?;
     let factor = unit_factor(unit.trim()).ok_or_else(|| SizeError::Unit {
@@ -102,13 +107,16 @@ mod tests {
         assert_eq!(parse(""), Err(SizeError::Empty));
         assert!(matches!(parse("GiB"), Err(SizeError::NoNumber { .. })));
         assert!(matches!(parse("-1G"), Err(SizeError::NoNumber { .. })));
-        assert!(matches!(parse("1.5G"), Err(SizeError::Unit { .. })));
+        assert!(matches!(parse("1.5G"), Err(SizeError::Fraction { .. })));
         assert!(matches!(parse("10XB"), Err(SizeError::Unit { .. })));
         assert!(matches!(
             parse("99999999999999999999"),
             Err(SizeError::Overflow { .. })
         ));
-        assert!(matches!(parse("20000000P"), Err(SizeError::Overflow { .. })));
+        assert!(matches!(
+            parse("20000000P"),
+            Err(SizeError::Overflow { .. })
+        ));
     }
 
     #[test]

@@ -13,7 +13,11 @@ pub struct Rollback<'a> {
 impl<'a> Rollback<'a> {
     /// Registers how to undo a step that has just succeeded; `what` names what is left behind
     /// if the undo itself fails.
-    pub fn push(&mut self, what: impl Into<String>, undo: impl FnOnce() -> Result<(), String> + 'a) {
+    pub fn push(
+        &mut self,
+        what: impl Into<String>,
+        undo: impl FnOnce() -> Result<(), String> + 'a,
+    ) {
         self.steps.push((what.into(), Box::new(undo)));
     }
 

@@ -23,12 +23,23 @@ fn every_operation_argv() {
     let mgs = Recorder::new();
     let l = real(Path::new("/mnt/lustre"), &client, &mgs);
     let range = NidRange::parse("10.0.0.[2-5]@tcp").expect("range");
-    l.setstripe(Path::new("/mnt/lustre/volumes/v/base.raw"), &Stripe { count: -1, size: 4 * MIB })
-        .expect("setstripe");
-    l.setstripe(Path::new("/mnt/lustre/volumes/w/base.qcow2"), &Stripe { count: 2, size: 0 })
-        .expect("setstripe count only");
-    l.set_project(Path::new("/mnt/lustre/shares/a"), 100_000).expect("project");
-    l.clear_project(Path::new("/mnt/lustre/shares/a")).expect("clear");
+    l.setstripe(
+        Path::new("/mnt/lustre/volumes/v/base.raw"),
+        &Stripe {
+            count: -1,
+            size: 4 * MIB,
+        },
+    )
+    .expect("setstripe");
+    l.setstripe(
+        Path::new("/mnt/lustre/volumes/w/base.qcow2"),
+        &Stripe { count: 2, size: 0 },
+    )
+    .expect("setstripe count only");
+    l.set_project(Path::new("/mnt/lustre/shares/a"), 100_000)
+        .expect("project");
+    l.clear_project(Path::new("/mnt/lustre/shares/a"))
+        .expect("clear");
     let limits = QuotaLimits {
         block_soft: 10 * GIB,
         block_hard: 10 * GIB + 1,
@@ -41,13 +52,24 @@ fn every_operation_argv() {
     ));
     let q = l.project_quota(100_000).expect("quota");
     assert_eq!((q.usage.bytes, q.usage.inodes), (2 * MIB, 5));
-    assert_eq!(q.limits, QuotaLimits { block_hard: 10 * GIB + 1024, ..limits });
+    assert_eq!(
+        q.limits,
+        QuotaLimits {
+            block_hard: 10 * GIB + 1024,
+            ..limits
+        }
+    );
     l.nodemap_add("lkalpha1234abcdw").expect("new");
-    l.nodemap_add_range("lkalpha1234abcdw", &range).expect("range");
-    l.nodemap_set_fileset("lkalpha1234abcdw", "/shares/a", true).expect("fileset");
-    l.nodemap_modify("lkalpha1234abcdw", NodemapProperty::Trusted(true)).expect("modify");
-    l.nodemap_modify("lkalpha1234abcdw", NodemapProperty::DenyUnknown(false)).expect("modify");
-    l.nodemap_del_range("lkalpha1234abcdw", &range).expect("del range");
+    l.nodemap_add_range("lkalpha1234abcdw", &range)
+        .expect("range");
+    l.nodemap_set_fileset("lkalpha1234abcdw", "/shares/a", true)
+        .expect("fileset");
+    l.nodemap_modify("lkalpha1234abcdw", NodemapProperty::Trusted(true))
+        .expect("modify");
+    l.nodemap_modify("lkalpha1234abcdw", NodemapProperty::DenyUnknown(false))
+        .expect("modify");
+    l.nodemap_del_range("lkalpha1234abcdw", &range)
+        .expect("del range");
     l.nodemap_del("lkalpha1234abcdw").expect("del");
     l.nodemap_activate(true).expect("activate");
     insta::assert_yaml_snapshot!("client", client.lines());
@@ -62,9 +84,14 @@ fn quota_output_that_does_not_parse_is_an_error_with_the_output() {
     let err = l.project_quota(7).expect_err("unparsable");
     assert!(err.to_string().contains("project 7"), "{err}");
     let failing = Recorder::new();
-    failing.answer(CommandOutput::failed(22, "lfs setquota: Invalid argument\n"));
+    failing.answer(CommandOutput::failed(
+        22,
+        "lfs setquota: Invalid argument\n",
+    ));
     let l = real(Path::new("/mnt/lustre"), &failing, &Recorder::new());
-    let err = l.set_project_quota(7, &QuotaLimits::default()).expect_err("fails");
+    let err = l
+        .set_project_quota(7, &QuotaLimits::default())
+        .expect_err("fails");
     assert_eq!(
         err.to_string(),
         "`lfs setquota -p 7 -b 0 -B 0 -i 0 -I 0 /mnt/lustre` exited with code 22: lfs setquota: Invalid argument"
@@ -78,7 +105,8 @@ fn share_lifecycle_commands() {
     let dir = tempfile::tempdir().expect("tempdir");
     let client = Recorder::new();
     let mgs = Recorder::new();
-    let quota = "     /mnt/lustre       4 1048576 1048576       -       1   10000   10000       -\n";
+    let quota =
+        "     /mnt/lustre       4 1048576 1048576       -       1   10000   10000       -\n";
     // create runs `lfs project` and `lfs setquota`, then reads `lfs quota` for its answer.
     client.answer(CommandOutput::ok(Vec::new()));
     client.answer(CommandOutput::ok(Vec::new()));
@@ -95,11 +123,18 @@ fn share_lifecycle_commands() {
     assert!(share.enforced);
     assert_eq!(share.fileset, "/shares/alpha");
     let range = NidRange::parse("192.168.1.[10-20]@tcp").expect("range");
-    shares.allow("alpha", &range, AccessLevel::Rw).expect("allow");
+    shares
+        .allow("alpha", &range, AccessLevel::Rw)
+        .expect("allow");
     shares.deny("alpha", &range).expect("deny");
     shares.delete("alpha", false).expect("delete");
     let root = dir.path().display().to_string();
-    let strip = |lines: Vec<String>| -> Vec<String> { lines.into_iter().map(|l| l.replace(&root, "/mnt/lustre")).collect() };
+    let strip = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .into_iter()
+            .map(|l| l.replace(&root, "/mnt/lustre"))
+            .collect()
+    };
     insta::assert_yaml_snapshot!("share_client", strip(client.lines()));
     insta::assert_yaml_snapshot!("share_mgs", strip(mgs.lines()));
 }

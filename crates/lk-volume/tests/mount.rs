@@ -26,18 +26,29 @@ impl CommandRunner for FakeMount {
         let mut left = self.failures.lock().expect("failures");
         if *left > 0 {
             *left -= 1;
-            return Ok(CommandOutput::failed(32, "mount.lustre: mount 10.0.0.1@tcp:/lustre at /mnt failed: Input/output error\n"));
+            return Ok(CommandOutput::failed(
+                32,
+                "mount.lustre: mount 10.0.0.1@tcp:/lustre at /mnt failed: Input/output error\n",
+            ));
         }
         if !self.invisible {
             let n = argv.len();
-            let line = format!("80 25 0:50 / {} rw - lustre {} rw,flock\n", argv[n - 1], argv[n - 2]);
+            let line = format!(
+                "80 25 0:50 / {} rw - lustre {} rw,flock\n",
+                argv[n - 1],
+                argv[n - 2]
+            );
             self.table.lock().expect("table").push_str(&line);
         }
         Ok(CommandOutput::ok(Vec::new()))
     }
 }
 
-fn setup(failures: u32, invisible: bool, table: &str) -> (Arc<FakeMount>, Mounter, Arc<Mutex<Vec<Duration>>>) {
+fn setup(
+    failures: u32,
+    invisible: bool,
+    table: &str,
+) -> (Arc<FakeMount>, Mounter, Arc<Mutex<Vec<Duration>>>) {
     let table = Arc::new(Mutex::new(table.to_string()));
     let fake = Arc::new(FakeMount {
         table: table.clone(),
@@ -65,18 +76,31 @@ fn mounts_after_failures_within_the_bound() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mp = dir.path().join("mnt");
     let (fake, m, slept) = setup(2, false, BASE_TABLE);
-    let status = m.ensure_mounted(&source(), &mp, "flock,user_xattr", 3).expect("mounted");
+    let status = m
+        .ensure_mounted(&source(), &mp, "flock,user_xattr", 3)
+        .expect("mounted");
     assert_eq!(status, MountStatus::Mounted { attempt: 3 });
     assert!(mp.is_dir(), "mount point created");
     let calls = fake.calls.lock().expect("calls").clone();
     assert_eq!(calls.len(), 3);
     assert_eq!(
         calls[0],
-        ["mount", "-t", "lustre", "-o", "flock,user_xattr", "10.0.0.1@tcp:/lustre", &mp.display().to_string()]
+        [
+            "mount",
+            "-t",
+            "lustre",
+            "-o",
+            "flock,user_xattr",
+            "10.0.0.1@tcp:/lustre",
+            &mp.display().to_string()
+        ]
     );
     assert_eq!(*slept.lock().expect("slept"), [Duration::from_secs(2); 2]);
     // Again: already mounted, nothing runs.
-    assert_eq!(m.ensure_mounted(&source(), &mp, "", 3).expect("again"), MountStatus::AlreadyMounted);
+    assert_eq!(
+        m.ensure_mounted(&source(), &mp, "", 3).expect("again"),
+        MountStatus::AlreadyMounted
+    );
     assert_eq!(fake.calls.lock().expect("calls").len(), 3);
 }
 
@@ -84,12 +108,23 @@ fn mounts_after_failures_within_the_bound() {
 fn gives_up_after_the_bound_with_every_attempt_listed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (fake, m, _) = setup(5, false, BASE_TABLE);
-    let err = m.ensure_mounted(&source(), &dir.path().join("mnt"), "", 2).expect_err("fails");
+    let err = m
+        .ensure_mounted(&source(), &dir.path().join("mnt"), "", 2)
+        .expect_err("fails");
     let text = err.to_string();
-    assert!(text.starts_with("mounting 10.0.0.1@tcp:/lustre on "), "{text}");
-    assert!(text.contains("failed 2 time(s): attempt 1: `mount -t lustre"), "{text}");
+    assert!(
+        text.starts_with("mounting 10.0.0.1@tcp:/lustre on "),
+        "{text}"
+    );
+    assert!(
+        text.contains("failed 2 time(s): attempt 1: `mount -t lustre"),
+        "{text}"
+    );
     assert!(text.contains("attempt 2: "), "{text}");
-    assert!(text.contains("exited with code 32: mount.lustre: mount"), "{text}");
+    assert!(
+        text.contains("exited with code 32: mount.lustre: mount"),
+        "{text}"
+    );
     assert_eq!(fake.calls.lock().expect("calls").len(), 2);
 }
 
@@ -97,28 +132,52 @@ fn gives_up_after_the_bound_with_every_attempt_listed() {
 fn a_mount_that_does_not_show_up_is_a_failed_attempt() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_, m, _) = setup(0, true, BASE_TABLE);
-    let err = m.ensure_mounted(&source(), &dir.path().join("mnt"), "", 1).expect_err("invisible");
-    assert!(err.to_string().contains("the mount table does not show it"), "{err}");
+    let err = m
+        .ensure_mounted(&source(), &dir.path().join("mnt"), "", 1)
+        .expect_err("invisible");
+    assert!(
+        err.to_string().contains("the mount table does not show it"),
+        "{err}"
+    );
 }
 
 #[test]
 fn refuses_what_it_should_not_mount_over() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mp = dir.path().join("mnt");
-    let table = format!("{BASE_TABLE}81 25 0:51 / {} rw - nfs4 server:/export rw\n", mp.display());
+    let table = format!(
+        "{BASE_TABLE}81 25 0:51 / {} rw - nfs4 server:/export rw\n",
+        mp.display()
+    );
     let (fake, m, _) = setup(0, false, &table);
-    let err = m.ensure_mounted(&source(), &mp, "", 3).expect_err("other fs");
+    let err = m
+        .ensure_mounted(&source(), &mp, "", 3)
+        .expect_err("other fs");
     assert!(matches!(err, MountError::MountedOther { .. }), "{err}");
-    assert!(err.to_string().ends_with("already has nfs4 server:/export mounted on it"), "{err}");
-    assert!(matches!(m.ensure_mounted(&source(), &mp, "", 0), Err(MountError::NoAttempts)));
+    assert!(
+        err.to_string()
+            .ends_with("already has nfs4 server:/export mounted on it"),
+        "{err}"
+    );
+    assert!(matches!(
+        m.ensure_mounted(&source(), &mp, "", 0),
+        Err(MountError::NoAttempts)
+    ));
     assert!(fake.calls.lock().expect("calls").is_empty());
     let (_, broken, _) = setup(0, false, "garbage line\n");
-    assert!(matches!(broken.ensure_mounted(&source(), &mp, "", 1), Err(MountError::Parse(_))));
+    assert!(matches!(
+        broken.ensure_mounted(&source(), &mp, "", 1),
+        Err(MountError::Parse(_))
+    ));
 }
 
 #[test]
 fn sources_and_mount_points() {
-    for ok in ["10.0.0.1@tcp:/lustre", "a@tcp,b@o2ib:c@tcp:/fs_1/sub/dir", "0@lo:/x"] {
+    for ok in [
+        "10.0.0.1@tcp:/lustre",
+        "a@tcp,b@o2ib:c@tcp:/fs_1/sub/dir",
+        "0@lo:/x",
+    ] {
         assert!(LustreSource::parse(ok).is_ok(), "{ok}");
     }
     for (bad, why) in [
@@ -135,7 +194,10 @@ fn sources_and_mount_points() {
     let p = mount_point_for(base, &source());
     assert_eq!(p, mount_point_for(base, &source()));
     assert!(p.starts_with(base));
-    assert!(p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("lustre-") && n.len() == 15));
+    assert!(p
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("lustre-") && n.len() == 15));
     let other = LustreSource::parse("10.0.0.2@tcp:/lustre").expect("source");
     assert_ne!(mount_point_for(base, &other), p);
     let _: PathBuf = p;

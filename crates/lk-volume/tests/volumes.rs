@@ -47,7 +47,9 @@ fn lifecycle_raw_and_qcow2() {
     let raw = vols.create(&req("r1", 1 << 30, Format::Raw)).expect("raw");
     assert!(raw.allocated < MIB, "raw is sparse: {}", raw.allocated);
     assert_eq!(raw.apparent, 1 << 30);
-    let q = vols.create(&req("q1", 1 << 30, Format::Qcow2)).expect("qcow2");
+    let q = vols
+        .create(&req("q1", 1 << 30, Format::Qcow2))
+        .expect("qcow2");
     assert_eq!(q.info.active, "base.qcow2");
     assert!(q.allocated > 0, "metadata is preallocated");
 
@@ -57,14 +59,21 @@ fn lifecycle_raw_and_qcow2() {
     assert_eq!(vols.show("r1").expect("show raw").image.format, "raw");
 
     let listing = vols.list().expect("list");
-    let names: Vec<_> = listing.volumes.iter().map(|v| v.info.name.as_str()).collect();
+    let names: Vec<_> = listing
+        .volumes
+        .iter()
+        .map(|v| v.info.name.as_str())
+        .collect();
     assert_eq!(names, ["q1", "r1"]);
     assert!(listing.problems.is_empty(), "{:?}", listing.problems);
     let cap = vols.capacity().expect("capacity");
     assert_eq!((cap.volumes, cap.provisioned), (2, 2 << 30));
     assert!(cap.total > 0 && cap.free > 0 && cap.allocated > 0);
 
-    assert!(matches!(vols.create(&req("q1", MIB, Format::Raw)), Err(VolumeError::Exists(_))));
+    assert!(matches!(
+        vols.create(&req("q1", MIB, Format::Raw)),
+        Err(VolumeError::Exists(_))
+    ));
     vols.delete("q1", false).expect("delete q1");
     vols.delete("r1", false).expect("delete r1");
     assert!(vols.list().expect("list").volumes.is_empty());
@@ -79,10 +88,15 @@ fn snapshot_chain_three_deep_revert_and_clone() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let vols = store(dir.path());
-    let v = vols.create(&req("v", 4 * MIB, Format::Raw)).expect("create");
+    let v = vols
+        .create(&req("v", 4 * MIB, Format::Raw))
+        .expect("create");
     let active = |vols: &Volumes| {
         let i = vols.info("v").expect("info");
-        (v.path.join(&i.active), if i.chain.len() == 1 { "raw" } else { "qcow2" })
+        (
+            v.path.join(&i.active),
+            if i.chain.len() == 1 { "raw" } else { "qcow2" },
+        )
     };
     // Block 0 records the generation written, block 1 is written once.
     let (img, fmt) = active(&vols);
@@ -99,29 +113,52 @@ fn snapshot_chain_three_deep_revert_and_clone() {
     assert_eq!(pattern(&active(&vols).0, 2), [0x44, 0x99]);
     // Backing names are relative: the directory can move.
     let shown = vols.show("v").expect("show");
-    assert_eq!(shown.image.backing_filename.as_deref(), Some("layer-2.qcow2"));
+    assert_eq!(
+        shown.image.backing_filename.as_deref(),
+        Some("layer-2.qcow2")
+    );
 
     let err = vols.revert("v", "s2", false).expect_err("s3 is newer");
-    assert!(matches!(&err, VolumeError::NewerSnapshots { newer, .. } if newer == &["s3"]), "{err}");
+    assert!(
+        matches!(&err, VolumeError::NewerSnapshots { newer, .. } if newer == &["s3"]),
+        "{err}"
+    );
     vols.revert("v", "s2", true).expect("revert");
     let info = vols.info("v").expect("info");
     assert_eq!(info.snapshot_names(), ["s1", "s2"]);
     assert_eq!(pattern(&active(&vols).0, 2), [0x22, 0x99]);
     let files = std::fs::read_dir(&v.path).expect("ls").count();
-    assert_eq!(files, info.chain.len() + 2, "discarded layers are removed (+ info.json, .lock)");
+    assert_eq!(
+        files,
+        info.chain.len() + 2,
+        "discarded layers are removed (+ info.json, .lock)"
+    );
 
     let from_s1 = vols
         .create_from_snapshot("v", "s1", "from-s1", &CopyOptions::default())
         .expect("from snapshot");
     assert_eq!(from_s1.info.source.as_deref(), Some("snapshot v@s1"));
-    assert_eq!(pattern(&from_s1.path.join(&from_s1.info.active), 2), [0x11, 0x99]);
+    assert_eq!(
+        pattern(&from_s1.path.join(&from_s1.info.active), 2),
+        [0x11, 0x99]
+    );
     let clone = vols
-        .clone_volume("v", "copy", &CopyOptions { format: Some(Format::Qcow2), ..Default::default() })
+        .clone_volume(
+            "v",
+            "copy",
+            &CopyOptions {
+                format: Some(Format::Qcow2),
+                ..Default::default()
+            },
+        )
         .expect("clone");
     let cinfo = vols.show("copy").expect("show clone");
     assert_eq!(cinfo.image.backing_filename, None, "independent");
     assert_eq!(cinfo.image.format, "qcow2");
-    assert_eq!(pattern(&clone.path.join(&clone.info.active), 2), [0x22, 0x99]);
+    assert_eq!(
+        pattern(&clone.path.join(&clone.info.active), 2),
+        [0x22, 0x99]
+    );
 
     // Deleting a middle snapshot keeps the content of everything above it.
     vols.snapshot("v", "s3").expect("snapshot again");
@@ -130,7 +167,8 @@ fn snapshot_chain_three_deep_revert_and_clone() {
     assert_eq!(pattern(&active(&vols).0, 2), [0x22, 0x99]);
     vols.revert("v", "s1", true).expect("revert to s1");
     assert_eq!(pattern(&active(&vols).0, 2), [0x11, 0x99]);
-    vols.delete_snapshot("v", "s1").expect("delete base snapshot");
+    vols.delete_snapshot("v", "s1")
+        .expect("delete base snapshot");
     assert!(vols.info("v").expect("info").snapshots.is_empty());
     assert_eq!(pattern(&active(&vols).0, 2), [0x11, 0x99]);
 }
@@ -142,16 +180,21 @@ fn extend_rules() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let vols = store(dir.path());
-    vols.create(&req("e", 8 * MIB, Format::Qcow2)).expect("create");
+    vols.create(&req("e", 8 * MIB, Format::Qcow2))
+        .expect("create");
     vols.extend("e", 16 * MIB).expect("grow");
     assert_eq!(vols.show("e").expect("show").image.virtual_size, 16 * MIB);
     let err = vols.extend("e", 16 * MIB).expect_err("not larger");
     assert!(matches!(err, VolumeError::NotLarger { .. }), "{err}");
     assert!(err.to_string().contains("must be larger"), "{err}");
 
-    vols.set_attached("e", Some("domain-a")).expect("attach mark");
+    vols.set_attached("e", Some("domain-a"))
+        .expect("attach mark");
     let err = vols.extend("e", 32 * MIB).expect_err("attached");
-    assert_eq!(err.to_string(), "volume e is attached to domain-a; extend is refused while attached");
+    assert_eq!(
+        err.to_string(),
+        "volume e is attached to domain-a; extend is refused while attached"
+    );
     for refused in [vols.snapshot("e", "s").map(drop), vols.delete("e", true)] {
         assert!(matches!(refused, Err(VolumeError::Attached { .. })));
     }
@@ -167,7 +210,12 @@ fn extend_rules() {
 
     let raw = vols.create(&req("raw", MIB, Format::Raw)).expect("raw");
     vols.extend("raw", 2 * MIB).expect("grow raw");
-    assert_eq!(std::fs::metadata(raw.path.join("base.raw")).expect("meta").len(), 2 * MIB);
+    assert_eq!(
+        std::fs::metadata(raw.path.join("base.raw"))
+            .expect("meta")
+            .len(),
+        2 * MIB
+    );
 }
 
 #[test]
@@ -200,7 +248,8 @@ fn unknown_volume_and_snapshot() {
         vols.extend("nope", MIB),
         vols.snapshot("nope", "s").map(drop),
         vols.revert("nope", "s", true),
-        vols.clone_volume("nope", "x", &CopyOptions::default()).map(drop),
+        vols.clone_volume("nope", "x", &CopyOptions::default())
+            .map(drop),
     ];
     for result in missing {
         let err = result.expect_err("unknown");
@@ -223,19 +272,35 @@ fn unknown_volume_and_snapshot() {
 fn names_are_validated_before_anything_is_made() {
     let dir = tempfile::tempdir().expect("tempdir");
     let vols = store(dir.path());
-    for bad in ["", "../escape", "a/b", ".hidden", "with\nnewline", "-rf", &"x".repeat(200)] {
+    for bad in [
+        "",
+        "../escape",
+        "a/b",
+        ".hidden",
+        "with\nnewline",
+        "-rf",
+        &"x".repeat(200),
+    ] {
         let err = vols.create(&req(bad, MIB, Format::Raw)).expect_err(bad);
         assert!(matches!(err, VolumeError::Name(_)), "{bad:?}: {err}");
         assert!(err.to_string().starts_with("volume name"), "{err}");
     }
-    assert!(matches!(vols.create(&req("zero", 0, Format::Raw)), Err(VolumeError::ZeroSize)));
+    assert!(matches!(
+        vols.create(&req("zero", 0, Format::Raw)),
+        Err(VolumeError::ZeroSize)
+    ));
     assert!(!vols.dir().exists() || std::fs::read_dir(vols.dir()).expect("ls").count() == 0);
     if !have_qemu_img("names_are_validated_before_anything_is_made") {
         return;
     }
     vols.create(&req("ok", MIB, Format::Raw)).expect("create");
-    let err = vols.snapshot("ok", "bad/snap").expect_err("bad snapshot name");
-    assert!(err.to_string().starts_with("snapshot name \"bad/snap\""), "{err}");
+    let err = vols
+        .snapshot("ok", "bad/snap")
+        .expect_err("bad snapshot name");
+    assert!(
+        err.to_string().starts_with("snapshot name \"bad/snap\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -249,28 +314,50 @@ fn oversubscription_is_refused_like_cinder() {
     let config = VolumeConfig {
         max_over_subscription_ratio: 1.0,
     };
-    let vols = Volumes::new(dir.path().join("volumes"), Arc::new(LocalRunner), lustre, config);
+    let vols = Volumes::new(
+        dir.path().join("volumes"),
+        Arc::new(LocalRunner),
+        lustre,
+        config,
+    );
     // Half the free space fits at ratio 1.0 (sparse: nothing is written); going past the
     // filesystem's size does not.
     let half = free / 2;
-    vols.create(&req("half", half, Format::Raw)).expect("half fits");
-    let err = vols.create(&req("more", total - half + MIB, Format::Raw)).expect_err("over");
+    vols.create(&req("half", half, Format::Raw))
+        .expect("half fits");
+    let err = vols
+        .create(&req("more", total - half + MIB, Format::Raw))
+        .expect_err("over");
     assert!(matches!(err, VolumeError::Oversubscribed { .. }), "{err}");
-    assert!(err.to_string().contains("above max_over_subscription_ratio 1"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("above max_over_subscription_ratio 1"),
+        "{err}"
+    );
     let err = vols.extend("half", total + MIB).expect_err("extend over");
     assert!(matches!(err, VolumeError::Oversubscribed { .. }), "{err}");
     assert!(vols.info("more").is_err());
     let cap = vols.capacity().expect("capacity");
     #[allow(clippy::cast_precision_loss)]
     let expected = half as f64 / total as f64;
-    assert!((cap.over_subscription_ratio - expected).abs() < 1e-9, "{cap:?}");
+    assert!(
+        (cap.over_subscription_ratio - expected).abs() < 1e-9,
+        "{cap:?}"
+    );
     // The free-space half of Cinder's rule: free × ratio must cover the request.
     let tight = VolumeConfig {
         max_over_subscription_ratio: 1.0,
     };
-    let vols = Volumes::new(dir.path().join("volumes"), Arc::new(LocalRunner), standin(dir.path()), tight);
+    let vols = Volumes::new(
+        dir.path().join("volumes"),
+        Arc::new(LocalRunner),
+        standin(dir.path()),
+        tight,
+    );
     if free + MIB < total - half {
-        let err = vols.create(&req("nospace", free + MIB, Format::Raw)).expect_err("no space");
+        let err = vols
+            .create(&req("nospace", free + MIB, Format::Raw))
+            .expect_err("no space");
         assert!(matches!(err, VolumeError::NoSpace { .. }), "{err}");
     }
 }
@@ -298,11 +385,22 @@ fn full_filesystem_leaves_nothing() {
         let config = VolumeConfig {
             max_over_subscription_ratio: 1e6,
         };
-        let vols = Volumes::new(mnt.join("volumes"), Arc::new(LocalRunner), standin(&mnt), config);
-        vols.create(&req("small", 64 * 1024, Format::Raw)).expect("a small one fits");
+        let vols = Volumes::new(
+            mnt.join("volumes"),
+            Arc::new(LocalRunner),
+            standin(&mnt),
+            config,
+        );
+        vols.create(&req("small", 64 * 1024, Format::Raw))
+            .expect("a small one fits");
         let before = tree(&mnt);
-        let err = vols.create(&req("big", 8 << 30, Format::Qcow2)).expect_err("ENOSPC");
-        let text = format!("{err}: {:?}", std::error::Error::source(&err).map(ToString::to_string));
+        let err = vols
+            .create(&req("big", 8 << 30, Format::Qcow2))
+            .expect_err("ENOSPC");
+        let text = format!(
+            "{err}: {:?}",
+            std::error::Error::source(&err).map(ToString::to_string)
+        );
         assert!(text.contains("qemu-img create failed"), "{text}");
         assert_eq!(tree(&mnt), before, "nothing left by the failed create");
     });
@@ -322,18 +420,36 @@ fn failure_at_every_step_leaves_nothing_behind() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     let lustre = standin(root);
-    store(root).create(&req("src", 2 * MIB, Format::Qcow2)).expect("source");
+    store(root)
+        .create(&req("src", 2 * MIB, Format::Qcow2))
+        .expect("source");
     store(root).snapshot("src", "s").expect("snapshot");
 
     let grow = CopyOptions {
         size: Some(4 * MIB),
         ..Default::default()
     };
-    let ops: Vec<(&str, Box<dyn Fn(&Volumes) -> Result<(), VolumeError>>)> = vec![
-        ("create", Box::new(|v: &Volumes| v.create(&req("new", MIB, Format::Qcow2)).map(drop))),
-        ("clone", Box::new(move |v: &Volumes| v.clone_volume("src", "c", &grow).map(drop))),
-        ("from-snapshot", Box::new(|v: &Volumes| v.create_from_snapshot("src", "s", "f", &CopyOptions::default()).map(drop))),
-        ("snapshot", Box::new(|v: &Volumes| v.snapshot("src", "t").map(drop))),
+    type Op = Box<dyn Fn(&Volumes) -> Result<(), VolumeError>>;
+    let ops: Vec<(&str, Op)> = vec![
+        (
+            "create",
+            Box::new(|v: &Volumes| v.create(&req("new", MIB, Format::Qcow2)).map(drop)),
+        ),
+        (
+            "clone",
+            Box::new(move |v: &Volumes| v.clone_volume("src", "c", &grow).map(drop)),
+        ),
+        (
+            "from-snapshot",
+            Box::new(|v: &Volumes| {
+                v.create_from_snapshot("src", "s", "f", &CopyOptions::default())
+                    .map(drop)
+            }),
+        ),
+        (
+            "snapshot",
+            Box::new(|v: &Volumes| v.snapshot("src", "t").map(drop)),
+        ),
         ("revert", Box::new(|v: &Volumes| v.revert("src", "s", true))),
         ("extend", Box::new(|v: &Volumes| v.extend("src", 8 * MIB))),
     ];
@@ -346,7 +462,11 @@ fn failure_at_every_step_leaves_nothing_behind() {
             match op(&vols) {
                 Ok(()) => break,
                 Err(e) => {
-                    assert_eq!(tree(root), before, "{what} failing at command {step} ({e}) left something");
+                    assert_eq!(
+                        tree(root),
+                        before,
+                        "{what} failing at command {step} ({e}) left something"
+                    );
                 }
             }
             step += 1;
@@ -360,7 +480,10 @@ fn failure_at_every_step_leaves_nothing_behind() {
     let failing = Arc::new(FaultLustre::new(common::standin_plain(root), Some(0)));
     let vols = store_with(root, Arc::new(LocalRunner), failing);
     let striped = CreateRequest {
-        stripe: Some(Stripe { count: 2, size: MIB }),
+        stripe: Some(Stripe {
+            count: 2,
+            size: MIB,
+        }),
         ..req("striped", MIB, Format::Raw)
     };
     let err = vols.create(&striped).expect_err("setstripe fails");
@@ -374,8 +497,12 @@ fn state_survives_restart_and_leftovers_are_swept() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let v = store(dir.path()).create(&req("p", MIB, Format::Raw)).expect("create");
-    store(dir.path()).set_attached("p", Some("vm1")).expect("mark");
+    let v = store(dir.path())
+        .create(&req("p", MIB, Format::Raw))
+        .expect("create");
+    store(dir.path())
+        .set_attached("p", Some("vm1"))
+        .expect("mark");
     let again = store(dir.path()).info("p").expect("reopened");
     assert_eq!(again.attached_to.as_deref(), Some("vm1"));
     store(dir.path()).set_attached("p", None).expect("unmark");
@@ -384,7 +511,10 @@ fn state_survives_restart_and_leftovers_are_swept() {
     std::fs::write(v.path.join("layer-7.qcow2"), b"junk").expect("stray");
     std::fs::create_dir(dir.path().join("volumes/.new-q-1-1")).expect("stray dir");
     let listing = store(dir.path()).list().expect("list");
-    assert_eq!(listing.problems, [".new-q-1-1: left by an interrupted operation"]);
+    assert_eq!(
+        listing.problems,
+        [".new-q-1-1: left by an interrupted operation"]
+    );
     store(dir.path()).snapshot("p", "s").expect("snapshot");
     assert!(!v.path.join("layer-7.qcow2").exists());
 
@@ -393,7 +523,10 @@ fn state_survives_restart_and_leftovers_are_swept() {
     let err = store(dir.path()).info("p").expect_err("damaged");
     assert!(err.to_string().contains("info.json is unusable"), "{err}");
     let listing = store(dir.path()).list().expect("list still works");
-    assert!(listing.problems.iter().any(|p| p.starts_with("p: ")), "{listing:?}");
+    assert!(
+        listing.problems.iter().any(|p| p.starts_with("p: ")),
+        "{listing:?}"
+    );
 }
 
 #[test]
@@ -413,13 +546,23 @@ fn striped_create_runs_lfs_setstripe_before_qemu_img() {
     ));
     let vols = store_with(dir.path(), runner.clone(), lustre);
     let striped = CreateRequest {
-        stripe: Some(Stripe { count: 4, size: 4 * MIB }),
+        stripe: Some(Stripe {
+            count: 4,
+            size: 4 * MIB,
+        }),
         ..req("s", 16 * MIB, Format::Qcow2)
     };
     let v = vols.create(&striped).expect("create");
     assert_eq!(v.info.stripe, striped.stripe);
     let calls = runner.calls.lock().expect("calls").clone();
-    assert_eq!(calls[0][..6], ["lfs", "setstripe", "-c", "4", "-S", "4096K"]);
+    assert_eq!(
+        calls[0][..6],
+        ["lfs", "setstripe", "-c", "4", "-S", "4096K"]
+    );
     assert_eq!(calls[1][..2], ["qemu-img", "create"]);
-    assert_eq!(calls[0].last(), calls[1].get(calls[1].len() - 2), "same file");
+    assert_eq!(
+        calls[0].last(),
+        calls[1].get(calls[1].len() - 2),
+        "same file"
+    );
 }

@@ -77,12 +77,26 @@ pub fn nodemap_new(name: &str) -> Vec<String> {
 
 /// `lctl nodemap_add_range --name NAME --range RANGE`.
 pub fn nodemap_add_range(name: &str, range: &NidRange) -> Vec<String> {
-    v(["lctl", "nodemap_add_range", "--name", name, "--range", range.as_str()])
+    v([
+        "lctl",
+        "nodemap_add_range",
+        "--name",
+        name,
+        "--range",
+        range.as_str(),
+    ])
 }
 
 /// `lctl nodemap_fileset_add --name NAME --fileset DIR [--ro]` (primary fileset).
 pub fn nodemap_fileset_add(name: &str, fileset: &str, readonly: bool) -> Vec<String> {
-    let mut a = v(["lctl", "nodemap_fileset_add", "--name", name, "--fileset", fileset]);
+    let mut a = v([
+        "lctl",
+        "nodemap_fileset_add",
+        "--name",
+        name,
+        "--fileset",
+        fileset,
+    ]);
     if readonly {
         a.push("--ro".into());
     }
@@ -92,12 +106,28 @@ pub fn nodemap_fileset_add(name: &str, fileset: &str, readonly: bool) -> Vec<Str
 /// `lctl nodemap_modify --name NAME --property PROP --value VALUE`.
 pub fn nodemap_modify(name: &str, property: NodemapProperty) -> Vec<String> {
     let (prop, value) = property.name_value();
-    v(["lctl", "nodemap_modify", "--name", name, "--property", prop, "--value", value])
+    v([
+        "lctl",
+        "nodemap_modify",
+        "--name",
+        name,
+        "--property",
+        prop,
+        "--value",
+        value,
+    ])
 }
 
 /// `lctl nodemap_del_range --name NAME --range RANGE`.
 pub fn nodemap_del_range(name: &str, range: &NidRange) -> Vec<String> {
-    v(["lctl", "nodemap_del_range", "--name", name, "--range", range.as_str()])
+    v([
+        "lctl",
+        "nodemap_del_range",
+        "--name",
+        name,
+        "--range",
+        range.as_str(),
+    ])
 }
 
 /// `lctl nodemap_del --name NAME`.

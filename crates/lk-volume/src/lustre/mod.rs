@@ -41,7 +41,7 @@ impl Stripe {
                 self.count
             )));
         }
-        if self.size % STRIPE_UNIT != 0 {
+        if !self.size.is_multiple_of(STRIPE_UNIT) {
             return Err(LustreError::Stripe(format!(
                 "stripe size {} is not a multiple of 64KiB",
                 self.size
@@ -158,7 +158,12 @@ pub trait LustreOps: Send + Sync {
     fn nodemap_add(&self, name: &str) -> Result<(), LustreError>;
     fn nodemap_add_range(&self, name: &str, range: &NidRange) -> Result<(), LustreError>;
     /// Sets the nodemap's primary fileset, read-only if asked.
-    fn nodemap_set_fileset(&self, name: &str, fileset: &str, readonly: bool) -> Result<(), LustreError>;
+    fn nodemap_set_fileset(
+        &self,
+        name: &str,
+        fileset: &str,
+        readonly: bool,
+    ) -> Result<(), LustreError>;
     fn nodemap_modify(&self, name: &str, property: NodemapProperty) -> Result<(), LustreError>;
     fn nodemap_del_range(&self, name: &str, range: &NidRange) -> Result<(), LustreError>;
     fn nodemap_del(&self, name: &str) -> Result<(), LustreError>;
@@ -197,17 +202,33 @@ mod tests {
     #[test]
     fn fileset_is_the_path_from_the_filesystem_root() {
         let m = Path::new("/mnt/lustre");
-        assert_eq!(fileset_under(m, "", Path::new("/mnt/lustre/shares/a")).expect("ok"), "/shares/a");
-        assert_eq!(fileset_under(m, "/proj", Path::new("/mnt/lustre/shares/a")).expect("ok"), "/proj/shares/a");
+        assert_eq!(
+            fileset_under(m, "", Path::new("/mnt/lustre/shares/a")).expect("ok"),
+            "/shares/a"
+        );
+        assert_eq!(
+            fileset_under(m, "/proj", Path::new("/mnt/lustre/shares/a")).expect("ok"),
+            "/proj/shares/a"
+        );
         assert_eq!(fileset_under(m, "", m).expect("ok"), "/");
         assert!(fileset_under(m, "", Path::new("/srv/x")).is_err());
     }
 
     #[test]
     fn stripe_validation() {
-        assert!(Stripe { count: -1, size: 1 << 20 }.validate().is_ok());
+        assert!(Stripe {
+            count: -1,
+            size: 1 << 20
+        }
+        .validate()
+        .is_ok());
         assert!(Stripe { count: 0, size: 0 }.validate().is_ok());
         assert!(Stripe { count: -2, size: 0 }.validate().is_err());
-        assert!(Stripe { count: 1, size: 1000 }.validate().is_err());
+        assert!(Stripe {
+            count: 1,
+            size: 1000
+        }
+        .validate()
+        .is_err());
     }
 }

@@ -33,9 +33,7 @@ impl NidRange {
             range: input.to_string(),
             reason: reason.to_string(),
         };
-        let (addr, net) = input
-            .rsplit_once('@')
-            .ok_or_else(|| fail("missing @NET"))?;
+        let (addr, net) = input.rsplit_once('@').ok_or_else(|| fail("missing @NET"))?;
         check_net(net).map_err(|r| fail(&r))?;
         check_addr(addr).map_err(|r| fail(&r))?;
         Ok(Self(input.to_string()))
@@ -189,7 +187,11 @@ mod tests {
             "*@tcp",
             "0@lo",
         ] {
-            assert!(NidRange::parse(ok).is_ok(), "{ok}: {:?}", NidRange::parse(ok));
+            assert!(
+                NidRange::parse(ok).is_ok(),
+                "{ok}: {:?}",
+                NidRange::parse(ok)
+            );
         }
     }
 
@@ -217,7 +219,10 @@ mod tests {
     #[test]
     fn serde_round_trip_validates() {
         let r: NidRange = serde_json::from_str("\"10.0.0.[2-5]@tcp\"").expect("valid");
-        assert_eq!(serde_json::to_string(&r).expect("ser"), "\"10.0.0.[2-5]@tcp\"");
+        assert_eq!(
+            serde_json::to_string(&r).expect("ser"),
+            "\"10.0.0.[2-5]@tcp\""
+        );
         assert!(serde_json::from_str::<NidRange>("\"bogus\"").is_err());
     }
 }

@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{argv, fileset_under, utf8, Backend, LustreError, LustreOps, NidRange, NodemapProperty};
+use super::{
+    argv, fileset_under, utf8, Backend, LustreError, LustreOps, NidRange, NodemapProperty,
+};
 use super::{ProjectQuota, QuotaLimits, QuotaUsage, Stripe};
 use crate::runner::{run_checked, CommandRunner};
 
@@ -67,7 +69,8 @@ impl LustreOps for RealLustre {
     }
 
     fn set_project_quota(&self, id: u32, limits: &QuotaLimits) -> Result<(), LustreError> {
-        self.lfs(&argv::setquota(self.mount_str()?, id, limits)).map(drop)
+        self.lfs(&argv::setquota(self.mount_str()?, id, limits))
+            .map(drop)
     }
 
     fn project_quota(&self, id: u32) -> Result<ProjectQuota, LustreError> {
@@ -91,7 +94,12 @@ impl LustreOps for RealLustre {
         self.lctl(&argv::nodemap_add_range(name, range))
     }
 
-    fn nodemap_set_fileset(&self, name: &str, fileset: &str, readonly: bool) -> Result<(), LustreError> {
+    fn nodemap_set_fileset(
+        &self,
+        name: &str,
+        fileset: &str,
+        readonly: bool,
+    ) -> Result<(), LustreError> {
         self.lctl(&argv::nodemap_fileset_add(name, fileset, readonly))
     }
 
@@ -151,13 +159,21 @@ mod tests {
     #[test]
     fn parses_quota_lines_as_lfs_prints_them() {
         // print_quota's columns: "%*s " with widths 16 (Filesystem) and 8.
-        let plain = "     /mnt/lustre      12       0  102400       -       3       0    1000       -\n";
+        let plain =
+            "     /mnt/lustre      12       0  102400       -       3       0    1000       -\n";
         let q = parse_quota(plain).expect("parses");
-        assert_eq!(q.usage, QuotaUsage { bytes: 12 * 1024, inodes: 3 });
+        assert_eq!(
+            q.usage,
+            QuotaUsage {
+                bytes: 12 * 1024,
+                inodes: 3
+            }
+        );
         assert_eq!(q.limits.block_hard, 102_400 * 1024);
         assert_eq!(q.limits.inode_hard, 1000);
 
-        let over = "     /mnt/lustre  204800* 102400  102400 6d23h59m       3       0    1000       -\n";
+        let over =
+            "     /mnt/lustre  204800* 102400  102400 6d23h59m       3       0    1000       -\n";
         let q = parse_quota(over).expect("over limit parses");
         assert_eq!(q.usage.bytes, 204_800 * 1024);
 

@@ -75,7 +75,10 @@ impl StandInLustre {
         }
     }
 
-    fn update<T>(&self, f: impl FnOnce(&mut StandInState) -> Result<T, LustreError>) -> Result<T, LustreError> {
+    fn update<T>(
+        &self,
+        f: impl FnOnce(&mut StandInState) -> Result<T, LustreError>,
+    ) -> Result<T, LustreError> {
         let lock_path = self.state.with_extension("lock");
         let _lock = fsutil::lock(&lock_path).map_err(|e| match e {
             LockError::Busy => LustreError::StandInBusy {
@@ -97,7 +100,10 @@ impl StandInLustre {
         Ok(fileset.trim_start_matches('/').to_string())
     }
 
-    fn nodemap<'a>(state: &'a mut StandInState, name: &str) -> Result<&'a mut StandInNodemap, LustreError> {
+    fn nodemap<'a>(
+        state: &'a mut StandInState,
+        name: &str,
+    ) -> Result<&'a mut StandInNodemap, LustreError> {
         state
             .nodemaps
             .get_mut(name)
@@ -118,7 +124,12 @@ impl LustreOps for StandInLustre {
             .write(true)
             .create_new(true)
             .open(path)
-            .map_err(|e| self.err(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
+            .map_err(|e| {
+                self.err(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", path.display()),
+                ))
+            })?;
         self.update(|s| {
             s.stripes.insert(rel, *stripe);
             Ok(())
@@ -199,7 +210,12 @@ impl LustreOps for StandInLustre {
         })
     }
 
-    fn nodemap_set_fileset(&self, name: &str, fileset: &str, readonly: bool) -> Result<(), LustreError> {
+    fn nodemap_set_fileset(
+        &self,
+        name: &str,
+        fileset: &str,
+        readonly: bool,
+    ) -> Result<(), LustreError> {
         self.update(|s| {
             let n = Self::nodemap(s, name)?;
             n.fileset = Some(fileset.into());
@@ -211,7 +227,9 @@ impl LustreOps for StandInLustre {
     fn nodemap_modify(&self, name: &str, property: NodemapProperty) -> Result<(), LustreError> {
         self.update(|s| {
             let (prop, value) = property.name_value();
-            Self::nodemap(s, name)?.properties.insert(prop.into(), value.into());
+            Self::nodemap(s, name)?
+                .properties
+                .insert(prop.into(), value.into());
             Ok(())
         })
     }

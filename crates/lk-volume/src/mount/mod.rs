@@ -57,16 +57,27 @@ impl LustreSource {
             source_: text.into(),
             reason: reason.into(),
         };
-        let (nids, path) = text.rsplit_once(":/").ok_or_else(|| fail("no ':/' before the filesystem name"))?;
-        if nids.is_empty() || nids.split(':').any(|n| n.split(',').any(|nid| !nid.contains('@'))) {
+        let (nids, path) = text
+            .rsplit_once(":/")
+            .ok_or_else(|| fail("no ':/' before the filesystem name"))?;
+        if nids.is_empty()
+            || nids
+                .split(':')
+                .any(|n| n.split(',').any(|nid| !nid.contains('@')))
+        {
             return Err(fail("every MGS NID must look like ADDRESS@NET"));
         }
         let fsname = path.split('/').next().unwrap_or_default();
         if fsname.is_empty() || fsname.len() > 8 {
             return Err(fail("the filesystem name must be 1 to 8 characters"));
         }
-        if !fsname.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            return Err(fail("the filesystem name may only have letters, digits, '_' and '-'"));
+        if !fsname
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(fail(
+                "the filesystem name may only have letters, digits, '_' and '-'",
+            ));
         }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(fail("whitespace or control characters"));
@@ -121,7 +132,12 @@ impl Mounter {
     }
 
     /// With another mount table and clock (tests, or a table read inside a VM).
-    pub fn with_table(runner: Arc<dyn CommandRunner>, table: ReadTable, sleep: Sleep, delay: Duration) -> Self {
+    pub fn with_table(
+        runner: Arc<dyn CommandRunner>,
+        table: ReadTable,
+        sleep: Sleep,
+        delay: Duration,
+    ) -> Self {
         Self {
             runner,
             table,
@@ -171,7 +187,9 @@ impl Mounter {
             match run_checked(self.runner.as_ref(), &argv) {
                 Ok(_) => match self.mounted(mount_point)? {
                     Some(m) if m.fstype == "lustre" => return Ok(MountStatus::Mounted { attempt }),
-                    _ => tries.push(format!("attempt {attempt}: mount succeeded but the mount table does not show it")),
+                    _ => tries.push(format!(
+                        "attempt {attempt}: mount succeeded but the mount table does not show it"
+                    )),
                 },
                 Err(e) => tries.push(format!("attempt {attempt}: {e}")),
             }

@@ -33,7 +33,12 @@ pub fn parse(text: &str) -> Result<Vec<MountEntry>, ParseError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| parse_line(l).map_err(|reason| ParseError { line: i + 1, reason }))
+        .map(|(i, l)| {
+            parse_line(l).map_err(|reason| ParseError {
+                line: i + 1,
+                reason,
+            })
+        })
         .collect()
 }
 
@@ -44,13 +49,21 @@ fn parse_line(line: &str) -> Result<MountEntry, String> {
         .position(|f| *f == "-")
         .ok_or("no ' - ' separator")?;
     if sep < 6 {
-        return Err(format!("{sep} fields before the separator, at least 6 expected"));
+        return Err(format!(
+            "{sep} fields before the separator, at least 6 expected"
+        ));
     }
     let after = &fields[sep + 1..];
     if after.len() < 3 {
-        return Err(format!("{} fields after the separator, 3 expected", after.len()));
+        return Err(format!(
+            "{} fields after the separator, 3 expected",
+            after.len()
+        ));
     }
-    let num = |s: &str, what: &str| s.parse::<u32>().map_err(|_| format!("{what} {s:?} is not a number"));
+    let num = |s: &str, what: &str| {
+        s.parse::<u32>()
+            .map_err(|_| format!("{what} {s:?} is not a number"))
+    };
     Ok(MountEntry {
         id: num(fields[0], "mount ID")?,
         parent: num(fields[1], "parent ID")?,
@@ -72,7 +85,9 @@ fn unescape(s: &str) -> String {
         let digits = bytes.get(i + 1..i + 4);
         if bytes[i] == b'\\' {
             if let Some(d) = digits.filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b))) {
-                let v = (u32::from(d[0] - b'0') << 6) | (u32::from(d[1] - b'0') << 3) | u32::from(d[2] - b'0');
+                let v = (u32::from(d[0] - b'0') << 6)
+                    | (u32::from(d[1] - b'0') << 3)
+                    | u32::from(d[2] - b'0');
                 if let Ok(v) = u8::try_from(v) {
                     out.push(v);
                     i += 4;
@@ -139,10 +154,14 @@ mod tests {
 
     #[test]
     fn finds_the_lustre_mount_and_its_subdirectory() {
-        let (m, p) = lustre_mount_of(RECORDED, Path::new("/mnt/lustre/cloud/shares")).expect("found");
+        let (m, p) =
+            lustre_mount_of(RECORDED, Path::new("/mnt/lustre/cloud/shares")).expect("found");
         assert_eq!((m.as_path(), p.as_str()), (Path::new("/mnt/lustre"), ""));
         let (m, p) = lustre_mount_of(RECORDED, Path::new("/mnt/with space/x")).expect("found");
-        assert_eq!((m.as_path(), p.as_str()), (Path::new("/mnt/with space"), "/projects/a"));
+        assert_eq!(
+            (m.as_path(), p.as_str()),
+            (Path::new("/mnt/with space"), "/projects/a")
+        );
         assert!(lustre_mount_of(RECORDED, Path::new("/srv")).is_none());
     }
 

@@ -65,14 +65,27 @@ pub fn nodemap_name(share: &str, level: AccessLevel) -> String {
 }
 
 fn nodemap_stem(share: &str) -> String {
-    let readable: String = share.chars().filter(char::is_ascii_alphanumeric).take(5).collect();
-    format!("lk{readable}{:08x}", crate::fsutil::fnv1a32(share.as_bytes()))
+    let readable: String = share
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(5)
+        .collect();
+    format!(
+        "lk{readable}{:08x}",
+        crate::fsutil::fnv1a32(share.as_bytes())
+    )
 }
 
 /// Refuses a new share whose nodemap names another share already has.
-pub(crate) fn refuse_nodemap_collision(name: &str, records: &[ShareRecord]) -> Result<(), ShareError> {
+pub(crate) fn refuse_nodemap_collision(
+    name: &str,
+    records: &[ShareRecord],
+) -> Result<(), ShareError> {
     let stem = nodemap_stem(name);
-    match records.iter().find(|r| r.name != name && nodemap_stem(&r.name) == stem) {
+    match records
+        .iter()
+        .find(|r| r.name != name && nodemap_stem(&r.name) == stem)
+    {
         Some(other) => Err(ShareError::NodemapCollision {
             share: name.into(),
             other: other.name.clone(),
@@ -85,7 +98,12 @@ pub(crate) fn refuse_nodemap_collision(name: &str, records: &[ShareRecord]) -> R
 impl Shares {
     /// Allows `range` on share `name` at `level`. Allowing what is already allowed at the
     /// same level changes nothing; at the other level it is refused.
-    pub fn allow(&self, name: &str, range: &NidRange, level: AccessLevel) -> Result<AccessRule, ShareError> {
+    pub fn allow(
+        &self,
+        name: &str,
+        range: &NidRange,
+        level: AccessLevel,
+    ) -> Result<AccessRule, ShareError> {
         let _lock = self.lock()?;
         let mut record = self.record(name)?;
         if let Some(rule) = record.access.iter().find(|r| &r.range == range) {
@@ -125,7 +143,9 @@ impl Shares {
                 .nodemap_add_range(&nodemap, range)
                 .map_err(ShareError::lustre(name, "lctl nodemap_add_range failed"))?;
             rb.push(format!("range {range} in nodemap {nodemap}"), || {
-                lustre.nodemap_del_range(&nodemap, range).map_err(|e| e.to_string())
+                lustre
+                    .nodemap_del_range(&nodemap, range)
+                    .map_err(|e| e.to_string())
             });
             record.access.push(rule.clone());
             self.save(&record)
@@ -134,7 +154,12 @@ impl Shares {
     }
 
     /// Creates and configures a level's nodemap; a failure after the creation deletes it.
-    fn make_nodemap(&self, share: &str, nodemap: &str, level: AccessLevel) -> Result<(), ShareError> {
+    fn make_nodemap(
+        &self,
+        share: &str,
+        nodemap: &str,
+        level: AccessLevel,
+    ) -> Result<(), ShareError> {
         let lustre = self.lustre();
         let fileset = lustre
             .fileset_of(&self.share_dir(share))
@@ -145,7 +170,9 @@ impl Shares {
             lustre
                 .nodemap_add(nodemap)
                 .map_err(ShareError::lustre(share, "lctl nodemap_new failed"))?;
-            rb.push(format!("nodemap {nodemap}"), || lustre.nodemap_del(nodemap).map_err(|e| e.to_string()));
+            rb.push(format!("nodemap {nodemap}"), || {
+                lustre.nodemap_del(nodemap).map_err(|e| e.to_string())
+            });
             lustre
                 .nodemap_set_fileset(nodemap, &fileset, readonly)
                 .map_err(ShareError::lustre(share, "lctl nodemap_fileset_add failed"))?;
@@ -226,13 +253,25 @@ mod tests {
             for level in [AccessLevel::Rw, AccessLevel::Ro] {
                 let n = nodemap_name(share, level);
                 assert!(n.len() <= 16, "{n}");
-                assert!(n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{n}");
+                assert!(
+                    n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                    "{n}"
+                );
                 assert_eq!(n, nodemap_name(share, level));
             }
         }
-        assert_eq!(nodemap_name("project-alpha", AccessLevel::Rw), nodemap_name("project-alpha", AccessLevel::Rw));
-        assert_ne!(nodemap_name("a", AccessLevel::Rw), nodemap_name("a", AccessLevel::Ro));
-        assert_ne!(nodemap_name("a", AccessLevel::Rw), nodemap_name("b", AccessLevel::Rw));
+        assert_eq!(
+            nodemap_name("project-alpha", AccessLevel::Rw),
+            nodemap_name("project-alpha", AccessLevel::Rw)
+        );
+        assert_ne!(
+            nodemap_name("a", AccessLevel::Rw),
+            nodemap_name("a", AccessLevel::Ro)
+        );
+        assert_ne!(
+            nodemap_name("a", AccessLevel::Rw),
+            nodemap_name("b", AccessLevel::Rw)
+        );
         assert!(nodemap_name("project-alpha", AccessLevel::Ro).starts_with("lkproje"));
     }
 }

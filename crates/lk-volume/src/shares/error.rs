@@ -37,7 +37,9 @@ pub enum ShareError {
     NoSuchRule { share: String, range: String },
     #[error("NID range {range} is already allowed on share {other}")]
     RangeElsewhere { range: String, other: String },
-    #[error("share {share} would use nodemap names of share {other} ({nodemap}); choose another name")]
+    #[error(
+        "share {share} would use nodemap names of share {other} ({nodemap}); choose another name"
+    )]
     NodemapCollision {
         share: String,
         other: String,

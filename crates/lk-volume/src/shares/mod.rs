@@ -141,18 +141,25 @@ impl Shares {
         let path = self.record_path(name);
         let record: ShareRecord = match fsutil::read_json(&path) {
             Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ShareError::NotFound(name.into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ShareError::NotFound(name.into()))
+            }
             Err(e) => return Err(state_error(name, &path, e.to_string())),
         };
         if record.version != VERSION || record.name != name {
-            return Err(state_error(name, &path, "version or name does not match".into()));
+            return Err(state_error(
+                name,
+                &path,
+                "version or name does not match".into(),
+            ));
         }
         Ok(record)
     }
 
     pub(crate) fn save(&self, record: &ShareRecord) -> Result<(), ShareError> {
         let path = self.record_path(&record.name);
-        fsutil::write_json_atomic(&path, record).map_err(|e| ShareError::io("could not write", &path, e))
+        fsutil::write_json_atomic(&path, record)
+            .map_err(|e| ShareError::io("could not write", &path, e))
     }
 
     /// Every record, sorted by name.
@@ -196,14 +203,20 @@ impl Shares {
         transaction(|rb| {
             match fs::create_dir(&dir) {
                 Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(ShareError::Exists(name.into())),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(ShareError::Exists(name.into()))
+                }
                 Err(e) => return Err(ShareError::io("could not create", &dir, e)),
             }
             rb.push(dir.display().to_string(), || undo::remove_path(&dir));
             let id = self.claim_project_id(&records)?;
             let id_path = self.id_path(id);
-            rb.push(id_path.display().to_string(), move || undo::remove_path(&id_path));
-            self.lustre.set_project(&dir, id).map_err(ShareError::lustre(name, "lfs project failed"))?;
+            rb.push(id_path.display().to_string(), move || {
+                undo::remove_path(&id_path)
+            });
+            self.lustre
+                .set_project(&dir, id)
+                .map_err(ShareError::lustre(name, "lfs project failed"))?;
             rb.push(format!("project {id} on {}", dir.display()), || {
                 self.lustre.clear_project(&dir).map_err(|e| e.to_string())
             });
@@ -236,7 +249,11 @@ impl Shares {
                 continue;
             }
             let path = self.id_path(id);
-            match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(_) => return Ok(id),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(ShareError::io("could not claim project ID", &path, e)),
@@ -251,7 +268,10 @@ impl Shares {
         let quota = self
             .lustre
             .project_quota(record.project_id)
-            .map_err(ShareError::lustre(&name, "reading the project quota failed"))?;
+            .map_err(ShareError::lustre(
+                &name,
+                "reading the project quota failed",
+            ))?;
         let fileset = self
             .lustre
             .fileset_of(&path)
@@ -304,7 +324,9 @@ impl Shares {
                 .set_project_quota(id, &record.limits)
                 .map_err(ShareError::lustre(name, "lfs setquota failed"))?;
             rb.push(format!("new quota of project {id}"), || {
-                self.lustre.set_project_quota(id, &old).map_err(|e| e.to_string())
+                self.lustre
+                    .set_project_quota(id, &old)
+                    .map_err(|e| e.to_string())
             });
             self.save(&record)
         })?;
@@ -325,13 +347,18 @@ impl Shares {
         }
         self.remove_access(&mut record)?;
         let id = record.project_id;
+        let dir = self.share_dir(name);
+        undo::remove_path(&dir)
+            .map_err(|e| ShareError::io("could not remove", &dir, std::io::Error::other(e)))?;
         self.lustre
             .set_project_quota(id, &QuotaLimits::default())
-            .map_err(ShareError::lustre(name, "clearing the project quota failed"))?;
-        let dir = self.share_dir(name);
-        undo::remove_path(&dir).map_err(|e| ShareError::io("could not remove", &dir, std::io::Error::other(e)))?;
+            .map_err(ShareError::lustre(
+                name,
+                "clearing the project quota failed",
+            ))?;
         let id_path = self.id_path(id);
-        undo::remove_path(&id_path).map_err(|e| ShareError::io("could not release", &id_path, std::io::Error::other(e)))?;
+        undo::remove_path(&id_path)
+            .map_err(|e| ShareError::io("could not release", &id_path, std::io::Error::other(e)))?;
         let path = self.record_path(name);
         fs::remove_file(&path).map_err(|e| ShareError::io("could not remove", &path, e))
     }

@@ -39,7 +39,8 @@ impl Volumes {
         } else {
             self.dir().parent().unwrap_or(self.dir()).to_path_buf()
         };
-        let (total, free) = fsutil::space(&probe).map_err(|e| VolumeError::io("could not statvfs", &probe, e))?;
+        let (total, free) =
+            fsutil::space(&probe).map_err(|e| VolumeError::io("could not statvfs", &probe, e))?;
         let provisioned = listing.volumes.iter().map(|v| v.info.size).sum::<u64>();
         Ok(Capacity {
             total,
@@ -120,9 +121,18 @@ mod tests {
     #[test]
     fn cinder_rule() {
         assert!(check(&cap(100, 100, 0, 1.0), 100).is_ok());
-        assert!(matches!(check(&cap(100, 100, 50, 1.0), 51), Err(VolumeError::Oversubscribed { .. })));
+        assert!(matches!(
+            check(&cap(100, 100, 50, 1.0), 51),
+            Err(VolumeError::Oversubscribed { .. })
+        ));
         assert!(check(&cap(100, 100, 50, 2.0), 150).is_ok());
-        assert!(matches!(check(&cap(100, 10, 0, 2.0), 21), Err(VolumeError::NoSpace { .. })));
-        assert!(matches!(check(&cap(0, 0, 0, 20.0), 1), Err(VolumeError::Oversubscribed { .. })));
+        assert!(matches!(
+            check(&cap(100, 10, 0, 2.0), 21),
+            Err(VolumeError::NoSpace { .. })
+        ));
+        assert!(matches!(
+            check(&cap(0, 0, 0, 20.0), 1),
+            Err(VolumeError::Oversubscribed { .. })
+        ));
     }
 }

@@ -19,7 +19,12 @@ pub struct CopyOptions {
 impl Volumes {
     /// Copies volume `source` (as its active layer shows it now) into a new volume `name`.
     /// The copy of an attached volume is only crash-consistent.
-    pub fn clone_volume(&self, source: &str, name: &str, opts: &CopyOptions) -> Result<Volume, VolumeError> {
+    pub fn clone_volume(
+        &self,
+        source: &str,
+        name: &str,
+        opts: &CopyOptions,
+    ) -> Result<Volume, VolumeError> {
         let src = self.info(source)?;
         let image = src.active.clone();
         let origin = format!("clone of {source}");
@@ -36,10 +41,12 @@ impl Volumes {
     ) -> Result<Volume, VolumeError> {
         crate::name::validate("snapshot", snapshot)?;
         let src = self.info(source)?;
-        let snap = src.snapshot(snapshot).ok_or_else(|| VolumeError::SnapshotNotFound {
-            volume: source.into(),
-            snapshot: snapshot.into(),
-        })?;
+        let snap = src
+            .snapshot(snapshot)
+            .ok_or_else(|| VolumeError::SnapshotNotFound {
+                volume: source.into(),
+                snapshot: snapshot.into(),
+            })?;
         let origin = format!("snapshot {source}@{snapshot}");
         self.copy_from(&src, &snap.image.clone(), snap.size, name, opts, origin)
     }

@@ -33,7 +33,7 @@ pub enum VolumeError {
         to: String,
         action: &'static str,
     },
-    #[error("volume {volume} is {} ({current} bytes); the new size {requested} bytes must be larger", size::human(*.current))]
+    #[error("volume {volume} is {} ({current} bytes); the new size {} ({requested} bytes) must be larger", size::human(*.current), size::human(*.requested))]
     NotLarger {
         volume: String,
         current: u64,

@@ -89,16 +89,29 @@ impl VolumeInfo {
             return Err(format!("version {} is not {VERSION}", self.version));
         }
         if self.name != dir_name {
-            return Err(format!("names volume {:?} but lives in {dir_name:?}", self.name));
+            return Err(format!(
+                "names volume {:?} but lives in {dir_name:?}",
+                self.name
+            ));
         }
         if self.chain.last() != Some(&self.active) {
-            return Err(format!("active layer {:?} is not the top of the chain", self.active));
+            return Err(format!(
+                "active layer {:?} is not the top of the chain",
+                self.active
+            ));
         }
         let frozen = &self.chain[..self.chain.len() - 1];
         if let Some(s) = self.snapshots.iter().find(|s| !frozen.contains(&s.image)) {
-            return Err(format!("snapshot {:?} names {:?}, not a frozen layer", s.name, s.image));
+            return Err(format!(
+                "snapshot {:?} names {:?}, not a frozen layer",
+                s.name, s.image
+            ));
         }
-        if self.chain.iter().any(|f| f.contains('/') || f.starts_with('.')) {
+        if self
+            .chain
+            .iter()
+            .any(|f| f.contains('/') || f.starts_with('.'))
+        {
             return Err("a chain entry is not a plain file name".into());
         }
         Ok(())
@@ -175,7 +188,10 @@ mod tests {
             size: 1,
             created: 0,
         });
-        assert!(i.check("v").expect_err("active is no snapshot").contains("not a frozen layer"));
+        assert!(i
+            .check("v")
+            .expect_err("active is no snapshot")
+            .contains("not a frozen layer"));
         assert_eq!(i.image_format("base.raw"), Format::Raw);
         assert_eq!(i.image_format("layer-1.qcow2"), Format::Qcow2);
     }

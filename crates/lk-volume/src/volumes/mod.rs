@@ -170,7 +170,8 @@ impl Volumes {
     /// Writes a changed state, then removes layers it no longer names.
     pub(crate) fn save(&self, locked: &Locked, info: &VolumeInfo) -> Result<(), VolumeError> {
         let path = locked.dir.join(info::INFO_FILE);
-        fsutil::write_json_atomic(&path, info).map_err(|e| VolumeError::io("could not write", &path, e))?;
+        fsutil::write_json_atomic(&path, info)
+            .map_err(|e| VolumeError::io("could not write", &path, e))?;
         // What cannot be removed now is removed by the next change.
         let _ = info::sweep(&locked.dir, info);
         Ok(())
@@ -183,7 +184,8 @@ impl Volumes {
             return Err(VolumeError::ZeroSize);
         }
         if let Some(s) = &req.stripe {
-            s.validate().map_err(|source| lustre_err(&req.name, "invalid striping", source))?;
+            s.validate()
+                .map_err(|source| lustre_err(&req.name, "invalid striping", source))?;
         }
         self.refuse_existing(&req.name)?;
         self.check_capacity(req.size)?;
@@ -205,7 +207,8 @@ impl Volumes {
         info: &VolumeInfo,
         fill: impl FnOnce(&Path) -> Result<(), VolumeError>,
     ) -> Result<(), VolumeError> {
-        fs::create_dir_all(&self.dir).map_err(|e| VolumeError::io("could not create", &self.dir, e))?;
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| VolumeError::io("could not create", &self.dir, e))?;
         let tmp = self.dir.join(format!(
             ".new-{}-{}-{}",
             info.name,
@@ -275,7 +278,9 @@ impl Volumes {
             let entry = entry.map_err(|e| VolumeError::io("could not list", &self.dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(".new-") || name.starts_with(".del-") {
-                listing.problems.push(format!("{name}: left by an interrupted operation"));
+                listing
+                    .problems
+                    .push(format!("{name}: left by an interrupted operation"));
                 continue;
             }
             match self.get(&name) {
@@ -283,7 +288,9 @@ impl Volumes {
                 Err(e) => listing.problems.push(format!("{name}: {}", chain(&e))),
             }
         }
-        listing.volumes.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        listing
+            .volumes
+            .sort_by(|a, b| a.info.name.cmp(&b.info.name));
         Ok(listing)
     }
 
@@ -299,10 +306,13 @@ impl Volumes {
             });
         }
         // The rename makes the volume disappear at once; the removal may then take a while.
-        let doomed = self
-            .dir
-            .join(format!(".del-{name}-{}-{}", std::process::id(), fsutil::now_unix()));
-        fs::rename(&locked.dir, &doomed).map_err(|e| VolumeError::io("could not move away", &locked.dir, e))?;
+        let doomed = self.dir.join(format!(
+            ".del-{name}-{}-{}",
+            std::process::id(),
+            fsutil::now_unix()
+        ));
+        fs::rename(&locked.dir, &doomed)
+            .map_err(|e| VolumeError::io("could not move away", &locked.dir, e))?;
         drop(locked);
         fs::remove_dir_all(&doomed).map_err(|e| VolumeError::io("could not remove", &doomed, e))
     }
@@ -319,9 +329,14 @@ fn rename_new(tmp: &Path, target: &Path, name: &str) -> Result<(), VolumeError> 
             if target.exists() {
                 return Err(VolumeError::Exists(name.into()));
             }
-            fs::rename(tmp, target).map_err(|e| VolumeError::io("could not rename into place", target, e))
+            fs::rename(tmp, target)
+                .map_err(|e| VolumeError::io("could not rename into place", target, e))
         }
-        Err(e) => Err(VolumeError::io("could not rename into place", target, e.into())),
+        Err(e) => Err(VolumeError::io(
+            "could not rename into place",
+            target,
+            e.into(),
+        )),
     }
 }
 
@@ -350,7 +365,11 @@ pub(crate) fn refuse_attached(info: &VolumeInfo, action: &'static str) -> Result
     }
 }
 
-pub(crate) fn qemu_err(volume: &str, action: &'static str, source: crate::qemu::QemuError) -> VolumeError {
+pub(crate) fn qemu_err(
+    volume: &str,
+    action: &'static str,
+    source: crate::qemu::QemuError,
+) -> VolumeError {
     VolumeError::Qemu {
         volume: volume.into(),
         action,
@@ -358,7 +377,11 @@ pub(crate) fn qemu_err(volume: &str, action: &'static str, source: crate::qemu::
     }
 }
 
-pub(crate) fn lustre_err(volume: &str, action: &'static str, source: crate::lustre::LustreError) -> VolumeError {
+pub(crate) fn lustre_err(
+    volume: &str,
+    action: &'static str,
+    source: crate::lustre::LustreError,
+) -> VolumeError {
     VolumeError::Lustre {
         volume: volume.into(),
         action,

@@ -35,9 +35,18 @@ impl Volumes {
         info.active = layer;
         transaction(|rb| {
             self.qemu
-                .overlay(&layer_path, &frozen, locked.info.image_format(&frozen), info.size)
-                .map_err(|source| qemu_err(name, "qemu-img create of the overlay failed", source))?;
-            rb.push(layer_path.display().to_string(), || undo::remove_path(&layer_path));
+                .overlay(
+                    &layer_path,
+                    &frozen,
+                    locked.info.image_format(&frozen),
+                    info.size,
+                )
+                .map_err(|source| {
+                    qemu_err(name, "qemu-img create of the overlay failed", source)
+                })?;
+            rb.push(layer_path.display().to_string(), || {
+                undo::remove_path(&layer_path)
+            });
             self.save(&locked, &info)
         })?;
         Ok(record)
@@ -47,13 +56,21 @@ impl Volumes {
     /// active layer (at the volume's current size) and the layers above it are discarded.
     /// Newer snapshots would be lost, so they must be named for discarding: refused unless
     /// `discard_newer`.
-    pub fn revert(&self, name: &str, snapshot: &str, discard_newer: bool) -> Result<(), VolumeError> {
+    pub fn revert(
+        &self,
+        name: &str,
+        snapshot: &str,
+        discard_newer: bool,
+    ) -> Result<(), VolumeError> {
         crate::name::validate("snapshot", snapshot)?;
         let locked = self.lock(name)?;
         let mut info = locked.info.clone();
         refuse_attached(&info, "revert")?;
         let index = snapshot_index(&info, snapshot)?;
-        let newer: Vec<String> = info.snapshots[index + 1..].iter().map(|s| s.name.clone()).collect();
+        let newer: Vec<String> = info.snapshots[index + 1..]
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
         if !newer.is_empty() && !discard_newer {
             return Err(VolumeError::NewerSnapshots {
                 volume: name.into(),
@@ -71,9 +88,18 @@ impl Volumes {
         info.active = layer;
         transaction(|rb| {
             self.qemu
-                .overlay(&layer_path, &image, locked.info.image_format(&image), info.size)
-                .map_err(|source| qemu_err(name, "qemu-img create of the overlay failed", source))?;
-            rb.push(layer_path.display().to_string(), || undo::remove_path(&layer_path));
+                .overlay(
+                    &layer_path,
+                    &image,
+                    locked.info.image_format(&image),
+                    info.size,
+                )
+                .map_err(|source| {
+                    qemu_err(name, "qemu-img create of the overlay failed", source)
+                })?;
+            rb.push(layer_path.display().to_string(), || {
+                undo::remove_path(&layer_path)
+            });
             self.save(&locked, &info)
         })
         .map_err(VolumeError::from)
@@ -124,11 +150,14 @@ impl Volumes {
             self.qemu
                 .resize(&active, format, size, false)
                 .map_err(|source| qemu_err(name, "qemu-img resize failed", source))?;
-            rb.push(format!("{} grown to {size} bytes", active.display()), || {
-                self.qemu
-                    .resize(&active, format, old, true)
-                    .map_err(|e| super::chain(&e))
-            });
+            rb.push(
+                format!("{} grown to {size} bytes", active.display()),
+                || {
+                    self.qemu
+                        .resize(&active, format, old, true)
+                        .map_err(|e| super::chain(&e))
+                },
+            );
             self.save(&locked, &info)
         })
         .map_err(VolumeError::from)

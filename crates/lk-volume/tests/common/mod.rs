@@ -43,7 +43,9 @@ pub fn tree(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             let rel = p.strip_prefix(dir).expect("under").display().to_string();
@@ -70,9 +72,16 @@ pub fn qemu_io(image: &Path, format: &str, command: &str) {
         .arg(image)
         .output()
         .expect("qemu-io runs");
-    assert!(out.status.success(), "qemu-io {command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "qemu-io {command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!stdout.contains("Pattern verification failed"), "qemu-io {command}: {stdout}");
+    assert!(
+        !stdout.contains("Pattern verification failed"),
+        "qemu-io {command}: {stdout}"
+    );
 }
 
 /// The first byte of every 64 KiB of the first `blocks` blocks of an image, read through
@@ -86,7 +95,11 @@ pub fn pattern(image: &Path, blocks: usize) -> Vec<u8> {
         .arg(&raw)
         .output()
         .expect("qemu-img convert");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(&raw).expect("read raw");
     (0..blocks).map(|i| bytes[i * 65536]).collect()
 }
@@ -156,7 +169,12 @@ impl<L: LustreOps> LustreOps for FaultLustre<L> {
         self.step()?;
         self.inner.nodemap_add_range(name, range)
     }
-    fn nodemap_set_fileset(&self, name: &str, fileset: &str, readonly: bool) -> Result<(), LustreError> {
+    fn nodemap_set_fileset(
+        &self,
+        name: &str,
+        fileset: &str,
+        readonly: bool,
+    ) -> Result<(), LustreError> {
         self.step()?;
         self.inner.nodemap_set_fileset(name, fileset, readonly)
     }
