@@ -82,7 +82,18 @@ fn lifecycle_on_the_stand_in() {
         s.show("alpha").expect("show").record.limits.block_hard,
         20 * MIB
     );
+    s.delete("beta", false)
+        .expect("delete without access rules");
+    assert!(!b.path.exists());
+}
 
+#[test]
+fn access_rules_and_their_nodemaps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lustre = standin(dir.path());
+    let s = shares(dir.path(), lustre);
+    s.create(&req("alpha", 10 * MIB, None)).expect("alpha");
+    s.create(&req("beta", MIB, None)).expect("beta");
     let rw = range("10.0.0.[2-5]@tcp");
     let ro = range("10.0.1.0/24@tcp");
     s.allow("alpha", &rw, AccessLevel::Rw).expect("allow rw");
