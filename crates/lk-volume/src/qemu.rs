@@ -240,18 +240,28 @@ mod tests {
 
     #[test]
     fn parses_recorded_info() {
-        // qemu-img 7.2 (Debian 12), an overlay over a raw base.
+        // Captured from qemu-img 7.2 (Debian 12): `qemu-img info --output=json -U` of an
+        // overlay over a raw base, made with relative backing names.
         let json = br#"{
+    "backing-filename-format": "raw",
     "virtual-size": 1073741824,
-    "filename": "/v/layer-1.qcow2",
+    "filename": "/tmp/qi/layer-1.qcow2",
     "cluster-size": 65536,
     "format": "qcow2",
     "actual-size": 200704,
-    "format-specific": {"type": "qcow2", "data": {"compat": "1.1", "compression-type": "zlib",
-        "lazy-refcounts": false, "refcount-bits": 16, "corrupt": false, "extended-l2": false}},
-    "full-backing-filename": "/v/base.raw",
+    "format-specific": {
+        "type": "qcow2",
+        "data": {
+            "compat": "1.1",
+            "compression-type": "zlib",
+            "lazy-refcounts": false,
+            "refcount-bits": 16,
+            "corrupt": false,
+            "extended-l2": false
+        }
+    },
+    "full-backing-filename": "/tmp/qi/base.raw",
     "backing-filename": "base.raw",
-    "backing-filename-format": "raw",
     "dirty-flag": false
 }"#;
         let info = ImageInfo::parse(json).expect("parses");

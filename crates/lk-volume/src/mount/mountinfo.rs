@@ -132,7 +132,8 @@ pub fn source_subdir(source: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// Recorded on a Debian 12 Lustre 2.17 client (all-in-one), trimmed.
+    /// Written in proc(5)'s format with Lustre client lines as `mount.lustre` leaves them (not
+    /// a capture: the host cannot mount Lustre; replace with one from a client VM when at hand).
     const RECORDED: &str = "\
 22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
 23 1 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
