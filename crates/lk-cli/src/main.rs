@@ -29,6 +29,10 @@ Examples:
   lustrekit down aio
   lustrekit gateway --root /mnt/lustre/swift --listen 127.0.0.1:8080 --user acct:alice:secret
   lustrekit sync --root /mnt/lustre/swift --backend changelog --mount /mnt/lustre --mdt lustre-MDT0000 --changelog-user cl1
+  lustrekit volume --root /mnt/lustre/cloud create vol1 --size 10GiB --stripe-count 4
+  lustrekit volume --root /mnt/lustre/cloud snapshot vol1 before-upgrade
+  lustrekit share --root /mnt/lustre/cloud create projA --size 100GiB --inodes 1000000
+  lustrekit share --root /mnt/lustre/cloud allow projA '10.0.0.[2-5]@tcp' --access ro
 
 Exit codes:
   0  success
@@ -91,6 +95,10 @@ enum Command {
     Operator(cmd::kubernetes::OperatorArgs),
     /// Run the in-guest health agent (lctl health over HTTP and Prometheus metrics).
     Agent(cmd::kubernetes::AgentArgs),
+    /// Block volumes as files on a Lustre mount (Cinder-style): qcow2/raw, snapshots, clones.
+    Volume(cmd::volume::Args),
+    /// Directories with a project quota and nodemap access on a Lustre mount (Manila-style).
+    Share(cmd::share::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +136,8 @@ fn main() -> ExitCode {
         Command::Crd => cmd::kubernetes::crd(),
         Command::Operator(args) => cmd::kubernetes::operator(&args),
         Command::Agent(args) => cmd::kubernetes::agent(&args),
+        Command::Volume(args) => cmd::volume::run(&args),
+        Command::Share(args) => cmd::share::run(&args),
         Command::Image(ImageCommand::Build(args)) => cmd::build::image(&args).map(|path| {
             println!("{}", path.display());
         }),

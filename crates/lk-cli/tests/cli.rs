@@ -12,6 +12,7 @@ fn lustrekit(args: &[&str]) -> Output {
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .env_remove("LUSTREKIT_ROOT")
         .output()
         .expect("run lustrekit")
 }
@@ -205,4 +206,133 @@ fn a_log_filter_that_does_not_parse_is_an_error_not_info() {
         "{}",
         text(&out.stderr)
     );
+}
+
+fn have_qemu_img(test: &str) -> bool {
+    let ok = Command::new("qemu-img")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        println!("SKIPPED {test}: qemu-img is not installed");
+    }
+    ok
+}
+
+/// `lustrekit volume` on a plain directory (the stand-in): the note, a lifecycle with JSON
+/// output, and refusals with exit code 1.
+#[test]
+fn volume_commands_on_a_stand_in_directory() {
+    if !have_qemu_img("volume_commands_on_a_stand_in_directory") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path().to_string_lossy().into_owned();
+    let vol = |args: &[&str]| {
+        let mut all = vec!["volume", "--root", &r];
+        all.extend_from_slice(args);
+        lustrekit(&all)
+    };
+    let o = vol(&["create", "v1", "--size", "64MiB", "--format", "raw"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("is not on Lustre: using the directory stand-in"));
+    assert!(vol(&["snapshot", "v1", "s1"]).status.success());
+    let o = vol(&["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).expect("list JSON");
+    assert_eq!(list["volumes"][0]["name"], "v1");
+    assert_eq!(list["volumes"][0]["snapshots"][0]["name"], "s1");
+    assert!(list["capacity"]["total"].as_u64() > Some(0));
+    assert_eq!(list["capacity"]["max_over_subscription_ratio"], 20.0);
+    let o = vol(&["show", "v1", "--json"]);
+    let show: serde_json::Value = serde_json::from_slice(&o.stdout).expect("show JSON");
+    assert_eq!(
+        show["image"]["format"], "qcow2",
+        "the active layer is the overlay"
+    );
+    assert_eq!(show["image"]["backing-filename"], "base.raw");
+
+    let o = vol(&["extend", "v1", "--size", "32MiB"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("lustrekit: volume v1 is 64.0MiB"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = vol(&["delete", "v1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("volume v1 has snapshots (s1)"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = vol(&["clone", "v1", "c1", "--snapshot", "s1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(vol(&["delete", "v1", "--force"]).status.success());
+    let o = vol(&["show", "v1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).ends_with("lustrekit: volume v1 does not exist\n"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = vol(&[
+        "create",
+        "big",
+        "--size",
+        "64MiB",
+        "--max-over-subscription-ratio",
+        "0.0000001",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("above max_over_subscription_ratio"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// `lustrekit share` on the stand-in, and bad input: usage errors exit 2, refusals exit 1.
+#[test]
+fn share_commands_and_bad_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path().to_string_lossy().into_owned();
+    let share = |args: &[&str]| {
+        let mut all = vec!["share", "--root", &r];
+        all.extend_from_slice(args);
+        lustrekit(&all)
+    };
+    let o = share(&["create", "projA", "--size", "10MiB", "--inodes", "100"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = share(&["allow", "projA", "10.0.0.[2-5]@tcp", "--access", "ro"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = share(&["show", "projA", "--json"]);
+    let show: serde_json::Value = serde_json::from_slice(&o.stdout).expect("show JSON");
+    assert_eq!(show["access"][0]["level"], "ro");
+    assert_eq!(show["fileset"], "/shares/projA");
+    assert_eq!(show["enforced"], false);
+    assert_eq!(show["usage"]["inodes"], 1);
+    assert_eq!(show["limits"]["inode_hard"], 100);
+
+    let bad_range = share(&["allow", "projA", "10.0.0.2"]);
+    assert_eq!(bad_range.status.code(), Some(2));
+    assert!(text(&bad_range.stderr).contains("missing @NET"));
+    let bad_size = share(&["create", "b", "--size", "lots"]);
+    assert_eq!(bad_size.status.code(), Some(2));
+    let bad_name = share(&["create", "../x", "--size", "1G"]);
+    assert_eq!(bad_name.status.code(), Some(1));
+    assert!(text(&bad_name.stderr).contains("share name \"../x\" contains '/'"));
+    let refused = share(&["delete", "projA"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("still allows 10.0.0.[2-5]@tcp"));
+    assert!(share(&["delete", "projA", "--force"]).status.success());
+    let unknown = share(&["show", "projA"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("share projA does not exist"));
+
+    let no_root = lustrekit(&["share", "list"]);
+    assert_eq!(no_root.status.code(), Some(1));
+    assert!(text(&no_root.stderr).contains("--root DIR is required"));
+    let missing = lustrekit(&["volume", "--root", "/no/such/dir", "list"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("cannot open storage root /no/such/dir"));
 }
