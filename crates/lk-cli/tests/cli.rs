@@ -336,3 +336,75 @@ fn share_commands_and_bad_input() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("cannot open storage root /no/such/dir"));
 }
+
+/// `test` and `bench` refuse bad input before anything runs: no libvirt is asked (the state
+/// folder is empty, and none of these reach the point of connecting).
+#[test]
+fn test_and_bench_refuse_bad_input_before_running() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let s = state.path().to_str().expect("utf-8 path");
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--state-dir", s]);
+        let o = lustrekit(&all);
+        (o.status.code(), text(&o.stderr))
+    };
+    let (code, err) = run(&["test", "examples/small.yaml", "sanity-nope"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("unknown test suite `sanity-nope`") && err.contains("sanity-lnet"),
+        "{err}"
+    );
+    let (code, err) = run(&[
+        "test",
+        "examples/small.yaml",
+        "sanity",
+        "--only",
+        "0a;reboot",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--only"), "{err}");
+    let (code, err) = run(&["test", "examples/small.yaml", "sanity"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("cluster small is not up"), "{err}");
+    let (code, err) = run(&["test", "examples/routing.yaml", "sanity-lnet"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("shares no network with client1"), "{err}");
+    let (code, err) = run(&["test", "no-such-cluster", "sanity"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("is not known here"), "{err}");
+    let (code, err) = run(&["bench", "examples/small.yaml", "iozone"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("unknown benchmark `iozone`") && err.contains("obdfilter-survey"),
+        "{err}"
+    );
+    let (code, err) = run(&["bench", "examples/small.yaml", "fio"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("is not up"), "{err}");
+}
+
+#[test]
+fn bench_compare_refuses_runs_of_different_kinds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |kind: &str, metric: &str| {
+        serde_json::json!({
+            "kind": kind, "cluster": "c1", "topology_hash": "0123456789abcdef",
+            "lustre_version": "2.17.0", "started_at": "2026-12-02T00:00:00Z",
+            "parameters": {}, "metrics": [{"name": metric, "unit": "MiB/s", "value": 10.0}]
+        })
+        .to_string()
+    };
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    let c = dir.path().join("c.json");
+    std::fs::write(&a, run("fio", "seq-write bw")).expect("write");
+    std::fs::write(&b, run("lnet-selftest", "write servers bw")).expect("write");
+    std::fs::write(&c, run("fio", "seq-write bw")).expect("write");
+    let p = |x: &Path| x.to_str().expect("utf-8").to_string();
+    let o = lustrekit(&["bench", "compare", &p(&a), &p(&b), "--out", &p(dir.path())]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let o = lustrekit(&["bench", "compare", &p(&a), &p(&c), "--out", &p(dir.path())]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(dir.path().join("compare.md").is_file() && dir.path().join("compare.svg").is_file());
+}

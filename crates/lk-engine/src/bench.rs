@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use lk_lustre::shell::quote;
 use lk_plan::benchenv::{self, BenchKind, BenchParams};
-use lk_plan::{Plan, Stage};
+use lk_plan::Plan;
 
-use crate::stages::StageState;
 use crate::suite::{give_to_guest, guest, SuiteError, SuiteOptions};
 
 /// One node's output of one measurement (`label`: the node, or the node and the lst batch).
@@ -74,15 +73,7 @@ pub fn run_bench(
     opts: &SuiteOptions<'_>,
 ) -> Result<BenchOutcome, BenchError> {
     let nodes = benchenv::nodes(plan, kind)?;
-    let stages = StageState::load(cluster_dir).map_err(|e| BenchError::Stages(Box::new(e)))?;
-    for stage in [Stage::Install, Stage::Lnet, Stage::Format, Stage::Mount] {
-        if !stages.is_done(stage) {
-            return Err(BenchError::NotUp {
-                cluster: plan.cluster.clone(),
-                stage: stage.as_str(),
-            });
-        }
-    }
+    crate::suite::check_up(plan, cluster_dir)?;
     let shared = PathBuf::from(&plan.resources.shared.host_path);
     let rel = format!("logs/bench/{}", opts.run_name);
     let dir = shared.join(&rel);

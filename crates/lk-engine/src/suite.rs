@@ -88,6 +88,16 @@ pub fn run_suite(
     opts: &SuiteOptions<'_>,
 ) -> Result<SuiteOutcome, SuiteError> {
     let env = testenv::environment(plan, req.suite)?;
+    check_up(plan, cluster_dir)?;
+    let shared = PathBuf::from(&plan.resources.shared.host_path);
+    write_files(plan, &env, req, &shared)?;
+    prepare_nodes(lv, plan, &env, &shared, opts)?;
+    check_ssh(lv, plan, &env, &shared, opts)?;
+    run(lv, plan, &env, &shared, opts)
+}
+
+/// Refuses a cluster whose Lustre is not mounted yet (by its recorded stages; no VM is asked).
+pub fn check_up(plan: &Plan, cluster_dir: &Path) -> Result<(), SuiteError> {
     let stages = StageState::load(cluster_dir).map_err(|e| SuiteError::Stages(Box::new(e)))?;
     for stage in [Stage::Install, Stage::Lnet, Stage::Format, Stage::Mount] {
         if !stages.is_done(stage) {
@@ -97,11 +107,7 @@ pub fn run_suite(
             });
         }
     }
-    let shared = PathBuf::from(&plan.resources.shared.host_path);
-    write_files(plan, &env, req, &shared)?;
-    prepare_nodes(lv, plan, &env, &shared, opts)?;
-    check_ssh(lv, plan, &env, &shared, opts)?;
-    run(lv, plan, &env, &shared, opts)
+    Ok(())
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SuiteError {

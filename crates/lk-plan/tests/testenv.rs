@@ -74,3 +74,49 @@ fn test_scripts_pass_shellcheck() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bench_scripts_are_pinned_and_pass_shellcheck() {
+    use lk_plan::benchenv::{self, BenchKind, BenchParams};
+    let p = plan("small");
+    let params = BenchParams::default();
+    let lst = benchenv::nodes(&p, BenchKind::LnetSelftest).expect("small has a client");
+    assert_eq!(lst.run_on, ["client1"]);
+    assert_eq!(lst.selftest, ["client1", "mds1", "oss1"]);
+    let survey = benchenv::nodes(&p, BenchKind::ObdfilterSurvey).expect("small has an OSS");
+    assert_eq!(survey.run_on, ["oss1"]);
+    let scripts = [
+        ("lst-write", benchenv::lst_script(&lst, &params, "write")),
+        ("obdfilter-survey", benchenv::survey_script(&params)),
+        ("fio", benchenv::fio_script(&p, "/mnt/small", &params)),
+    ];
+    let dir = std::env::temp_dir().join(format!("lk-plan-benchenv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut files = Vec::new();
+    for (name, text) in &scripts {
+        insta::assert_snapshot!(format!("small.bench-{name}"), text);
+        let f = dir.join(format!("{name}.sh"));
+        std::fs::write(&f, text).expect("write");
+        files.push(f);
+    }
+    let out = Command::new("shellcheck")
+        .args(["--shell=bash", "--severity=style"])
+        .args(&files)
+        .output()
+        .expect("shellcheck must be installed (scripts/install-deps.sh)");
+    assert!(
+        out.status.success(),
+        "shellcheck:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn unknown_benchmark_lists_the_known_ones() {
+    let e = "iozone"
+        .parse::<lk_plan::benchenv::BenchKind>()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("lnet-selftest, obdfilter-survey, fio"), "{e}");
+}

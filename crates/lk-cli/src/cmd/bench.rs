@@ -98,6 +98,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let c = ClusterRef::resolve(cluster, &args.conn)?;
     let plan = c.require_plan()?;
     lk_plan::benchenv::nodes(plan, kind)?;
+    lk_engine::suite::check_up(plan, &c.dir())?;
     let params = args.params.to_plan();
     let lv = args.conn.connect()?;
     let started = crate::cmd::results::timestamp();

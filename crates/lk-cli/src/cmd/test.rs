@@ -37,6 +37,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     // The checks that need no VM come first: a cluster the suite cannot run on is refused
     // before libvirt is even asked.
     lk_plan::testenv::environment(plan, suite)?;
+    lk_engine::suite::check_up(plan, &c.dir())?;
     let lv = args.conn.connect()?;
     let started = crate::cmd::results::timestamp();
     let run_name = format!("{}-{}", suite, started.replace(':', ""));
