@@ -222,7 +222,79 @@ fn all_in_one_on_real_lustre() {
     }
     with_cluster("all-in-one.yaml", "rl-aio", |_| {
         check_filesystem("rl-aio", "node1", "/mnt/rlaio", 1, 2);
+        lustre_sanity_subset("rl-aio");
+        fio_bench("rl-aio");
     });
+}
+
+/// Subtests of Lustre's sanity that fit a few minutes on one TCG VM.
+const SANITY_ONLY: &str = "0a,0b,0c,1,2";
+
+/// `lustrekit test CLUSTER sanity --only ...`: Lustre's own framework runs and every subtest
+/// passes; the run folder has the parsed results and JUnit XML.
+fn lustre_sanity_subset(cluster: &str) {
+    let o = lustrekit(&["test", cluster, "sanity", "--only", SANITY_ONLY]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let dir = err
+        .lines()
+        .find_map(|l| {
+            l.split_once("; results in ")
+                .map(|(_, d)| PathBuf::from(d.trim()))
+        })
+        .unwrap_or_else(|| panic!("no run folder named: {}", text(&o)));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("results.json")).expect("results.json"),
+    )
+    .expect("results.json parses");
+    let c = &json["counts"];
+    record(&format!(
+        "{cluster}: sanity --only {SANITY_ONLY}: {} passed, {} failed, {} skipped in {:.0} s",
+        c["pass"],
+        c["fail"],
+        c["skip"],
+        json["seconds"].as_f64().unwrap_or(-1.0)
+    ));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(c["pass"].as_u64().unwrap_or(0) >= 5, "{json}");
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains("<testsuite") && junit.contains("test_0a"),
+        "{junit}"
+    );
+}
+
+/// `lustrekit bench CLUSTER fio`: fio's JSON parsed strictly into a run with its report.
+fn fio_bench(cluster: &str) {
+    let o = ok(&[
+        "bench",
+        cluster,
+        "fio",
+        "--fio-size",
+        "64M",
+        "--fio-runtime",
+        "10",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let json = err
+        .lines()
+        .find_map(|l| {
+            l.split_once(" metric(s); ")
+                .map(|(_, r)| r.split(" (report").next().unwrap_or("").to_string())
+        })
+        .unwrap_or_else(|| panic!("no run.json named: {}", text(&o)));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("run.json")).expect("parses");
+    let metrics = run["metrics"].as_array().expect("metrics");
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m["value"].as_f64().is_some_and(|v| v > 0.0)),
+        "{run}"
+    );
+    record(&format!(
+        "{cluster}: bench fio: {} metrics in {json}",
+        metrics.len()
+    ));
 }
 
 #[test]

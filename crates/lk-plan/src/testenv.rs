@@ -262,6 +262,7 @@ pub fn prep_script(plan: &Plan, env: &TestEnv) -> String {
         );
     }
     s.push_str("} >>/etc/hosts\n");
+    s.push_str(&users());
     s.push_str(&ssh_setup(shared, env));
     let _ = write!(
         s,
@@ -295,6 +296,18 @@ fn install_tests(shared: &str) -> String {
          fi\n\
          fi\n",
     )
+}
+
+/// The unprivileged users the suites run as: RUNAS_ID 500 (sanity), quota_usr and quota_2usr
+/// (sanity-quota), with the same ids on every node.
+fn users() -> String {
+    "\n# The framework's test users, with the same ids on every node.\n\
+     for u in lustre-runas:500 quota_usr:60000 quota_2usr:60001; do\n    \
+     name=${u%%:*} id=${u##*:}\n    \
+     getent group \"$id\" >/dev/null || groupadd -g \"$id\" \"$name\"\n    \
+     getent passwd \"$id\" >/dev/null || useradd -u \"$id\" -g \"$id\" -M -N -s /bin/bash \"$name\"\n\
+     done\n"
+        .to_string()
 }
 
 fn ssh_setup(shared: &str, env: &TestEnv) -> String {
