@@ -81,129 +81,145 @@ pub fn run_bench(
     for p in [shared.join("logs/bench"), dir.clone()] {
         give_to_guest(&shared, &p)?;
     }
-    let g = format!("{}/{rel}", plan.resources.shared.guest_path);
-    let t0 = Instant::now();
-    let timeout = opts.timeout;
-    let first = nodes.run_on[0].clone();
-    let version = guest(
+    let r = Runner {
         lv,
         plan,
+        guest_dir: format!("{}/{rel}", plan.resources.shared.guest_path),
+        shared,
+        dir,
+        opts,
+    };
+    let t0 = Instant::now();
+    let first = nodes.run_on[0].clone();
+    let version = r.run(
         &first,
         "bench-version",
         "lctl get_param -n version",
-        &shared,
         Duration::from_secs(60),
-        opts,
-    )?
-    .trim()
-    .to_string();
-    let mut outputs = Vec::new();
-    let script = |name: &str, text: String| -> Result<String, BenchError> {
-        let p = dir.join(name);
-        std::fs::write(&p, text).map_err(io("write", &p))?;
-        Ok(format!("{g}/{name}"))
-    };
-    match kind {
-        BenchKind::LnetSelftest => {
-            for node in &nodes.selftest {
-                (opts.progress)(&format!("{node}: loading lnet_selftest"));
-                guest(
-                    lv,
-                    plan,
-                    node,
-                    "bench-modprobe",
-                    "modprobe lnet_selftest",
-                    &shared,
-                    Duration::from_secs(120),
-                    opts,
-                )?;
-            }
-            for op in ["write", "read"] {
-                let s = script(
-                    &format!("lst-{op}.sh"),
-                    benchenv::lst_script(&nodes, params, op),
-                )?;
-                (opts.progress)(&format!(
-                    "{first}: lst bulk {op}, {} samples of {} s",
-                    params.lst_count, params.lst_delay
-                ));
-                let out = guest(
-                    lv,
-                    plan,
-                    &first,
-                    "bench-lst",
-                    &format!("/bin/bash {s} 2>/dev/null"),
-                    &shared,
-                    timeout,
-                    opts,
-                )?;
-                outputs.push(BenchOutput {
-                    node: first.clone(),
-                    label: op.into(),
-                    text: out,
-                });
-            }
-        }
+    )?;
+    let outputs = match kind {
+        BenchKind::LnetSelftest => lnet_selftest(&r, &nodes, params)?,
         BenchKind::ObdfilterSurvey => {
-            let s = script("obdfilter-survey.sh", benchenv::survey_script(params))?;
+            let s = r.script("obdfilter-survey", benchenv::survey_script(params), "")?;
+            let mut outputs = Vec::new();
             for node in &nodes.run_on {
                 (opts.progress)(&format!(
                     "{node}: obdfilter-survey ({} MiB per OST)",
                     params.survey_size_mib
                 ));
-                let out = guest(
-                    lv,
-                    plan,
-                    node,
-                    "bench-survey",
-                    &format!("/bin/bash {s} 2>/dev/null"),
-                    &shared,
-                    timeout,
-                    opts,
-                )?;
+                let text = r.run(node, "bench-survey", &s, opts.timeout)?;
                 outputs.push(BenchOutput {
                     node: node.clone(),
                     label: node.clone(),
-                    text: out,
+                    text,
                 });
             }
+            outputs
         }
         BenchKind::Fio => {
             let mount = client_mount(plan)?;
-            let s = script("fio.sh", benchenv::fio_script(plan, &mount, params))?;
-            let json = format!("{g}/fio-{first}.json");
+            let json = format!("fio-{first}.json");
+            let out = quote(&format!("{}/{json}", r.guest_dir));
+            let s = r.script("fio", benchenv::fio_script(plan, &mount, params), &out)?;
             (opts.progress)(&format!(
                 "{first}: fio on {mount} (streaming 1 MiB, random 4 KiB)"
             ));
-            guest(
-                lv,
-                plan,
-                &first,
-                "bench-fio",
-                &format!("/bin/bash {s} {}", quote(&json)),
-                &shared,
-                timeout,
-                opts,
-            )?;
-            let host = dir.join(format!("fio-{first}.json"));
+            r.run(&first, "bench-fio", &s, opts.timeout)?;
+            let host = r.dir.join(&json);
             let text = std::fs::read_to_string(&host).map_err(io("read", &host))?;
-            outputs.push(BenchOutput {
+            vec![BenchOutput {
                 node: first.clone(),
                 label: first.clone(),
                 text,
-            });
+            }]
         }
-    }
+    };
     for o in &outputs {
-        let p = dir.join(format!("{}-{}.out", kind, o.label));
+        let p = r.dir.join(format!("{}-{}.out", kind, o.label));
         std::fs::write(&p, &o.text).map_err(io("write", &p))?;
     }
     Ok(BenchOutcome {
-        dir,
+        dir: r.dir,
         outputs,
-        lustre_version: version,
+        lustre_version: version.trim().to_string(),
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+fn lnet_selftest(
+    r: &Runner<'_>,
+    nodes: &benchenv::BenchNodes,
+    params: &BenchParams,
+) -> Result<Vec<BenchOutput>, BenchError> {
+    let first = &nodes.run_on[0];
+    for node in &nodes.selftest {
+        (r.opts.progress)(&format!("{node}: loading lnet_selftest"));
+        r.run(
+            node,
+            "bench-modprobe",
+            "modprobe lnet_selftest",
+            Duration::from_secs(120),
+        )?;
+    }
+    let mut outputs = Vec::new();
+    for op in ["write", "read"] {
+        let s = r.script(
+            &format!("lst-{op}"),
+            benchenv::lst_script(nodes, params, op),
+            "",
+        )?;
+        (r.opts.progress)(&format!(
+            "{first}: lst bulk {op}, {} samples of {} s",
+            params.lst_count, params.lst_delay
+        ));
+        let text = r.run(first, "bench-lst", &s, r.opts.timeout)?;
+        outputs.push(BenchOutput {
+            node: first.clone(),
+            label: op.into(),
+            text,
+        });
+    }
+    Ok(outputs)
+}
+
+/// The run folder and how to run a script of it on a node.
+struct Runner<'a> {
+    lv: &'a dyn crate::Provider,
+    plan: &'a Plan,
+    shared: PathBuf,
+    dir: PathBuf,
+    guest_dir: String,
+    opts: &'a SuiteOptions<'a>,
+}
+
+impl Runner<'_> {
+    /// Writes `NAME.sh` into the run folder; returns the guest command that runs it, with its
+    /// progress (stderr) kept in `NAME.err` so stdout is the tool's output alone.
+    fn script(&self, name: &str, text: String, args: &str) -> Result<String, BenchError> {
+        let p = self.dir.join(format!("{name}.sh"));
+        std::fs::write(&p, text).map_err(io("write", &p))?;
+        let g = &self.guest_dir;
+        Ok(format!("/bin/bash {g}/{name}.sh {args} 2>{g}/{name}.err || {{ rc=$?; cat {g}/{name}.err; exit $rc; }}; true"))
+    }
+
+    fn run(
+        &self,
+        node: &str,
+        step: &'static str,
+        cmd: &str,
+        timeout: Duration,
+    ) -> Result<String, BenchError> {
+        Ok(guest(
+            self.lv,
+            self.plan,
+            node,
+            step,
+            cmd,
+            &self.shared,
+            timeout,
+            self.opts,
+        )?)
+    }
 }
 
 /// The first client's mount point, as the plan's `cfg/local.sh` names it (the plan keeps
