@@ -116,9 +116,10 @@ pub const LUSTRE_PACKAGES: &[&str] = &[
 ];
 
 /// Debian packages the image with Lustre adds from the mirror: what `lustrekit test` and
-/// `lustrekit bench` run besides Lustre's own tools (fio on the clients; ssh, pdsh and the
-/// framework's helpers come with lustre-tests from the build's repository).
-pub const LUSTRE_IMAGE_TOOLS: &[&str] = &["fio"];
+/// `lustrekit bench` run besides Lustre's own tools (fio on the clients; gawk, without which
+/// obdfilter-survey reports every row SHORT; ssh, pdsh and the framework's helpers come with
+/// lustre-tests from the build's repository).
+pub const LUSTRE_IMAGE_TOOLS: &[&str] = &["fio", "gawk"];
 
 impl Recipe {
     pub fn new(suite: &str, mirror: &str, extra_packages: &[String], fs_bytes: u64) -> Recipe {

@@ -203,19 +203,37 @@ fn write_run(run: &BenchRun, dir: &Path) -> anyhow::Result<()> {
     let stem = run.file_stem();
     let json = dir.join("run.json");
     std::fs::write(&json, run.to_json()?).with_context(|| format!("write {}", json.display()))?;
-    let svg = dir.join(format!("{stem}.svg"));
-    lk_results::report::plot_run(run, &svg)?;
+    let failed: Vec<String> = run
+        .metrics
+        .iter()
+        .filter_map(|m| m.failure.as_ref().map(|f| format!("{}: {f}", m.name)))
+        .collect();
+    // A run whose every metric failed has nothing to plot; its report still says why.
+    let plot = if failed.len() < run.metrics.len() {
+        let svg = dir.join(format!("{stem}.svg"));
+        lk_results::report::plot_run(run, &svg)?;
+        Some(format!("{stem}.svg"))
+    } else {
+        None
+    };
     let md = dir.join(format!("{stem}.md"));
-    let text = lk_results::report::run_markdown(run, Some(&format!("{stem}.svg")));
+    let text = lk_results::report::run_markdown(run, plot.as_deref());
     std::fs::write(&md, &text).with_context(|| format!("write {}", md.display()))?;
     println!("{text}");
     eprintln!(
-        "bench: {} metric(s); {} (report {}, plot {})",
+        "bench: {} metric(s); {} (report {})",
         run.metrics.len(),
         json.display(),
-        md.display(),
-        svg.display()
+        md.display()
     );
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} of {} metric(s) have no value: {}",
+            failed.len(),
+            run.metrics.len(),
+            failed.join("; ")
+        );
+    }
     Ok(())
 }
 
