@@ -145,7 +145,7 @@ async fn get(
     let resolved = if raw_manifest {
         Resolved::single(&info)
     } else {
-        large::resolve(gw, a, &info).await?
+        large::resolve(gw, req, a, &info).await?
     };
     let etag_header = if resolved.large {
         format!("\"{}\"", resolved.etag)
@@ -389,7 +389,7 @@ async fn copy(
     let resolved = if raw_manifest {
         Resolved::single(&src)
     } else {
-        large::resolve(gw, a, &src).await?
+        large::resolve(gw, req, a, &src).await?
     };
     let mut meta = if req
         .header("x-fresh-metadata")

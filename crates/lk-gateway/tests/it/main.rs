@@ -4,6 +4,7 @@
 mod common;
 mod crash;
 mod index;
+mod large_acl;
 mod security;
 mod slo;
 mod swiftclient;
