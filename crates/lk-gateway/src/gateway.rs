@@ -267,12 +267,17 @@ impl Gateway {
         );
         m.insert(keys::MTIME.into(), mt.to_string());
         self.meta.write_path(&path, &key, &m)?;
+        let linked = self.store.through_link(a, &path);
         let info = ObjectInfo {
             path,
             file_size: size,
             meta: m,
         };
-        self.index.upsert_object(a, c, &info.record(o, mt))?;
+        // Listings leave out objects reached through a symlink, as reconciliation and the
+        // sync daemon do: indexing one here would list it only until their next pass.
+        if !linked {
+            self.index.upsert_object(a, c, &info.record(o, mt))?;
+        }
         Ok(info)
     }
 
@@ -391,11 +396,13 @@ impl Gateway {
             file_size: n,
             meta,
         };
-        self.index.upsert_object(
-            &spec.account,
-            &spec.container,
-            &info.record(&spec.object, mt),
-        )?;
+        if !self.store.through_link(&spec.account, target) {
+            self.index.upsert_object(
+                &spec.account,
+                &spec.container,
+                &info.record(&spec.object, mt),
+            )?;
+        }
         Ok(info)
     }
 
@@ -409,6 +416,9 @@ impl Gateway {
     ) -> SwiftResult<()> {
         self.meta
             .write_path(&info.path, &object_key(a, c, o), &info.meta)?;
+        if self.store.through_link(a, &info.path) {
+            return Ok(()); // not listed (see load_object_at)
+        }
         let md =
             std::fs::metadata(&info.path).map_err(|e| SwiftError::io("stat", &info.path, e))?;
         self.index

@@ -87,10 +87,18 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response<Bo
         Err(e) => {
             if e.status().is_server_error() {
                 tracing::error!(trans_id = %tx, %method, %path, error = %DisplayChain(&e), "request failed");
+            } else if e.logs_more() {
+                // The client was told less than this (no server paths): keep it findable.
+                tracing::warn!(trans_id = %tx, %method, %path, error = %DisplayChain(&e), "request refused");
             } else {
                 tracing::debug!(trans_id = %tx, %method, %path, error = %e, "request refused");
             }
-            error_response(&e, head)
+            let hidden = [
+                gw.store.root(),
+                gw.settings.root.as_path(),
+                gw.settings.state_dir.as_path(),
+            ];
+            error_response(&e, head, &hidden)
         }
     };
     if let Some(o) = origin {

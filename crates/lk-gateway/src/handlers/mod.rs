@@ -172,8 +172,10 @@ pub async fn container_meta(gw: &Arc<Gateway>, a: &str, c: &str) -> SwiftResult<
     .await
 }
 
-/// The error page Swift-like servers send.
-pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
+/// The error page Swift-like servers send. Its text is [`SwiftError::public_message`];
+/// should that ever contain one of the `hidden` paths (the served root, the state
+/// directory), a generic sentence replaces it: server paths are for the log only.
+pub fn error_response(e: &SwiftError, head: bool, hidden: &[&std::path::Path]) -> Response<Body> {
     let status = e.status();
     let mut b = resp(status).header("Content-Type", "text/html; charset=UTF-8");
     match e {
@@ -192,14 +194,15 @@ pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
         _ => {}
     }
     let reason = status.canonical_reason().unwrap_or("Error");
-    let detail = match e {
-        // Server-side failures name paths on the server: logged, not shown.
-        SwiftError::Io { .. }
-        | SwiftError::CorruptManifest { .. }
-        | SwiftError::Index(_)
-        | SwiftError::Internal(_) => "An error occurred".to_string(),
-        other => other.to_string(),
-    };
+    let mut detail = e.public_message();
+    let leaks = hidden
+        .iter()
+        .filter_map(|p| p.to_str())
+        .any(|p| !p.is_empty() && detail.contains(p));
+    if leaks {
+        tracing::error!(error = %e, "an error message named a server path; answered without it");
+        detail = "An error occurred".to_string();
+    }
     let text = format!(
         "<html><h1>{reason}</h1><p>{}</p></html>",
         html_escape(&detail)
