@@ -122,6 +122,10 @@ pub enum SwiftError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The request uses something this server does not implement (a transfer coding other
+    /// than chunked).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
     /// The listing index failed.
     #[error("listing index failed")]
     Index(#[from] crate::index::IndexError),
@@ -171,6 +175,7 @@ impl SwiftError {
                 StatusCode::INSUFFICIENT_STORAGE
             }
             SwiftError::ClientBody { .. } => StatusCode::BAD_REQUEST,
+            SwiftError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             SwiftError::Io { .. }
             | SwiftError::CorruptManifest { .. }
             | SwiftError::Index(_)

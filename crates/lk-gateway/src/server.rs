@@ -15,11 +15,12 @@ use axum::extract::{Request, State};
 use axum::Router;
 use http::{Method, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::body::Body;
+use crate::conn::{ConnInfo, Guarded};
 use crate::error::SwiftError;
+use crate::framing::Refusal;
 use crate::gateway::Gateway;
 use crate::handlers::{self, error_response, hv};
 
@@ -52,6 +53,38 @@ pub fn router(gw: Arc<Gateway>) -> Router {
 /// Answers one request; never fails (errors become Swift error pages).
 pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response<Body> {
     let tx = trans_id();
+    let conn = req.extensions().get::<Arc<ConnInfo>>().cloned();
+    // Called for every request, in order, so the connection can tell which one was refused.
+    let refused = conn.as_ref().and_then(|c| c.next_request());
+    let mut resp = match refused {
+        Some(why) => refuse_framing(&tx, conn.as_deref(), why),
+        None => answer(&gw, &tx, req).await,
+    };
+    let h = resp.headers_mut();
+    h.insert("X-Trans-Id", hv(&tx));
+    h.insert("X-Openstack-Request-Id", hv(&tx));
+    resp
+}
+
+/// The answer to a request whose head [`crate::framing`] refused; the connection closes.
+fn refuse_framing(tx: &str, conn: Option<&ConnInfo>, why: Refusal) -> Response<Body> {
+    let e = match why {
+        Refusal::LengthAndCoding => {
+            SwiftError::bad("Content-Length and Transfer-Encoding together are refused")
+        }
+        Refusal::UnsupportedCoding => {
+            SwiftError::NotImplemented("only the chunked transfer coding is supported".into())
+        }
+    };
+    let peer = conn.map(|c| c.peer.to_string()).unwrap_or_default();
+    tracing::info!(trans_id = %tx, %peer, error = %e, "request framing refused");
+    let mut resp = error_response(&e, false, &[]);
+    resp.headers_mut()
+        .insert(http::header::CONNECTION, hv("close"));
+    resp
+}
+
+async fn answer(gw: &Arc<Gateway>, tx: &str, req: Request) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let head = parts.method == Method::HEAD;
     let path = parts.uri.path().to_string();
@@ -71,28 +104,14 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response<Bo
             "header {n} longer than {max_header} bytes"
         ))),
         None => {
-            handlers::dispatch(
-                &gw,
-                parts.method,
-                &path,
-                parts.uri.query(),
-                parts.headers,
-                body,
-            )
-            .await
+            let query = parts.uri.query();
+            handlers::dispatch(gw, parts.method, &path, query, parts.headers, body).await
         }
     };
     let mut resp = match result {
         Ok(r) => r,
         Err(e) => {
-            if e.status().is_server_error() {
-                tracing::error!(trans_id = %tx, %method, %path, error = %DisplayChain(&e), "request failed");
-            } else if e.logs_more() {
-                // The client was told less than this (no server paths): keep it findable.
-                tracing::warn!(trans_id = %tx, %method, %path, error = %DisplayChain(&e), "request refused");
-            } else {
-                tracing::debug!(trans_id = %tx, %method, %path, error = %e, "request refused");
-            }
+            log_error(tx, &method, &path, &e);
             let hidden = [
                 gw.store.root(),
                 gw.settings.root.as_path(),
@@ -103,14 +122,22 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response<Bo
     };
     if let Some(o) = origin {
         if let Ok(target) = crate::path::parse_target(&path, &gw.settings.limits) {
-            let _ = handlers::misc::add_cors(&gw, &target, &o, &mut resp).await;
+            let _ = handlers::misc::add_cors(gw, &target, &o, &mut resp).await;
         }
     }
-    let h = resp.headers_mut();
-    h.insert("X-Trans-Id", hv(&tx));
-    h.insert("X-Openstack-Request-Id", hv(&tx));
     tracing::debug!(trans_id = %tx, %method, %path, status = resp.status().as_u16(), "request");
     resp
+}
+
+fn log_error(tx: &str, method: &Method, path: &str, e: &SwiftError) {
+    if e.status().is_server_error() {
+        tracing::error!(trans_id = %tx, %method, %path, error = %DisplayChain(e), "request failed");
+    } else if e.logs_more() {
+        // The client was told less than this (no server paths): keep it findable.
+        tracing::warn!(trans_id = %tx, %method, %path, error = %DisplayChain(e), "request refused");
+    } else {
+        tracing::debug!(trans_id = %tx, %method, %path, error = %e, "request refused");
+    }
 }
 
 /// Prints an error with its sources, once each.
@@ -128,6 +155,25 @@ impl std::fmt::Display for DisplayChain<'_> {
     }
 }
 
+/// The service of one connection: the router, with the connection's [`ConnInfo`] as a
+/// request extension.
+fn connection_service(
+    app: &Router,
+    info: Arc<ConnInfo>,
+) -> impl hyper::service::Service<
+    http::Request<hyper::body::Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send,
+> + Clone {
+    let app = app.clone();
+    hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(info.clone());
+        let mut app = app.clone();
+        async move { tower_service::Service::call(&mut app, req).await }
+    })
+}
+
 /// Serves `listener` until `shutdown` resolves, then lets open requests finish (up to 10 s).
 pub async fn serve(gw: Arc<Gateway>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -143,7 +189,7 @@ pub async fn serve(gw: Arc<Gateway>, listener: TcpListener, shutdown: impl Futur
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -152,8 +198,9 @@ pub async fn serve(gw: Arc<Gateway>, listener: TcpListener, shutdown: impl Futur
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let svc = TowerToHyperService::new(app.clone());
-                let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                let info = ConnInfo::new(peer);
+                let io = TokioIo::new(Guarded::new(stream, info.clone()));
+                let conn = builder.serve_connection(io, connection_service(&app, info));
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
