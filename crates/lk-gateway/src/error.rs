@@ -96,6 +96,12 @@ pub enum SwiftError {
         /// The file (logged only).
         path: PathBuf,
     },
+    /// The client sent no body bytes for the idle timeout (`client_timeout`).
+    #[error("request timeout: no body bytes for too long")]
+    RequestTimeout,
+    /// Too many uploads at once, overall or from this client; retry later.
+    #[error("service unavailable: too many uploads in progress{0}")]
+    Busy(&'static str),
     /// The client went away or sent a broken body.
     #[error("client disconnected or body error while {context}")]
     ClientBody {
@@ -176,6 +182,8 @@ impl SwiftError {
             }
             SwiftError::ClientBody { .. } => StatusCode::BAD_REQUEST,
             SwiftError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            SwiftError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            SwiftError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             SwiftError::Io { .. }
             | SwiftError::CorruptManifest { .. }
             | SwiftError::Index(_)

@@ -13,10 +13,14 @@
 //! - [`index`]: the SQLite listing index.
 //! - [`sync_api`]: everything the sync daemon (`lk-sync`) may use, re-exported in one place.
 //! - [`reconcile`]: start-up index/tree reconciliation.
-//! - [`gateway`]: shared state and the object model (load, refresh, streamed atomic PUT).
+//! - [`gateway`]: shared state and the object model (load, refresh).
+//! - [`put`]: streamed atomic PUTs (temp file, batches written off the async threads,
+//!   idle timeout).
+//! - [`uploads`]: bounds on uploads in progress, overall and per client.
 //! - [`handlers`]: account/container/object verbs, large objects, bulk delete, info, CORS.
 //! - [`body`]: streamed response bodies (files, ranges, multipart, segments).
-//! - [`server`]: the axum router, served over HTTP/1.1 with limits and graceful shutdown.
+//! - [`server`]: the axum router, served over HTTP/1.1 with limits and graceful shutdown;
+//!   [`conn`] and [`framing`] check each request's framing below hyper.
 //!
 //! [`run`] is what `lustrekit gateway` and the `lk-gateway` binary call once they have parsed
 //! their flags ([`GatewayArgs`], only with the `cli` feature) into [`Settings`] and installed
@@ -35,16 +39,18 @@ pub mod index;
 pub mod listing;
 pub mod meta;
 pub mod path;
+pub mod put;
 pub mod range;
 pub mod reconcile;
 pub mod server;
 pub mod store;
 pub mod sync_api;
 pub mod time;
+pub mod uploads;
 
 use std::sync::Arc;
 
-pub use config::{GatewayArgs, Settings};
+pub use config::{GatewayArgs, ServerLimits, Settings};
 pub use error::StartError;
 pub use gateway::Gateway;
 
@@ -68,7 +74,9 @@ impl Gateway {
         let index = Arc::new(index::Index::open(
             &settings.state_dir.join("index.sqlite3"),
         )?);
+        let server = &settings.server;
         let gw = Gateway {
+            uploads: uploads::Uploads::new(server.max_uploads, server.max_uploads_per_client),
             meta: meta::MetaStore::new(index.clone(), settings.xattr_overflow),
             auth: auth::Auth::new(settings.users.clone(), settings.token_ttl),
             commit_locks: gateway::CommitLocks::default(),
@@ -116,8 +124,10 @@ fn io_err(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartErro
 /// it accepts connections. Logging is the caller's: install a subscriber (with
 /// `settings.log` as the filter) before calling this.
 pub fn run(settings: Settings) -> Result<(), StartError> {
+    uploads::raise_fd_limit(settings.server.max_uploads);
     let mut rt = tokio::runtime::Builder::new_multi_thread();
-    rt.enable_all();
+    rt.enable_all()
+        .max_blocking_threads(settings.server.blocking_threads);
     if let Some(n) = settings.workers {
         rt.worker_threads(n.max(1));
     }

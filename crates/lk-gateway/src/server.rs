@@ -8,6 +8,7 @@
 //! to hyper-util's HTTP/1 connection builder itself (axum's "serve with hyper" pattern).
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,10 +20,11 @@ use tokio::net::TcpListener;
 
 use crate::body::Body;
 use crate::conn::{ConnInfo, Guarded};
-use crate::error::SwiftError;
+use crate::error::{SwiftError, SwiftResult};
 use crate::framing::Refusal;
 use crate::gateway::Gateway;
 use crate::handlers::{self, error_response, hv};
+use crate::uploads::has_body;
 
 /// Largest request head (request line + headers) read into memory.
 pub const MAX_HEAD_BYTES: usize = 128 * 1024;
@@ -58,7 +60,7 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response<Bo
     let refused = conn.as_ref().and_then(|c| c.next_request());
     let mut resp = match refused {
         Some(why) => refuse_framing(&tx, conn.as_deref(), why),
-        None => answer(&gw, &tx, req).await,
+        None => answer(&gw, &tx, conn.as_deref(), req).await,
     };
     let h = resp.headers_mut();
     h.insert("X-Trans-Id", hv(&tx));
@@ -84,7 +86,12 @@ fn refuse_framing(tx: &str, conn: Option<&ConnInfo>, why: Refusal) -> Response<B
     resp
 }
 
-async fn answer(gw: &Arc<Gateway>, tx: &str, req: Request) -> Response<Body> {
+async fn answer(
+    gw: &Arc<Gateway>,
+    tx: &str,
+    conn: Option<&ConnInfo>,
+    req: Request,
+) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let head = parts.method == Method::HEAD;
     let path = parts.uri.path().to_string();
@@ -98,15 +105,14 @@ async fn answer(gw: &Arc<Gateway>, tx: &str, req: Request) -> Response<Body> {
     let too_long = parts
         .headers
         .iter()
-        .find(|(n, v)| n.as_str().len() + v.len() > max_header);
+        .find(|(n, v)| n.as_str().len() + v.len() > max_header)
+        .map(|(n, _)| n.to_string());
+    let client = conn.map_or(IpAddr::from([0, 0, 0, 0]), |c| c.peer.ip());
     let result = match too_long {
-        Some((n, _)) => Err(SwiftError::bad(format!(
+        Some(n) => Err(SwiftError::bad(format!(
             "header {n} longer than {max_header} bytes"
         ))),
-        None => {
-            let query = parts.uri.query();
-            handlers::dispatch(gw, parts.method, &path, query, parts.headers, body).await
-        }
+        None => serve_request(gw, client, parts, body).await,
     };
     let mut resp = match result {
         Ok(r) => r,
@@ -127,6 +133,22 @@ async fn answer(gw: &Arc<Gateway>, tx: &str, req: Request) -> Response<Body> {
     }
     tracing::debug!(trans_id = %tx, %method, %path, status = resp.status().as_u16(), "request");
     resp
+}
+
+/// Dispatches a request; one with a body holds an upload slot while it is handled.
+async fn serve_request(
+    gw: &Arc<Gateway>,
+    client: IpAddr,
+    parts: http::request::Parts,
+    body: RequestBody,
+) -> SwiftResult<Response<Body>> {
+    let _slot = match has_body(&parts.headers) {
+        true => Some(gw.uploads.acquire(client)?),
+        false => None,
+    };
+    let path = parts.uri.path();
+    let query = parts.uri.query();
+    handlers::dispatch(gw, parts.method, path, query, parts.headers, body).await
 }
 
 fn log_error(tx: &str, method: &Method, path: &str, e: &SwiftError) {

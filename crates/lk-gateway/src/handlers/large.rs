@@ -22,7 +22,6 @@ use md5::{Digest, Md5};
 use serde::Deserialize;
 
 use super::bulk::{render_result, BulkResult};
-use super::object::write_stream;
 use super::{authorize, finish, hv, read_body, resp, Access, Req};
 use crate::body::{self, Body, Segment};
 use crate::error::{SwiftError, SwiftResult};
@@ -30,6 +29,7 @@ use crate::gateway::{blocking, Gateway, ObjectInfo, PutSpec};
 use crate::index::{Entry, ListParams};
 use crate::meta::{check_limits, headers_to_meta, keys};
 use crate::path::{decode, split_container_object};
+use crate::put::write_stream;
 
 /// What a GET streams for an object.
 #[derive(Debug, Clone)]
@@ -335,6 +335,18 @@ async fn check_segments(
     })
 }
 
+/// Swift's 400 to a manifest PUT: one line per problem segment.
+fn segment_errors(errors: &[(String, String)]) -> SwiftResult<Response<Body>> {
+    let mut text = String::from("Errors:\n");
+    for (p, e) in errors {
+        text.push_str(&format!("{p}, {e}\n"));
+    }
+    finish(
+        resp(StatusCode::BAD_REQUEST).header("Content-Type", "text/plain"),
+        body::full(text),
+    )
+}
+
 /// `PUT ?multipart-manifest=put`.
 pub async fn put_slo(
     gw: &Arc<Gateway>,
@@ -345,7 +357,8 @@ pub async fn put_slo(
     body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
     let limits = gw.settings.limits.clone();
-    let raw = read_body(body, limits.max_manifest_size).await?;
+    let idle = gw.settings.server.client_timeout;
+    let raw = read_body(body, limits.max_manifest_size, idle).await?;
     let parsed: Vec<PutSegment> = serde_json::from_slice(&raw)
         .map_err(|e| SwiftError::bad(format!("manifest must be a JSON list of segments: {e}")))?;
     if parsed.is_empty() {
@@ -364,14 +377,7 @@ pub async fn put_slo(
         total,
     } = check_segments(gw, req, a, &parsed).await?;
     if !errors.is_empty() {
-        let mut text = String::from("Errors:\n");
-        for (p, e) in &errors {
-            text.push_str(&format!("{p}, {e}\n"));
-        }
-        return finish(
-            resp(StatusCode::BAD_REQUEST).header("Content-Type", "text/plain"),
-            body::full(text),
-        );
+        return segment_errors(&errors);
     }
     if let Some(want) = req.header("etag").map(|e| e.trim_matches('"')) {
         if !want.eq_ignore_ascii_case(&slo_etag) {
@@ -405,7 +411,7 @@ pub async fn put_slo(
         if_none_match_any: false,
     };
     let stream = futures_util::stream::iter([Ok(manifest)]);
-    let info = write_stream(gw, spec, stream).await?;
+    let info = write_stream(gw, spec, stream, None).await?;
     let ts = info.timestamp();
     finish(
         resp(StatusCode::CREATED)

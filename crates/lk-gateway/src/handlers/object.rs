@@ -10,7 +10,6 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use http::{Method, Response, StatusCode};
 use http_body_util::BodyStream;
-use tokio::sync::mpsc;
 
 use super::large::{self, Resolved};
 use super::{add_meta, authorize, finish, hv, resp, set_header, Access, Req};
@@ -20,6 +19,7 @@ use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{blocking, guess_content_type, Gateway, ObjectInfo, PutSpec};
 use crate::meta::{check_limits, headers_to_meta, keys, Meta};
 use crate::path::{decode, split_container_object};
+use crate::put::write_stream;
 use crate::range::{evaluate, RangeOutcome};
 use crate::time::Timestamp;
 
@@ -236,30 +236,6 @@ fn expected_etag(req: &Req) -> Option<String> {
         .map(|e| e.trim_matches('"').to_ascii_lowercase())
 }
 
-/// Streams `chunks` into a new object; returns its info once committed and indexed.
-pub async fn write_stream<S>(
-    gw: &Arc<Gateway>,
-    spec: PutSpec,
-    mut chunks: S,
-) -> SwiftResult<ObjectInfo>
-where
-    S: Stream<Item = SwiftResult<Bytes>> + Unpin,
-{
-    let (tx, rx) = mpsc::channel::<SwiftResult<Bytes>>(8);
-    let g = gw.clone();
-    let writer = tokio::task::spawn_blocking(move || g.put_object_blocking(spec, rx));
-    while let Some(item) = chunks.next().await {
-        let stop = item.is_err();
-        if tx.send(item).await.is_err() || stop {
-            break; // the writer gave up (its error is returned below) or the body broke
-        }
-    }
-    drop(tx);
-    writer
-        .await
-        .map_err(|e| SwiftError::Internal(format!("writer task failed: {e}")))?
-}
-
 /// The data frames of a request body as a chunk stream.
 pub fn request_chunks(body: RequestBody) -> impl Stream<Item = SwiftResult<Bytes>> + Unpin {
     BodyStream::new(body)
@@ -322,7 +298,8 @@ async fn put(
         expected_len,
         if_none_match_any: inm.is_some(),
     };
-    let info = write_stream(gw, spec, request_chunks(body)).await?;
+    let idle = Some(gw.settings.server.client_timeout);
+    let info = write_stream(gw, spec, request_chunks(body), idle).await?;
     finish(created(&info), body::empty())
 }
 
@@ -433,7 +410,7 @@ async fn copy(
     let stream = piece_stream(pieces)
         .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
         .boxed();
-    let info = write_stream(gw, spec, stream).await?;
+    let info = write_stream(gw, spec, stream, None).await?;
     finish(
         created(&info)
             .header("X-Copied-From", hv(&format!("{sc}/{so}")))

@@ -8,5 +8,6 @@ mod index;
 mod large_acl;
 mod security;
 mod slo;
+mod stalled;
 mod swiftclient;
 mod xattrs;
