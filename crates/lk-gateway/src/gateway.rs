@@ -276,7 +276,7 @@ impl Gateway {
         // Listings leave out objects reached through a symlink, as reconciliation and the
         // sync daemon do: indexing one here would list it only until their next pass.
         if !linked {
-            self.index.upsert_object(a, c, &info.record(o, mt))?;
+            self.index_object(a, c, o, &info, mt)?;
         }
         Ok(info)
     }
@@ -302,17 +302,61 @@ impl Gateway {
         }
         let md =
             std::fs::metadata(&info.path).map_err(|e| SwiftError::io("stat", &info.path, e))?;
-        self.index
-            .upsert_object(a, c, &info.record(o, mtime_ns(&md)))?;
+        self.index_object(a, c, o, info, mtime_ns(&md))
+    }
+
+    /// Lists an object, with its expiry time, in one index transaction.
+    pub(crate) fn index_object(
+        &self,
+        a: &str,
+        c: &str,
+        o: &str,
+        info: &ObjectInfo,
+        mtime_ns: i64,
+    ) -> SwiftResult<()> {
+        let at = crate::expiry::delete_at(&info.meta);
+        self.index.batch(|b| {
+            b.upsert_object(a, c, &info.record(o, mtime_ns))?;
+            b.set_expiry(a, c, o, at)
+        })?;
         Ok(())
     }
 
     /// Deletes an object file and its index entry. Returns false when it did not exist.
     pub fn delete_object(&self, a: &str, c: &str, o: &str) -> SwiftResult<bool> {
-        let cdir = self.store.checked_container_dir(a, c)?;
         let path = self.store.object_path(a, c, o)?;
         let _guard = self.commit_locks.lock(a, c, o);
-        let existed = self.store.remove_object_file(&cdir, &path)?;
+        self.delete_locked(a, c, o, &path)
+    }
+
+    /// Deletes an object if its metadata says it has expired at `now`, checked under its
+    /// commit lock so an object written again meanwhile is kept. Returns whether it did.
+    pub fn delete_expired(&self, a: &str, c: &str, o: &str, now: i64) -> SwiftResult<bool> {
+        let path = self.store.object_path(a, c, o)?;
+        let _guard = self.commit_locks.lock(a, c, o);
+        let meta = match path.symlink_metadata() {
+            Ok(_) => self.meta.read(&path, &object_key(a, c, o))?,
+            Err(_) => None,
+        };
+        if !meta.is_some_and(|m| crate::expiry::expired(&m, now)) {
+            return Ok(false);
+        }
+        self.delete_locked(a, c, o, &path)
+    }
+
+    /// The expiry time in an object's stored metadata (no ETag recomputation).
+    pub fn stored_delete_at(&self, a: &str, c: &str, o: &str) -> SwiftResult<Option<i64>> {
+        let path = self.store.object_path(a, c, o)?;
+        if path.symlink_metadata().is_err() {
+            return Ok(None);
+        }
+        let meta = self.meta.read(&path, &object_key(a, c, o))?;
+        Ok(meta.as_ref().and_then(crate::expiry::delete_at))
+    }
+
+    fn delete_locked(&self, a: &str, c: &str, o: &str, path: &Path) -> SwiftResult<bool> {
+        let cdir = self.store.checked_container_dir(a, c)?;
+        let existed = self.store.remove_object_file(&cdir, path)?;
         let listed = self.index.remove_object(a, c, o)?;
         self.meta.forget(&object_key(a, c, o))?;
         Ok(existed || listed)

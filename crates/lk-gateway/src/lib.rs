@@ -8,6 +8,7 @@
 //! - [`path`], [`range`], [`cond`], [`listing`], [`time`]: pure request parsing and response
 //!   formatting, no I/O.
 //! - [`auth`]: tempauth v1.0 tokens and container ACLs.
+//! - [`expiry`]: `X-Delete-At` / `X-Delete-After` and the expirer.
 //! - [`store`]: the tree (safe path resolution, atomic temp+fsync+rename writes).
 //! - [`meta`]: metadata in `user.swift.metadata*` xattrs, side store when they run out.
 //! - [`index`]: the SQLite listing index.
@@ -32,6 +33,7 @@ pub mod cond;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod expiry;
 pub mod framing;
 pub mod gateway;
 pub mod handlers;
@@ -151,7 +153,9 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
                 .map_err(io_err("write the listening line"))?;
         }
         tracing::info!(%addr, root = %gw.store.root().display(), "serving Swift API v1");
-        server::serve(Arc::new(gw), listener, shutdown_signal()).await;
+        let gw = Arc::new(gw);
+        tokio::spawn(expiry::run_expirer(gw.clone()));
+        server::serve(gw, listener, shutdown_signal()).await;
         Ok(())
     })
 }

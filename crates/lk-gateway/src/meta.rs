@@ -59,6 +59,8 @@ pub mod keys {
     pub const SLO_ETAG: &str = "X-Object-Sysmeta-Slo-Etag";
     /// SLO total size.
     pub const SLO_SIZE: &str = "X-Object-Sysmeta-Slo-Size";
+    /// Unix time (seconds) the object expires at (see [`crate::expiry`]).
+    pub const DELETE_AT: &str = "X-Delete-At";
 }
 
 /// Reads and writes metadata with the overflow policy.

@@ -204,11 +204,7 @@ impl Gateway {
         };
         // Objects reached through a symlink are not listed (see Gateway::load_object_at).
         if !self.store.through_link(&spec.account, &info.path) {
-            self.index.upsert_object(
-                &spec.account,
-                &spec.container,
-                &info.record(&spec.object, mt),
-            )?;
+            self.index_object(&spec.account, &spec.container, &spec.object, &info, mt)?;
         }
         Ok(info)
     }

@@ -397,6 +397,7 @@ pub async fn put_slo(
     meta.insert(keys::SLO.into(), "True".into());
     meta.insert(keys::SLO_ETAG.into(), slo_etag.clone());
     meta.insert(keys::SLO_SIZE.into(), total.to_string());
+    crate::expiry::store(&mut meta, super::object::requested_expiry(req)?);
     let manifest =
         Bytes::from(serde_json::to_vec(&stored).map_err(|e| {
             SwiftError::Internal(format!("failed to serialise an SLO manifest: {e}"))

@@ -3,6 +3,7 @@
 
 mod common;
 mod crash;
+mod expiry;
 mod framing;
 mod index;
 mod large_acl;

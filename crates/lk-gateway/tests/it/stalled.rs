@@ -55,9 +55,10 @@ fn setup(flags: &[&str]) -> (tempfile::TempDir, Gw, String) {
 #[test]
 fn stalled_uploads_time_out_with_408_and_never_block_other_requests() {
     // Fewer blocking threads than stalled uploads: one thread per upload would hang here.
+    // The timeout leaves room to set up 300 uploads on a loaded machine before any expires.
     let flags = [
         "--client-timeout",
-        "3",
+        "5",
         "--blocking-threads",
         "8",
         "--max-uploads-per-client",
