@@ -2,10 +2,14 @@
 //! The HTTP/1.1 server: an axum [`Router`] whose single fallback handler answers every Swift
 //! path (Swift's paths are free-form, so routing is done by [`handlers::dispatch`]), served
 //! with per-connection limits (header buffer, header count, header read timeout),
-//! per-request headers (X-Trans-Id), error pages and graceful shutdown.
+//! per-request headers (X-Trans-Id), error pages and graceful shutdown. Requests with a body
+//! hold an upload slot ([`crate::uploads`]) while handled.
 //!
 //! `axum::serve` cannot set hyper's header limits, so the accept loop below hands the router
-//! to hyper-util's HTTP/1 connection builder itself (axum's "serve with hyper" pattern).
+//! to hyper-util's HTTP/1 connection builder itself (axum's "serve with hyper" pattern). The
+//! socket hyper reads is wrapped in [`Guarded`], which refuses badly framed requests below
+//! hyper ([`crate::framing`]); the router gets each connection's [`ConnInfo`] (peer address,
+//! refusals) as a request extension.
 
 use std::future::Future;
 use std::net::IpAddr;

@@ -19,7 +19,7 @@
 //!
 //! Layout: this file holds the records, the schema and the [`Index`] handle (reads and
 //! single changes); [`batch`] the transactional [`Batch`] feeders use; [`list`] Swift's
-//! listing loop and row mapping; [`expiry`] the expiry queue.
+//! listing loop and row mapping; `expiry` the expiry queue.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
