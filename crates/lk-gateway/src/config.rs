@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -53,6 +54,19 @@ pub struct GatewayArgs {
     /// Skip the start-up reconciliation of index and tree.
     #[cfg_attr(feature = "cli", arg(long))]
     pub no_reconcile: bool,
+    /// Seconds a client may leave a request body idle before the request fails with 408
+    /// (Swift's client_timeout; default 60).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "SECS"))]
+    pub client_timeout: Option<f64>,
+    /// Requests with a body (uploads) handled at once; more are answered 503 (default 1024).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "N"))]
+    pub max_uploads: Option<usize>,
+    /// Uploads handled at once from one client address; more are answered 503 (default 128).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "N"))]
+    pub max_uploads_per_client: Option<usize>,
+    /// Threads for filesystem work (Tokio's blocking pool; default 512).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "N"))]
+    pub blocking_threads: Option<usize>,
 }
 
 /// What happens when xattrs run out of room (ext4 holds ~4 KB per inode).
@@ -85,6 +99,14 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     /// See [`GatewayArgs::workers`].
     pub workers: Option<usize>,
+    /// See [`GatewayArgs::client_timeout`].
+    pub client_timeout: Option<f64>,
+    /// See [`GatewayArgs::max_uploads`].
+    pub max_uploads: Option<usize>,
+    /// See [`GatewayArgs::max_uploads_per_client`].
+    pub max_uploads_per_client: Option<usize>,
+    /// See [`GatewayArgs::blocking_threads`].
+    pub blocking_threads: Option<usize>,
     /// Users.
     #[serde(default)]
     pub users: Vec<FileUser>,
@@ -179,6 +201,31 @@ impl Default for Limits {
     }
 }
 
+/// How much of the server slow or many clients may hold (not Swift limits: not in `/info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Longest a request body may stay idle (no bytes arriving) before the request fails
+    /// with 408 and its temp file is removed.
+    pub client_timeout: Duration,
+    /// Requests with a body handled at once.
+    pub max_uploads: usize,
+    /// Requests with a body handled at once from one client address.
+    pub max_uploads_per_client: usize,
+    /// Threads for blocking filesystem work.
+    pub blocking_threads: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            client_timeout: Duration::from_secs(60),
+            max_uploads: 1024,
+            max_uploads_per_client: 128,
+            blocking_threads: 512,
+        }
+    }
+}
+
 /// Fully resolved settings of one gateway.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -204,6 +251,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Reconcile index and tree on start.
     pub reconcile: bool,
+    /// What clients may hold of the server.
+    pub server: ServerLimits,
 }
 
 /// The account reseller prefix of tempauth: account `test` is served at `/v1/AUTH_test`.
@@ -247,6 +296,16 @@ pub enum ConfigError {
     /// No users.
     #[error("no users: give --user ACCOUNT:USER:KEY[:admin] or [[users]] in the config file")]
     NoUsers,
+    /// A server limit is out of range.
+    #[error("invalid {name} {value}: {reason}")]
+    BadLimit {
+        /// The flag or key.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 /// Parses `ACCOUNT:USER:KEY[:admin]`.
@@ -311,6 +370,7 @@ impl GatewayArgs {
             Some(p) => read_file_config(p)?,
             None => FileConfig::default(),
         };
+        let server = self.server_limits(&file)?;
         let root = self.root.clone().or(file.root).ok_or(ConfigError::NoRoot)?;
         let mut users = Vec::new();
         for u in file.users {
@@ -358,6 +418,49 @@ impl GatewayArgs {
             users,
             limits,
             reconcile: !self.no_reconcile,
+            server,
+        })
+    }
+
+    fn server_limits(&self, file: &FileConfig) -> Result<ServerLimits, ConfigError> {
+        let d = ServerLimits::default();
+        let secs = self.client_timeout.or(file.client_timeout);
+        let client_timeout = match secs {
+            None => d.client_timeout,
+            Some(s) => Duration::try_from_secs_f64(s)
+                .ok()
+                .filter(|t| !t.is_zero())
+                .ok_or_else(|| ConfigError::BadLimit {
+                    name: "client_timeout",
+                    value: s.to_string(),
+                    reason: "must be a positive number of seconds",
+                })?,
+        };
+        let count = |name, v: Option<usize>, default| match v {
+            Some(0) => Err(ConfigError::BadLimit {
+                name,
+                value: "0".into(),
+                reason: "must be at least 1",
+            }),
+            v => Ok(v.unwrap_or(default)),
+        };
+        Ok(ServerLimits {
+            client_timeout,
+            max_uploads: count(
+                "max_uploads",
+                self.max_uploads.or(file.max_uploads),
+                d.max_uploads,
+            )?,
+            max_uploads_per_client: count(
+                "max_uploads_per_client",
+                self.max_uploads_per_client.or(file.max_uploads_per_client),
+                d.max_uploads_per_client,
+            )?,
+            blocking_threads: count(
+                "blocking_threads",
+                self.blocking_threads.or(file.blocking_threads),
+                d.blocking_threads,
+            )?,
         })
     }
 }
@@ -401,6 +504,41 @@ mod tests {
         assert_eq!(s.limits.max_meta_count, 3);
         assert_eq!(s.limits.max_meta_value_length, 256);
         assert_eq!(s.state_dir, PathBuf::from("/srv/.lustrekit-gateway"));
+        assert_eq!(s.server, ServerLimits::default());
+    }
+
+    #[test]
+    fn server_limits_from_flags_and_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = dir.path().join("gw.toml");
+        std::fs::write(&cfg, "client_timeout = 2.5\nmax_uploads = 10\n").expect("write");
+        let args = GatewayArgs {
+            root: Some("/x".into()),
+            config: Some(cfg),
+            users: vec!["a:u:k".into()],
+            max_uploads: Some(20),
+            ..Default::default()
+        };
+        let s = args.resolve().expect("resolves").server;
+        assert_eq!(s.client_timeout, Duration::from_millis(2500));
+        assert_eq!(s.max_uploads, 20);
+        assert_eq!(s.max_uploads_per_client, 128);
+        for bad in [
+            GatewayArgs {
+                client_timeout: Some(0.0),
+                ..args.clone()
+            },
+            GatewayArgs {
+                client_timeout: Some(-1.0),
+                ..args.clone()
+            },
+            GatewayArgs {
+                max_uploads_per_client: Some(0),
+                ..args.clone()
+            },
+        ] {
+            assert!(matches!(bad.resolve(), Err(ConfigError::BadLimit { .. })));
+        }
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! [`SwiftError`] is what a request handler returns: every variant maps to exactly one HTTP
 //! status (see [`SwiftError::status`]) and carries enough context to be logged on its own.
 //! Display strings never embed their `#[source]`, so printing the chain shows each cause once.
+//!
+//! Display is for the server's log and may name server paths; what a client sees is
+//! [`SwiftError::public_message`], which never does: variants that know a path keep it in a
+//! field of their own and answer the client with a fixed sentence.
 
 use std::path::PathBuf;
 
@@ -34,6 +38,22 @@ pub enum SwiftError {
     /// `Content-Length` is required and missing.
     #[error("length required")]
     LengthRequired,
+    /// A file where the object name needs a directory, or a directory where it needs a file.
+    #[error("{what}: {}", path.display())]
+    Clash {
+        /// What is in the way, in words a client may read.
+        what: &'static str,
+        /// Where (logged only).
+        path: PathBuf,
+    },
+    /// A symlink on the object's path resolves outside the account directory, or dangles.
+    #[error("symlink {} {why}", path.display())]
+    Link {
+        /// "leads outside the account" or "is dangling".
+        why: &'static str,
+        /// The link (logged only).
+        path: PathBuf,
+    },
     /// A conditional request whose precondition failed.
     #[error("precondition failed")]
     PreconditionFailed,
@@ -57,10 +77,31 @@ pub enum SwiftError {
     /// The body's MD5 does not match the client's ETag.
     #[error("unprocessable entity: {0}")]
     Unprocessable(String),
-    /// The filesystem cannot hold the metadata (xattr room exhausted, `xattr_overflow = reject`)
-    /// or the data (ENOSPC).
-    #[error("insufficient storage: {0}")]
-    InsufficientStorage(String),
+    /// The filesystem has no room for the data (ENOSPC, EDQUOT).
+    #[error("failed to {op} {}: no space left", path.display())]
+    NoSpace {
+        /// The operation.
+        op: &'static str,
+        /// The path (logged only).
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file's xattrs cannot hold its metadata and `xattr_overflow = reject`.
+    #[error("no xattr room for {bytes} bytes of metadata on {}", path.display())]
+    XattrRoom {
+        /// Size of the metadata.
+        bytes: usize,
+        /// The file (logged only).
+        path: PathBuf,
+    },
+    /// The client sent no body bytes for the idle timeout (`client_timeout`).
+    #[error("request timeout: no body bytes for too long")]
+    RequestTimeout,
+    /// Too many uploads at once, overall or from this client; retry later.
+    #[error("service unavailable: too many uploads in progress{0}")]
+    Busy(&'static str),
     /// The client went away or sent a broken body.
     #[error("client disconnected or body error while {context}")]
     ClientBody {
@@ -87,6 +128,10 @@ pub enum SwiftError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The request uses something this server does not implement (a transfer coding other
+    /// than chunked).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
     /// The listing index failed.
     #[error("listing index failed")]
     Index(#[from] crate::index::IndexError),
@@ -102,18 +147,15 @@ impl SwiftError {
     }
 
     /// Wraps an I/O error with the operation and path; ENOSPC/EDQUOT become 507 and
-    /// ENOTDIR/EISDIR/EEXIST-on-dir become 409 as in SwiftOnFile.
+    /// ENOTDIR/EISDIR become 409 as in SwiftOnFile.
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let path = path.into();
         match source.raw_os_error() {
-            Some(28) | Some(122) => SwiftError::InsufficientStorage(format!(
-                "{op} {}: no space left on device",
-                path.display()
-            )),
-            Some(20) | Some(21) => SwiftError::Conflict(format!(
-                "{op} {}: a file and a directory clash",
-                path.display()
-            )),
+            Some(28) | Some(122) => SwiftError::NoSpace { op, path, source },
+            Some(20) | Some(21) => SwiftError::Clash {
+                what: "a file and a directory clash on the object's path",
+                path,
+            },
             Some(36) => SwiftError::bad("name too long for the filesystem"),
             _ => SwiftError::Io { op, path, source },
         }
@@ -127,20 +169,51 @@ impl SwiftError {
             SwiftError::Forbidden(_) => StatusCode::FORBIDDEN,
             SwiftError::NotFound => StatusCode::NOT_FOUND,
             SwiftError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            SwiftError::Conflict(_) => StatusCode::CONFLICT,
+            SwiftError::Conflict(_) | SwiftError::Clash { .. } => StatusCode::CONFLICT,
+            SwiftError::Link { .. } => StatusCode::FORBIDDEN,
             SwiftError::LengthRequired => StatusCode::LENGTH_REQUIRED,
             SwiftError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             SwiftError::NotModified { .. } => StatusCode::NOT_MODIFIED,
             SwiftError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             SwiftError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             SwiftError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            SwiftError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            SwiftError::NoSpace { .. } | SwiftError::XattrRoom { .. } => {
+                StatusCode::INSUFFICIENT_STORAGE
+            }
             SwiftError::ClientBody { .. } => StatusCode::BAD_REQUEST,
+            SwiftError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            SwiftError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            SwiftError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             SwiftError::Io { .. }
             | SwiftError::CorruptManifest { .. }
             | SwiftError::Index(_)
             | SwiftError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// What the client is told: never a server path nor an internal cause (those are
+    /// logged; see [`SwiftError::logs_more`]).
+    pub fn public_message(&self) -> String {
+        match self {
+            SwiftError::Clash { what, .. } => format!("conflict: {what}"),
+            SwiftError::Link { why, .. } => format!("forbidden: a symlink on the path {why}"),
+            SwiftError::NoSpace { .. } => "insufficient storage: no space left".to_string(),
+            SwiftError::XattrRoom { bytes, .. } => format!(
+                "insufficient storage: the filesystem has no xattr room for {bytes} bytes of \
+                 metadata"
+            ),
+            SwiftError::Io { .. }
+            | SwiftError::CorruptManifest { .. }
+            | SwiftError::Index(_)
+            | SwiftError::Internal(_) => "An error occurred".to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether the log line says more than the client was told (server paths, causes), so
+    /// a refusal worth investigating is logged above debug level.
+    pub fn logs_more(&self) -> bool {
+        self.public_message() != self.to_string()
     }
 }
 
@@ -205,5 +278,35 @@ mod tests {
         assert_eq!(e.status(), StatusCode::CONFLICT);
         let e = SwiftError::io("open", "/x", std::io::Error::from_raw_os_error(13));
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn public_messages_name_no_server_path() {
+        let p = || PathBuf::from("/srv/secret-root/acct/c/o");
+        let errors = [
+            SwiftError::io("write", p(), std::io::Error::from_raw_os_error(28)),
+            SwiftError::io("mkdir", p(), std::io::Error::from_raw_os_error(20)),
+            SwiftError::io("open", p(), std::io::Error::from_raw_os_error(13)),
+            SwiftError::Link {
+                why: "leads outside the account",
+                path: p(),
+            },
+            SwiftError::XattrRoom {
+                bytes: 5000,
+                path: p(),
+            },
+            SwiftError::CorruptManifest {
+                path: p(),
+                reason: "x".into(),
+            },
+        ];
+        for e in errors {
+            assert!(
+                e.to_string().contains("secret-root"),
+                "{e}: the log keeps the path"
+            );
+            assert!(!e.public_message().contains("secret-root"), "{e}");
+            assert!(e.logs_more());
+        }
     }
 }

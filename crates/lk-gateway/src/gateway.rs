@@ -1,17 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The shared gateway state and the object model over the tree: reading an object's
-//! metadata (recomputing it when the file was changed outside the gateway) and writing an
-//! object atomically from a stream of chunks.
+//! metadata (recomputing it when the file was changed outside the gateway). Writing an
+//! object is [`crate::put`].
 
-use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use md5::{Digest, Md5};
-use tokio::sync::mpsc;
 
 use crate::auth::Auth;
 use crate::config::Settings;
@@ -33,6 +30,8 @@ pub struct Gateway {
     pub meta: MetaStore,
     /// tempauth.
     pub auth: Auth,
+    /// Upload slots (see [`crate::uploads`]).
+    pub uploads: Arc<crate::uploads::Uploads>,
     /// Striped locks serializing "rename/unlink + index update" per object name, so the index
     /// always ends with the entry of the file that won.
     pub commit_locks: CommitLocks,
@@ -137,7 +136,8 @@ impl ObjectInfo {
     }
 }
 
-fn mtime_ns(md: &std::fs::Metadata) -> i64 {
+/// A file's mtime in nanoseconds.
+pub(crate) fn mtime_ns(md: &std::fs::Metadata) -> i64 {
     md.mtime() * 1_000_000_000 + md.mtime_nsec()
 }
 
@@ -267,12 +267,17 @@ impl Gateway {
         );
         m.insert(keys::MTIME.into(), mt.to_string());
         self.meta.write_path(&path, &key, &m)?;
+        let linked = self.store.through_link(a, &path);
         let info = ObjectInfo {
             path,
             file_size: size,
             meta: m,
         };
-        self.index.upsert_object(a, c, &info.record(o, mt))?;
+        // Listings leave out objects reached through a symlink, as reconciliation and the
+        // sync daemon do: indexing one here would list it only until their next pass.
+        if !linked {
+            self.index_object(a, c, o, &info, mt)?;
+        }
         Ok(info)
     }
 
@@ -280,123 +285,6 @@ impl Gateway {
     pub fn container_exists(&self, a: &str, c: &str) -> SwiftResult<bool> {
         let d = self.store.checked_container_dir(a, c)?;
         Ok(d.is_dir())
-    }
-
-    /// Writes an object from `rx` (blocking; run it in `spawn_blocking`). The temp file is
-    /// removed on any failure; the object appears (rename) only when complete, checked and
-    /// synced, and is indexed before this returns.
-    pub fn put_object_blocking(
-        &self,
-        spec: PutSpec,
-        mut rx: mpsc::Receiver<SwiftResult<Bytes>>,
-    ) -> SwiftResult<ObjectInfo> {
-        let (a, c, o) = (&spec.account, &spec.container, &spec.object);
-        let cdir = self.store.checked_container_dir(a, c)?;
-        if !cdir.is_dir() {
-            return Err(SwiftError::NotFound);
-        }
-        let target = self.store.object_path(a, c, o)?;
-        if target.is_dir() {
-            return Err(SwiftError::Conflict(format!(
-                "{o} is a directory in the tree"
-            )));
-        }
-        if spec.if_none_match_any && target.is_file() {
-            return Err(SwiftError::PreconditionFailed);
-        }
-        // A concurrent DELETE may prune an empty parent between the two steps: retry.
-        let mut attempt = 0;
-        let (file, tmp) = loop {
-            let made = self
-                .store
-                .make_parents(&cdir, &target)
-                .and_then(|()| self.store.create_temp(&target));
-            match made {
-                Err(SwiftError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound && attempt < 5 =>
-                {
-                    attempt += 1;
-                }
-                other => break other?,
-            }
-        };
-        let r = self.write_and_commit(&spec, &mut rx, file, &tmp, &target);
-        if r.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        r
-    }
-
-    fn write_and_commit(
-        &self,
-        spec: &PutSpec,
-        rx: &mut mpsc::Receiver<SwiftResult<Bytes>>,
-        mut file: File,
-        tmp: &Path,
-        target: &Path,
-    ) -> SwiftResult<ObjectInfo> {
-        let mut h = Md5::new();
-        let mut n = 0u64;
-        let max = self.settings.limits.max_file_size;
-        while let Some(chunk) = rx.blocking_recv() {
-            let chunk = chunk?;
-            n += chunk.len() as u64;
-            if n > max {
-                return Err(SwiftError::TooLarge(format!(
-                    "object larger than {max} bytes"
-                )));
-            }
-            h.update(&chunk);
-            file.write_all(&chunk)
-                .map_err(|e| SwiftError::io("write", tmp, e))?;
-        }
-        if let Some(len) = spec.expected_len {
-            if len != n {
-                return Err(SwiftError::ClientBody {
-                    context: format!("reading a body of {n} bytes, Content-Length {len}"),
-                });
-            }
-        }
-        let etag = hex::encode(h.finalize());
-        if let Some(want) = &spec.expected_etag {
-            if !want.eq_ignore_ascii_case(&etag) {
-                return Err(SwiftError::Unprocessable(format!(
-                    "body MD5 {etag} does not match ETag {want}"
-                )));
-            }
-        }
-        let ts = Timestamp::now();
-        file.set_modified(ts.to_system())
-            .map_err(|e| SwiftError::io("set mtime of", tmp, e))?;
-        let md = file
-            .metadata()
-            .map_err(|e| SwiftError::io("stat", tmp, e))?;
-        let mt = mtime_ns(&md);
-        let mut meta = spec.meta.clone();
-        meta.insert(keys::ETAG.into(), etag);
-        meta.insert(keys::LENGTH.into(), n.to_string());
-        meta.insert(keys::TIMESTAMP.into(), ts.to_x_timestamp());
-        meta.insert(keys::MTIME.into(), mt.to_string());
-        let key = object_key(&spec.account, &spec.container, &spec.object);
-        self.meta.write_file(&file, tmp, &key, &meta)?;
-        file.sync_all()
-            .map_err(|e| SwiftError::io("fsync", tmp, e))?;
-        drop(file);
-        let _guard = self
-            .commit_locks
-            .lock(&spec.account, &spec.container, &spec.object);
-        self.store.commit_temp(tmp, target)?;
-        let info = ObjectInfo {
-            path: target.to_path_buf(),
-            file_size: n,
-            meta,
-        };
-        self.index.upsert_object(
-            &spec.account,
-            &spec.container,
-            &info.record(&spec.object, mt),
-        )?;
-        Ok(info)
     }
 
     /// Replaces an object's metadata in place (POST). Keeps the system keys.
@@ -409,19 +297,66 @@ impl Gateway {
     ) -> SwiftResult<()> {
         self.meta
             .write_path(&info.path, &object_key(a, c, o), &info.meta)?;
+        if self.store.through_link(a, &info.path) {
+            return Ok(()); // not listed (see load_object_at)
+        }
         let md =
             std::fs::metadata(&info.path).map_err(|e| SwiftError::io("stat", &info.path, e))?;
-        self.index
-            .upsert_object(a, c, &info.record(o, mtime_ns(&md)))?;
+        self.index_object(a, c, o, info, mtime_ns(&md))
+    }
+
+    /// Lists an object, with its expiry time, in one index transaction.
+    pub(crate) fn index_object(
+        &self,
+        a: &str,
+        c: &str,
+        o: &str,
+        info: &ObjectInfo,
+        mtime_ns: i64,
+    ) -> SwiftResult<()> {
+        let at = crate::expiry::delete_at(&info.meta);
+        self.index.batch(|b| {
+            b.upsert_object(a, c, &info.record(o, mtime_ns))?;
+            b.set_expiry(a, c, o, at)
+        })?;
         Ok(())
     }
 
     /// Deletes an object file and its index entry. Returns false when it did not exist.
     pub fn delete_object(&self, a: &str, c: &str, o: &str) -> SwiftResult<bool> {
-        let cdir = self.store.checked_container_dir(a, c)?;
         let path = self.store.object_path(a, c, o)?;
         let _guard = self.commit_locks.lock(a, c, o);
-        let existed = self.store.remove_object_file(&cdir, &path)?;
+        self.delete_locked(a, c, o, &path)
+    }
+
+    /// Deletes an object if its metadata says it has expired at `now`, checked under its
+    /// commit lock so an object written again meanwhile is kept. Returns whether it did.
+    pub fn delete_expired(&self, a: &str, c: &str, o: &str, now: i64) -> SwiftResult<bool> {
+        let path = self.store.object_path(a, c, o)?;
+        let _guard = self.commit_locks.lock(a, c, o);
+        let meta = match path.symlink_metadata() {
+            Ok(_) => self.meta.read(&path, &object_key(a, c, o))?,
+            Err(_) => None,
+        };
+        if !meta.is_some_and(|m| crate::expiry::expired(&m, now)) {
+            return Ok(false);
+        }
+        self.delete_locked(a, c, o, &path)
+    }
+
+    /// The expiry time in an object's stored metadata (no ETag recomputation).
+    pub fn stored_delete_at(&self, a: &str, c: &str, o: &str) -> SwiftResult<Option<i64>> {
+        let path = self.store.object_path(a, c, o)?;
+        if path.symlink_metadata().is_err() {
+            return Ok(None);
+        }
+        let meta = self.meta.read(&path, &object_key(a, c, o))?;
+        Ok(meta.as_ref().and_then(crate::expiry::delete_at))
+    }
+
+    fn delete_locked(&self, a: &str, c: &str, o: &str, path: &Path) -> SwiftResult<bool> {
+        let cdir = self.store.checked_container_dir(a, c)?;
+        let existed = self.store.remove_object_file(&cdir, path)?;
         let listed = self.index.remove_object(a, c, o)?;
         self.meta.forget(&object_key(a, c, o))?;
         Ok(existed || listed)

@@ -8,15 +8,20 @@
 //! - [`path`], [`range`], [`cond`], [`listing`], [`time`]: pure request parsing and response
 //!   formatting, no I/O.
 //! - [`auth`]: tempauth v1.0 tokens and container ACLs.
+//! - [`expiry`]: `X-Delete-At` / `X-Delete-After` and the expirer.
 //! - [`store`]: the tree (safe path resolution, atomic temp+fsync+rename writes).
 //! - [`meta`]: metadata in `user.swift.metadata*` xattrs, side store when they run out.
 //! - [`index`]: the SQLite listing index.
 //! - [`sync_api`]: everything the sync daemon (`lk-sync`) may use, re-exported in one place.
 //! - [`reconcile`]: start-up index/tree reconciliation.
-//! - [`gateway`]: shared state and the object model (load, refresh, streamed atomic PUT).
+//! - [`gateway`]: shared state and the object model (load, refresh).
+//! - [`put`]: streamed atomic PUTs (temp file, batches written off the async threads,
+//!   idle timeout).
+//! - [`uploads`]: bounds on uploads in progress, overall and per client.
 //! - [`handlers`]: account/container/object verbs, large objects, bulk delete, info, CORS.
 //! - [`body`]: streamed response bodies (files, ranges, multipart, segments).
-//! - [`server`]: the axum router, served over HTTP/1.1 with limits and graceful shutdown.
+//! - [`server`]: the axum router, served over HTTP/1.1 with limits and graceful shutdown;
+//!   [`conn`] and [`framing`] check each request's framing below hyper.
 //!
 //! [`run`] is what `lustrekit gateway` and the `lk-gateway` binary call once they have parsed
 //! their flags ([`GatewayArgs`], only with the `cli` feature) into [`Settings`] and installed
@@ -26,23 +31,28 @@ pub mod auth;
 pub mod body;
 pub mod cond;
 pub mod config;
+pub mod conn;
 pub mod error;
+pub mod expiry;
+pub mod framing;
 pub mod gateway;
 pub mod handlers;
 pub mod index;
 pub mod listing;
 pub mod meta;
 pub mod path;
+pub mod put;
 pub mod range;
 pub mod reconcile;
 pub mod server;
 pub mod store;
 pub mod sync_api;
 pub mod time;
+pub mod uploads;
 
 use std::sync::Arc;
 
-pub use config::{GatewayArgs, Settings};
+pub use config::{GatewayArgs, ServerLimits, Settings};
 pub use error::StartError;
 pub use gateway::Gateway;
 
@@ -66,7 +76,9 @@ impl Gateway {
         let index = Arc::new(index::Index::open(
             &settings.state_dir.join("index.sqlite3"),
         )?);
+        let server = &settings.server;
         let gw = Gateway {
+            uploads: uploads::Uploads::new(server.max_uploads, server.max_uploads_per_client),
             meta: meta::MetaStore::new(index.clone(), settings.xattr_overflow),
             auth: auth::Auth::new(settings.users.clone(), settings.token_ttl),
             commit_locks: gateway::CommitLocks::default(),
@@ -114,8 +126,10 @@ fn io_err(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartErro
 /// it accepts connections. Logging is the caller's: install a subscriber (with
 /// `settings.log` as the filter) before calling this.
 pub fn run(settings: Settings) -> Result<(), StartError> {
+    uploads::raise_fd_limit(settings.server.max_uploads);
     let mut rt = tokio::runtime::Builder::new_multi_thread();
-    rt.enable_all();
+    rt.enable_all()
+        .max_blocking_threads(settings.server.blocking_threads);
     if let Some(n) = settings.workers {
         rt.worker_threads(n.max(1));
     }
@@ -139,7 +153,9 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
                 .map_err(io_err("write the listening line"))?;
         }
         tracing::info!(%addr, root = %gw.store.root().display(), "serving Swift API v1");
-        server::serve(Arc::new(gw), listener, shutdown_signal()).await;
+        let gw = Arc::new(gw);
+        tokio::spawn(expiry::run_expirer(gw.clone()));
+        server::serve(gw, listener, shutdown_signal()).await;
         Ok(())
     })
 }

@@ -11,6 +11,11 @@
 //!   A read finds no xattr and falls back to the side store. The recorded size and mtime
 //!   make a stale side entry (the file was replaced through POSIX) harmless.
 //! - `reject`: the request fails with 507 Insufficient Storage and nothing is changed.
+//!
+//! An object whose file is a symlink (to a file inside the account, see [`crate::store`])
+//! keeps its metadata in the side store whatever the policy: Linux refuses user xattrs on a
+//! symlink itself (EPERM), and following the link would write this object's metadata onto
+//! another object's file.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -54,6 +59,8 @@ pub mod keys {
     pub const SLO_ETAG: &str = "X-Object-Sysmeta-Slo-Etag";
     /// SLO total size.
     pub const SLO_SIZE: &str = "X-Object-Sysmeta-Slo-Size";
+    /// Unix time (seconds) the object expires at (see [`crate::expiry`]).
+    pub const DELETE_AT: &str = "X-Delete-At";
 }
 
 /// Reads and writes metadata with the overflow policy.
@@ -114,6 +121,9 @@ impl MetaStore {
 
     /// Reads the metadata of `path` (xattrs first, then the side store under `key`).
     pub fn read(&self, path: &Path, key: &str) -> SwiftResult<Option<Meta>> {
+        if is_symlink(path) {
+            return self.read_side(key);
+        }
         let t = Target::Path(path);
         match read_chunks(&t) {
             Ok(Some(m)) => return Ok(Some(m)),
@@ -121,6 +131,10 @@ impl MetaStore {
             Err(e) if is_room_error(&e) => {}
             Err(e) => return Err(SwiftError::io("read xattrs of", path, e)),
         }
+        self.read_side(key)
+    }
+
+    fn read_side(&self, key: &str) -> SwiftResult<Option<Meta>> {
         match self.index.side_meta_get(key)? {
             Some(j) => Ok(serde_json::from_str(&j).ok()),
             None => Ok(None),
@@ -132,8 +146,13 @@ impl MetaStore {
         self.write(&Target::File(f), path, key, meta)
     }
 
-    /// Writes `meta` on `path` (POST on an existing object, containers, accounts).
+    /// Writes `meta` on `path` (POST on an existing object, containers, accounts); for a
+    /// symlink, in the side store.
     pub fn write_path(&self, path: &Path, key: &str, meta: &Meta) -> SwiftResult<()> {
+        if is_symlink(path) {
+            let json = to_json(meta)?;
+            return Ok(self.index.side_meta_set(key, Some(&json))?);
+        }
         self.write(&Target::Path(path), path, key, meta)
     }
 
@@ -143,8 +162,7 @@ impl MetaStore {
     }
 
     fn write(&self, t: &Target<'_>, path: &Path, key: &str, meta: &Meta) -> SwiftResult<()> {
-        let json = serde_json::to_string(meta)
-            .map_err(|e| SwiftError::Internal(format!("metadata to JSON: {e}")))?;
+        let json = to_json(meta)?;
         match write_chunks(t, json.as_bytes()) {
             Ok(()) => {
                 // A previous overflow entry is now stale.
@@ -155,16 +173,25 @@ impl MetaStore {
                 let _ = remove_chunks(t, 0);
                 match self.overflow {
                     XattrOverflow::SideStore => Ok(self.index.side_meta_set(key, Some(&json))?),
-                    XattrOverflow::Reject => Err(SwiftError::InsufficientStorage(format!(
-                        "{}: the filesystem has no xattr room for {} bytes of metadata",
-                        path.display(),
-                        json.len()
-                    ))),
+                    XattrOverflow::Reject => Err(SwiftError::XattrRoom {
+                        bytes: json.len(),
+                        path: path.to_path_buf(),
+                    }),
                 }
             }
             Err(e) => Err(SwiftError::io("write xattrs of", path, e)),
         }
     }
+}
+
+fn to_json(meta: &Meta) -> SwiftResult<String> {
+    serde_json::to_string(meta).map_err(|e| SwiftError::Internal(format!("metadata to JSON: {e}")))
+}
+
+/// Whether `path` itself (its last component) is a symlink.
+pub fn is_symlink(path: &Path) -> bool {
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
 }
 
 fn read_chunks(t: &Target<'_>) -> io::Result<Option<Meta>> {

@@ -91,13 +91,18 @@ impl Store {
                     let real = match cur.canonicalize() {
                         Ok(r) => r,
                         // Dangling link: refuse, it could be created outside later.
-                        Err(_) => return Err(SwiftError::Forbidden("dangling symlink".into())),
+                        Err(_) => {
+                            return Err(SwiftError::Link {
+                                why: "is dangling",
+                                path: cur,
+                            })
+                        }
                     };
                     if !real.starts_with(&acct_real) {
-                        return Err(SwiftError::Forbidden(format!(
-                            "{} leads outside the account",
-                            cur.display()
-                        )));
+                        return Err(SwiftError::Link {
+                            why: "leads outside the account",
+                            path: cur,
+                        });
                     }
                 }
                 Ok(_) => {}
@@ -107,6 +112,20 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Whether some component of `p` below the account directory is a symlink (such
+    /// objects are served but not listed).
+    pub fn through_link(&self, account: &str, p: &Path) -> bool {
+        let acct = self.account_dir(account);
+        let Ok(rel) = p.strip_prefix(&acct) else {
+            return false;
+        };
+        let mut cur = acct;
+        rel.components().any(|c| {
+            cur.push(c);
+            fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink())
+        })
     }
 
     /// Creates the directories leading to `file` (inside `container_dir`), fsyncing the
@@ -132,10 +151,10 @@ impl Store {
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if !cur.is_dir() {
-                        return Err(SwiftError::Conflict(format!(
-                            "{} is a file, not a directory",
-                            cur.display()
-                        )));
+                        return Err(SwiftError::Clash {
+                            what: "a file is where the object name needs a directory",
+                            path: cur,
+                        });
                     }
                 }
                 Err(e) => return Err(SwiftError::io("create directory", &cur, e)),
@@ -178,10 +197,10 @@ impl Store {
             .unwrap_or(false)
         {
             let _ = fs::remove_file(tmp);
-            return Err(SwiftError::Conflict(format!(
-                "{} is a directory",
-                target.display()
-            )));
+            return Err(SwiftError::Clash {
+                what: "the object name is a directory",
+                path: target.to_path_buf(),
+            });
         }
         if let Err(e) = fs::rename(tmp, target) {
             let _ = fs::remove_file(tmp);
@@ -277,11 +296,11 @@ mod tests {
         fs::create_dir_all(s.container_dir("a", "c").join("inner")).expect("mkdir");
         assert!(matches!(
             s.object_path("a", "c", "out/x"),
-            Err(SwiftError::Forbidden(_))
+            Err(SwiftError::Link { .. })
         ));
         assert!(matches!(
             s.object_path("a", "c", "b/x"),
-            Err(SwiftError::Forbidden(_))
+            Err(SwiftError::Link { .. })
         ));
         assert!(s.object_path("a", "c", "ok/x").is_ok());
         assert!(s.object_path("a", "c", "new/x").is_ok());
@@ -304,14 +323,14 @@ mod tests {
         let (_f, tmp) = s.create_temp(&clash).expect("temp");
         assert!(matches!(
             s.commit_temp(&tmp, &clash),
-            Err(SwiftError::Conflict(_))
+            Err(SwiftError::Clash { .. })
         ));
         assert!(!tmp.exists());
         // x/y/z is a file: an object below it clashes.
         let below = s.object_path("a", "c", "x/y/z/w").expect("path");
         assert!(matches!(
             s.make_parents(&cdir, &below),
-            Err(SwiftError::Conflict(_))
+            Err(SwiftError::Clash { .. })
         ));
         assert!(s.remove_object_file(&cdir, &target).expect("rm"));
         assert!(!cdir.join("x").exists(), "empty parents pruned");

@@ -117,6 +117,7 @@ pub fn open_gateway(args: &SyncArgs) -> SyncResult<Arc<Gateway>> {
         users: Vec::new(),
         limits: Limits::default(),
         reconcile: false,
+        server: Default::default(),
     };
     Gateway::open(settings)
         .map(Arc::new)

@@ -73,7 +73,7 @@ pub async fn bulk_delete(
     let max_body = l.max_deletes_per_request
         * (l.max_object_name_length + l.max_container_name_length + 8)
         * 3;
-    let raw = read_body(body, max_body).await?;
+    let raw = read_body(body, max_body, gw.settings.server.client_timeout).await?;
     let text = String::from_utf8(raw.to_vec()).map_err(|_| SwiftError::bad("body is not UTF-8"))?;
     let lines: Vec<&str> = text
         .lines()

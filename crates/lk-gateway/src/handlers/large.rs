@@ -11,6 +11,7 @@
 //!   `X-Static-Large-Object: True`. Segments live in the same account. Nested SLOs (an SLO as
 //!   a segment) are refused.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -21,7 +22,6 @@ use md5::{Digest, Md5};
 use serde::Deserialize;
 
 use super::bulk::{render_result, BulkResult};
-use super::object::write_stream;
 use super::{authorize, finish, hv, read_body, resp, Access, Req};
 use crate::body::{self, Body, Segment};
 use crate::error::{SwiftError, SwiftResult};
@@ -29,6 +29,7 @@ use crate::gateway::{blocking, Gateway, ObjectInfo, PutSpec};
 use crate::index::{Entry, ListParams};
 use crate::meta::{check_limits, headers_to_meta, keys};
 use crate::path::{decode, split_container_object};
+use crate::put::write_stream;
 
 /// What a GET streams for an object.
 #[derive(Debug, Clone)]
@@ -98,17 +99,47 @@ fn parse_seg_range(r: &str, size: u64) -> Option<(u64, u64)> {
     }
 }
 
-/// Resolves what to stream for `info` (DLO and SLO are expanded).
-pub async fn resolve(gw: &Arc<Gateway>, a: &str, info: &ObjectInfo) -> SwiftResult<Resolved> {
+/// Resolves what to stream for `info` (DLO and SLO are expanded), checking that the caller
+/// may read every container a segment comes from: a manifest must not lend its reader
+/// access to segments a direct GET would refuse (Swift fetches segments with the caller's
+/// own rights). An SLO is checked whole before any byte is sent, so a forbidden segment is
+/// a 403 rather than a body truncated part-way.
+pub async fn resolve(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    info: &ObjectInfo,
+) -> SwiftResult<Resolved> {
     if info.is_slo() {
+        let (g, path) = (gw.clone(), info.path.clone());
+        let segs = blocking(move || read_manifest(&g, &path)).await?;
+        let containers: BTreeSet<&str> = segs.iter().map(|(_, c, _)| c.as_str()).collect();
+        for c in containers {
+            authorize(gw, req, a, Access::Read(c)).await?;
+        }
         let (g, a, info) = (gw.clone(), a.to_string(), info.clone());
-        return blocking(move || resolve_slo(&g, &a, &info)).await;
+        return blocking(move || resolve_slo(&g, &a, &info, &segs)).await;
     }
     if let Some(m) = info.dlo() {
-        let (g, a, m) = (gw.clone(), a.to_string(), m.to_string());
-        return blocking(move || resolve_dlo(&g, &a, &m)).await;
+        let (c, prefix) = parse_dlo_manifest(m, &gw.settings.limits)?;
+        authorize(gw, req, a, Access::Read(&c)).await?;
+        let (g, a) = (gw.clone(), a.to_string());
+        return blocking(move || resolve_dlo(&g, &a, &c, &prefix)).await;
     }
     Ok(Resolved::single(info))
+}
+
+/// `X-Object-Manifest: CONTAINER/PREFIX` as (container, prefix).
+fn parse_dlo_manifest(
+    manifest: &str,
+    limits: &crate::config::Limits,
+) -> SwiftResult<(String, String)> {
+    let v = decode(manifest)?;
+    let (c, prefix) = v
+        .split_once('/')
+        .ok_or_else(|| SwiftError::bad("bad X-Object-Manifest"))?;
+    crate::path::check_container_name(c, limits)?;
+    Ok((c.to_string(), prefix.to_string()))
 }
 
 /// The segments of the stored SLO manifest at `path`, each as (container, object). A manifest
@@ -139,11 +170,15 @@ fn parse_manifest(
         .collect()
 }
 
-fn resolve_slo(gw: &Gateway, a: &str, info: &ObjectInfo) -> SwiftResult<Resolved> {
-    let segs = read_manifest(gw, &info.path)?;
+fn resolve_slo(
+    gw: &Gateway,
+    a: &str,
+    info: &ObjectInfo,
+    segs: &[(StoredSegment, String, String)],
+) -> SwiftResult<Resolved> {
     let mut out = Vec::with_capacity(segs.len());
     let mut total = 0;
-    for (s, c, o) in &segs {
+    for (s, c, o) in segs {
         let path = gw.store.object_path(a, c, o)?;
         let (offset, len) = match s.range.as_deref().and_then(|r| {
             let (x, y) = r.split_once('-')?;
@@ -164,12 +199,7 @@ fn resolve_slo(gw: &Gateway, a: &str, info: &ObjectInfo) -> SwiftResult<Resolved
     })
 }
 
-fn resolve_dlo(gw: &Gateway, a: &str, manifest: &str) -> SwiftResult<Resolved> {
-    let v = decode(manifest)?;
-    let (c, prefix) = v
-        .split_once('/')
-        .ok_or_else(|| SwiftError::bad("bad X-Object-Manifest"))?;
-    crate::path::check_container_name(c, &gw.settings.limits)?;
+fn resolve_dlo(gw: &Gateway, a: &str, c: &str, prefix: &str) -> SwiftResult<Resolved> {
     let p = ListParams {
         limit: gw.settings.limits.max_dlo_segments,
         prefix: Some(prefix.to_string()).filter(|p| !p.is_empty()),
@@ -205,6 +235,26 @@ struct Checked {
     total: u64,
 }
 
+/// Whether the caller may read container `c`, remembered in `cache`.
+async fn may_read(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    cache: &mut HashMap<String, bool>,
+) -> SwiftResult<bool> {
+    if let Some(r) = cache.get(c) {
+        return Ok(*r);
+    }
+    let r = match authorize(gw, req, a, Access::Read(c)).await {
+        Ok(()) => true,
+        Err(SwiftError::Forbidden(_)) => false,
+        Err(e) => return Err(e),
+    };
+    cache.insert(c.to_string(), r);
+    Ok(r)
+}
+
 /// Checks each segment of a manifest PUT against the object it names.
 async fn check_segments(
     gw: &Arc<Gateway>,
@@ -216,6 +266,9 @@ async fn check_segments(
     let mut errors = Vec::new();
     let mut h = Md5::new();
     let mut total = 0u64;
+    // Swift HEADs each segment with the caller's rights and lists a refusal among the
+    // problems of the 400; one check per container.
+    let mut readable: HashMap<String, bool> = HashMap::new();
     for seg in parsed {
         let bad_path = || SwiftError::bad(format!("bad segment path {}", seg.path));
         let decoded = decode(&seg.path).map_err(|_| bad_path())?;
@@ -223,7 +276,10 @@ async fn check_segments(
             Ok((sc, Some(so))) => (sc, so),
             Ok((_, None)) | Err(_) => return Err(bad_path()),
         };
-        authorize(gw, req, a, Access::Read(&sc)).await?;
+        if !may_read(gw, req, a, &sc, &mut readable).await? {
+            errors.push((seg.path.clone(), "403 Forbidden".to_string()));
+            continue;
+        }
         let info = match super::object::load(gw, a, &sc, &so).await {
             Ok(i) => i,
             Err(SwiftError::NotFound) => {
@@ -279,6 +335,18 @@ async fn check_segments(
     })
 }
 
+/// Swift's 400 to a manifest PUT: one line per problem segment.
+fn segment_errors(errors: &[(String, String)]) -> SwiftResult<Response<Body>> {
+    let mut text = String::from("Errors:\n");
+    for (p, e) in errors {
+        text.push_str(&format!("{p}, {e}\n"));
+    }
+    finish(
+        resp(StatusCode::BAD_REQUEST).header("Content-Type", "text/plain"),
+        body::full(text),
+    )
+}
+
 /// `PUT ?multipart-manifest=put`.
 pub async fn put_slo(
     gw: &Arc<Gateway>,
@@ -289,7 +357,8 @@ pub async fn put_slo(
     body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
     let limits = gw.settings.limits.clone();
-    let raw = read_body(body, limits.max_manifest_size).await?;
+    let idle = gw.settings.server.client_timeout;
+    let raw = read_body(body, limits.max_manifest_size, idle).await?;
     let parsed: Vec<PutSegment> = serde_json::from_slice(&raw)
         .map_err(|e| SwiftError::bad(format!("manifest must be a JSON list of segments: {e}")))?;
     if parsed.is_empty() {
@@ -308,14 +377,7 @@ pub async fn put_slo(
         total,
     } = check_segments(gw, req, a, &parsed).await?;
     if !errors.is_empty() {
-        let mut text = String::from("Errors:\n");
-        for (p, e) in &errors {
-            text.push_str(&format!("{p}, {e}\n"));
-        }
-        return finish(
-            resp(StatusCode::BAD_REQUEST).header("Content-Type", "text/plain"),
-            body::full(text),
-        );
+        return segment_errors(&errors);
     }
     if let Some(want) = req.header("etag").map(|e| e.trim_matches('"')) {
         if !want.eq_ignore_ascii_case(&slo_etag) {
@@ -335,6 +397,7 @@ pub async fn put_slo(
     meta.insert(keys::SLO.into(), "True".into());
     meta.insert(keys::SLO_ETAG.into(), slo_etag.clone());
     meta.insert(keys::SLO_SIZE.into(), total.to_string());
+    crate::expiry::store(&mut meta, super::object::requested_expiry(req)?);
     let manifest =
         Bytes::from(serde_json::to_vec(&stored).map_err(|e| {
             SwiftError::Internal(format!("failed to serialise an SLO manifest: {e}"))
@@ -349,7 +412,7 @@ pub async fn put_slo(
         if_none_match_any: false,
     };
     let stream = futures_util::stream::iter([Ok(manifest)]);
-    let info = write_stream(gw, spec, stream).await?;
+    let info = write_stream(gw, spec, stream, None).await?;
     let ts = info.timestamp();
     finish(
         resp(StatusCode::CREATED)

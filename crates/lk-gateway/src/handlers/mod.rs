@@ -14,9 +14,10 @@ pub mod misc;
 pub mod object;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::server::RequestBody;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 
@@ -98,17 +99,29 @@ pub fn add_meta(
     b
 }
 
-/// Reads a whole (small) request body, refusing more than `max` bytes with 413.
-pub async fn read_body(body: RequestBody, max: usize) -> SwiftResult<Bytes> {
-    let limited = http_body_util::Limited::new(body, max);
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(SwiftError::TooLarge(format!("body over {max} bytes")))
+/// Reads a whole (small) request body, refusing more than `max` bytes with 413 and a body
+/// idle for `idle` with 408.
+pub async fn read_body(mut body: RequestBody, max: usize, idle: Duration) -> SwiftResult<Bytes> {
+    let mut buf = BytesMut::new();
+    loop {
+        let frame = tokio::time::timeout(idle, body.frame())
+            .await
+            .map_err(|_| SwiftError::RequestTimeout)?;
+        match frame {
+            None => return Ok(buf.freeze()),
+            Some(Ok(f)) => {
+                let Ok(data) = f.into_data() else { continue };
+                if buf.len() + data.len() > max {
+                    return Err(SwiftError::TooLarge(format!("body over {max} bytes")));
+                }
+                buf.extend_from_slice(&data);
+            }
+            Some(Err(_)) => {
+                return Err(SwiftError::ClientBody {
+                    context: "reading a request body".into(),
+                })
+            }
         }
-        Err(_) => Err(SwiftError::ClientBody {
-            context: "reading a request body".into(),
-        }),
     }
 }
 
@@ -172,8 +185,10 @@ pub async fn container_meta(gw: &Arc<Gateway>, a: &str, c: &str) -> SwiftResult<
     .await
 }
 
-/// The error page Swift-like servers send.
-pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
+/// The error page Swift-like servers send. Its text is [`SwiftError::public_message`];
+/// should that ever contain one of the `hidden` paths (the served root, the state
+/// directory), a generic sentence replaces it: server paths are for the log only.
+pub fn error_response(e: &SwiftError, head: bool, hidden: &[&std::path::Path]) -> Response<Body> {
     let status = e.status();
     let mut b = resp(status).header("Content-Type", "text/html; charset=UTF-8");
     match e {
@@ -189,17 +204,19 @@ pub fn error_response(e: &SwiftError, head: bool) -> Response<Body> {
         SwiftError::RangeNotSatisfiable { size } => {
             b = b.header("Content-Range", format!("bytes */{size}"));
         }
+        SwiftError::Busy(_) => b = b.header("Retry-After", "1"),
         _ => {}
     }
     let reason = status.canonical_reason().unwrap_or("Error");
-    let detail = match e {
-        // Server-side failures name paths on the server: logged, not shown.
-        SwiftError::Io { .. }
-        | SwiftError::CorruptManifest { .. }
-        | SwiftError::Index(_)
-        | SwiftError::Internal(_) => "An error occurred".to_string(),
-        other => other.to_string(),
-    };
+    let mut detail = e.public_message();
+    let leaks = hidden
+        .iter()
+        .filter_map(|p| p.to_str())
+        .any(|p| !p.is_empty() && detail.contains(p));
+    if leaks {
+        tracing::error!(error = %e, "an error message named a server path; answered without it");
+        detail = "An error occurred".to_string();
+    }
     let text = format!(
         "<html><h1>{reason}</h1><p>{}</p></html>",
         html_escape(&detail)

@@ -10,16 +10,17 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use http::{Method, Response, StatusCode};
 use http_body_util::BodyStream;
-use tokio::sync::mpsc;
 
 use super::large::{self, Resolved};
 use super::{add_meta, authorize, finish, hv, resp, set_header, Access, Req};
 use crate::body::{self, multipart_pieces, piece_stream, pieces_len, slice_segments, Body, Piece};
 use crate::cond::{Conditions, Verdict};
 use crate::error::{SwiftError, SwiftResult};
+use crate::expiry;
 use crate::gateway::{blocking, guess_content_type, Gateway, ObjectInfo, PutSpec};
 use crate::meta::{check_limits, headers_to_meta, keys, Meta};
 use crate::path::{decode, split_container_object};
+use crate::put::write_stream;
 use crate::range::{evaluate, RangeOutcome};
 use crate::time::Timestamp;
 
@@ -90,10 +91,20 @@ pub async fn handle(
     }
 }
 
-/// Loads an object off the async threads.
+/// Loads an object off the async threads; an expired one is not found.
 pub async fn load(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<ObjectInfo> {
     let (g, a, c, o) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
-    blocking(move || g.load_object(&a, &c, &o)).await
+    let info = blocking(move || g.load_object(&a, &c, &o)).await?;
+    if expiry::expired(&info.meta, expiry::now_secs()) {
+        return Err(SwiftError::NotFound);
+    }
+    Ok(info)
+}
+
+/// The expiry time a PUT, POST or COPY asks for (`X-Delete-At` / `X-Delete-After`).
+pub fn requested_expiry(req: &Req) -> SwiftResult<Option<i64>> {
+    let (at, after) = (req.header("x-delete-at"), req.header("x-delete-after"));
+    expiry::requested(at, after, expiry::now_secs())
 }
 
 fn conditions(req: &Req) -> Conditions<'_> {
@@ -116,6 +127,7 @@ fn object_headers(info: &ObjectInfo, etag_header: &str) -> http::response::Build
         .header("Accept-Ranges", "bytes");
     b = add_meta(b, &info.meta, &["X-Object-Meta-"]);
     b = add_meta(b, &info.meta, &KEPT_HEADERS);
+    b = add_meta(b, &info.meta, &[keys::DELETE_AT]);
     if let Some(m) = info.dlo() {
         b = b.header("X-Object-Manifest", hv(m));
     }
@@ -145,7 +157,7 @@ async fn get(
     let resolved = if raw_manifest {
         Resolved::single(&info)
     } else {
-        large::resolve(gw, a, &info).await?
+        large::resolve(gw, req, a, &info).await?
     };
     let etag_header = if resolved.large {
         format!("\"{}\"", resolved.etag)
@@ -219,6 +231,7 @@ fn put_meta(req: &Req, o: &str, limits: &crate::config::Limits) -> SwiftResult<M
         _ => guess_content_type(o).to_string(),
     };
     meta.insert(keys::CONTENT_TYPE.into(), ct);
+    expiry::store(&mut meta, requested_expiry(req)?);
     if let Some(m) = req.header("x-object-manifest") {
         let v = decode(m)?;
         if !v.contains('/') || v.starts_with('/') {
@@ -234,30 +247,6 @@ fn put_meta(req: &Req, o: &str, limits: &crate::config::Limits) -> SwiftResult<M
 fn expected_etag(req: &Req) -> Option<String> {
     req.header("etag")
         .map(|e| e.trim_matches('"').to_ascii_lowercase())
-}
-
-/// Streams `chunks` into a new object; returns its info once committed and indexed.
-pub async fn write_stream<S>(
-    gw: &Arc<Gateway>,
-    spec: PutSpec,
-    mut chunks: S,
-) -> SwiftResult<ObjectInfo>
-where
-    S: Stream<Item = SwiftResult<Bytes>> + Unpin,
-{
-    let (tx, rx) = mpsc::channel::<SwiftResult<Bytes>>(8);
-    let g = gw.clone();
-    let writer = tokio::task::spawn_blocking(move || g.put_object_blocking(spec, rx));
-    while let Some(item) = chunks.next().await {
-        let stop = item.is_err();
-        if tx.send(item).await.is_err() || stop {
-            break; // the writer gave up (its error is returned below) or the body broke
-        }
-    }
-    drop(tx);
-    writer
-        .await
-        .map_err(|e| SwiftError::Internal(format!("writer task failed: {e}")))?
 }
 
 /// The data frames of a request body as a chunk stream.
@@ -322,7 +311,8 @@ async fn put(
         expected_len,
         if_none_match_any: inm.is_some(),
     };
-    let info = write_stream(gw, spec, request_chunks(body)).await?;
+    let idle = Some(gw.settings.server.client_timeout);
+    let info = write_stream(gw, spec, request_chunks(body), idle).await?;
     finish(created(&info), body::empty())
 }
 
@@ -335,6 +325,7 @@ async fn post(
 ) -> SwiftResult<Response<Body>> {
     let (user, _) = headers_to_meta(&req.headers, "object")?;
     check_limits(&user, "object", &gw.settings.limits)?;
+    let delete_at = requested_expiry(req)?;
     let mut info = load(gw, a, c, o).await?;
     // POST replaces all user metadata and kept headers; system keys stay.
     info.meta
@@ -351,6 +342,8 @@ async fn post(
     if let Some(m) = req.header("x-object-manifest") {
         info.meta.insert(keys::MANIFEST.into(), m.to_string());
     }
+    // As in Swift, a POST without X-Delete-At/-After removes the expiry.
+    expiry::store(&mut info.meta, delete_at);
     info.meta
         .insert(keys::TIMESTAMP.into(), Timestamp::now().to_x_timestamp());
     let (g, a2, c2, o2) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
@@ -363,7 +356,14 @@ async fn post(
 
 async fn delete(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<Response<Body>> {
     let (g, a, c, o) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
-    let existed = blocking(move || g.delete_object(&a, &c, &o)).await?;
+    let existed = blocking(move || {
+        // An expired object is gone for the client; remove what is left, answer 404.
+        let expired = g
+            .stored_delete_at(&a, &c, &o)
+            .is_ok_and(|at| at.is_some_and(|t| t <= expiry::now_secs()));
+        Ok(g.delete_object(&a, &c, &o)? && !expired)
+    })
+    .await?;
     if !existed {
         return Err(SwiftError::NotFound);
     }
@@ -389,7 +389,7 @@ async fn copy(
     let resolved = if raw_manifest {
         Resolved::single(&src)
     } else {
-        large::resolve(gw, a, &src).await?
+        large::resolve(gw, req, a, &src).await?
     };
     let mut meta = if req
         .header("x-fresh-metadata")
@@ -420,6 +420,8 @@ async fn copy(
         meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
     }
     check_limits(&meta, "object", &gw.settings.limits)?;
+    // The copy's expiry is the request's, never the source's (as Swift).
+    expiry::store(&mut meta, requested_expiry(req)?);
     let spec = PutSpec {
         account: a.into(),
         container: dc.into(),
@@ -433,7 +435,7 @@ async fn copy(
     let stream = piece_stream(pieces)
         .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
         .boxed();
-    let info = write_stream(gw, spec, stream).await?;
+    let info = write_stream(gw, spec, stream, None).await?;
     finish(
         created(&info)
             .header("X-Copied-From", hv(&format!("{sc}/{so}")))

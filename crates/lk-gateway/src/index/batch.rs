@@ -147,6 +147,20 @@ impl Batch<'_> {
             rows.collect::<Result<_, _>>()
                 .map_err(q("reading objects to rename"))?
         };
+        // Expiry times move with their objects (removing an object drops its row).
+        self.tx
+            .execute(
+                "UPDATE OR REPLACE expiring SET name=?5 || substr(name,?4+1)
+                 WHERE account=?1 AND container=?2 AND substr(name,1,?4)=?3",
+                params![
+                    account,
+                    container,
+                    old_prefix,
+                    old_prefix.chars().count() as i64,
+                    new_prefix
+                ],
+            )
+            .map_err(q("renaming expiry times"))?;
         for rec in &moved {
             self.remove_object(account, container, &rec.name)?;
         }

@@ -14,9 +14,12 @@
 //! The same database holds the metadata *side store*: metadata that did not fit in a file's
 //! xattrs (see [`crate::meta`]).
 //!
+//! It also holds the expiry queue (`expiring`): the objects with an `X-Delete-At`, by time,
+//! which listings leave out once due and the expirer removes (see [`crate::expiry`]).
+//!
 //! Layout: this file holds the records, the schema and the [`Index`] handle (reads and
 //! single changes); [`batch`] the transactional [`Batch`] feeders use; [`list`] Swift's
-//! listing loop and row mapping.
+//! listing loop and row mapping; `expiry` the expiry queue.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,11 +28,13 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod batch;
+mod expiry;
 mod list;
 #[cfg(test)]
 mod tests;
 
 pub use batch::Batch;
+pub use expiry::Expiring;
 pub use list::successor;
 use list::{list_generic, row_to_container, row_to_object};
 
@@ -165,6 +170,17 @@ CREATE TABLE IF NOT EXISTS containers(
     PRIMARY KEY(account, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS side_meta(key TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cursors(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS expiring(
+    account TEXT NOT NULL, container TEXT NOT NULL, name TEXT NOT NULL,
+    delete_at INTEGER NOT NULL,
+    PRIMARY KEY(account, container, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expiring_by_time ON expiring(delete_at);
+-- An object that leaves the index (however: DELETE, a feeder, a container removal) leaves
+-- the expiry queue (Batch::rename_prefix moves the rows of renamed ones first).
+CREATE TRIGGER IF NOT EXISTS expiring_gone AFTER DELETE ON objects BEGIN
+    DELETE FROM expiring
+    WHERE account=old.account AND container=old.container AND name=old.name;
+END;
 ";
 
 impl Index {
@@ -291,8 +307,12 @@ impl Index {
         p: &ListParams,
     ) -> IResult<Vec<Entry<ObjectRecord>>> {
         let conn = self.lock()?;
-        let sql_base = "SELECT name,size,etag,content_type,timestamp,mtime_ns FROM objects
-                        WHERE account=?1 AND container=?2";
+        // Expired objects are left out at once, before the expirer removes them.
+        let sql_base = "SELECT name,size,etag,content_type,timestamp,mtime_ns FROM objects o
+                        WHERE account=?1 AND container=?2 AND NOT EXISTS (
+                          SELECT 1 FROM expiring e WHERE e.account=o.account
+                          AND e.container=o.container AND e.name=o.name
+                          AND e.delete_at <= CAST(strftime('%s','now') AS INTEGER))";
         list_generic(&conn, sql_base, account, container, p, row_to_object, |r| {
             &r.name
         })

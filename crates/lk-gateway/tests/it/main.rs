@@ -3,8 +3,12 @@
 
 mod common;
 mod crash;
+mod expiry;
+mod framing;
 mod index;
+mod large_acl;
 mod security;
 mod slo;
+mod stalled;
 mod swiftclient;
 mod xattrs;

@@ -224,3 +224,123 @@ fn bounded_headers_and_bodies_and_expiring_tokens() {
         "expired token"
     );
 }
+
+/// A symlink inside the account to a file (or a directory) of the same account is served
+/// with its target's bytes; its metadata is its own (in the side store: Linux refuses user
+/// xattrs on a symlink, which used to answer 500), and it is not listed.
+#[test]
+fn symlinks_inside_the_account_serve_their_target() {
+    let (_dir, gw, t, _) = setup();
+    let auth = ("X-Auth-Token", t.as_str());
+    assert_eq!(gw.req("PUT", "/v1/AUTH_test/c2", &[auth], b"").status, 201);
+    let put = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c2/data",
+        &[auth, ("X-Object-Meta-Color", "blue")],
+        b"linked bytes",
+    );
+    assert_eq!(put.status, 201);
+    let c = gw.root.join("test/c");
+    std::os::unix::fs::symlink("private", c.join("rel")).expect("symlink");
+    std::os::unix::fs::symlink(gw.root.join("test/c2/data"), c.join("abs")).expect("symlink");
+    std::os::unix::fs::symlink("../c2", c.join("dir")).expect("symlink");
+    for (name, body) in [
+        ("rel", &b"test"[..]),
+        ("abs", b"linked bytes"),
+        ("dir/data", b"linked bytes"),
+    ] {
+        let p = format!("/v1/AUTH_test/c/{name}");
+        let got = gw.req("GET", &p, &[auth], b"");
+        assert_eq!(
+            (got.status, got.body.as_slice()),
+            (200, body),
+            "{name}: {}",
+            got.text()
+        );
+        let head = gw.req("HEAD", &p, &[auth], b"");
+        assert_eq!(head.status, 200, "{name}");
+        assert_eq!(
+            head.header("content-length"),
+            Some(body.len().to_string().as_str())
+        );
+    }
+    // POST on the link changes the link's metadata only.
+    let post = gw.req(
+        "POST",
+        "/v1/AUTH_test/c/abs",
+        &[auth, ("X-Object-Meta-Note", "via link")],
+        b"",
+    );
+    assert_eq!(post.status, 202, "{}", post.text());
+    let head = gw.req("HEAD", "/v1/AUTH_test/c/abs", &[auth], b"");
+    assert_eq!(head.header("x-object-meta-note"), Some("via link"));
+    let target = gw.req("HEAD", "/v1/AUTH_test/c2/data", &[auth], b"");
+    assert_eq!(target.header("x-object-meta-color"), Some("blue"));
+    assert_eq!(target.header("x-object-meta-note"), None);
+    // Not listed (reconciliation and the sync daemon skip links too).
+    let list = gw.req("GET", "/v1/AUTH_test/c", &[auth], b"");
+    assert_eq!(list.text(), "private\n");
+    // DELETE removes the link, PUT replaces it with a file; the targets are untouched.
+    assert_eq!(
+        gw.req("DELETE", "/v1/AUTH_test/c/rel", &[auth], b"").status,
+        204
+    );
+    assert!(c.join("rel").symlink_metadata().is_err());
+    assert_eq!(
+        gw.req("PUT", "/v1/AUTH_test/c/abs", &[auth], b"new").status,
+        201
+    );
+    assert!(c.join("abs").symlink_metadata().expect("abs").is_file());
+    assert_eq!(std::fs::read(c.join("private")).expect("private"), b"test");
+    assert_eq!(
+        std::fs::read(gw.root.join("test/c2/data")).expect("data"),
+        b"linked bytes"
+    );
+}
+
+/// No error page names a server path (issue 14: `.../etclink leads outside the account`);
+/// the details go to the server's log.
+#[test]
+fn error_bodies_never_name_server_paths() {
+    let (dir, gw, t, _) = setup();
+    let auth = ("X-Auth-Token", t.as_str());
+    let c = gw.root.join("test/c");
+    std::os::unix::fs::symlink("/etc", c.join("etclink")).expect("symlink");
+    std::os::unix::fs::symlink(dir.path().join("nothing"), c.join("dangling")).expect("symlink");
+    std::fs::create_dir(c.join("adir")).expect("mkdir");
+    let failing: [(&str, &str, &[u8]); 8] = [
+        ("GET", "/v1/AUTH_test/c/etclink/passwd", b""),
+        ("PUT", "/v1/AUTH_test/c/etclink/x", b"x"),
+        ("GET", "/v1/AUTH_test/c/dangling", b""),
+        ("PUT", "/v1/AUTH_test/c/private/below", b"x"),
+        ("PUT", "/v1/AUTH_test/c/adir", b"x"),
+        ("GET", "/v1/AUTH_test/nope/o", b""),
+        ("PUT", "/v1/AUTH_test/c/o", b"wrong etag"),
+        ("COPY", "/v1/AUTH_test/c/etclink/passwd", b""),
+    ];
+    let roots = [
+        gw.root.display().to_string(),
+        gw.root.canonicalize().expect("root").display().to_string(),
+        dir.path().display().to_string(),
+    ];
+    for (m, p, body) in failing {
+        let mut h = vec![auth, ("Destination", "c/copy")];
+        if m == "PUT" && p.ends_with("/o") {
+            h.push(("Etag", "00000000000000000000000000000000"));
+        }
+        let r = gw.req(m, p, &h, body);
+        assert!(r.status >= 400, "{m} {p} answered {}", r.status);
+        let text = r.text();
+        for root in &roots {
+            assert!(
+                !text.contains(root.as_str()),
+                "{m} {p} ({}) names {root}: {text}",
+                r.status
+            );
+        }
+        assert!(
+            !text.contains("/tmp") && !text.contains("/etc"),
+            "{m} {p}: {text}"
+        );
+    }
+}

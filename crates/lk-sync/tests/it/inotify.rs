@@ -187,6 +187,7 @@ fn settings(t: &Tree) -> lk_gateway::Settings {
         users: Vec::new(),
         limits: Default::default(),
         reconcile: false,
+        server: Default::default(),
     }
 }
 

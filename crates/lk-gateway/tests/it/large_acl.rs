@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Large objects read their segments with the caller's rights: a user who may write one
+//! container cannot read another through a DLO or SLO manifest pointing at it (issue 14).
+
+use crate::common::{Gw, Resp};
+
+const SECRET: &[u8] = b"SECRET-BYTES";
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    gw: Gw,
+    admin: String,
+    reader: String,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gw = Gw::start(dir.path(), &[]);
+        let admin = gw.token("test:tester", "testing");
+        let reader = gw.token("test:reader", "readkey");
+        let s = Setup {
+            _dir: dir,
+            gw,
+            admin,
+            reader,
+        };
+        let acl = [
+            ("X-Container-Read", "test:reader"),
+            ("X-Container-Write", "test:reader"),
+        ];
+        assert_eq!(
+            s.admin_req("PUT", "/v1/AUTH_test/pub", &acl, b"").status,
+            201
+        );
+        assert_eq!(
+            s.admin_req("PUT", "/v1/AUTH_test/secret", &[], b"").status,
+            201
+        );
+        let put = s.admin_req("PUT", "/v1/AUTH_test/secret/s1", &[], SECRET);
+        assert_eq!(put.status, 201);
+        let put = s.admin_req("PUT", "/v1/AUTH_test/pub/p1", &[], b"-public");
+        assert_eq!(put.status, 201);
+        s
+    }
+
+    fn admin_req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
+        let mut all = vec![("X-Auth-Token", self.admin.as_str())];
+        all.extend_from_slice(h);
+        self.gw.req(m, p, &all, body)
+    }
+
+    fn reader_req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
+        let mut all = vec![("X-Auth-Token", self.reader.as_str())];
+        all.extend_from_slice(h);
+        self.gw.req(m, p, &all, body)
+    }
+
+    fn grant_secret_read(&self) {
+        let r = self.admin_req(
+            "POST",
+            "/v1/AUTH_test/secret",
+            &[("X-Container-Read", "test:reader")],
+            b"",
+        );
+        assert_eq!(r.status, 204);
+    }
+
+    /// The reader is refused `path` and sees none of the secret bytes.
+    fn assert_refused(&self, m: &str, path: &str) {
+        let r = self.reader_req(m, path, &[], b"");
+        assert_eq!(r.status, 403, "{m} {path}: {}", r.text());
+        assert!(
+            !r.text().contains("SECRET"),
+            "{m} {path} leaked: {}",
+            r.text()
+        );
+    }
+}
+
+#[test]
+fn dlo_segments_need_read_access_to_their_container() {
+    let s = Setup::new();
+    s.assert_refused("GET", "/v1/AUTH_test/secret/s1");
+    let manifest = [("X-Object-Manifest", "secret/")];
+    // Like Swift, the manifest itself may be written (it is checked when read).
+    let put = s.reader_req("PUT", "/v1/AUTH_test/pub/dlo", &manifest, b"");
+    assert_eq!(put.status, 201, "{}", put.text());
+    s.assert_refused("GET", "/v1/AUTH_test/pub/dlo");
+    s.assert_refused("HEAD", "/v1/AUTH_test/pub/dlo");
+    let range = s.reader_req(
+        "GET",
+        "/v1/AUTH_test/pub/dlo",
+        &[("Range", "bytes=0-3")],
+        b"",
+    );
+    assert_eq!(range.status, 403);
+    // Nor through a server-side copy of the manifest.
+    let copy = s.reader_req(
+        "PUT",
+        "/v1/AUTH_test/pub/stolen",
+        &[("X-Copy-From", "pub/dlo")],
+        b"",
+    );
+    assert_eq!(copy.status, 403, "{}", copy.text());
+    assert_eq!(
+        s.reader_req("GET", "/v1/AUTH_test/pub/stolen", &[], b"")
+            .status,
+        404
+    );
+
+    s.grant_secret_read();
+    let got = s.reader_req("GET", "/v1/AUTH_test/pub/dlo", &[], b"");
+    assert_eq!((got.status, got.body.as_slice()), (200, SECRET));
+}
+
+#[test]
+fn slo_segments_need_read_access_at_put_and_at_get() {
+    let s = Setup::new();
+    let body = br#"[{"path": "/pub/p1"}, {"path": "/secret/s1"}]"#;
+    let path = "/v1/AUTH_test/pub/slo?multipart-manifest=put";
+    // At PUT, Swift HEADs each segment as the caller: the refusal is listed in a 400.
+    let put = s.reader_req("PUT", path, &[], body);
+    assert_eq!(put.status, 400, "{}", put.text());
+    assert!(
+        put.text().contains("/secret/s1, 403 Forbidden"),
+        "{}",
+        put.text()
+    );
+    assert_eq!(
+        s.reader_req("GET", "/v1/AUTH_test/pub/slo", &[], b"")
+            .status,
+        404
+    );
+
+    // A manifest the admin made is read with the reader's rights.
+    let put = s.admin_req("PUT", path, &[], body);
+    assert_eq!(put.status, 201, "{}", put.text());
+    s.assert_refused("GET", "/v1/AUTH_test/pub/slo");
+    s.assert_refused("HEAD", "/v1/AUTH_test/pub/slo");
+    let raw = s.reader_req(
+        "GET",
+        "/v1/AUTH_test/pub/slo?multipart-manifest=get",
+        &[],
+        b"",
+    );
+    assert_eq!(
+        raw.status, 200,
+        "the manifest itself is in a readable container"
+    );
+    assert!(!raw.text().contains("SECRET-BYTES"));
+    let copy = s.reader_req(
+        "COPY",
+        "/v1/AUTH_test/pub/slo",
+        &[("Destination", "pub/x")],
+        b"",
+    );
+    assert_eq!(copy.status, 403, "{}", copy.text());
+
+    s.grant_secret_read();
+    let put = s.reader_req(
+        "PUT",
+        "/v1/AUTH_test/pub/mine?multipart-manifest=put",
+        &[],
+        body,
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    for name in ["slo", "mine"] {
+        let got = s.reader_req("GET", &format!("/v1/AUTH_test/pub/{name}"), &[], b"");
+        assert_eq!(got.status, 200, "{name}");
+        assert_eq!(got.text(), "-publicSECRET-BYTES", "{name}");
+    }
+}
