@@ -270,7 +270,8 @@ fn run(
         let r = exec(lv, plan, &env.runner, &cmd, opts.timeout, opts);
         done.store(true, Ordering::Relaxed);
         r
-    })?;
+    })
+    .inspect_err(|_| stop_suite(lv, plan, &env.runner))?;
     Ok(SuiteOutcome {
         runner: env.runner.clone(),
         results: dir.join("results.yml"),
@@ -279,6 +280,21 @@ fn run(
         exit_code,
         seconds: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// The guest agent does not stop what it started when we stop waiting (Ctrl-C, timeout): stop
+/// auster and the suite script on the runner, best effort, so the cluster is not left running
+/// a suite nobody reads.
+fn stop_suite(lv: &dyn Provider, plan: &Plan, runner: &str) {
+    if let Some(domain) = domain_of(plan, runner) {
+        let cmd = "pkill -f 'auster -f lustrekit'; pkill -f '/usr/lib/lustre/tests/[a-z-]*\\.sh'; true";
+        let _ = lv.exec(
+            domain,
+            &["/bin/bash", "-c", cmd],
+            Duration::from_secs(60),
+            Watch::none(),
+        );
+    }
 }
 
 /// Shows the framework's headline lines (subtest starts and results) as they are written.
