@@ -91,7 +91,7 @@ impl Default for BenchParams {
             lst_count: 3,
             lst_concurrency: 4,
             lst_size: "1M".into(),
-            survey_size_mib: 128,
+            survey_size_mib: 512,
             survey_objects: 1,
             survey_threads: 2,
             fio_size: "128M".into(),

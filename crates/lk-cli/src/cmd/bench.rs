@@ -57,7 +57,7 @@ pub struct Params {
     #[arg(long, default_value_t = 4)]
     pub lst_concurrency: u32,
     /// obdfilter-survey: MiB written and read per OST.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 512)]
     pub survey_size: u32,
     /// obdfilter-survey: most threads per OST.
     #[arg(long, default_value_t = 2)]

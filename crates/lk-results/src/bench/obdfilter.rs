@@ -12,7 +12,7 @@
 //! result line is `printf 'ost %2d sz %8dK rsz %4dK obj %4d thr %4d '` and, per test, the test
 //! name, the aggregate bandwidth (`%7.2f`: KiB moved / 1024 / elapsed s, so MiB/s, which the
 //! script's README calls MB/s) and either `[%7.2f, %7.2f]` (slowest and fastest OST instance)
-//! or `ERROR` (an lctl test_brw failed) or `SHORT` (no rate line). `created object #s on X not
+//! or `ERROR` (an lctl test_brw failed) or `SHORT` (aggregate measured, no per-OST samples: the test ended before lctl's first status line). `created object #s on X not
 //! contiguous` ends a line (and the survey) when object creation failed; `done!`, `program
 //! exited with error` or `Terminated` (the cleanup) ends the output, possibly in the middle of
 //! a result line when the survey was stopped. Anything else is an error.
@@ -48,7 +48,9 @@ pub enum Outcome {
     Ok { min_mib_s: f64, max_mib_s: f64 },
     /// An `lctl test_brw` of the test failed (`ERROR`).
     Error,
-    /// No rate was reported (`SHORT`).
+    /// The aggregate rate was measured, but no per-OST samples came back (`SHORT`): the
+    /// survey's `get_stats` counts lctl's once-a-second status lines, and a test that ends
+    /// within a second or so prints none. The aggregate stands; there is no min/max.
     Short,
     /// The survey ended before the test's result was printed.
     Interrupted,
@@ -325,9 +327,8 @@ impl Survey {
             for t in &row.tests {
                 let name = format!("{} {config}", t.name);
                 let why = match &t.outcome {
-                    Outcome::Ok { .. } => None,
+                    Outcome::Ok { .. } | Outcome::Short => None,
                     Outcome::Error => Some("ERROR: an lctl test_brw failed"),
-                    Outcome::Short => Some("SHORT: no rate reported"),
                     Outcome::Interrupted => Some("interrupted: the survey ended during the test"),
                 };
                 match (t.mib_s, why) {
