@@ -13,7 +13,8 @@ bookworm_qemu_utils() {
 
 need=()
 for pkg in shellcheck pkg-config libvirt-dev libvirt-daemon-system libvirt-clients \
-    qemu-system-x86 debootstrap e2fsprogs python3-swiftclient xattr attr dnsmasq-base libsqlite3-dev; do
+    qemu-system-x86 debootstrap e2fsprogs python3-swiftclient xattr attr dnsmasq-base libsqlite3-dev \
+    openssh-client; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 
