@@ -287,7 +287,8 @@ fn run(
 /// a suite nobody reads.
 fn stop_suite(lv: &dyn Provider, plan: &Plan, runner: &str) {
     if let Some(domain) = domain_of(plan, runner) {
-        let cmd = "pkill -f 'auster -f lustrekit'; pkill -f '/usr/lib/lustre/tests/[a-z-]*\\.sh'; true";
+        let cmd =
+            "pkill -f 'auster -f lustrekit'; pkill -f '/usr/lib/lustre/tests/[a-z-]*\\.sh'; true";
         let _ = lv.exec(
             domain,
             &["/bin/bash", "-c", cmd],

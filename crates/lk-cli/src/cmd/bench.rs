@@ -119,7 +119,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         &started,
     )?;
     run.parameters = parameters(kind, &params);
-    run.metrics = metrics(kind, &outcome.outputs)?;
+    run.metrics = metrics(kind, &outcome.outputs, &mut run.parameters)?;
     run.validate()?;
     write_run(&run, &outcome.dir)
 }
@@ -171,6 +171,7 @@ fn parameters(kind: BenchKind, p: &BenchParams) -> std::collections::BTreeMap<St
 fn metrics(
     kind: BenchKind,
     outputs: &[lk_engine::bench::BenchOutput],
+    params: &mut std::collections::BTreeMap<String, String>,
 ) -> anyhow::Result<Vec<Metric>> {
     let mut all = Vec::new();
     for o in outputs {
@@ -178,9 +179,14 @@ fn metrics(
             BenchKind::LnetSelftest => bench::parse_lst_stat(&o.text)
                 .with_context(|| format!("lst stat output of {} ({})", o.node, o.label))?
                 .metrics(),
-            BenchKind::ObdfilterSurvey => bench::parse_obdfilter_survey(&o.text)
-                .with_context(|| format!("obdfilter-survey output of {}", o.node))?
-                .metrics(),
+            BenchKind::ObdfilterSurvey => {
+                let survey = bench::parse_obdfilter_survey(&o.text)
+                    .with_context(|| format!("obdfilter-survey output of {}", o.node))?;
+                if let Some(row) = survey.rows.first() {
+                    params.insert(format!("{} osts", o.node), row.osts.to_string());
+                }
+                survey.metrics()
+            }
             BenchKind::Fio => bench::parse_fio_json(&o.text)
                 .with_context(|| format!("fio output of {}", o.node))?
                 .metrics(),

@@ -311,15 +311,16 @@ fn range(w: &mut Words<'_>, mut result: TestResult) -> Result<TestResult, Survey
 }
 
 impl Survey {
-    /// Per row and test: `{test} ost={n} rsz={k}K obj={n} thr={n}` (aggregate MiB/s) and the
+    /// Per row and test: `{test} rsz={k}K obj={n} thr={n}` (aggregate MiB/s over every OST the
+    /// survey ran on: the OST count is [`Row::osts`], the same for every row of a run) and the
     /// same with ` min`/` max` (slowest/fastest OST instance). A failed or interrupted test,
     /// or a row whose objects could not be created, gives failed metrics, never zeros.
     pub fn metrics(&self) -> Vec<Metric> {
         let mut metrics = Vec::new();
         for row in &self.rows {
             let config = format!(
-                "ost={} rsz={}K obj={} thr={}",
-                row.osts, row.rsz_kib, row.objects, row.threads
+                "rsz={}K obj={} thr={}",
+                row.rsz_kib, row.objects, row.threads
             );
             if let Some(failure) = &row.failure {
                 metrics.push(Metric::failed(config.clone(), "MiB/s", failure.clone()));
