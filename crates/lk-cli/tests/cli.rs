@@ -408,3 +408,45 @@ fn bench_compare_refuses_runs_of_different_kinds() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(dir.path().join("compare.md").is_file() && dir.path().join("compare.svg").is_file());
 }
+
+/// `bench reparse` reads a run folder's raw output again (here: real fio JSON from a lustrekit
+/// client) and rewrites run.json and the report; a folder without raw output is an error.
+#[test]
+fn bench_reparse_rebuilds_a_run_from_its_raw_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = serde_json::json!({
+        "kind": "fio", "cluster": "c1", "topology_hash": "0123456789abcdef",
+        "lustre_version": "2.17.0", "started_at": "2026-12-02T00:00:00Z",
+        "parameters": {"size": "128M"}, "metrics": []
+    });
+    std::fs::write(dir.path().join("run.json"), run.to_string()).expect("write");
+    let p = dir.path().to_str().expect("utf-8");
+    let o = lustrekit(&["bench", "reparse", p]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("no fio-*.out raw output"),
+        "{}",
+        text(&o.stderr)
+    );
+    let fixture =
+        root().join("crates/lk-results/fixtures/fio-3.33/lustre-2.17.0-small-client1.json");
+    std::fs::copy(fixture, dir.path().join("fio-client1.out")).expect("copy");
+    let o = lustrekit(&["bench", "reparse", p]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let back: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("run.json")).expect("run.json"),
+    )
+    .expect("parses");
+    let names: Vec<&str> = back["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(names.contains(&"seq-write write bw"), "{names:?}");
+    assert!(std::fs::read_dir(dir.path()).expect("dir").any(|e| e
+        .expect("entry")
+        .path()
+        .extension()
+        .is_some_and(|x| x == "md")));
+}

@@ -66,7 +66,10 @@ fn survey_failures_are_failed_metrics_not_zeros() {
     ))
     .expect("parses");
     let metrics = survey.metrics();
-    for name in ["rewrite rsz=1024K obj=1 thr=1", "rsz=1024K obj=1 thr=2"] {
+    for name in [
+        "rewrite rsz=1024K obj/ost=1 thr/ost=1",
+        "rsz=1024K obj/ost=1 thr/ost=2",
+    ] {
         let m = metrics.iter().find(|m| m.name == name).expect(name);
         assert_eq!(m.value, None, "{name}");
         assert!(m.failure.is_some(), "{name}");
@@ -74,12 +77,12 @@ fn survey_failures_are_failed_metrics_not_zeros() {
     // SHORT: the aggregate was measured, only the per-OST min/max is missing.
     let short = metrics
         .iter()
-        .find(|m| m.name == "read rsz=1024K obj=1 thr=1")
+        .find(|m| m.name == "read rsz=1024K obj/ost=1 thr/ost=1")
         .expect("read");
     assert_eq!((short.value, short.failure.as_deref()), (Some(0.0), None));
     assert!(!metrics
         .iter()
-        .any(|m| m.name == "read rsz=1024K obj=1 thr=1 min"));
+        .any(|m| m.name == "read rsz=1024K obj/ost=1 thr/ost=1 min"));
     assert_eq!(survey.end.as_deref(), Some("program exited with error"));
 }
 

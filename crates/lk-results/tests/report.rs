@@ -141,8 +141,8 @@ fn bench_run_json_round_trip() {
         "2.17.0",
         "2026-12-02T00:00:00Z",
         vec![
-            Metric::new("write rsz=1024K obj=1 thr=1", "MiB/s", 210.5),
-            Metric::failed("rewrite rsz=1024K obj=1 thr=1", "MiB/s", "ERROR"),
+            Metric::new("write rsz=1024K obj/ost=1 thr/ost=1", "MiB/s", 210.5),
+            Metric::failed("rewrite rsz=1024K obj/ost=1 thr/ost=1", "MiB/s", "ERROR"),
             Metric::from_samples("servers rates read avg", "RPC/s", vec![1.0, 2.0]).expect("some"),
         ],
     );

@@ -43,6 +43,12 @@ pub enum Compare {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
+    /// Read a run folder's raw tool outputs again with this lustrekit's parsers and rewrite its
+    /// run.json, report and plot (the run's identity and parameters are kept).
+    Reparse {
+        /// A run folder written by `lustrekit bench` (run.json and KIND-LABEL.out files).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,8 +92,10 @@ impl Params {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    if let Some(Compare::Compare { runs, out }) = &args.compare {
-        return compare(runs, out);
+    match &args.compare {
+        Some(Compare::Compare { runs, out }) => return compare(runs, out),
+        Some(Compare::Reparse { dir }) => return reparse(dir),
+        None => {}
     }
     let (Some(cluster), Some(kind)) = (&args.cluster, &args.kind) else {
         anyhow::bail!(
@@ -241,6 +249,53 @@ fn write_run(run: &BenchRun, dir: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn reparse(dir: &Path) -> anyhow::Result<()> {
+    let json = dir.join("run.json");
+    let text =
+        std::fs::read_to_string(&json).with_context(|| format!("read {}", json.display()))?;
+    let mut run = BenchRun::from_json(&text).with_context(|| format!("{}", json.display()))?;
+    let kind: BenchKind = run.kind.as_str().parse()?;
+    let prefix = format!("{kind}-");
+    let mut outputs = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))?;
+    for e in entries {
+        let path = e?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if let Some(label) = name
+            .strip_prefix(&prefix)
+            .and_then(|n| n.strip_suffix(".out"))
+        {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("read {}", path.display()))?;
+            outputs.push(lk_engine::bench::BenchOutput {
+                node: label.to_string(),
+                label: label.to_string(),
+                text,
+            });
+        }
+    }
+    if outputs.is_empty() {
+        anyhow::bail!("{}: no {prefix}*.out raw output to parse", dir.display());
+    }
+    outputs.sort_by(|a, b| a.label.cmp(&b.label));
+    if kind == BenchKind::LnetSelftest {
+        // The order lustrekit runs them in: write, then read.
+        outputs.reverse();
+    }
+    run.metrics = metrics(kind, &outputs, &mut run.parameters)?;
+    run.validate()?;
+    for old in std::fs::read_dir(dir)? {
+        let p = old?.path();
+        if p.extension().is_some_and(|x| x == "md" || x == "svg") {
+            std::fs::remove_file(&p).with_context(|| format!("remove {}", p.display()))?;
+        }
+    }
+    write_run(&run, dir)
 }
 
 fn compare(runs: &[PathBuf], out: &Path) -> anyhow::Result<()> {

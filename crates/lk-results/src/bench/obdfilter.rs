@@ -311,16 +311,21 @@ fn range(w: &mut Words<'_>, mut result: TestResult) -> Result<TestResult, Survey
 }
 
 impl Survey {
-    /// Per row and test: `{test} rsz={k}K obj={n} thr={n}` (aggregate MiB/s over every OST the
+    /// Per row and test: `{test} rsz={k}K obj/ost={n} thr/ost={n}` (aggregate MiB/s over every OST the
     /// survey ran on: the OST count is [`Row::osts`], the same for every row of a run) and the
     /// same with ` min`/` max` (slowest/fastest OST instance). A failed or interrupted test,
     /// or a row whose objects could not be created, gives failed metrics, never zeros.
     pub fn metrics(&self) -> Vec<Metric> {
         let mut metrics = Vec::new();
         for row in &self.rows {
+            // The survey prints objects and threads summed over its OSTs; per OST they name
+            // the same load whatever the OST count, so layouts compare row by row.
+            let per = row.osts.max(1);
             let config = format!(
-                "rsz={}K obj={} thr={}",
-                row.rsz_kib, row.objects, row.threads
+                "rsz={}K obj/ost={} thr/ost={}",
+                row.rsz_kib,
+                row.objects / per,
+                row.threads / per
             );
             if let Some(failure) = &row.failure {
                 metrics.push(Metric::failed(config.clone(), "MiB/s", failure.clone()));
