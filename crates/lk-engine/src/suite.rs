@@ -67,6 +67,9 @@ pub struct SuiteOutcome {
     pub log: PathBuf,
     pub exit_code: i64,
     pub seconds: f64,
+    /// Why the suite did not finish (timeout, lost guest agent); it was stopped on the
+    /// runner, and whatever results.yml holds is still the run's result.
+    pub unfinished: Option<String>,
 }
 
 pub struct SuiteOptions<'a> {
@@ -265,13 +268,20 @@ fn run(
     (opts.progress)(&format!("running on {}; log {}", env.runner, log.display()));
     let done = AtomicBool::new(false);
     let t0 = Instant::now();
-    let exit_code = std::thread::scope(|s| {
+    let ran = std::thread::scope(|s| {
         s.spawn(|| follow(&log, &done, opts.progress));
         let r = exec(lv, plan, &env.runner, &cmd, opts.timeout, opts);
         done.store(true, Ordering::Relaxed);
         r
     })
-    .inspect_err(|_| stop_suite(lv, plan, &env.runner))?;
+    .inspect_err(|_| stop_suite(lv, plan, &env.runner));
+    // Interrupted: stop here. Any other failure to wait (a timeout): the partial results
+    // are still the run's, reported as unfinished.
+    let (exit_code, unfinished) = match ran {
+        Ok(code) => (code, None),
+        Err(e @ SuiteError::Interrupted { .. }) => return Err(e),
+        Err(e) => (-1, Some(crate::chain(e))),
+    };
     Ok(SuiteOutcome {
         runner: env.runner.clone(),
         results: dir.join("results.yml"),
@@ -279,6 +289,7 @@ fn run(
         log,
         exit_code,
         seconds: t0.elapsed().as_secs_f64(),
+        unfinished,
     })
 }
 

@@ -27,6 +27,8 @@ struct RunRecord<'a> {
     started: &'a str,
     seconds: f64,
     auster_exit_code: i64,
+    /// Why the suite was stopped before it finished, if it was.
+    unfinished: Option<&'a str>,
     counts: lk_results::suite::Counts,
     results: &'a SuiteResults,
 }
@@ -40,6 +42,12 @@ pub fn suite_report(
     outcome: &SuiteOutcome,
     started: &str,
 ) -> anyhow::Result<u8> {
+    if let Some(why) = &outcome.unfinished {
+        eprintln!(
+            "test: the suite did not finish and was stopped on {}: {why}",
+            outcome.runner
+        );
+    }
     let text = match std::fs::read_to_string(&outcome.results) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -65,6 +73,7 @@ pub fn suite_report(
         started,
         seconds: outcome.seconds,
         auster_exit_code: outcome.exit_code,
+        unfinished: outcome.unfinished.as_deref(),
         counts,
         results: &results,
     };
@@ -79,7 +88,9 @@ pub fn suite_report(
     let summary = lk_results::summary::render(&results);
     write(&outcome.dir.join("summary.txt"), &summary)?;
     println!("{summary}");
-    let failed = results.suites.iter().any(|s| s.any_failed()) || results.suites.is_empty();
+    let failed = results.suites.iter().any(|s| s.any_failed())
+        || results.suites.is_empty()
+        || outcome.unfinished.is_some();
     eprintln!(
         "test: {} on {}: {} passed, {} failed, {} skipped, {} unfinished in {:.0} s; results in {}",
         req.suite,
