@@ -75,14 +75,6 @@ impl Suite {
             Suite::LnetSelftest => "LNet self-test between the clients and the servers",
         }
     }
-
-    /// Whether the suite restarts or moves targets (a failover pair makes it use the partner).
-    pub fn restarts_servers(self) -> bool {
-        matches!(
-            self,
-            Suite::SanityLnet | Suite::RecoverySmall | Suite::ReplaySingle
-        )
-    }
 }
 
 impl std::fmt::Display for Suite {
