@@ -50,29 +50,14 @@ fn a_routed_topology_is_refused_naming_the_unreachable_node() {
 
 #[test]
 fn test_scripts_pass_shellcheck() {
-    let dir = std::env::temp_dir().join(format!("lk-plan-testenv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut files = Vec::new();
+    let mut all = Vec::new();
     for example in ["small", "ha", "all-in-one"] {
         let req = SuiteRequest::new(Suite::Sanity, "0a", "1").expect("valid");
         let (prep, run) = scripts(example, &req);
-        for (name, text) in [("prep", prep), ("run", run)] {
-            let f = dir.join(format!("{example}-{name}.sh"));
-            std::fs::write(&f, text).expect("write");
-            files.push(f);
-        }
+        all.push((format!("{example}-prep"), prep));
+        all.push((format!("{example}-run"), run));
     }
-    let out = Command::new("shellcheck")
-        .args(["--shell=bash", "--severity=style"])
-        .args(&files)
-        .output()
-        .expect("shellcheck must be installed (scripts/install-deps.sh)");
-    assert!(
-        out.status.success(),
-        "shellcheck:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_shellcheck_clean("testenv", &all);
 }
 
 #[test]
@@ -90,15 +75,37 @@ fn bench_scripts_are_pinned_and_pass_shellcheck() {
         ("obdfilter-survey", benchenv::survey_script(&params)),
         ("fio", benchenv::fio_script(&p, "/mnt/small", &params)),
     ];
-    let dir = std::env::temp_dir().join(format!("lk-plan-benchenv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut files = Vec::new();
     for (name, text) in &scripts {
         insta::assert_snapshot!(format!("small.bench-{name}"), text);
-        let f = dir.join(format!("{name}.sh"));
-        std::fs::write(&f, text).expect("write");
-        files.push(f);
     }
+    let owned: Vec<(String, String)> = scripts
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.clone()))
+        .collect();
+    assert_shellcheck_clean("benchenv", &owned);
+}
+
+#[test]
+fn unknown_benchmark_lists_the_known_ones() {
+    let e = "iozone"
+        .parse::<lk_plan::benchenv::BenchKind>()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("lnet-selftest, obdfilter-survey, fio"), "{e}");
+}
+
+/// Writes `scripts` (name, text) to a temp folder and runs shellcheck over all of them.
+fn assert_shellcheck_clean(tag: &str, scripts: &[(String, String)]) {
+    let dir = std::env::temp_dir().join(format!("lk-plan-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let files: Vec<_> = scripts
+        .iter()
+        .map(|(name, text)| {
+            let f = dir.join(format!("{name}.sh"));
+            std::fs::write(&f, text).expect("write");
+            f
+        })
+        .collect();
     let out = Command::new("shellcheck")
         .args(["--shell=bash", "--severity=style"])
         .args(&files)
@@ -110,13 +117,4 @@ fn bench_scripts_are_pinned_and_pass_shellcheck() {
         String::from_utf8_lossy(&out.stdout)
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn unknown_benchmark_lists_the_known_ones() {
-    let e = "iozone"
-        .parse::<lk_plan::benchenv::BenchKind>()
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("lnet-selftest, obdfilter-survey, fio"), "{e}");
 }
