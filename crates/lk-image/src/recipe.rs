@@ -117,9 +117,11 @@ pub const LUSTRE_PACKAGES: &[&str] = &[
 
 /// Debian packages the image with Lustre adds from the mirror: what `lustrekit test` and
 /// `lustrekit bench` run besides Lustre's own tools (fio on the clients; gawk, without which
-/// obdfilter-survey reports every row SHORT; ssh, pdsh and the framework's helpers come with
-/// lustre-tests from the build's repository).
-pub const LUSTRE_IMAGE_TOOLS: &[&str] = &["fio", "gawk"];
+/// obdfilter-survey reports every row SHORT; lsof, which the framework's client stop calls,
+/// and python3-yaml, with which sanity-lnet compares LNet configurations: the lustre-tests
+/// package these builds make depends on neither. ssh, pdsh and the framework's other helpers
+/// come with lustre-tests from the build's repository).
+pub const LUSTRE_IMAGE_TOOLS: &[&str] = &["fio", "gawk", "lsof", "python3-yaml"];
 
 impl Recipe {
     pub fn new(suite: &str, mirror: &str, extra_packages: &[String], fs_bytes: u64) -> Recipe {
