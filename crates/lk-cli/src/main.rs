@@ -96,9 +96,9 @@ enum Command {
     /// Run the in-guest health agent (lctl health over HTTP and Prometheus metrics).
     Agent(cmd::kubernetes::AgentArgs),
     /// Block volumes as files on a Lustre mount (Cinder-style): qcow2/raw, snapshots, clones.
-    Volume(cmd::volume::Args),
+    Volume(lk_storage_cli::volume::Args),
     /// Directories with a project quota and nodemap access on a Lustre mount (Manila-style).
-    Share(cmd::share::Args),
+    Share(cmd::in_cluster::ShareArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,8 +136,11 @@ fn main() -> ExitCode {
         Command::Crd => cmd::kubernetes::crd(),
         Command::Operator(args) => cmd::kubernetes::operator(&args),
         Command::Agent(args) => cmd::kubernetes::agent(&args),
-        Command::Volume(args) => cmd::volume::run(&args),
-        Command::Share(args) => cmd::share::run(&args),
+        Command::Volume(args) => lk_storage_cli::volume::run(&args),
+        Command::Share(args) => match cmd::in_cluster::share(&args) {
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
         Command::Image(ImageCommand::Build(args)) => cmd::build::image(&args).map(|path| {
             println!("{}", path.display());
         }),

@@ -95,6 +95,9 @@ pub struct NodePlan {
     pub roles: Vec<String>,
     /// One per network, in NIC order.
     pub nids: Vec<String>,
+    /// Where a client node mounts the filesystem (`None` on servers and routers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
     pub steps: Vec<NodeStep>,
 }
 

@@ -339,6 +339,11 @@ pub fn generate(t: &Topology, a: &Addressing, host_build: bool) -> Generated {
             domain: format!("{}-{}", t.name, n.name),
             roles: n.roles.iter().map(|r| r.as_str().to_string()).collect(),
             nids: a.nids(t, &n.name).iter().map(ToString::to_string).collect(),
+            mount: t
+                .clients
+                .iter()
+                .find(|c| c.node == n.name)
+                .map(|c| c.mount_point.clone()),
             steps: Vec::new(),
         })
         .collect();

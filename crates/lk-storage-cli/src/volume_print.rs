@@ -3,7 +3,7 @@
 use lk_volume::volumes::{Capacity, Listing, Volume, VolumeDetail};
 use serde::Serialize;
 
-use crate::cmd::storage::{human, print};
+use crate::storage::{human, print};
 use crate::table::columns;
 
 pub fn volume(json: bool, v: &Volume) -> anyhow::Result<()> {

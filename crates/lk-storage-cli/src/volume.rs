@@ -12,8 +12,8 @@ use lk_volume::runner::LocalRunner;
 use lk_volume::volumes::copy::CopyOptions;
 use lk_volume::volumes::{CreateRequest, VolumeConfig, DEFAULT_MAX_OVER_SUBSCRIPTION_RATIO};
 
-use crate::cmd::storage::{done, parse_size, RootArgs};
-use crate::cmd::volume_print as show;
+use crate::storage::{done, parse_size, RootArgs};
+use crate::volume_print as show;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -203,7 +203,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             vols.extend(name, *size)?;
             done(
                 json,
-                &format!("extended {name} to {}", crate::cmd::storage::human(*size)),
+                &format!("extended {name} to {}", crate::storage::human(*size)),
             )
         }
         Command::Mount(_) => Ok(()),
@@ -220,7 +220,7 @@ fn mount(m: &MountArgs, json: bool) -> anyhow::Result<()> {
         MountStatus::Mounted { attempt } => format!("mounted on attempt {attempt}"),
     };
     let path = mount_point.display().to_string();
-    crate::cmd::storage::print(
+    crate::storage::print(
         json,
         &serde_json::json!({"source": source.text, "mount_point": path, "status": how}),
         || format!("{path}\n"),

@@ -4,7 +4,7 @@ use lk_volume::lustre::NidRange;
 use lk_volume::shares::{AccessLevel, Share, ShareConfig, ShareRequest};
 use serde::Serialize;
 
-use crate::cmd::storage::{done, human, parse_size, print, RootArgs};
+use crate::storage::{done, human, parse_size, print, RootArgs};
 use crate::table::columns;
 
 #[derive(Debug, clap::Args)]
