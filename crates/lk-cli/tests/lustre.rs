@@ -21,6 +21,9 @@ const LUSTRE_IMAGE: &str = "/var/lib/lustrekit/images/debian-12-lustre.qcow2";
 const WRITER: &str = include_str!("lustre/writer.sh");
 const CHECK_WRITES: &str = include_str!("lustre/check-writes.sh");
 
+#[path = "lustre/shares.rs"]
+mod shares;
+
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Measurements of each run are appended here too (outside the repository), because cargo

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //! `volume` and `share`: the commands over lk-volume, with their printing. `lustrekit` embeds
-//! them; `lustrekit-storage` is them alone, linked without libvirt, so it runs on any Lustre
+//! them; lk-cli's `lustrekit-storage` is them alone, linked without libvirt, so it runs on any Lustre
 //! client, including a cluster's guests (`lustrekit share --cluster` runs it there).
 
 pub mod share;

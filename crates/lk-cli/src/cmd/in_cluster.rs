@@ -131,7 +131,7 @@ pub fn forwarded_args(args: &[String], subcommand: &str) -> Vec<String> {
     out
 }
 
-/// The binary the guest runs: `lustrekit-storage`, installed beside `lustrekit` (it has the
+/// The binary the guest runs: `lustrekit-storage` (lk-cli builds both), installed beside `lustrekit` (it has the
 /// same storage commands without libvirt, which guests do not have).
 const GUEST_BINARY: &str = "lustrekit-storage";
 
