@@ -99,6 +99,8 @@ enum Command {
     Volume(cmd::volume::Args),
     /// Directories with a project quota and nodemap access on a Lustre mount (Manila-style).
     Share(cmd::share::Args),
+    /// Run the CSI driver (Identity plus Controller and/or Node) on a unix socket.
+    Csi(cmd::csi::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +140,7 @@ fn main() -> ExitCode {
         Command::Agent(args) => cmd::kubernetes::agent(&args),
         Command::Volume(args) => cmd::volume::run(&args),
         Command::Share(args) => cmd::share::run(&args),
+        Command::Csi(args) => cmd::csi::run(&args),
         Command::Image(ImageCommand::Build(args)) => cmd::build::image(&args).map(|path| {
             println!("{}", path.display());
         }),

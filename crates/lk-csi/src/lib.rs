@@ -24,6 +24,7 @@ pub mod controller;
 pub mod identity;
 pub mod mount;
 pub mod node;
+pub mod run;
 pub mod server;
 pub mod volume;
 
