@@ -61,8 +61,9 @@ pub enum ControllerError {
     #[error("volume {volume}")]
     Share {
         volume: String,
+        // Boxed: ShareError is large and this error travels through every Result here.
         #[source]
-        source: ShareError,
+        source: Box<ShareError>,
     },
     #[error("statvfs of {path} failed")]
     Statvfs {
@@ -130,7 +131,10 @@ impl ControllerService {
 
     fn share_err(volume: &str) -> impl FnOnce(ShareError) -> ControllerError {
         let volume = volume.to_string();
-        move |source| ControllerError::Share { volume, source }
+        move |source| ControllerError::Share {
+            volume,
+            source: Box::new(source),
+        }
     }
 
     /// The existing share of a volume ID, or NotFound.
@@ -317,7 +321,9 @@ fn parse_existing_id(id: &str) -> Result<ShareVolumeId, ControllerError> {
 
 fn capability(t: RpcType) -> ControllerServiceCapability {
     ControllerServiceCapability {
-        r#type: Some(controller_service_capability::Type::Rpc(Rpc { r#type: t as i32 })),
+        r#type: Some(controller_service_capability::Type::Rpc(Rpc {
+            r#type: t as i32,
+        })),
     }
 }
 
@@ -397,15 +403,24 @@ impl Controller for Arc<ControllerService> {
         }))
     }
 
-    async fn create_snapshot(&self, _: Request<CreateSnapshotRequest>) -> Reply<CreateSnapshotResponse> {
+    async fn create_snapshot(
+        &self,
+        _: Request<CreateSnapshotRequest>,
+    ) -> Reply<CreateSnapshotResponse> {
         unimplemented("CreateSnapshot")
     }
 
-    async fn delete_snapshot(&self, _: Request<DeleteSnapshotRequest>) -> Reply<DeleteSnapshotResponse> {
+    async fn delete_snapshot(
+        &self,
+        _: Request<DeleteSnapshotRequest>,
+    ) -> Reply<DeleteSnapshotResponse> {
         unimplemented("DeleteSnapshot")
     }
 
-    async fn list_snapshots(&self, _: Request<ListSnapshotsRequest>) -> Reply<ListSnapshotsResponse> {
+    async fn list_snapshots(
+        &self,
+        _: Request<ListSnapshotsRequest>,
+    ) -> Reply<ListSnapshotsResponse> {
         unimplemented("ListSnapshots")
     }
 

@@ -141,8 +141,7 @@ impl Mounter for CommandMounter {
 
     fn mounted(&self, target: &Path) -> Result<Option<MountEntry>, MountError> {
         let text = std::fs::read_to_string(&self.mountinfo).map_err(MountError::Table)?;
-        let entries =
-            mountinfo::parse(&text).map_err(|e| MountError::TableParse(e.to_string()))?;
+        let entries = mountinfo::parse(&text).map_err(|e| MountError::TableParse(e.to_string()))?;
         Ok(mountinfo::at(&entries, target).cloned())
     }
 }

@@ -40,8 +40,9 @@ pub enum NodeError {
     #[error("volume {volume}")]
     Mount {
         volume: String,
+        // Boxed: a failed command's output makes MountError large.
         #[source]
-        source: MountError,
+        source: Box<MountError>,
     },
     #[error("{path} is already mounted {mode}; the request asks for {asked}")]
     OtherMode {
@@ -73,10 +74,9 @@ impl From<NodeError> for Status {
             NodeError::Request(r) => r.clone().into(),
             NodeError::OtherMode { .. } => Status::already_exists(message),
             NodeError::NoPath { .. } => Status::not_found(message),
-            NodeError::Mount {
-                source: MountError::NoSourceDir(_),
-                ..
-            } => Status::not_found(message),
+            NodeError::Mount { source, .. } if matches!(**source, MountError::NoSourceDir(_)) => {
+                Status::not_found(message)
+            }
             _ => Status::internal(message),
         }
     }
@@ -105,7 +105,10 @@ impl NodeService {
 
     fn mount_err(volume: &str) -> impl FnOnce(MountError) -> NodeError {
         let volume = volume.to_string();
-        move |source| NodeError::Mount { volume, source }
+        move |source| NodeError::Mount {
+            volume,
+            source: Box::new(source),
+        }
     }
 
     fn mkdir(path: &Path) -> Result<(), NodeError> {
@@ -126,7 +129,12 @@ impl NodeService {
         volume::check_capabilities(std::slice::from_ref(cap))?;
         let source = Source::from_context(&req.volume_context, &self.config.clusters)
             .map_err(RequestError::from)?;
-        if self.mounter.mounted(&staging).map_err(Self::mount_err(volume))?.is_some() {
+        if self
+            .mounter
+            .mounted(&staging)
+            .map_err(Self::mount_err(volume))?
+            .is_some()
+        {
             return Ok(());
         }
         Self::mkdir(&staging)?;
@@ -139,8 +147,15 @@ impl NodeService {
         let volume = required(&req.volume_id, "volume_id")?;
         let staging = Path::new(required(&req.staging_target_path, "staging_target_path")?);
         // A stacked mount (staged twice by hand) is unmounted layer by layer.
-        while self.mounter.mounted(staging).map_err(Self::mount_err(volume))?.is_some() {
-            self.mounter.unmount(staging).map_err(Self::mount_err(volume))?;
+        while self
+            .mounter
+            .mounted(staging)
+            .map_err(Self::mount_err(volume))?
+            .is_some()
+        {
+            self.mounter
+                .unmount(staging)
+                .map_err(Self::mount_err(volume))?;
         }
         Ok(())
     }
@@ -155,7 +170,11 @@ impl NodeService {
             .ok_or(RequestError::Missing("volume_capability"))?;
         volume::check_capabilities(std::slice::from_ref(cap))?;
         let read_only = req.readonly || volume::reader_only(cap);
-        if let Some(entry) = self.mounter.mounted(&target).map_err(Self::mount_err(volume))? {
+        if let Some(entry) = self
+            .mounter
+            .mounted(&target)
+            .map_err(Self::mount_err(volume))?
+        {
             if is_read_only(&entry) != read_only {
                 return Err(NodeError::OtherMode {
                     path: target.display().to_string(),
@@ -165,7 +184,12 @@ impl NodeService {
             }
             return Ok(());
         }
-        if self.mounter.mounted(staging).map_err(Self::mount_err(volume))?.is_none() {
+        if self
+            .mounter
+            .mounted(staging)
+            .map_err(Self::mount_err(volume))?
+            .is_none()
+        {
             return Err(NodeError::NoPath {
                 volume: volume.into(),
                 path: format!("{} (not staged)", staging.display()),
@@ -180,8 +204,15 @@ impl NodeService {
     fn unpublish(&self, req: NodeUnpublishVolumeRequest) -> Result<(), NodeError> {
         let volume = required(&req.volume_id, "volume_id")?;
         let target = Path::new(required(&req.target_path, "target_path")?);
-        while self.mounter.mounted(target).map_err(Self::mount_err(volume))?.is_some() {
-            self.mounter.unmount(target).map_err(Self::mount_err(volume))?;
+        while self
+            .mounter
+            .mounted(target)
+            .map_err(Self::mount_err(volume))?
+            .is_some()
+        {
+            self.mounter
+                .unmount(target)
+                .map_err(Self::mount_err(volume))?;
         }
         // The spec: the plugin removes the target it created.
         match std::fs::remove_dir(target) {
@@ -215,7 +246,12 @@ impl NodeService {
         };
         let bytes = |blocks: u64| blocks.saturating_mul(st.f_frsize);
         Ok(vec![
-            usage(Unit::Bytes, bytes(st.f_blocks), bytes(st.f_bfree), bytes(st.f_bavail)),
+            usage(
+                Unit::Bytes,
+                bytes(st.f_blocks),
+                bytes(st.f_bfree),
+                bytes(st.f_bavail),
+            ),
             usage(Unit::Inodes, st.f_files, st.f_ffree, st.f_favail),
         ])
     }

@@ -82,7 +82,11 @@ pub fn services(settings: &Settings) -> Result<Services, RunError> {
             path: dir.display().to_string(),
             source,
         })?;
-        Some(Arc::new(ControllerService::new(shares, dir, c.config.clone())))
+        Some(Arc::new(ControllerService::new(
+            shares,
+            dir,
+            c.config.clone(),
+        )))
     } else {
         None
     };
@@ -127,7 +131,10 @@ pub fn run_blocking(settings: Settings) -> Result<(), RunError> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {}

@@ -384,7 +384,13 @@ mod tests {
         assert_eq!(s.fs.fsname, "lustre");
         assert_eq!(s.subdir.as_deref(), Some("a/b"));
         assert_eq!(s.to_string(), "10.0.0.1@tcp:10.0.0.2@tcp:/lustre/a/b");
-        for bad in ["lustre", "nid:/", "nid:/toolongname9", "nid:/fs/../x", "nid:/fs/a//b"] {
+        for bad in [
+            "lustre",
+            "nid:/",
+            "nid:/toolongname9",
+            "nid:/fs/../x",
+            "nid:/fs/a//b",
+        ] {
             assert!(Source::parse(bad).is_err(), "{bad}");
         }
     }
@@ -401,8 +407,8 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        let s = Source::from_context(&ctx(&[("cluster", "lab"), ("subdir", "x")]), &clusters)
-            .unwrap();
+        let s =
+            Source::from_context(&ctx(&[("cluster", "lab"), ("subdir", "x")]), &clusters).unwrap();
         assert_eq!(s.to_string(), "10.0.0.1@tcp:/lab/x");
         let s = Source::from_context(&ctx(&[("mgsNids", "n@tcp"), ("fsname", "fs")]), &clusters)
             .unwrap();

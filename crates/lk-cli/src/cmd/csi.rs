@@ -60,8 +60,15 @@ pub struct Args {
     #[arg(long, value_parser = parse_size, default_value = "1GiB")]
     default_size: u64,
     /// Controller: sum of share limits allowed, as a multiple of the filesystem size.
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, default_value_t = 20.0, value_parser = parse_ratio)]
     max_over_subscription_ratio: f64,
+}
+
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("{s:?} is not a number above 0")),
+    }
 }
 
 fn parse_fs(s: &str) -> Result<Filesystem, String> {
@@ -103,9 +110,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         (None, None) => None,
         _ => anyhow::bail!("--root and --fs go together (the controller needs both)"),
     };
-    if !(args.max_over_subscription_ratio > 0.0) {
-        anyhow::bail!("--max-over-subscription-ratio must be above 0");
-    }
     let settings = Settings {
         mode,
         endpoint: args.endpoint.clone(),

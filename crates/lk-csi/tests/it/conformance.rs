@@ -51,14 +51,19 @@ async fn advertised_capabilities_are_exactly_the_implemented_ones() {
         .into_inner()
         .capabilities
         .iter()
-        .filter_map(|c| match &c.r#type {
-            Some(controller_service_capability::Type::Rpc(r)) => Some(r.r#type()),
-            None => None,
+        .filter_map(|c| {
+            c.r#type
+                .as_ref()
+                .map(|controller_service_capability::Type::Rpc(r)| r.r#type())
         })
         .collect();
     assert_eq!(
         caps,
-        vec![CType::CreateDeleteVolume, CType::ExpandVolume, CType::GetCapacity]
+        vec![
+            CType::CreateDeleteVolume,
+            CType::ExpandVolume,
+            CType::GetCapacity
+        ]
     );
     let mut n = d.node();
     let caps: Vec<NType> = n
@@ -68,9 +73,10 @@ async fn advertised_capabilities_are_exactly_the_implemented_ones() {
         .into_inner()
         .capabilities
         .iter()
-        .filter_map(|c| match &c.r#type {
-            Some(node_service_capability::Type::Rpc(r)) => Some(r.r#type()),
-            None => None,
+        .filter_map(|c| {
+            c.r#type
+                .as_ref()
+                .map(|node_service_capability::Type::Rpc(r)| r.r#type())
         })
         .collect();
     assert_eq!(caps, vec![NType::StageUnstageVolume, NType::GetVolumeStats]);
@@ -95,13 +101,22 @@ async fn advertised_capabilities_are_exactly_the_implemented_ones() {
         code(c.create_snapshot(CreateSnapshotRequest::default()).await),
         code(c.delete_snapshot(DeleteSnapshotRequest::default()).await),
         code(c.list_snapshots(ListSnapshotsRequest::default()).await),
-        code(c.controller_get_volume(ControllerGetVolumeRequest::default()).await),
+        code(
+            c.controller_get_volume(ControllerGetVolumeRequest::default())
+                .await,
+        ),
         code(
             c.controller_modify_volume(ControllerModifyVolumeRequest::default())
                 .await,
         ),
-        code(n.node_expand_volume(NodeExpandVolumeRequest::default()).await),
+        code(
+            n.node_expand_volume(NodeExpandVolumeRequest::default())
+                .await,
+        ),
     ];
-    assert!(unimplemented.iter().all(|c| *c == Code::Unimplemented), "{unimplemented:?}");
+    assert!(
+        unimplemented.iter().all(|c| *c == Code::Unimplemented),
+        "{unimplemented:?}"
+    );
     d.stop().await;
 }

@@ -65,7 +65,12 @@ async fn create_with_other_parameters_is_already_exists() {
     assert_eq!(code(c.create_volume(inodes).await), Code::AlreadyExists);
     // Nothing changed.
     assert_eq!(
-        shares(&d).show("pvc-b").expect("share").record.limits.block_hard,
+        shares(&d)
+            .show("pvc-b")
+            .expect("share")
+            .record
+            .limits
+            .block_hard,
         GIB as u64
     );
     d.stop().await;
@@ -200,7 +205,12 @@ async fn expand_raises_the_quota_idempotently_and_never_shrinks() {
         .into_inner();
     assert_eq!(r.capacity_bytes, 3 * GIB, "never shrinks");
     assert_eq!(
-        shares(&d).show("pvc-d").expect("share").record.limits.block_hard,
+        shares(&d)
+            .show("pvc-d")
+            .expect("share")
+            .record
+            .limits
+            .block_hard,
         3 * GIB as u64
     );
     let no_range = ControllerExpandVolumeRequest {
@@ -231,7 +241,11 @@ async fn delete_removes_or_retains_per_on_delete_and_is_idempotent() {
     let mut c = d.controller();
     let mut retained = create_request("pvc-keep", GIB);
     retained.parameters = params(&[("onDelete", "retain")]);
-    let kept = c.create_volume(retained).await.expect("create").into_inner();
+    let kept = c
+        .create_volume(retained)
+        .await
+        .expect("create")
+        .into_inner();
     let kept_id = kept.volume.expect("volume").volume_id;
     assert_eq!(kept_id, "share:retain:pvc-keep");
     c.create_volume(create_request("pvc-gone", GIB))
@@ -291,12 +305,24 @@ async fn validate_volume_capabilities() {
     assert!(block.confirmed.is_none());
     assert!(block.message.contains("block"), "{}", block.message);
     let cases = [
-        ("", vec![mount_cap(Mode::SingleNodeWriter)], Code::InvalidArgument),
+        (
+            "",
+            vec![mount_cap(Mode::SingleNodeWriter)],
+            Code::InvalidArgument,
+        ),
         ("share:delete:pvc-e", vec![], Code::InvalidArgument),
-        ("share:delete:nope", vec![mount_cap(Mode::SingleNodeWriter)], Code::NotFound),
+        (
+            "share:delete:nope",
+            vec![mount_cap(Mode::SingleNodeWriter)],
+            Code::NotFound,
+        ),
     ];
     for (id, caps, want) in cases {
-        assert_eq!(code(c.validate_volume_capabilities(req(id, caps)).await), want, "{id}");
+        assert_eq!(
+            code(c.validate_volume_capabilities(req(id, caps)).await),
+            want,
+            "{id}"
+        );
     }
     d.stop().await;
 }

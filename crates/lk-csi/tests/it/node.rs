@@ -67,14 +67,21 @@ async fn static_volume_stage_publish_rw_and_ro_stats_unpublish_unstage() {
     std::fs::create_dir_all(&data).expect("data dir");
     std::fs::write(data.join("hello"), b"from lustre").expect("seed");
     let (staging, rw, ro) = (d.path("staging"), d.path("pods/rw"), d.path("pods/ro"));
-    let ctx = params(&[("mgsNids", "10.0.0.1@tcp"), ("fsname", "lustre"), ("subdir", "projects/a")]);
+    let ctx = params(&[
+        ("mgsNids", "10.0.0.1@tcp"),
+        ("fsname", "lustre"),
+        ("subdir", "projects/a"),
+    ]);
 
     for _ in 0..2 {
         n.node_stage_volume(stage_req("static-a", &staging, ctx.clone()))
             .await
             .expect("stage");
     }
-    assert_eq!(std::fs::read(staging.join("hello")).expect("staged"), b"from lustre");
+    assert_eq!(
+        std::fs::read(staging.join("hello")).expect("staged"),
+        b"from lustre"
+    );
     for _ in 0..2 {
         n.node_publish_volume(publish_req("static-a", &staging, &rw, false))
             .await
@@ -84,13 +91,22 @@ async fn static_volume_stage_publish_rw_and_ro_stats_unpublish_unstage() {
             .expect("publish ro");
     }
     std::fs::write(rw.join("written"), b"by a pod").expect("rw write");
-    assert_eq!(std::fs::read(data.join("written")).expect("in the fs"), b"by a pod");
+    assert_eq!(
+        std::fs::read(data.join("written")).expect("in the fs"),
+        b"by a pod"
+    );
     let err = std::fs::write(ro.join("nope"), b"x").expect_err("ro write must fail");
     assert_eq!(err.raw_os_error(), Some(30), "EROFS: {err}");
-    assert_eq!(std::fs::read(ro.join("hello")).expect("ro read"), b"from lustre");
+    assert_eq!(
+        std::fs::read(ro.join("hello")).expect("ro read"),
+        b"from lustre"
+    );
     // The same target in the other mode is a conflict.
     assert_eq!(
-        code(n.node_publish_volume(publish_req("static-a", &staging, &rw, true)).await),
+        code(
+            n.node_publish_volume(publish_req("static-a", &staging, &rw, true))
+                .await
+        ),
         Code::AlreadyExists
     );
 
@@ -103,18 +119,35 @@ async fn static_volume_stage_publish_rw_and_ro_stats_unpublish_unstage() {
         .await
         .expect("stats")
         .into_inner();
-    let bytes = stats.usage.iter().find(|u| u.unit() == Unit::Bytes).expect("bytes");
+    let bytes = stats
+        .usage
+        .iter()
+        .find(|u| u.unit() == Unit::Bytes)
+        .expect("bytes");
     assert!(bytes.total > 0 && bytes.used >= 0 && bytes.available <= bytes.total);
     assert!(stats.usage.iter().any(|u| u.unit() == Unit::Inodes));
 
     for _ in 0..2 {
-        n.node_unpublish_volume(unpublish_req("static-a", &rw)).await.expect("unpublish rw");
-        n.node_unpublish_volume(unpublish_req("static-a", &ro)).await.expect("unpublish ro");
-        n.node_unstage_volume(unstage_req("static-a", &staging)).await.expect("unstage");
+        n.node_unpublish_volume(unpublish_req("static-a", &rw))
+            .await
+            .expect("unpublish rw");
+        n.node_unpublish_volume(unpublish_req("static-a", &ro))
+            .await
+            .expect("unpublish ro");
+        n.node_unstage_volume(unstage_req("static-a", &staging))
+            .await
+            .expect("unstage");
     }
     assert!(!rw.exists() && !ro.exists(), "targets removed");
-    assert!(mounts_under(d.dir.path()).is_empty(), "{:?}", mounts_under(d.dir.path()));
-    assert!(data.join("written").exists(), "data stays in the filesystem");
+    assert!(
+        mounts_under(d.dir.path()).is_empty(),
+        "{:?}",
+        mounts_under(d.dir.path())
+    );
+    assert!(
+        data.join("written").exists(),
+        "data stays in the filesystem"
+    );
     d.stop().await;
 }
 
@@ -140,7 +173,10 @@ async fn dynamic_volume_create_stage_publish_write_expand_delete() {
         .await
         .expect("publish");
     std::fs::write(target.join("f"), vec![7u8; 4096]).expect("write");
-    assert!(d.root().join("shares/pvc-dyn/f").exists(), "written into the share");
+    assert!(
+        d.root().join("shares/pvc-dyn/f").exists(),
+        "written into the share"
+    );
     let r = c
         .controller_expand_volume(ControllerExpandVolumeRequest {
             volume_id: v.volume_id.clone(),
@@ -151,8 +187,12 @@ async fn dynamic_volume_create_stage_publish_write_expand_delete() {
         .expect("expand while published")
         .into_inner();
     assert_eq!(r.capacity_bytes, 2 * GIB);
-    n.node_unpublish_volume(unpublish_req(&v.volume_id, &target)).await.expect("unpublish");
-    n.node_unstage_volume(unstage_req(&v.volume_id, &staging)).await.expect("unstage");
+    n.node_unpublish_volume(unpublish_req(&v.volume_id, &target))
+        .await
+        .expect("unpublish");
+    n.node_unstage_volume(unstage_req(&v.volume_id, &staging))
+        .await
+        .expect("unstage");
     c.delete_volume(DeleteVolumeRequest {
         volume_id: v.volume_id.clone(),
         ..Default::default()
@@ -173,11 +213,16 @@ async fn static_volume_by_cluster_name_and_unknown_cluster() {
     let mut n = d.node();
     let staging = d.path("staging");
     let unknown = stage_req("s", &staging, params(&[("cluster", "elsewhere")]));
-    assert_eq!(code(n.node_stage_volume(unknown).await), Code::InvalidArgument);
+    assert_eq!(
+        code(n.node_stage_volume(unknown).await),
+        Code::InvalidArgument
+    );
     n.node_stage_volume(stage_req("s", &staging, params(&[("cluster", "lab")])))
         .await
         .expect("stage the whole filesystem");
-    n.node_unstage_volume(unstage_req("s", &staging)).await.expect("unstage");
+    n.node_unstage_volume(unstage_req("s", &staging))
+        .await
+        .expect("unstage");
     assert!(mounts_under(d.dir.path()).is_empty());
     d.stop().await;
 }
@@ -202,7 +247,11 @@ async fn node_requests_missing_fields_are_invalid_argument() {
     ];
     for req in stage_cases {
         let what = format!("{req:?}");
-        assert_eq!(code(n.node_stage_volume(req).await), Code::InvalidArgument, "{what}");
+        assert_eq!(
+            code(n.node_stage_volume(req).await),
+            Code::InvalidArgument,
+            "{what}"
+        );
     }
     let mut pub_no_cap = publish_req("v", &s, &t, false);
     pub_no_cap.volume_capability = None;
@@ -213,14 +262,21 @@ async fn node_requests_missing_fields_are_invalid_argument() {
         pub_no_cap,
     ] {
         let what = format!("{req:?}");
-        assert_eq!(code(n.node_publish_volume(req).await), Code::InvalidArgument, "{what}");
+        assert_eq!(
+            code(n.node_publish_volume(req).await),
+            Code::InvalidArgument,
+            "{what}"
+        );
     }
     assert_eq!(
         code(n.node_unpublish_volume(unpublish_req("", &t)).await),
         Code::InvalidArgument
     );
     assert_eq!(
-        code(n.node_unpublish_volume(unpublish_req("v", Path::new(""))).await),
+        code(
+            n.node_unpublish_volume(unpublish_req("v", Path::new("")))
+                .await
+        ),
         Code::InvalidArgument
     );
     assert_eq!(
@@ -236,19 +292,35 @@ async fn node_requests_missing_fields_are_invalid_argument() {
         volume_path: path.into(),
         ..Default::default()
     };
-    assert_eq!(code(n.node_get_volume_stats(stats("", "/x")).await), Code::InvalidArgument);
-    assert_eq!(code(n.node_get_volume_stats(stats("v", "")).await), Code::InvalidArgument);
+    assert_eq!(
+        code(n.node_get_volume_stats(stats("", "/x")).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(n.node_get_volume_stats(stats("v", "")).await),
+        Code::InvalidArgument
+    );
     let missing = d.path("missing").display().to_string();
-    assert_eq!(code(n.node_get_volume_stats(stats("v", &missing)).await), Code::NotFound);
-    assert_eq!(code(n.node_get_volume_stats(stats("v", "some/path")).await), Code::NotFound);
+    assert_eq!(
+        code(n.node_get_volume_stats(stats("v", &missing)).await),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(n.node_get_volume_stats(stats("v", "some/path")).await),
+        Code::NotFound
+    );
     // Publishing what was never staged: NOT_FOUND, and nothing is mounted.
     assert_eq!(
         code(n.node_publish_volume(publish_req("v", &s, &t, false)).await),
         Code::NotFound
     );
     // Unpublish/unstage of what is not mounted succeed (idempotency).
-    n.node_unpublish_volume(unpublish_req("v", &t)).await.expect("unpublish");
-    n.node_unstage_volume(unstage_req("v", &s)).await.expect("unstage");
+    n.node_unpublish_volume(unpublish_req("v", &t))
+        .await
+        .expect("unpublish");
+    n.node_unstage_volume(unstage_req("v", &s))
+        .await
+        .expect("unstage");
     d.stop().await;
 }
 
@@ -259,7 +331,11 @@ async fn stage_of_a_missing_subdirectory_is_not_found() {
     }
     let d = Driver::start(20.0).await;
     let mut n = d.node();
-    let req = stage_req("v", &d.path("staging"), params(&[("source", "n@tcp:/fs/absent")]));
+    let req = stage_req(
+        "v",
+        &d.path("staging"),
+        params(&[("source", "n@tcp:/fs/absent")]),
+    );
     assert_eq!(code(n.node_stage_volume(req).await), Code::NotFound);
     assert!(mounts_under(d.dir.path()).is_empty());
     d.stop().await;

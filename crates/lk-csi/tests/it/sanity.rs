@@ -61,7 +61,10 @@ async fn csi_sanity_passes_against_controller_and_node() {
         failed.len(),
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(mounts_under(d.dir.path()).is_empty(), "csi-sanity left mounts");
+    assert!(
+        mounts_under(d.dir.path()).is_empty(),
+        "csi-sanity left mounts"
+    );
     d.stop().await;
 }
 
@@ -92,9 +95,7 @@ fn count(report: &std::path::Path) -> Counts {
             "pending" => c.pending += 1,
             _ => c.failures.push(format!(
                 "{} {}: {}",
-                spec["ContainerHierarchyTexts"],
-                spec["LeafNodeText"],
-                spec["Failure"]["Message"]
+                spec["ContainerHierarchyTexts"], spec["LeafNodeText"], spec["Failure"]["Message"]
             )),
         }
         *c.states.entry(state).or_default() += 1;

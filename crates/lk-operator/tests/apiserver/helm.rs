@@ -82,9 +82,18 @@ async fn chart_renders_and_passes_a_server_side_dry_run() {
             "Deployment",
         ];
         if with_csi {
-            expected.extend(["CSIDriver", "StorageClass", "DaemonSet", "Role", "RoleBinding"]);
+            expected.extend([
+                "CSIDriver",
+                "StorageClass",
+                "DaemonSet",
+                "Role",
+                "RoleBinding",
+            ]);
         } else {
-            assert!(!kinds.iter().any(|x| x == "CSIDriver"), "CSI is off by default");
+            assert!(
+                !kinds.iter().any(|x| x == "CSIDriver"),
+                "CSI is off by default"
+            );
         }
         for k in expected {
             assert!(kinds.iter().any(|x| x == k), "{k} not rendered: {kinds:?}");
