@@ -450,3 +450,58 @@ impl Controller for Arc<ControllerService> {
         unimplemented("ControllerModifyVolume")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+
+    #[test]
+    fn share_errors_map_to_the_spec_codes() {
+        let io = |errno| ShareError::Io {
+            action: "could not create",
+            path: "/x".into(),
+            source: std::io::Error::from_raw_os_error(errno),
+        };
+        let cases = [
+            (ShareError::NotFound("a".into()), Code::NotFound),
+            (ShareError::Exists("a".into()), Code::AlreadyExists),
+            (ShareError::ZeroSize, Code::InvalidArgument),
+            (ShareError::NoProjectId(100_000), Code::ResourceExhausted),
+            (ShareError::Busy, Code::Aborted),
+            (io(28), Code::ResourceExhausted),
+            (io(122), Code::ResourceExhausted),
+            (io(13), Code::Internal),
+            (
+                ShareError::BelowUsage {
+                    share: "a".into(),
+                    what: "bytes",
+                    used: 2,
+                    limit: 1,
+                },
+                Code::OutOfRange,
+            ),
+            (
+                ShareError::Unwound {
+                    source: Box::new(io(28)),
+                    leftovers: vec!["x".into()],
+                },
+                Code::ResourceExhausted,
+            ),
+        ];
+        for (err, want) in cases {
+            let what = err.to_string();
+            let status = Status::from(ControllerError::Share {
+                volume: "v".into(),
+                source: Box::new(err),
+            });
+            assert_eq!(status.code(), want, "{what}");
+            assert!(
+                status.message().starts_with("volume v: "),
+                "{}",
+                status.message()
+            );
+        }
+    }
+}

@@ -153,7 +153,102 @@ pub fn is_read_only(entry: &MountEntry) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use lk_volume::runner::{CommandOutput, Recorder};
+
     use super::*;
+
+    fn lustre(rec: &Recorder) -> CommandMounter {
+        CommandMounter::new(
+            Backend::Lustre {
+                options: vec!["flock".into(), "user_xattr".into()],
+            },
+            Arc::new(rec.clone()),
+        )
+    }
+
+    #[test]
+    fn lustre_backend_runs_mount_t_lustre_then_binds() {
+        let rec = Recorder::new();
+        let m = lustre(&rec);
+        let source = Source::parse("10.0.0.1@tcp:/lustre/shares/pvc-1").unwrap();
+        m.mount_source(&source, Path::new("/stage")).unwrap();
+        m.bind(Path::new("/stage"), Path::new("/pod/rw"), false)
+            .unwrap();
+        m.bind(Path::new("/stage"), Path::new("/pod/ro"), true)
+            .unwrap();
+        m.unmount(Path::new("/pod/ro")).unwrap();
+        assert_eq!(
+            rec.lines(),
+            [
+                "mount -t lustre -o flock,user_xattr 10.0.0.1@tcp:/lustre/shares/pvc-1 /stage",
+                "mount --bind /stage /pod/rw",
+                "mount --bind /stage /pod/ro",
+                "mount -o remount,bind,ro /pod/ro",
+                "umount /pod/ro",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_read_only_remount_leaves_no_writable_mount() {
+        let rec = Recorder::new();
+        rec.answer(CommandOutput::ok(""));
+        rec.answer(CommandOutput::failed(32, "mount: permission denied\n"));
+        let err = lustre(&rec)
+            .bind(Path::new("/stage"), Path::new("/pod"), true)
+            .unwrap_err();
+        assert!(
+            matches!(&err, MountError::Command { source, .. } if source.to_string().contains("permission denied")),
+            "{err:?}"
+        );
+        assert_eq!(rec.lines().last().map(String::as_str), Some("umount /pod"));
+    }
+
+    #[test]
+    fn stand_in_refuses_a_missing_subdirectory_without_running_anything() {
+        let rec = Recorder::new();
+        let dir = tempfile::tempdir().unwrap();
+        let m = CommandMounter::new(
+            Backend::Dir {
+                root: dir.path().into(),
+            },
+            Arc::new(rec.clone()),
+        );
+        let source = Source::parse("n@tcp:/fs/absent").unwrap();
+        let err = m.mount_source(&source, Path::new("/stage")).unwrap_err();
+        assert!(matches!(err, MountError::NoSourceDir(_)), "{err:?}");
+        assert!(rec.calls().is_empty());
+        std::fs::create_dir(dir.path().join("present")).unwrap();
+        let source = Source::parse("n@tcp:/fs/present").unwrap();
+        m.mount_source(&source, Path::new("/stage")).unwrap();
+        assert_eq!(
+            rec.lines(),
+            [format!(
+                "mount --bind {}/present /stage",
+                dir.path().display()
+            )]
+        );
+    }
+
+    #[test]
+    fn mount_state_comes_from_the_mount_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("mountinfo");
+        std::fs::write(
+            &table,
+            "36 25 0:32 / /stage rw,relatime shared:1 - lustre 10.0.0.1@tcp:/lustre rw,flock\n\
+             37 36 0:32 /shares/a /pod ro,relatime shared:1 - lustre 10.0.0.1@tcp:/lustre rw\n",
+        )
+        .unwrap();
+        let mut m = lustre(&Recorder::new());
+        m.mountinfo = table;
+        let stage = m.mounted(Path::new("/stage")).unwrap().expect("mounted");
+        assert!(!is_read_only(&stage));
+        assert!(is_read_only(
+            &m.mounted(Path::new("/pod")).unwrap().expect("mounted")
+        ));
+        assert!(m.mounted(Path::new("/elsewhere")).unwrap().is_none());
+    }
 
     #[test]
     fn lustre_mount_argv_names_nids_fsname_and_subdir() {

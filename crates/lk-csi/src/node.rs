@@ -50,6 +50,8 @@ pub enum NodeError {
         mode: &'static str,
         asked: &'static str,
     },
+    #[error("volume {volume}: {path} is still mounted after {MAX_LAYERS} unmounts")]
+    StillMounted { volume: String, path: String },
     #[error("volume {volume}: path {path} does not exist")]
     NoPath { volume: String, path: String },
     #[error("{action} {path} failed")]
@@ -81,6 +83,9 @@ impl From<NodeError> for Status {
         }
     }
 }
+
+/// The most stacked mounts an unpublish/unstage takes off one path before giving up.
+const MAX_LAYERS: usize = 16;
 
 fn required<'a>(value: &'a str, field: &'static str) -> Result<&'a str, RequestError> {
     if value.is_empty() {
@@ -146,18 +151,29 @@ impl NodeService {
     fn unstage(&self, req: NodeUnstageVolumeRequest) -> Result<(), NodeError> {
         let volume = required(&req.volume_id, "volume_id")?;
         let staging = Path::new(required(&req.staging_target_path, "staging_target_path")?);
-        // A stacked mount (staged twice by hand) is unmounted layer by layer.
-        while self
-            .mounter
-            .mounted(staging)
-            .map_err(Self::mount_err(volume))?
-            .is_some()
-        {
+        self.unmount_all(volume, staging)
+    }
+
+    /// Unmounts `path` until nothing is mounted there (a stacked mount, e.g. staged twice by
+    /// hand, comes off layer by layer), at most [`MAX_LAYERS`] times.
+    fn unmount_all(&self, volume: &str, path: &Path) -> Result<(), NodeError> {
+        for _ in 0..MAX_LAYERS {
+            if self
+                .mounter
+                .mounted(path)
+                .map_err(Self::mount_err(volume))?
+                .is_none()
+            {
+                return Ok(());
+            }
             self.mounter
-                .unmount(staging)
+                .unmount(path)
                 .map_err(Self::mount_err(volume))?;
         }
-        Ok(())
+        Err(NodeError::StillMounted {
+            volume: volume.into(),
+            path: path.display().to_string(),
+        })
     }
 
     fn publish(&self, req: NodePublishVolumeRequest) -> Result<(), NodeError> {
@@ -204,16 +220,7 @@ impl NodeService {
     fn unpublish(&self, req: NodeUnpublishVolumeRequest) -> Result<(), NodeError> {
         let volume = required(&req.volume_id, "volume_id")?;
         let target = Path::new(required(&req.target_path, "target_path")?);
-        while self
-            .mounter
-            .mounted(target)
-            .map_err(Self::mount_err(volume))?
-            .is_some()
-        {
-            self.mounter
-                .unmount(target)
-                .map_err(Self::mount_err(volume))?;
-        }
+        self.unmount_all(volume, target)?;
         // The spec: the plugin removes the target it created.
         match std::fs::remove_dir(target) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(NodeError::Io {
@@ -342,5 +349,94 @@ impl Node for Arc<NodeService> {
             max_volumes_per_node: 0,
             accessible_topology: None,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lk_volume::runner::Recorder;
+
+    use super::*;
+    use crate::mount::{Backend, CommandMounter};
+    use crate::proto::volume_capability::access_mode::Mode;
+    use crate::proto::volume_capability::{AccessMode, MountVolume};
+
+    /// A node with the real-Lustre mounter whose commands are recorded and whose mount table
+    /// is `table` (a file the test writes).
+    fn lustre_node(table: &Path, rec: &Recorder) -> NodeService {
+        let mut m = CommandMounter::new(Backend::Lustre { options: vec![] }, Arc::new(rec.clone()));
+        m.mountinfo = table.into();
+        NodeService::new(
+            Arc::new(m),
+            NodeConfig {
+                node_id: "n".into(),
+                clusters: BTreeMap::new(),
+            },
+        )
+    }
+
+    fn stage(staging: &Path) -> NodeStageVolumeRequest {
+        NodeStageVolumeRequest {
+            volume_id: "share:delete:a".into(),
+            staging_target_path: staging.display().to_string(),
+            volume_capability: Some(VolumeCapability {
+                access_type: Some(volume_capability::AccessType::Mount(MountVolume::default())),
+                access_mode: Some(AccessMode {
+                    mode: Mode::MultiNodeMultiWriter as i32,
+                }),
+            }),
+            volume_context: [(
+                "source".to_string(),
+                "10.0.0.1@tcp:/lustre/shares/a".to_string(),
+            )]
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lustre_stage_mounts_the_source_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (table, staging) = (dir.path().join("mountinfo"), dir.path().join("stage"));
+        std::fs::write(&table, "").unwrap();
+        let rec = Recorder::new();
+        let node = lustre_node(&table, &rec);
+        node.stage(stage(&staging)).unwrap();
+        assert_eq!(
+            rec.lines(),
+            [format!(
+                "mount -t lustre 10.0.0.1@tcp:/lustre/shares/a {}",
+                staging.display()
+            )]
+        );
+        // Now the table shows it: staging again runs nothing.
+        std::fs::write(
+            &table,
+            format!(
+                "36 25 0:32 / {} rw - lustre 10.0.0.1@tcp:/lustre/shares/a rw\n",
+                staging.display()
+            ),
+        )
+        .unwrap();
+        node.stage(stage(&staging)).unwrap();
+        assert_eq!(rec.calls().len(), 1);
+    }
+
+    #[test]
+    fn an_unmount_that_does_not_take_is_an_error_not_a_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("mountinfo");
+        std::fs::write(&table, "36 25 0:32 / /stage rw - lustre n@tcp:/fs rw\n").unwrap();
+        let rec = Recorder::new();
+        let node = lustre_node(&table, &rec);
+        let err = node
+            .unstage(NodeUnstageVolumeRequest {
+                volume_id: "v".into(),
+                staging_target_path: "/stage".into(),
+            })
+            .unwrap_err();
+        assert!(matches!(err, NodeError::StillMounted { .. }), "{err:?}");
+        assert_eq!(rec.calls().len(), MAX_LAYERS);
+        assert_eq!(Status::from(err).code(), tonic::Code::Internal);
     }
 }
