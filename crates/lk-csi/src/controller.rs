@@ -203,15 +203,24 @@ impl ControllerService {
                 allowed,
             });
         }
-        let share = self
-            .shares
-            .create(&ShareRequest {
-                name: req.name.clone(),
-                size,
-                inodes: params.inodes,
-            })
-            .map_err(Self::share_err(&req.name))?;
-        Ok(self.volume_of(&id, &share))
+        let made = self.shares.create(&ShareRequest {
+            name: req.name.clone(),
+            size,
+            inodes: params.inodes,
+        });
+        match made {
+            Ok(share) => Ok(self.volume_of(&id, &share)),
+            // A concurrent CreateVolume of the same name (the CO retrying) got there first:
+            // judge the request against what it made.
+            Err(ShareError::Exists(_)) => {
+                let share = self
+                    .shares
+                    .show(&req.name)
+                    .map_err(Self::share_err(&req.name))?;
+                self.same_or_exists(&id, &share, range, params)
+            }
+            Err(e) => Err(Self::share_err(&req.name)(e)),
+        }
     }
 
     /// CreateVolume of a name that exists: the same volume when it fits, ALREADY_EXISTS

@@ -326,3 +326,33 @@ async fn validate_volume_capabilities() {
     }
     d.stop().await;
 }
+
+/// The CO retries while a create is still running: concurrent CreateVolumes of one name make
+/// one share, and each gets that volume or ABORTED (the share registry was locked), never
+/// ALREADY_EXISTS or a second share. (The window where a sibling's create lands between our
+/// lookup and our create is narrow; this test does not force it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_of_one_name_get_one_volume() {
+    let d = Driver::start(20.0).await;
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let mut c = d.controller();
+            tokio::spawn(async move { c.create_volume(create_request("pvc-race", GIB)).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for call in calls {
+        match call.await.expect("task") {
+            Ok(r) => ids.push(r.into_inner().volume.expect("volume").volume_id),
+            // The share registry was locked by a sibling: the CO retries ABORTED.
+            Err(s) => assert_eq!(s.code(), Code::Aborted, "{s}"),
+        }
+    }
+    assert!(!ids.is_empty());
+    assert!(
+        ids.iter().all(|id| id == "share:delete:pvc-race"),
+        "{ids:?}"
+    );
+    assert_eq!(shares(&d).list().expect("list").len(), 1);
+    d.stop().await;
+}
