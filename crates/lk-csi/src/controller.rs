@@ -183,6 +183,14 @@ impl ControllerService {
             return Err(RequestError::Missing("name").into());
         }
         volume::check_capabilities(&req.volume_capabilities)?;
+        // Neither is advertised (no CLONE_VOLUME, snapshots or MODIFY_VOLUME): refuse rather
+        // than make an empty volume the caller believes is a copy.
+        if req.volume_content_source.is_some() {
+            return Err(RequestError::Unsupported("volume_content_source").into());
+        }
+        if !req.mutable_parameters.is_empty() {
+            return Err(RequestError::Unsupported("mutable_parameters").into());
+        }
         let params = CreateParams::parse(&req.parameters)?;
         let range = req.capacity_range.as_ref();
         let size = volume::size_for(range, self.config.default_size)?;

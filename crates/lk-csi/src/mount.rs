@@ -38,8 +38,14 @@ pub enum MountError {
 
 /// How the node mounts.
 pub trait Mounter: Send + Sync {
-    /// Mounts `source` (the whole filesystem or a subdirectory) on `target`.
-    fn mount_source(&self, source: &Source, target: &Path) -> Result<(), MountError>;
+    /// Mounts `source` (the whole filesystem or a subdirectory) on `target`, with the
+    /// volume's mount flags (a PersistentVolume's `mountOptions`) besides the backend's own.
+    fn mount_source(
+        &self,
+        source: &Source,
+        target: &Path,
+        flags: &[String],
+    ) -> Result<(), MountError>;
     /// Bind-mounts `from` on `to`, read-only when asked.
     fn bind(&self, from: &Path, to: &Path, read_only: bool) -> Result<(), MountError>;
     /// Unmounts `target`.
@@ -97,11 +103,17 @@ pub fn lustre_mount_argv(source: &Source, target: &Path, options: &[String]) -> 
 }
 
 impl Mounter for CommandMounter {
-    fn mount_source(&self, source: &Source, target: &Path) -> Result<(), MountError> {
+    fn mount_source(
+        &self,
+        source: &Source,
+        target: &Path,
+        flags: &[String],
+    ) -> Result<(), MountError> {
         let what = source.to_string();
         match &self.backend {
             Backend::Lustre { options } => {
-                let words = lustre_mount_argv(source, target, options);
+                let all: Vec<String> = options.iter().chain(flags).cloned().collect();
+                let words = lustre_mount_argv(source, target, &all);
                 run_checked(self.runner.as_ref(), &words)
                     .map(|_| ())
                     .map_err(|e| MountError::Command {
@@ -110,6 +122,7 @@ impl Mounter for CommandMounter {
                         source: e,
                     })
             }
+            // The stand-in's bind mount takes no filesystem options: flags are not used.
             Backend::Dir { root } => {
                 let dir = root.join(source.subdir.as_deref().unwrap_or(""));
                 if !dir.is_dir() {
@@ -171,7 +184,8 @@ mod tests {
         let rec = Recorder::new();
         let m = lustre(&rec);
         let source = Source::parse("10.0.0.1@tcp:/lustre/shares/pvc-1").unwrap();
-        m.mount_source(&source, Path::new("/stage")).unwrap();
+        m.mount_source(&source, Path::new("/stage"), &["noatime".into()])
+            .unwrap();
         m.bind(Path::new("/stage"), Path::new("/pod/rw"), false)
             .unwrap();
         m.bind(Path::new("/stage"), Path::new("/pod/ro"), true)
@@ -180,7 +194,7 @@ mod tests {
         assert_eq!(
             rec.lines(),
             [
-                "mount -t lustre -o flock,user_xattr 10.0.0.1@tcp:/lustre/shares/pvc-1 /stage",
+                "mount -t lustre -o flock,user_xattr,noatime 10.0.0.1@tcp:/lustre/shares/pvc-1 /stage",
                 "mount --bind /stage /pod/rw",
                 "mount --bind /stage /pod/ro",
                 "mount -o remount,bind,ro /pod/ro",
@@ -215,12 +229,14 @@ mod tests {
             Arc::new(rec.clone()),
         );
         let source = Source::parse("n@tcp:/fs/absent").unwrap();
-        let err = m.mount_source(&source, Path::new("/stage")).unwrap_err();
+        let err = m
+            .mount_source(&source, Path::new("/stage"), &[])
+            .unwrap_err();
         assert!(matches!(err, MountError::NoSourceDir(_)), "{err:?}");
         assert!(rec.calls().is_empty());
         std::fs::create_dir(dir.path().join("present")).unwrap();
         let source = Source::parse("n@tcp:/fs/present").unwrap();
-        m.mount_source(&source, Path::new("/stage")).unwrap();
+        m.mount_source(&source, Path::new("/stage"), &[]).unwrap();
         assert_eq!(
             rec.lines(),
             [format!(

@@ -144,7 +144,7 @@ impl NodeService {
         }
         Self::mkdir(&staging)?;
         self.mounter
-            .mount_source(&source, &staging)
+            .mount_source(&source, &staging, &volume::mount_flags(cap)?)
             .map_err(Self::mount_err(volume))
     }
 
@@ -380,7 +380,10 @@ mod tests {
             volume_id: "share:delete:a".into(),
             staging_target_path: staging.display().to_string(),
             volume_capability: Some(VolumeCapability {
-                access_type: Some(volume_capability::AccessType::Mount(MountVolume::default())),
+                access_type: Some(volume_capability::AccessType::Mount(MountVolume {
+                    mount_flags: vec!["flock".into()],
+                    ..Default::default()
+                })),
                 access_mode: Some(AccessMode {
                     mode: Mode::MultiNodeMultiWriter as i32,
                 }),
@@ -405,7 +408,7 @@ mod tests {
         assert_eq!(
             rec.lines(),
             [format!(
-                "mount -t lustre 10.0.0.1@tcp:/lustre/shares/a {}",
+                "mount -t lustre -o flock 10.0.0.1@tcp:/lustre/shares/a {}",
                 staging.display()
             )]
         );
@@ -420,6 +423,25 @@ mod tests {
         .unwrap();
         node.stage(stage(&staging)).unwrap();
         assert_eq!(rec.calls().len(), 1);
+    }
+
+    #[test]
+    fn a_mount_flag_with_a_comma_is_refused_before_mounting() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("mountinfo");
+        std::fs::write(&table, "").unwrap();
+        let rec = Recorder::new();
+        let mut req = stage(&dir.path().join("stage"));
+        if let Some(VolumeCapability {
+            access_type: Some(volume_capability::AccessType::Mount(m)),
+            ..
+        }) = req.volume_capability.as_mut()
+        {
+            m.mount_flags = vec!["ro,remount".into()];
+        }
+        let err = lustre_node(&table, &rec).stage(req).unwrap_err();
+        assert_eq!(Status::from(err).code(), tonic::Code::InvalidArgument);
+        assert!(rec.calls().is_empty());
     }
 
     #[test]

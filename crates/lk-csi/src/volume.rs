@@ -50,6 +50,8 @@ pub enum RequestError {
     NegativeCapacity(i64),
     #[error("volume capability: {0}")]
     Capability(String),
+    #[error("{0} is not supported by this driver")]
+    Unsupported(&'static str),
 }
 
 /// Why a volume context does not name something mountable.
@@ -332,6 +334,22 @@ pub fn check_capabilities(caps: &[VolumeCapability]) -> Result<(), RequestError>
         Some(reason) => Err(RequestError::Capability(reason)),
         None => Ok(()),
     }
+}
+
+/// The mount flags of a mount capability (a PersistentVolume's `mountOptions`), each a
+/// non-empty word without whitespace or ',' (they are joined into one `-o`).
+pub fn mount_flags(cap: &VolumeCapability) -> Result<Vec<String>, RequestError> {
+    let Some(AccessType::Mount(m)) = &cap.access_type else {
+        return Ok(Vec::new());
+    };
+    for flag in &m.mount_flags {
+        if flag.is_empty() || flag.contains(',') || flag.chars().any(char::is_whitespace) {
+            return Err(RequestError::Capability(format!(
+                "mount flag {flag:?} must be one word without ','"
+            )));
+        }
+    }
+    Ok(m.mount_flags.clone())
 }
 
 /// Whether a capability asks for a read-only mount (a reader-only access mode).

@@ -123,6 +123,28 @@ async fn create_refuses_bad_requests_with_the_spec_codes() {
             Code::OutOfRange,
         ),
         (
+            "a clone (not advertised)",
+            CreateVolumeRequest {
+                volume_content_source: Some(VolumeContentSource {
+                    r#type: Some(volume_content_source::Type::Volume(
+                        volume_content_source::VolumeSource {
+                            volume_id: "share:delete:other".into(),
+                        },
+                    )),
+                }),
+                ..create_request("x", GIB)
+            },
+            Code::InvalidArgument,
+        ),
+        (
+            "mutable parameters (not advertised)",
+            CreateVolumeRequest {
+                mutable_parameters: params(&[("iops", "5")]),
+                ..create_request("x", GIB)
+            },
+            Code::InvalidArgument,
+        ),
+        (
             "name with a slash",
             create_request("a/b", GIB),
             Code::InvalidArgument,
