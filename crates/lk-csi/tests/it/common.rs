@@ -104,6 +104,20 @@ impl Driver {
     }
 }
 
+/// A test that fails half-way may leave bind mounts in its directory: take them off (lazily,
+/// deepest first) so the directory can be removed and nothing outlives the test.
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let mut left = mounts_under(self.dir.path());
+        left.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for path in left {
+            let _ = std::process::Command::new("umount")
+                .args(["-l", &path])
+                .status();
+        }
+    }
+}
+
 async fn connect(socket: PathBuf) -> Channel {
     // The URI is not used: every connection goes to the socket.
     Endpoint::try_from("http://[::]:50051")
