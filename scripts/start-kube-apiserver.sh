@@ -93,6 +93,8 @@ nohup etcd --name lustrekit-test --data-dir "$dir/etcd" \
 echo $! >"$dir/etcd.pid"
 
 log "kube-apiserver on 127.0.0.1:$port ($apiserver)"
+# --allow-privileged=true like the clusters the chart is for: the CSI node plugin
+# (deploy/helm/lustrekit, csi.enabled) mounts, which needs a privileged container.
 nohup "$apiserver" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$port" \
@@ -103,7 +105,7 @@ nohup "$apiserver" \
     --service-account-key-file "$dir/sa.pub" \
     --service-account-signing-key-file "$dir/sa.key" \
     --service-cluster-ip-range 10.0.0.0/24 \
-    --allow-privileged=false --profiling=false \
+    --allow-privileged=true --profiling=false \
     --watch-cache=true --event-ttl 1h >"$dir/apiserver.log" 2>&1 &
 echo $! >"$dir/apiserver.pid"
 

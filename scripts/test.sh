@@ -46,6 +46,11 @@ if [[ "${LUSTREKIT_KUBE_TESTS:-0}" == 1 ]]; then
     export KUBECONFIG
 fi
 
+# csi-sanity for crates/lk-csi/tests/it/sanity.rs: built once from the csi-test tree when it is
+# here (the test prints a SKIPPED line without it).
+echo "== csi-sanity"
+bash scripts/build-csi-sanity.sh
+
 echo "== cargo test"
 cargo test --workspace
 

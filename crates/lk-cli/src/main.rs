@@ -99,6 +99,8 @@ enum Command {
     Volume(lk_storage_cli::volume::Args),
     /// Directories with a project quota and nodemap access on a Lustre mount (Manila-style).
     Share(cmd::in_cluster::ShareArgs),
+    /// Run the CSI driver (Identity plus Controller and/or Node) on a unix socket.
+    Csi(cmd::csi::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +143,7 @@ fn main() -> ExitCode {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),
         },
+        Command::Csi(args) => cmd::csi::run(&args),
         Command::Image(ImageCommand::Build(args)) => cmd::build::image(&args).map(|path| {
             println!("{}", path.display());
         }),

@@ -450,3 +450,101 @@ fn bench_reparse_rebuilds_a_run_from_its_raw_output() {
         .extension()
         .is_some_and(|x| x == "md")));
 }
+
+fn csi(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lustrekit"))
+        .arg("csi")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("LUSTREKIT_ROOT")
+        .env_remove("CSI_ENDPOINT")
+        .env_remove("NODE_ID")
+        .output()
+        .expect("run lustrekit csi")
+}
+
+/// `lustrekit csi` refuses bad flags before serving: usage errors exit 2, settings that do
+/// not go together exit 1, each with a message naming the flag.
+#[test]
+fn csi_bad_input_is_refused_with_the_flag_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().display().to_string();
+    let sock = format!("unix://{}/csi.sock", root);
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["--mode", "node", "--mount", "dir"], 2, "--standin-root"),
+        (&["--mode", "fast"], 2, "--mode"),
+        (
+            &["--mode", "all", "--cluster", "lab"],
+            2,
+            "NAME=NIDS:/FSNAME",
+        ),
+        (&["--mode", "all", "--fs", "lustre"], 2, "NIDS:/FSNAME"),
+        (
+            &["--mode", "all", "--max-over-subscription-ratio", "0"],
+            2,
+            "above 0",
+        ),
+        (
+            &["--mode", "controller", "--root", &root],
+            1,
+            "--root and --fs go together",
+        ),
+        (
+            &["--mode", "controller", "--endpoint", &sock],
+            1,
+            "--root and --fs",
+        ),
+        (&["--mode", "node", "--endpoint", &sock], 1, "--node-id"),
+        (
+            &[
+                "--mode",
+                "node",
+                "--node-id",
+                "n",
+                "--endpoint",
+                "tcp://1.2.3.4:5",
+            ],
+            1,
+            "endpoint",
+        ),
+    ];
+    for (args, want, needle) in cases {
+        let o = csi(args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(*want), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {needle:?} not in {err}");
+    }
+}
+
+/// The driver serves on its socket until SIGTERM, then exits 0 and removes the socket.
+#[test]
+fn csi_serves_until_sigterm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sock = dir.path().join("csi.sock");
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).expect("root");
+    let child = Command::new(env!("CARGO_BIN_EXE_lustrekit"))
+        .args(["csi", "--mode", "all", "--node-id", "n1", "--mount", "dir"])
+        .arg("--standin-root")
+        .arg(&root)
+        .arg("--root")
+        .arg(&root)
+        .args(["--fs", "10.0.0.1@tcp:/lustre"])
+        .arg(format!("--endpoint=unix://{}", sock.display()))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the driver");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(sock.exists(), "no socket at {}", sock.display());
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!sock.exists(), "socket removed on the way out");
+}

@@ -1,6 +1,7 @@
 //! The Helm chart renders (scripts/helm-template.sh: Go text/template + sprig, the engine Helm
 //! uses, since Helm itself is not installable here) and every object passes a server-side dry
-//! run on the real API server, for both RBAC shapes (cluster-wide and one namespace).
+//! run on the real API server, for both RBAC shapes (cluster-wide and one namespace), and with
+//! the CSI driver enabled (controller Deployment, node DaemonSet, CSIDriver, StorageClass, RBAC).
 
 use std::process::Command;
 
@@ -37,7 +38,8 @@ async fn chart_renders_and_passes_a_server_side_dry_run() {
     let Some(env) = harness::env("helm").await else {
         return;
     };
-    for values in [None, Some("operator: {watchNamespace: NS}\n")] {
+    let csi = "csi: {enabled: true, fs: \"10.0.0.1@tcp:/lustre\", clusters: {lab: \"10.0.0.9@tcp:/lab\"}, storageClass: {create: true, name: lk-NS}}\n";
+    for values in [None, Some("operator: {watchNamespace: NS}\n"), Some(csi)] {
         let values = values.map(|v| v.replace("NS", &env.ns));
         let rendered = render(&env.ns, values.as_deref());
         let mut kinds = Vec::new();
@@ -67,17 +69,33 @@ async fn chart_renders_and_passes_a_server_side_dry_run() {
             .unwrap_or_else(|e| panic!("server-side dry run of {} {name}: {e}", types.kind));
             kinds.push(types.kind);
         }
-        let expected_role = if values.is_some() {
+        let with_csi = values.as_deref().is_some_and(|v| v.starts_with("csi:"));
+        let expected_role = if values.is_some() && !with_csi {
             "Role"
         } else {
             "ClusterRole"
         };
-        for k in [
+        let mut expected = vec![
             "CustomResourceDefinition",
             "ServiceAccount",
             expected_role,
             "Deployment",
-        ] {
+        ];
+        if with_csi {
+            expected.extend([
+                "CSIDriver",
+                "StorageClass",
+                "DaemonSet",
+                "Role",
+                "RoleBinding",
+            ]);
+        } else {
+            assert!(
+                !kinds.iter().any(|x| x == "CSIDriver"),
+                "CSI is off by default"
+            );
+        }
+        for k in expected {
             assert!(kinds.iter().any(|x| x == k), "{k} not rendered: {kinds:?}");
         }
     }

@@ -1,0 +1,122 @@
+//! `lustrekit csi`: the CSI driver (crate lk-csi); flags become `lk_csi::run::Settings`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use lk_csi::controller::ControllerConfig;
+use lk_csi::mount::Backend;
+use lk_csi::run::{ControllerSettings, Mode, Settings};
+use lk_csi::volume::Filesystem;
+
+use lk_storage_cli::storage::parse_size;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ModeArg {
+    Controller,
+    Node,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MountArg {
+    /// `mount -t lustre NIDS:/FSNAME[/SUBDIR]` (a Lustre client host or VM).
+    Lustre,
+    /// The stand-in: bind-mount subdirectories of --standin-root.
+    Dir,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Which services to serve besides Identity.
+    #[arg(long, value_enum)]
+    mode: ModeArg,
+    /// The CSI socket.
+    #[arg(long, env = "CSI_ENDPOINT", default_value = "unix:///csi/csi.sock")]
+    endpoint: String,
+    /// This node's ID (node mode; Kubernetes passes spec.nodeName).
+    #[arg(long, env = "NODE_ID", default_value = "")]
+    node_id: String,
+    /// A LustreCluster static volumes may name: NAME=NIDS:/FSNAME (repeatable).
+    #[arg(long = "cluster", value_parser = parse_cluster)]
+    clusters: Vec<(String, Filesystem)>,
+    /// How the node mounts.
+    #[arg(long, value_enum, default_value = "lustre")]
+    mount: MountArg,
+    /// With --mount dir: the directory standing in for every filesystem.
+    #[arg(long, value_name = "DIR", required_if_eq("mount", "dir"))]
+    standin_root: Option<PathBuf>,
+    /// Extra `mount -t lustre` options (comma-separated), e.g. flock.
+    #[arg(long, value_delimiter = ',')]
+    lustre_mount_options: Vec<String>,
+    /// Controller: the share root on the controller's Lustre mount (or a stand-in directory).
+    #[arg(long, env = "LUSTREKIT_ROOT", value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Controller: the filesystem the shares are on, as nodes mount it (NIDS:/FSNAME). A
+    /// share's volume context is this plus the share's path in the filesystem.
+    #[arg(long, value_parser = parse_fs)]
+    fs: Option<Filesystem>,
+    /// Controller: size of a volume whose claim names none.
+    #[arg(long, value_parser = parse_size, default_value = "1GiB")]
+    default_size: u64,
+    /// Controller: sum of share limits allowed, as a multiple of the filesystem size.
+    #[arg(long, default_value_t = 20.0, value_parser = parse_ratio)]
+    max_over_subscription_ratio: f64,
+}
+
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("{s:?} is not a number above 0")),
+    }
+}
+
+fn parse_fs(s: &str) -> Result<Filesystem, String> {
+    Filesystem::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_cluster(s: &str) -> Result<(String, Filesystem), String> {
+    let (name, fs) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=NIDS:/FSNAME"))?;
+    if name.is_empty() {
+        return Err(format!("{s:?} has an empty cluster name"));
+    }
+    Ok((name.to_string(), parse_fs(fs)?))
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let mode = match args.mode {
+        ModeArg::Controller => Mode::Controller,
+        ModeArg::Node => Mode::Node,
+        ModeArg::All => Mode::All,
+    };
+    let mount = match (args.mount, &args.standin_root) {
+        (MountArg::Lustre, _) => Backend::Lustre {
+            options: args.lustre_mount_options.clone(),
+        },
+        (MountArg::Dir, Some(root)) => Backend::Dir { root: root.clone() },
+        (MountArg::Dir, None) => anyhow::bail!("--mount dir needs --standin-root DIR"),
+    };
+    let controller = match (&args.root, &args.fs) {
+        (Some(root), Some(fs)) => Some(ControllerSettings {
+            root: root.clone(),
+            config: ControllerConfig {
+                fs: fs.clone(),
+                default_size: args.default_size,
+                max_over_subscription: args.max_over_subscription_ratio,
+            },
+        }),
+        (None, None) => None,
+        _ => anyhow::bail!("--root and --fs go together (the controller needs both)"),
+    };
+    let settings = Settings {
+        mode,
+        endpoint: args.endpoint.clone(),
+        node_id: args.node_id.clone(),
+        clusters: args.clusters.iter().cloned().collect::<BTreeMap<_, _>>(),
+        mount,
+        controller,
+    };
+    lk_csi::run::run_blocking(settings).context("the CSI driver stopped")
+}
