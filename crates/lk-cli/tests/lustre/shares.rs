@@ -130,7 +130,7 @@ fn shares_on_real_lustre_with_quota_and_nodemaps() {
         assert!(write.starts_with("b\n"), "{write}");
         assert!(write.contains("Read-only file system"), "{write}");
         let b = share(&["show", "tenant-b"]);
-        assert_eq!(b["record"]["access"][0]["level"], "ro", "{b}");
+        assert_eq!(b["access"][0]["level"], "ro", "{b}");
         record(&format!(
             "{CLUSTER}: node2 confined to tenant-a (rw), then tenant-b (ro: EROFS)"
         ));
