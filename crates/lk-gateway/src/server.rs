@@ -103,7 +103,7 @@ async fn answer(
     let origin = parts
         .headers
         .get("origin")
-        .and_then(|v| v.to_str().ok())
+        .and_then(crate::hdr::text)
         .map(str::to_string);
     let max_header = gw.settings.limits.max_header_size;
     let too_long = parts

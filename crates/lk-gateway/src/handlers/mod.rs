@@ -45,7 +45,7 @@ pub struct Req {
 impl Req {
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        crate::hdr::get(&self.headers, name)
     }
     /// A query parameter.
     pub fn q(&self, key: &str) -> Option<&str> {
@@ -257,7 +257,7 @@ pub async fn dispatch(
     let token = headers
         .get("x-auth-token")
         .or_else(|| headers.get("x-storage-token"))
-        .and_then(|v| v.to_str().ok());
+        .and_then(crate::hdr::text);
     let session = token.and_then(|t| gw.auth.validate(t));
     let req = Req {
         method,
