@@ -4,12 +4,14 @@
 //! - [`misc`]: `/info`, `/auth/v1.0`, `/healthcheck`, CORS preflight.
 //! - [`account`], [`container`], [`object`]: the Swift verbs on each resource.
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
+//! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
 
 pub mod account;
 pub mod bulk;
 pub mod container;
 pub mod large;
+pub mod slo_put;
 pub mod misc;
 pub mod object;
 

@@ -58,7 +58,7 @@ pub async fn handle(
                 return copy(gw, req, a, (&sc, &so), (c, o)).await;
             }
             if req.q("multipart-manifest") == Some("put") {
-                return large::put_slo(gw, req, a, c, o, body).await;
+                return super::slo_put::put_slo(gw, req, a, c, o, body).await;
             }
             put(gw, req, a, c, o, body).await
         }
@@ -182,7 +182,7 @@ async fn get(
     let total = resolved.total;
     let (status, pieces, len) = match evaluate(req.header("range"), total) {
         RangeOutcome::Full => {
-            let p: Vec<Piece> = resolved.segments.iter().cloned().map(Piece::File).collect();
+            let p: Vec<Piece> = resolved.segments.iter().cloned().map(Piece::Part).collect();
             (StatusCode::OK, p, total)
         }
         RangeOutcome::Unsatisfiable => return Err(SwiftError::RangeNotSatisfiable { size: total }),
@@ -191,7 +191,7 @@ async fn get(
             b = b.header("Content-Range", format!("bytes {x}-{y}/{total}"));
             let p = slice_segments(&resolved.segments, x, y)
                 .into_iter()
-                .map(Piece::File)
+                .map(Piece::Part)
                 .collect();
             (StatusCode::PARTIAL_CONTENT, p, y - x + 1)
         }
@@ -431,7 +431,7 @@ async fn copy(
         expected_len: Some(resolved.total),
         if_none_match_any: false,
     };
-    let pieces: Vec<Piece> = resolved.segments.into_iter().map(Piece::File).collect();
+    let pieces: Vec<Piece> = resolved.segments.into_iter().map(Piece::Part).collect();
     let stream = piece_stream(pieces)
         .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
         .boxed();
