@@ -11,9 +11,9 @@ pub mod account;
 pub mod bulk;
 pub mod container;
 pub mod large;
-pub mod slo_put;
 pub mod misc;
 pub mod object;
+pub mod slo_put;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -19,12 +19,14 @@ use crate::body::{self, Body};
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{Gateway, ObjectInfo, PutSpec};
 use crate::meta::{check_limits, headers_to_meta, keys};
-use crate::path::{decode, split_container_object};
+use crate::path::split_container_object;
 use crate::put::write_stream;
 use crate::server::RequestBody;
 
-/// One entry of a manifest PUT body: a `path` segment or inline `data`.
+/// One entry of a manifest PUT body: a `path` segment or inline `data`. Unknown keys (a
+/// typo such as `teag`) are a 400, as in Swift, rather than a check silently skipped.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PutSegment {
     #[serde(default)]
     path: Option<String>,
@@ -85,14 +87,14 @@ async fn may_read(
 async fn check_segments(
     gw: &Arc<Gateway>,
     req: &Req,
-    a: &str,
+    (a, c, o): (&str, &str, &str),
     parsed: &[PutSegment],
 ) -> SwiftResult<Checked> {
     let mut out = Checked::default();
     // Swift HEADs each segment with the caller's rights and lists a refusal among the
     // problems of the 400; one check per container.
     let mut readable: HashMap<String, bool> = HashMap::new();
-    for seg in parsed {
+    for (i, seg) in parsed.iter().enumerate() {
         let Some(seg_path) = seg.path.as_deref() else {
             add_data(&mut out, seg)?;
             continue;
@@ -101,11 +103,17 @@ async fn check_segments(
         if seg.data.is_some() {
             return Err(bad_path());
         }
-        let decoded = decode(seg_path).map_err(|_| bad_path())?;
-        let (sc, so) = match split_container_object(&decoded, &gw.settings.limits, true) {
+        // The path is the object's name as is, not URL-encoded (Swift quotes it itself).
+        let (sc, so) = match split_container_object(seg_path, &gw.settings.limits, true) {
             Ok((sc, Some(so))) => (sc, so),
             Ok((_, None)) | Err(_) => return Err(bad_path()),
         };
+        if (sc.as_str(), so.as_str()) == (c, o) {
+            // Storing it would replace the segment with the manifest that reads it.
+            return Err(SwiftError::bad(format!(
+                "Index {i}: manifest must not include itself as a segment"
+            )));
+        }
         if !may_read(gw, req, a, &sc, &mut readable).await? {
             out.problem(seg_path, "403 Forbidden");
             continue;
@@ -128,7 +136,9 @@ fn add_data(out: &mut Checked, seg: &PutSegment) -> SwiftResult<()> {
     let bad = || SwiftError::bad("each segment needs a path or data");
     let d = seg.data.as_deref().ok_or_else(bad)?;
     if seg.etag.is_some() || seg.size_bytes.is_some() || seg.range.is_some() {
-        return Err(SwiftError::bad("a data segment takes no etag, size_bytes or range"));
+        return Err(SwiftError::bad(
+            "a data segment takes no etag, size_bytes or range",
+        ));
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(d)
@@ -148,7 +158,10 @@ fn add_object(out: &mut Checked, seg: &PutSegment, seg_path: &str, name: &str, i
     // A sub-SLO stands for its content: the ETag and size a GET of it returns.
     let (etag, size) = if sub_slo {
         let size = info.meta.get(keys::SLO_SIZE).and_then(|s| s.parse().ok());
-        (info.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default(), size.unwrap_or(0))
+        (
+            info.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default(),
+            size.unwrap_or(0),
+        )
     } else {
         (info.etag().to_string(), info.file_size)
     };
@@ -227,7 +240,7 @@ pub async fn put_slo(
         errors,
         etag,
         total,
-    } = check_segments(gw, req, a, &parsed).await?;
+    } = check_segments(gw, req, (a, c, o), &parsed).await?;
     let slo_etag = hex::encode(etag.finalize());
     if !errors.is_empty() {
         return segment_errors(&errors);
@@ -276,4 +289,3 @@ pub async fn put_slo(
         body::empty(),
     )
 }
-

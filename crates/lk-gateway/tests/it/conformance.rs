@@ -99,3 +99,67 @@ fn utf8_header_values_are_accepted_and_returned() {
     let head = c.ok("HEAD", "/v1/AUTH_test/c", &[], b"");
     assert_eq!(head.header("x-container-read"), Some("test:j\u{f6}rg"));
 }
+
+/// Issue 14, ~90 upstream tests: an SLO as a segment of another SLO (with ranges), inline
+/// data segments, a manifest naming itself, unknown keys.
+#[test]
+fn nested_slos_and_data_segments() {
+    let c = Client::new();
+    c.ok("PUT", "/v1/AUTH_test/c", &[], b"");
+    c.ok("PUT", "/v1/AUTH_test/c/a", &[], b"aaaa");
+    c.ok("PUT", "/v1/AUTH_test/c/b", &[], b"bbbb");
+    let put = |name: &str, manifest: &str| {
+        let path = format!("/v1/AUTH_test/c/{name}?multipart-manifest=put");
+        c.req("PUT", &path, &[], manifest.as_bytes())
+    };
+    let inner = put("inner", r#"[{"path": "/c/a"}, {"path": "c/b"}]"#);
+    assert_eq!(inner.status, 201, "{}", inner.text());
+    let inner_etag = inner
+        .header("etag")
+        .expect("etag")
+        .trim_matches('"')
+        .to_string();
+    // "YYY" and "ZZ" inline; the inner SLO whole and a range across its two segments.
+    let outer = format!(
+        r#"[{{"data": "WVlZ"}}, {{"path": "/c/inner", "etag": "{inner_etag}", "size_bytes": 8}},
+            {{"path": "/c/inner", "range": "3-4"}}, {{"data": "Wlo="}}]"#
+    );
+    let r = put("outer", &outer);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let got = c.ok("GET", "/v1/AUTH_test/c/outer", &[], b"");
+    assert_eq!(got.text(), "YYYaaaabbbbabZZ");
+    let got = c.req(
+        "GET",
+        "/v1/AUTH_test/c/outer",
+        &[("Range", "bytes=2-8")],
+        b"",
+    );
+    assert_eq!((got.status, got.text().as_str()), (206, "Yaaaabb"));
+
+    // A sub-SLO checked against its content: a wrong size is listed among the problems.
+    let r = put("bad", r#"[{"path": "/c/inner", "size_bytes": 99}]"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("Size Mismatch"), "{}", r.text());
+    // Writing a manifest over one of its own segments would destroy it.
+    let r = put("a", r#"[{"path": "/c/a"}, {"path": "/c/b"}]"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(c.ok("GET", "/v1/AUTH_test/c/a", &[], b"").text(), "aaaa");
+    // A typo in a key is refused rather than the check it names being skipped.
+    assert_eq!(
+        put("typo", r#"[{"path": "/c/a", "teag": "x"}]"#).status,
+        400
+    );
+
+    // A manifest delete removes the sub-SLO's segments and the sub-SLO too.
+    let r = c.req(
+        "DELETE",
+        "/v1/AUTH_test/c/outer?multipart-manifest=delete",
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    for name in ["a", "b", "inner", "outer"] {
+        let path = format!("/v1/AUTH_test/c/{name}");
+        assert_eq!(c.req("HEAD", &path, &[], b"").status, 404, "{name}");
+    }
+}
