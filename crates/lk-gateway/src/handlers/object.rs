@@ -137,6 +137,26 @@ fn object_headers(info: &ObjectInfo, etag_header: &str) -> http::response::Build
     b
 }
 
+/// A 304, 412 or 416 about an existing object. Swift keeps the object's headers on these
+/// (Etag, Last-Modified, Accept-Ranges, metadata; clients revalidate caches with them), so
+/// they are laid under the error page's own (status, Content-Type of a page, Content-Range).
+/// None of these errors names a path, so no path can leak through the page.
+fn refusal(e: &SwiftError, head: bool, object: http::response::Builder) -> Response<Body> {
+    // Only a 416 has a page (Swift's 304 and 412 have no body).
+    let has_page = e.status() == StatusCode::RANGE_NOT_SATISFIABLE;
+    let mut r = super::error_response(e, head || !has_page, &[]);
+    let Some(hs) = object.headers_ref() else {
+        return r;
+    };
+    for (k, v) in hs {
+        let object_type = k == http::header::CONTENT_TYPE && !has_page;
+        if object_type || !r.headers().contains_key(k) {
+            r.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    r
+}
+
 async fn get(
     gw: &Arc<Gateway>,
     req: &Req,
@@ -165,15 +185,16 @@ async fn get(
         resolved.etag.clone()
     };
     let ts = info.timestamp();
-    match conditions(req).evaluate(&resolved.etag, ts.ceil_secs(), true) {
-        Verdict::Proceed => {}
-        Verdict::NotModified => {
-            return Err(SwiftError::NotModified {
-                etag: etag_header,
-                last_modified: ts.http_date(),
-            })
-        }
-        Verdict::PreconditionFailed => return Err(SwiftError::PreconditionFailed),
+    let refused = match conditions(req).evaluate(&resolved.etag, ts.ceil_secs(), true) {
+        Verdict::Proceed => None,
+        Verdict::NotModified => Some(SwiftError::NotModified {
+            etag: etag_header.clone(),
+            last_modified: ts.http_date(),
+        }),
+        Verdict::PreconditionFailed => Some(SwiftError::PreconditionFailed),
+    };
+    if let Some(e) = refused {
+        return Ok(refusal(&e, head, object_headers(&info, &etag_header)));
     }
     let mut b = object_headers(&info, &etag_header);
     if raw_manifest {
@@ -185,7 +206,10 @@ async fn get(
             let p: Vec<Piece> = resolved.segments.iter().cloned().map(Piece::Part).collect();
             (StatusCode::OK, p, total)
         }
-        RangeOutcome::Unsatisfiable => return Err(SwiftError::RangeNotSatisfiable { size: total }),
+        RangeOutcome::Unsatisfiable => {
+            let e = SwiftError::RangeNotSatisfiable { size: total };
+            return Ok(refusal(&e, head, b));
+        }
         RangeOutcome::Ranges(r) if r.len() == 1 => {
             let (x, y) = r[0];
             b = b.header("Content-Range", format!("bytes {x}-{y}/{total}"));

@@ -163,3 +163,60 @@ fn nested_slos_and_data_segments() {
         assert_eq!(c.req("HEAD", &path, &[], b"").status, 404, "{name}");
     }
 }
+
+/// Issue 14, ~17 upstream tests: 304, 412 and 416 about an existing object carry its Etag,
+/// Last-Modified and Accept-Ranges, as Swift's do.
+#[test]
+fn refusals_about_an_object_keep_its_headers() {
+    let c = Client::new();
+    c.ok("PUT", "/v1/AUTH_test/c", &[], b"");
+    let put = c.ok(
+        "PUT",
+        "/v1/AUTH_test/c/o",
+        &[("Content-Type", "text/x-mine")],
+        b"hello",
+    );
+    let etag = put.header("etag").expect("etag").to_string();
+    let cases: [(&[(&str, &str)], u16); 5] = [
+        (&[("If-None-Match", etag.as_str())], 304),
+        (&[("If-Match", "\"nope\"")], 412),
+        (
+            &[
+                ("If-Match", etag.as_str()),
+                ("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:01 GMT"),
+            ],
+            412,
+        ),
+        (&[("Range", "bytes=99-")], 416),
+        (&[("Range", "bytes=99999999999999999999999-")], 416),
+    ];
+    for (headers, status) in cases {
+        for method in ["GET", "HEAD"] {
+            let r = c.req(method, "/v1/AUTH_test/c/o", headers, b"");
+            assert_eq!(r.status, status, "{method} {headers:?}");
+            assert_eq!(
+                r.header("etag"),
+                Some(etag.as_str()),
+                "{method} {headers:?}"
+            );
+            assert_eq!(
+                r.header("accept-ranges"),
+                Some("bytes"),
+                "{method} {headers:?}"
+            );
+            assert!(r.header("last-modified").is_some(), "{method} {headers:?}");
+        }
+    }
+    let r = c.req("GET", "/v1/AUTH_test/c/o", &[("Range", "bytes=99-")], b"");
+    assert_eq!(r.header("content-range"), Some("bytes */5"));
+    let r = c.req("GET", "/v1/AUTH_test/c/o", &[("If-Match", "\"nope\"")], b"");
+    assert_eq!(r.header("content-type"), Some("text/x-mine"));
+    // Swift's spacing and case in Range.
+    let r = c.req(
+        "GET",
+        "/v1/AUTH_test/c/o",
+        &[("Range", "BYTES = 1 - 2")],
+        b"",
+    );
+    assert_eq!((r.status, r.text().as_str()), (206, "el"));
+}
