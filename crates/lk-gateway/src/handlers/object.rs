@@ -157,6 +157,12 @@ fn refusal(e: &SwiftError, head: bool, object: http::response::Builder) -> Respo
     r
 }
 
+/// `?multipart-manifest=get` on a large object: the manifest itself (an SLO's JSON, a DLO's
+/// own bytes), not the content it assembles.
+fn wants_manifest_itself(req: &Req, info: &ObjectInfo) -> bool {
+    req.q("multipart-manifest") == Some("get") && (info.is_slo() || info.dlo().is_some())
+}
+
 async fn get(
     gw: &Arc<Gateway>,
     req: &Req,
@@ -173,7 +179,7 @@ async fn get(
         }
         other => other?,
     };
-    let raw_manifest = req.q("multipart-manifest") == Some("get") && info.is_slo();
+    let raw_manifest = wants_manifest_itself(req, &info);
     let resolved = if raw_manifest {
         Resolved::single(&info)
     } else {
@@ -197,11 +203,18 @@ async fn get(
         return Ok(refusal(&e, head, object_headers(&info, &etag_header)));
     }
     let mut b = object_headers(&info, &etag_header);
-    if raw_manifest {
+    if raw_manifest && info.is_slo() {
         b = set_header(b, "Content-Type", hv("application/json; charset=utf-8"));
     }
     let total = resolved.total;
-    let (status, pieces, len) = match evaluate(req.header("range"), total) {
+    let outcome = match evaluate(req.header("range"), total) {
+        // Swift serves a DLO whole (200) when asked for several ranges.
+        RangeOutcome::Ranges(r) if r.len() > 1 && !raw_manifest && info.dlo().is_some() => {
+            RangeOutcome::Full
+        }
+        o => o,
+    };
+    let (status, pieces, len) = match outcome {
         RangeOutcome::Full => {
             let p: Vec<Piece> = resolved.segments.iter().cloned().map(Piece::Part).collect();
             (StatusCode::OK, p, total)
@@ -363,7 +376,10 @@ async fn post(
     if let Some(ct) = req.header("content-type").filter(|c| !c.is_empty()) {
         info.meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
     }
-    if let Some(m) = req.header("x-object-manifest") {
+    // X-Object-Manifest is replaced like user metadata: a POST without it makes a DLO a
+    // plain object again (Swift).
+    info.meta.remove(keys::MANIFEST);
+    if let Some(m) = req.header("x-object-manifest").filter(|m| !m.is_empty()) {
         info.meta.insert(keys::MANIFEST.into(), m.to_string());
     }
     // As in Swift, a POST without X-Delete-At/-After removes the expiry.
@@ -397,6 +413,18 @@ async fn delete(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<Res
     )
 }
 
+/// The source bytes a copy takes: all, or the one range of a `Range` header (Swift's copy
+/// reads the source with the request's Range).
+fn copied_part(req: &Req, src: &Resolved) -> SwiftResult<Vec<crate::body::Segment>> {
+    match evaluate(req.header("range"), src.total) {
+        RangeOutcome::Ranges(r) if r.len() == 1 => {
+            Ok(slice_segments(&src.segments, r[0].0, r[0].1))
+        }
+        RangeOutcome::Unsatisfiable => Err(SwiftError::RangeNotSatisfiable { size: src.total }),
+        RangeOutcome::Full | RangeOutcome::Ranges(_) => Ok(src.segments.clone()),
+    }
+}
+
 /// Server-side copy (COPY, or PUT with X-Copy-From): the source's content (a large object's
 /// concatenated segments, unless `?multipart-manifest=get` copies an SLO manifest itself)
 /// streamed into a new object.
@@ -409,7 +437,7 @@ async fn copy(
 ) -> SwiftResult<Response<Body>> {
     authorize(gw, req, a, Access::Read(sc)).await?;
     let src = load(gw, a, sc, so).await?;
-    let raw_manifest = req.q("multipart-manifest") == Some("get") && src.is_slo();
+    let raw_manifest = wants_manifest_itself(req, &src);
     let resolved = if raw_manifest {
         Resolved::single(&src)
     } else {
@@ -429,7 +457,7 @@ async fn copy(
     };
     meta.insert(keys::CONTENT_TYPE.into(), src.content_type().to_string());
     if raw_manifest {
-        for k in [keys::SLO, keys::SLO_ETAG, keys::SLO_SIZE] {
+        for k in [keys::SLO, keys::SLO_ETAG, keys::SLO_SIZE, keys::MANIFEST] {
             if let Some(v) = src.meta.get(k) {
                 meta.insert(k.into(), v.clone());
             }
@@ -446,16 +474,17 @@ async fn copy(
     check_limits(&meta, "object", &gw.settings.limits)?;
     // The copy's expiry is the request's, never the source's (as Swift).
     expiry::store(&mut meta, requested_expiry(req)?);
+    let part = copied_part(req, &resolved)?;
     let spec = PutSpec {
         account: a.into(),
         container: dc.into(),
         object: d_o.into(),
         meta,
         expected_etag: None,
-        expected_len: Some(resolved.total),
+        expected_len: Some(part.iter().map(|s| s.len).sum()),
         if_none_match_any: false,
     };
-    let pieces: Vec<Piece> = resolved.segments.into_iter().map(Piece::Part).collect();
+    let pieces: Vec<Piece> = part.into_iter().map(Piece::Part).collect();
     let stream = piece_stream(pieces)
         .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
         .boxed();

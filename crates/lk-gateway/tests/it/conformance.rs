@@ -220,3 +220,61 @@ fn refusals_about_an_object_keep_its_headers() {
     );
     assert_eq!((r.status, r.text().as_str()), (206, "el"));
 }
+
+/// Issue 14: a DLO's `?multipart-manifest=get` is its own bytes, several ranges of a DLO are
+/// a 200 with everything, a POST without X-Object-Manifest ends the DLO, and a COPY honours
+/// Range.
+#[test]
+fn dlo_manifest_itself_and_copy_ranges() {
+    let c = Client::new();
+    c.ok("PUT", "/v1/AUTH_test/c", &[], b"");
+    c.ok("PUT", "/v1/AUTH_test/c/seg-1", &[], b"aaa");
+    c.ok("PUT", "/v1/AUTH_test/c/seg-2", &[], b"bbb");
+    c.ok(
+        "PUT",
+        "/v1/AUTH_test/c/dlo",
+        &[("X-Object-Manifest", "c/seg-")],
+        b"own",
+    );
+    assert_eq!(
+        c.ok("GET", "/v1/AUTH_test/c/dlo", &[], b"").text(),
+        "aaabbb"
+    );
+    let raw = c.ok(
+        "GET",
+        "/v1/AUTH_test/c/dlo?multipart-manifest=get",
+        &[],
+        b"",
+    );
+    assert_eq!(raw.text(), "own");
+    assert_eq!(raw.header("x-object-manifest"), Some("c/seg-"));
+    let multi = c.req(
+        "GET",
+        "/v1/AUTH_test/c/dlo",
+        &[("Range", "bytes=0-0,4-4")],
+        b"",
+    );
+    assert_eq!((multi.status, multi.text().as_str()), (200, "aaabbb"));
+
+    let dest = [("Destination", "c/part"), ("Range", "bytes=2-3")];
+    c.ok("COPY", "/v1/AUTH_test/c/dlo", &dest, b"");
+    assert_eq!(c.ok("GET", "/v1/AUTH_test/c/part", &[], b"").text(), "ab");
+    let copy_raw = [("Destination", "c/dlo2")];
+    c.ok(
+        "COPY",
+        "/v1/AUTH_test/c/dlo?multipart-manifest=get",
+        &copy_raw,
+        b"",
+    );
+    assert_eq!(
+        c.ok("GET", "/v1/AUTH_test/c/dlo2", &[], b"").text(),
+        "aaabbb"
+    );
+
+    c.ok("POST", "/v1/AUTH_test/c/dlo", &[], b"");
+    let got = c.ok("GET", "/v1/AUTH_test/c/dlo", &[], b"");
+    assert_eq!(
+        (got.text().as_str(), got.header("x-object-manifest")),
+        ("own", None)
+    );
+}
