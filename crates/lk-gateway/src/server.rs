@@ -127,7 +127,14 @@ async fn answer(
                 gw.settings.root.as_path(),
                 gw.settings.state_dir.as_path(),
             ];
-            error_response(&e, head, &hidden)
+            let mut r = error_response(&e, head, &hidden);
+            if r.status() == http::StatusCode::UNAUTHORIZED {
+                let v = crate::auth::www_authenticate(&path);
+                if let Ok(v) = http::HeaderValue::from_str(&v) {
+                    r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+                }
+            }
+            r
         }
     };
     if let Some(o) = origin {
@@ -209,6 +216,9 @@ pub async fn serve(gw: Arc<Gateway>, listener: TcpListener, shutdown: impl Futur
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS)
+        // Swift (eventlet) sends `Content-Type`, `X-Object-Meta-Color`; clients that compare
+        // header names case-sensitively (Swift's own tests do) see the same.
+        .title_case_headers(true)
         .keep_alive(true);
     let app = router(gw);
     tokio::pin!(shutdown);
