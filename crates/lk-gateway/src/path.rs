@@ -44,14 +44,17 @@ impl Target {
     }
 }
 
+/// Swift's 412 text for a path that is not UTF-8 or holds a NUL.
+const INVALID_UTF8: &str = "Invalid UTF8 or contains NULL";
+
 /// Percent-decodes `raw` into UTF-8; invalid UTF-8 and NUL are refused (412, as Swift).
 pub fn decode(raw: &str) -> SwiftResult<String> {
     let s = percent_decode_str(raw)
         .decode_utf8()
-        .map_err(|_| SwiftError::PreconditionFailed)?
+        .map_err(|_| SwiftError::BadPath(INVALID_UTF8))?
         .into_owned();
     if s.contains('\0') {
-        return Err(SwiftError::PreconditionFailed);
+        return Err(SwiftError::BadPath(INVALID_UTF8));
     }
     Ok(s)
 }
@@ -62,6 +65,7 @@ pub fn parse_target(raw_path: &str, limits: &Limits) -> SwiftResult<Target> {
         "/info" => return Ok(Target::Info),
         "/auth/v1.0" | "/v1.0" | "/auth/v1.0/" => return Ok(Target::Auth),
         "/healthcheck" => return Ok(Target::Healthcheck),
+        "/v1" | "/v1/" => return Err(SwiftError::BadPath("Bad URL")),
         _ => {}
     }
     let rest = raw_path.strip_prefix("/v1/").ok_or(SwiftError::NotFound)?;
@@ -119,7 +123,7 @@ fn check_component(c: &str, what: &str) -> SwiftResult<()> {
         )));
     }
     if c.contains('\0') {
-        return Err(SwiftError::PreconditionFailed);
+        return Err(SwiftError::BadPath(INVALID_UTF8));
     }
     Ok(())
 }
@@ -241,12 +245,13 @@ mod tests {
         }
         assert!(matches!(
             t("/v1/AUTH_a/c/x%00y"),
-            Err(SwiftError::PreconditionFailed)
+            Err(SwiftError::BadPath(INVALID_UTF8))
         ));
         assert!(matches!(
             t("/v1/AUTH_a/c/x%ff"),
-            Err(SwiftError::PreconditionFailed)
+            Err(SwiftError::BadPath(INVALID_UTF8))
         ));
+        assert!(matches!(t("/v1/"), Err(SwiftError::BadPath("Bad URL"))));
         assert!(matches!(t("/etc/passwd"), Err(SwiftError::NotFound)));
     }
 

@@ -207,6 +207,16 @@ pub fn error_response(e: &SwiftError, head: bool, hidden: &[&std::path::Path]) -
             b = b.header("Content-Range", format!("bytes */{size}"));
         }
         SwiftError::Busy(_) => b = b.header("Retry-After", "1"),
+        // Swift sends these as bare text, and clients (Swift's tests among them) compare it.
+        SwiftError::BadPath(text) => {
+            let b = b.header("Content-Type", "text/plain; charset=UTF-8");
+            let body = if head {
+                body::empty()
+            } else {
+                body::full(*text)
+            };
+            return bare_on_error(status, b.body(body));
+        }
         _ => {}
     }
     let reason = status.canonical_reason().unwrap_or("Error");
@@ -254,13 +264,18 @@ pub async fn dispatch(
     headers: HeaderMap,
     body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
-    let target = parse_target(raw_path, &gw.settings.limits)?;
-    let query = parse_query(raw_query)?;
     let token = headers
         .get("x-auth-token")
         .or_else(|| headers.get("x-storage-token"))
         .and_then(crate::hdr::text);
     let session = token.and_then(|t| gw.auth.validate(t));
+    // As tempauth: a /v1/ request without a valid token is a 401 whatever its path holds
+    // (CORS preflights need none).
+    if session.is_none() && method != Method::OPTIONS && raw_path.starts_with("/v1/") {
+        return Err(SwiftError::Unauthorized);
+    }
+    let target = parse_target(raw_path, &gw.settings.limits)?;
+    let query = parse_query(raw_query)?;
     let req = Req {
         method,
         target,

@@ -278,3 +278,25 @@ fn dlo_manifest_itself_and_copy_ranges() {
         ("own", None)
     );
 }
+
+/// Issue 14: a /v1/ request without a token is a 401 with tempauth's WWW-Authenticate
+/// before its name is judged; Swift's exact 412 texts for bad paths.
+#[test]
+fn unauthenticated_and_bad_paths_answer_as_swift() {
+    let c = Client::new();
+    let r =
+        c.gw.req("GET", "/v1/AUTH_x%22%0AContent-Length:%201/c", &[], b"");
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Swift realm=\"AUTH_x%22%0AContent-Length%3A%201\"")
+    );
+    assert!(r.header("content-length").is_some_and(|l| l != "1"));
+    let r = c.req("PUT", "/v1/", &[], b"");
+    assert_eq!((r.status, r.text().as_str()), (412, "Bad URL"));
+    let r = c.req("PUT", "/v1/AUTH_test/%ff%fe", &[], b"");
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (412, "Invalid UTF8 or contains NULL")
+    );
+}
