@@ -182,6 +182,7 @@ pub fn guess_content_type(name: &str) -> &'static str {
         "gz" | "tgz" => "application/gzip",
         "tar" => "application/x-tar",
         "zip" => "application/zip",
+        "wav" => "audio/x-wav",
         "bz2" => "application/x-bzip2",
         "xz" => "application/x-xz",
         "h5" | "hdf5" => "application/x-hdf5",

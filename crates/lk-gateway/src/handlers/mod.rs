@@ -208,24 +208,15 @@ pub fn error_response(e: &SwiftError, head: bool, hidden: &[&std::path::Path]) -
         }
         SwiftError::Busy(_) => b = b.header("Retry-After", "1"),
         // Swift sends these as bare text, and clients (Swift's tests among them) compare it.
-        SwiftError::BadPath(text) => {
-            let b = b.header("Content-Type", "text/plain; charset=UTF-8");
-            let body = if head {
-                body::empty()
-            } else {
-                body::full(*text)
-            };
-            return bare_on_error(status, b.body(body));
+        SwiftError::BadPath(text) => return bare_text(status, b, head, text),
+        SwiftError::BadRequest(text) if !names_any(text, hidden) => {
+            return bare_text(status, b, head, text)
         }
         _ => {}
     }
     let reason = status.canonical_reason().unwrap_or("Error");
     let mut detail = e.public_message();
-    let leaks = hidden
-        .iter()
-        .filter_map(|p| p.to_str())
-        .any(|p| !p.is_empty() && detail.contains(p));
-    if leaks {
+    if names_any(&detail, hidden) {
         tracing::error!(error = %e, "an error message named a server path; answered without it");
         detail = "An error occurred".to_string();
     }
@@ -241,6 +232,34 @@ pub fn error_response(e: &SwiftError, head: bool, hidden: &[&std::path::Path]) -
 
 /// The built error page, or (should a header not build) the same status with no headers or
 /// body: never a default `200 OK`.
+/// Whether `text` contains one of the `hidden` paths.
+fn names_any(text: &str, hidden: &[&std::path::Path]) -> bool {
+    hidden
+        .iter()
+        .filter_map(|p| p.to_str())
+        .any(|p| !p.is_empty() && text.contains(p))
+}
+
+/// An error answered with its text alone, as Swift's explicit-body errors are.
+fn bare_text(
+    status: StatusCode,
+    b: http::response::Builder,
+    head: bool,
+    text: &str,
+) -> Response<Body> {
+    let b = set_header(
+        b,
+        "Content-Type",
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    let body = if head {
+        body::empty()
+    } else {
+        body::full(text.to_string())
+    };
+    bare_on_error(status, b.body(body))
+}
+
 fn bare_on_error(status: StatusCode, built: http::Result<Response<Body>>) -> Response<Body> {
     built.unwrap_or_else(|_| {
         let mut r = Response::new(body::empty());

@@ -75,10 +75,15 @@ pub async fn handle(
         }
         _ if req.method.as_str() == "COPY" => {
             authorize(gw, req, a, Access::Read(c)).await?;
+            // Swift's copy middleware: a missing or malformed Destination is a 412.
             let dest = req
                 .header("destination")
-                .ok_or_else(|| SwiftError::bad("COPY needs Destination"))?;
-            let (dc, d_o) = split_container_object(&decode(dest)?, &gw.settings.limits, true)?;
+                .ok_or(SwiftError::BadPath("You must provide a Destination header"))?;
+            let malformed = SwiftError::BadPath(
+                "Destination header must be of the form <container name>/<object name>",
+            );
+            let (dc, d_o) = split_container_object(&decode(dest)?, &gw.settings.limits, true)
+                .map_err(|_| malformed)?;
             if let Some(acct) = req.header("destination-account") {
                 if acct != format!("{}{a}", crate::config::RESELLER_PREFIX) {
                     return Err(SwiftError::Forbidden("cross-account copy".into()));

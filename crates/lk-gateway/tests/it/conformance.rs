@@ -300,3 +300,28 @@ fn unauthenticated_and_bad_paths_answer_as_swift() {
         (412, "Invalid UTF8 or contains NULL")
     );
 }
+
+/// Issue 14: COPY without or with a malformed Destination is a 412; 400s carry Swift's bare
+/// text; an all-digit X-Delete-At beyond i64 is far future (clamped), not malformed.
+#[test]
+fn copy_destination_and_bad_request_texts() {
+    let c = Client::new();
+    c.ok("PUT", "/v1/AUTH_test/c", &[], b"");
+    c.ok("PUT", "/v1/AUTH_test/c/o", &[], b"x");
+    assert_eq!(c.req("COPY", "/v1/AUTH_test/c/o", &[], b"").status, 412);
+    for bad in ["nocontainer", "//o"] {
+        let r = c.req("COPY", "/v1/AUTH_test/c/o", &[("Destination", bad)], b"");
+        assert_eq!(r.status, 412, "{bad}");
+    }
+    let r = c.req("PUT", "/v1/AUTH_test/c/p", &[("X-Delete-At", "12")], b"");
+    assert_eq!((r.status, r.text().as_str()), (400, "X-Delete-At in past"));
+    let huge = "1".repeat(100);
+    c.ok(
+        "PUT",
+        "/v1/AUTH_test/c/p",
+        &[("X-Delete-At", huge.as_str())],
+        b"",
+    );
+    let head = c.ok("HEAD", "/v1/AUTH_test/c/p", &[], b"");
+    assert_eq!(head.header("x-delete-at"), Some("9999999999"));
+}
