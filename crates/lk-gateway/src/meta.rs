@@ -59,6 +59,9 @@ pub mod keys {
     pub const SLO_ETAG: &str = "X-Object-Sysmeta-Slo-Etag";
     /// SLO total size.
     pub const SLO_SIZE: &str = "X-Object-Sysmeta-Slo-Size";
+    /// When a container's metadata last changed (PUT or POST; object writes do not count),
+    /// its `Last-Modified` as in Swift.
+    pub const CHANGED: &str = "X-Lk-Changed";
     /// Unix time (seconds) the object expires at (see [`crate::expiry`]).
     pub const DELETE_AT: &str = "X-Delete-At";
 }

@@ -325,3 +325,54 @@ fn copy_destination_and_bad_request_texts() {
     let head = c.ok("HEAD", "/v1/AUTH_test/c/p", &[], b"");
     assert_eq!(head.header("x-delete-at"), Some("9999999999"));
 }
+
+/// Issue 14: a container PUT with bad metadata or an unknown policy creates nothing; the
+/// container's Last-Modified follows its PUTs and POSTs, not its objects.
+#[test]
+fn container_put_checks_first_and_last_modified_follows_metadata() {
+    let c = Client::new();
+    let long = format!("X-Container-Meta-{}", "k".repeat(129));
+    assert_eq!(
+        c.req("PUT", "/v1/AUTH_test/bad", &[(long.as_str(), "v")], b"")
+            .status,
+        400
+    );
+    assert_eq!(c.req("HEAD", "/v1/AUTH_test/bad", &[], b"").status, 404);
+    let r = c.req(
+        "PUT",
+        "/v1/AUTH_test/bad",
+        &[("X-Storage-Policy", "gold")],
+        b"",
+    );
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (400, "Invalid X-Storage-Policy 'gold'")
+    );
+    assert_eq!(c.req("HEAD", "/v1/AUTH_test/bad", &[], b"").status, 404);
+
+    c.ok(
+        "PUT",
+        "/v1/AUTH_test/c",
+        &[("X-Storage-Policy", "Policy-0")],
+        b"",
+    );
+    let modified = |c: &Client| {
+        let h = c.ok("HEAD", "/v1/AUTH_test/c", &[], b"");
+        h.header("last-modified")
+            .expect("last-modified")
+            .to_string()
+    };
+    let t0 = modified(&c);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    c.ok(
+        "POST",
+        "/v1/AUTH_test/c",
+        &[("X-Container-Meta-A", "b")],
+        b"",
+    );
+    let t1 = modified(&c);
+    assert_ne!(t0, t1);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    c.ok("PUT", "/v1/AUTH_test/c/o", &[], b"x");
+    assert_eq!(modified(&c), t1);
+}
