@@ -29,8 +29,9 @@ pub async fn handle(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResu
         }
         Method::PUT => {
             authorize(gw, req, a, Access::Admin).await?;
-            // One policy exists (see /info); naming another is Swift's 400.
-            if let Some(p) = req.header("x-storage-policy") {
+            // One policy exists (see /info); naming another is Swift's 400, an empty value
+            // means the default.
+            if let Some(p) = req.header("x-storage-policy").filter(|p| !p.is_empty()) {
                 if !p.eq_ignore_ascii_case("Policy-0") {
                     return Err(SwiftError::bad(format!("Invalid X-Storage-Policy '{p}'")));
                 }

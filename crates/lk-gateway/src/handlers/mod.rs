@@ -240,18 +240,14 @@ fn names_any(text: &str, hidden: &[&std::path::Path]) -> bool {
         .any(|p| !p.is_empty() && text.contains(p))
 }
 
-/// An error answered with its text alone, as Swift's explicit-body errors are.
+/// An error answered with its text alone, as Swift's explicit-body errors are (still
+/// labelled `text/html`, as Swift's are).
 fn bare_text(
     status: StatusCode,
     b: http::response::Builder,
     head: bool,
     text: &str,
 ) -> Response<Body> {
-    let b = set_header(
-        b,
-        "Content-Type",
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
     let body = if head {
         body::empty()
     } else {
