@@ -177,13 +177,25 @@ pub fn split_container_object(
     Ok((c.to_string(), o))
 }
 
+/// A query key or value: UTF-8 (else Swift's 412), NUL allowed. Query values are never
+/// paths; Swift's listings take `marker=b1%00` (just after `b1`).
+fn decode_query(raw: &str) -> SwiftResult<String> {
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| SwiftError::BadPath(INVALID_UTF8))
+}
+
 /// Parses a query string into decoded `(key, value)` pairs (`+` is a space, as in forms).
 pub fn parse_query(q: Option<&str>) -> SwiftResult<Vec<(String, String)>> {
     let mut out = Vec::new();
     let Some(q) = q else { return Ok(out) };
     for pair in q.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        out.push((decode(&k.replace('+', " "))?, decode(&v.replace('+', " "))?));
+        out.push((
+            decode_query(&k.replace('+', " "))?,
+            decode_query(&v.replace('+', " "))?,
+        ));
     }
     Ok(out)
 }

@@ -71,7 +71,7 @@ pub async fn handle(
             if req.q("multipart-manifest") == Some("delete") {
                 return large::delete_slo(gw, req, a, c, o).await;
             }
-            delete(gw, a, c, o).await
+            delete(gw, req, a, c, o).await
         }
         _ if req.method.as_str() == "COPY" => {
             authorize(gw, req, a, Access::Read(c)).await?;
@@ -399,14 +399,29 @@ async fn post(
     )
 }
 
-async fn delete(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<Response<Body>> {
+async fn delete(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    o: &str,
+) -> SwiftResult<Response<Body>> {
+    // Swift's object server: the condition must be an integer, judged before the object.
+    let if_delete_at = match req.header("x-if-delete-at") {
+        None => None,
+        Some(v) => Some(
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| SwiftError::bad("Bad X-If-Delete-At header value"))?,
+        ),
+    };
     let (g, a, c, o) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
     let existed = blocking(move || {
         // An expired object is gone for the client; remove what is left, answer 404.
         let expired = g
             .stored_delete_at(&a, &c, &o)
             .is_ok_and(|at| at.is_some_and(|t| t <= expiry::now_secs()));
-        Ok(g.delete_object(&a, &c, &o)? && !expired)
+        Ok(g.delete_object_if(&a, &c, &o, if_delete_at)? && !expired)
     })
     .await?;
     if !existed {

@@ -376,3 +376,43 @@ fn container_put_checks_first_and_last_modified_follows_metadata() {
     c.ok("PUT", "/v1/AUTH_test/c/o", &[], b"x");
     assert_eq!(modified(&c), t1);
 }
+
+/// Issue 14: X-If-Delete-At (400 when not an integer, 412 unless it is the object's expiry)
+/// and a listing marker holding NUL (`b%00`, just after `b`).
+#[test]
+fn if_delete_at_and_nul_in_markers() {
+    let c = Client::new();
+    c.ok("PUT", "/v1/AUTH_test/c", &[], b"");
+    let r = c.req(
+        "DELETE",
+        "/v1/AUTH_test/c/missing",
+        &[("X-If-Delete-At", "bad")],
+        b"",
+    );
+    assert_eq!(r.status, 400);
+    c.ok(
+        "PUT",
+        "/v1/AUTH_test/c/o",
+        &[("X-Delete-At", "9000000000")],
+        b"x",
+    );
+    let r = c.req(
+        "DELETE",
+        "/v1/AUTH_test/c/o",
+        &[("X-If-Delete-At", "9000000001")],
+        b"",
+    );
+    assert_eq!(r.status, 412);
+    c.ok(
+        "DELETE",
+        "/v1/AUTH_test/c/o",
+        &[("X-If-Delete-At", "9000000000")],
+        b"",
+    );
+
+    for n in ["a", "b", "b1", "c"] {
+        c.ok("PUT", &format!("/v1/AUTH_test/c/{n}"), &[], b"x");
+    }
+    let r = c.ok("GET", "/v1/AUTH_test/c?marker=b%00&end_marker=c", &[], b"");
+    assert_eq!(r.text(), "b1\n");
+}
