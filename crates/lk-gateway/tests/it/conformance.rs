@@ -416,3 +416,32 @@ fn if_delete_at_and_nul_in_markers() {
     let r = c.ok("GET", "/v1/AUTH_test/c?marker=b%00&end_marker=c", &[], b"");
     assert_eq!(r.text(), "b1\n");
 }
+
+/// Issue 14: a path sent as raw bytes (not percent-encoded) is decoded as Swift does: UTF-8
+/// names are served, other bytes are Swift's 412 (hyper alone would answer a bare 400).
+#[test]
+fn raw_non_ascii_request_paths() {
+    use std::io::{Read, Write};
+    let c = Client::new();
+    let send = |path: &[u8]| {
+        let mut s = std::net::TcpStream::connect(&c.gw.addr).expect("connect");
+        let mut req = b"PUT ".to_vec();
+        req.extend_from_slice(path);
+        let tail = format!(" HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", c.token);
+        req.extend_from_slice(tail.as_bytes());
+        s.write_all(&req).expect("write");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer
+    };
+    let ok = send("/v1/AUTH_test/\u{e9}t\u{e9}".as_bytes());
+    assert!(ok.starts_with("HTTP/1.1 201"), "{ok}");
+    assert_eq!(
+        c.req("HEAD", "/v1/AUTH_test/%C3%A9t%C3%A9", &[], b"")
+            .status,
+        204
+    );
+    let bad = send(b"/v1/AUTH_test/\xff\xfe");
+    assert!(bad.starts_with("HTTP/1.1 412"), "{bad}");
+    assert!(bad.ends_with("Invalid UTF8 or contains NULL"), "{bad}");
+}
