@@ -247,6 +247,36 @@ fn parse_manifest(gw: &Gateway, path: &Path, raw: &[u8]) -> SwiftResult<Vec<Mani
         .collect()
 }
 
+/// The stored manifest at `path` in the form a manifest PUT takes (`path`, `etag`,
+/// `size_bytes`, `range`; `data` kept), what `?multipart-manifest=get&format=raw` returns so
+/// it can be PUT again.
+pub fn manifest_as_put(path: &Path) -> SwiftResult<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| SwiftError::io("read manifest", path, e))?;
+    let segs: Vec<StoredSegment> =
+        serde_json::from_slice(&raw).map_err(|e| SwiftError::CorruptManifest {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    let out: Vec<serde_json::Value> = segs
+        .into_iter()
+        .map(|s| match s.data {
+            Some(d) => serde_json::json!({ "data": d }),
+            None => {
+                // A ranged entry stores the bytes it uses, not the segment's size, so it is
+                // given without size_bytes (a PUT then checks the ETag only).
+                match s.range {
+                    Some(r) => serde_json::json!({ "path": s.name, "etag": s.hash, "range": r }),
+                    None => serde_json::json!({
+                        "path": s.name, "etag": s.hash, "size_bytes": s.bytes,
+                    }),
+                }
+            }
+        })
+        .collect();
+    serde_json::to_vec(&out)
+        .map_err(|e| SwiftError::Internal(format!("failed to serialise a manifest: {e}")))
+}
+
 /// Every object a manifest delete removes, sub-SLOs' segments first, then the sub-SLO.
 fn delete_targets(
     gw: &Gateway,

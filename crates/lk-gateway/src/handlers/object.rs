@@ -168,6 +168,19 @@ fn wants_manifest_itself(req: &Req, info: &ObjectInfo) -> bool {
     req.q("multipart-manifest") == Some("get") && (info.is_slo() || info.dlo().is_some())
 }
 
+/// `?multipart-manifest=get&format=raw`: the SLO manifest as a PUT takes it, with the
+/// object's own Content-Type and the MD5 of that body as ETag (Swift).
+async fn manifest_for_put(req: &Req, info: &ObjectInfo) -> SwiftResult<Response<Body>> {
+    let path = info.path.clone();
+    let body = blocking(move || large::manifest_as_put(&path)).await?;
+    let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
+    let b = object_headers(info, &etag).header("Content-Length", body.len());
+    if req.method == Method::HEAD {
+        return finish(b, body::empty());
+    }
+    finish(b, body::full(body))
+}
+
 async fn get(
     gw: &Arc<Gateway>,
     req: &Req,
@@ -185,6 +198,9 @@ async fn get(
         other => other?,
     };
     let raw_manifest = wants_manifest_itself(req, &info);
+    if raw_manifest && info.is_slo() && req.q("format") == Some("raw") {
+        return manifest_for_put(req, &info).await;
+    }
     let resolved = if raw_manifest {
         Resolved::single(&info)
     } else {
@@ -340,10 +356,7 @@ async fn put(
             "Content-Length over max_file_size".into(),
         ));
     }
-    let inm = req.header("if-none-match");
-    if inm.is_some_and(|v| v.trim() != "*") {
-        return Err(SwiftError::bad("If-None-Match on PUT only supports *"));
-    }
+    let inm = if_none_match_any(req)?;
     let spec = PutSpec {
         account: a.into(),
         container: c.into(),
@@ -351,7 +364,7 @@ async fn put(
         meta: put_meta(req, o, &gw.settings.limits)?,
         expected_etag: expected_etag(req),
         expected_len,
-        if_none_match_any: inm.is_some(),
+        if_none_match_any: inm,
     };
     let idle = Some(gw.settings.server.client_timeout);
     let info = write_stream(gw, spec, request_chunks(body), idle).await?;
@@ -431,6 +444,15 @@ async fn delete(
         resp(StatusCode::NO_CONTENT).header("Content-Type", "text/html; charset=UTF-8"),
         body::empty(),
     )
+}
+
+/// Whether a PUT carries `If-None-Match: *` (create only); any other value is a 400.
+pub fn if_none_match_any(req: &Req) -> SwiftResult<bool> {
+    match req.header("if-none-match") {
+        None => Ok(false),
+        Some(v) if v.trim() == "*" => Ok(true),
+        Some(_) => Err(SwiftError::bad("If-None-Match on PUT only supports *")),
+    }
 }
 
 /// The source bytes a copy takes: all, or the one range of a `Range` header (Swift's copy

@@ -221,6 +221,7 @@ pub async fn put_slo(
     o: &str,
     body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
+    let if_none_match_any = super::object::if_none_match_any(req)?;
     let limits = gw.settings.limits.clone();
     let idle = gw.settings.server.client_timeout;
     let raw = read_body(body, limits.max_manifest_size, idle).await?;
@@ -275,7 +276,7 @@ pub async fn put_slo(
         meta,
         expected_etag: None,
         expected_len: Some(manifest.len() as u64),
-        if_none_match_any: false,
+        if_none_match_any,
     };
     let stream = futures_util::stream::iter([Ok(manifest)]);
     let info = write_stream(gw, spec, stream, None).await?;

@@ -445,3 +445,45 @@ fn raw_non_ascii_request_paths() {
     assert!(bad.starts_with("HTTP/1.1 412"), "{bad}");
     assert!(bad.ends_with("Invalid UTF8 or contains NULL"), "{bad}");
 }
+
+/// Issue 14: an SLO manifest PUT honours If-None-Match (`*` only), and
+/// `?multipart-manifest=get&format=raw` gives the manifest as a PUT takes it.
+#[test]
+fn slo_if_none_match_and_raw_manifest() {
+    let c = Client::new();
+    c.ok("PUT", "/v1/AUTH_test/c", &[], b"");
+    c.ok("PUT", "/v1/AUTH_test/c/a", &[], b"aaaa");
+    let manifest = br#"[{"path": "/c/a", "range": "1-2"}]"#;
+    let path = "/v1/AUTH_test/c/m?multipart-manifest=put";
+    assert_eq!(
+        c.req("PUT", path, &[("If-None-Match", "\"x\"")], manifest)
+            .status,
+        400
+    );
+    c.ok("PUT", path, &[("If-None-Match", "*")], manifest);
+    assert_eq!(
+        c.req("PUT", path, &[("If-None-Match", "*")], manifest)
+            .status,
+        412
+    );
+
+    let raw = c.ok(
+        "GET",
+        "/v1/AUTH_test/c/m?multipart-manifest=get&format=raw",
+        &[],
+        b"",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&raw.body).expect("json");
+    assert_eq!(
+        v,
+        serde_json::json!([{"path": "/c/a", "etag": "74b87337454200d4d33f80c4663dc5e5",
+                            "range": "1-2"}])
+    );
+    c.ok(
+        "PUT",
+        "/v1/AUTH_test/c/again?multipart-manifest=put",
+        &[],
+        &raw.body,
+    );
+    assert_eq!(c.ok("GET", "/v1/AUTH_test/c/again", &[], b"").text(), "aa");
+}
