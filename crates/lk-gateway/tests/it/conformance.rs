@@ -487,3 +487,27 @@ fn slo_if_none_match_and_raw_manifest() {
     );
     assert_eq!(c.ok("GET", "/v1/AUTH_test/c/again", &[], b"").text(), "aa");
 }
+
+/// Issue 14: an OPTIONS with Origin but no Access-Control-Request-Method is a refused
+/// preflight (401); a container allowing `*` answers `Access-Control-Allow-Origin: *`.
+#[test]
+fn cors_preflight_without_method_and_any_origin() {
+    let c = Client::new();
+    let any = [("X-Container-Meta-Access-Control-Allow-Origin", "*")];
+    c.ok("PUT", "/v1/AUTH_test/c", &any, b"");
+    c.ok("PUT", "/v1/AUTH_test/c/o", &[], b"x");
+    let origin = ("Origin", "http://m.example");
+    assert_eq!(
+        c.gw.req("OPTIONS", "/v1/AUTH_test/c/o", &[origin], b"")
+            .status,
+        401
+    );
+    let pre = [origin, ("Access-Control-Request-Method", "GET")];
+    let r = c.gw.req("OPTIONS", "/v1/AUTH_test/c/o", &pre, b"");
+    assert_eq!(
+        (r.status, r.header("access-control-allow-origin")),
+        (200, Some("*"))
+    );
+    let r = c.req("GET", "/v1/AUTH_test/c/o", &[origin], b"");
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+}
