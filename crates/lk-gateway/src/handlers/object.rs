@@ -227,12 +227,24 @@ async fn get(
     if raw_manifest && info.is_slo() {
         b = set_header(b, "Content-Type", hv("application/json; charset=utf-8"));
     }
+    // Swift serves a DLO whole (200) when asked for several ranges.
+    let whole_if_multi = !raw_manifest && info.dlo().is_some();
+    send_ranges(req, &info, &resolved, b, whole_if_multi)
+}
+
+/// The 200, 206 (one range, or several as `multipart/byteranges`) or 416 answer streaming
+/// `resolved` under the object headers `b`.
+fn send_ranges(
+    req: &Req,
+    info: &ObjectInfo,
+    resolved: &Resolved,
+    mut b: http::response::Builder,
+    whole_if_multi: bool,
+) -> SwiftResult<Response<Body>> {
+    let head = req.method == Method::HEAD;
     let total = resolved.total;
     let outcome = match evaluate(req.header("range"), total) {
-        // Swift serves a DLO whole (200) when asked for several ranges.
-        RangeOutcome::Ranges(r) if r.len() > 1 && !raw_manifest && info.dlo().is_some() => {
-            RangeOutcome::Full
-        }
+        RangeOutcome::Ranges(r) if r.len() > 1 && whole_if_multi => RangeOutcome::Full,
         o => o,
     };
     let (status, pieces, len) = match outcome {
