@@ -105,6 +105,12 @@ async fn answer(
         .get("origin")
         .and_then(crate::hdr::text)
         .map(str::to_string);
+    // A client that asks for keep-alive by name is answered in kind, as eventlet does
+    // (HTTP/1.0-era clients and Swift's tests look for it).
+    let echo_keep_alive = parts
+        .headers
+        .get(http::header::CONNECTION)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"keep-alive"));
     let max_header = gw.settings.limits.max_header_size;
     let too_long = parts
         .headers
@@ -137,6 +143,12 @@ async fn answer(
             r
         }
     };
+    if echo_keep_alive && !resp.headers().contains_key(http::header::CONNECTION) {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("keep-alive"),
+        );
+    }
     if let Some(o) = origin {
         if let Ok(target) = crate::path::parse_target(&path, &gw.settings.limits) {
             let _ = handlers::misc::add_cors(gw, &target, &o, &mut resp).await;

@@ -511,3 +511,28 @@ fn cors_preflight_without_method_and_any_origin() {
     let r = c.req("GET", "/v1/AUTH_test/c/o", &[origin], b"");
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
+
+/// Issue 14: `Connection: keep-alive` asked for by name is echoed (eventlet does; Swift's
+/// tests expect it), and not sent otherwise.
+#[test]
+fn keep_alive_is_echoed_when_asked() {
+    use std::io::{BufRead, BufReader, Write};
+    let c = Client::new();
+    let head_of = |connection: Option<&str>| {
+        let mut s = std::net::TcpStream::connect(&c.gw.addr).expect("connect");
+        let extra = connection.map_or(String::new(), |v| format!("Connection: {v}\r\n"));
+        let req = format!("GET /info HTTP/1.1\r\nHost: x\r\n{extra}\r\n");
+        s.write_all(req.as_bytes()).expect("write");
+        let mut lines = Vec::new();
+        let mut r = BufReader::new(s);
+        loop {
+            let mut l = String::new();
+            if r.read_line(&mut l).expect("read") == 0 || l == "\r\n" {
+                return lines;
+            }
+            lines.push(l.trim_end().to_ascii_lowercase());
+        }
+    };
+    assert!(head_of(Some("keep-alive")).contains(&"connection: keep-alive".to_string()));
+    assert!(!head_of(None).iter().any(|l| l.starts_with("connection:")));
+}
