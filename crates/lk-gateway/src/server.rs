@@ -98,6 +98,7 @@ async fn answer(
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let head = parts.method == Method::HEAD;
+    let had_body = crate::uploads::has_body(&parts.headers);
     let path = parts.uri.path().to_string();
     let method = parts.method.clone();
     let origin = parts
@@ -143,6 +144,16 @@ async fn answer(
             r
         }
     };
+    // An error may be answered before the request body was read; hyper then closes the
+    // connection, and a client that reuses it meanwhile sees it drop without an answer.
+    // Saying so lets clients open a new one instead.
+    let refused = resp.status().is_client_error() || resp.status().is_server_error();
+    if had_body && refused {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
     if echo_keep_alive && !resp.headers().contains_key(http::header::CONNECTION) {
         resp.headers_mut().insert(
             http::header::CONNECTION,

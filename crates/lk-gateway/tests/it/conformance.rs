@@ -536,3 +536,33 @@ fn keep_alive_is_echoed_when_asked() {
     assert!(head_of(Some("keep-alive")).contains(&"connection: keep-alive".to_string()));
     assert!(!head_of(None).iter().any(|l| l.starts_with("connection:")));
 }
+
+/// A refusal sent before the request body was read says `Connection: close`: hyper closes
+/// such a connection, and a client reusing it would see it drop without an answer (the
+/// intermittent RemoteDisconnected of python-swiftclient in `swiftclient::*`).
+#[test]
+fn early_refusal_of_a_body_closes_the_connection_explicitly() {
+    use std::io::{BufRead, BufReader, Write};
+    let c = Client::new();
+    c.ok("PUT", "/v1/AUTH_test/c", &[], b"");
+    c.ok("PUT", "/v1/AUTH_test/c/o", &[], b"x");
+    let mut s = std::net::TcpStream::connect(&c.gw.addr).expect("connect");
+    let req = format!(
+        "PUT /v1/AUTH_test/c/o HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {}\r\nIf-None-Match: *\r\n\
+         Content-Length: 5\r\n\r\n",
+        c.token
+    );
+    s.write_all(req.as_bytes())
+        .expect("write the head, not the body");
+    let mut r = BufReader::new(s);
+    let mut head = Vec::new();
+    loop {
+        let mut l = String::new();
+        if r.read_line(&mut l).expect("read") == 0 || l == "\r\n" {
+            break;
+        }
+        head.push(l.trim_end().to_ascii_lowercase());
+    }
+    assert!(head[0].starts_with("http/1.1 412"), "{head:?}");
+    assert!(head.contains(&"connection: close".to_string()), "{head:?}");
+}
