@@ -200,3 +200,51 @@ mod tests {
         assert!(!acl_allows(None, &s));
     }
 }
+
+/// Characters Swift's `quote` leaves as they are (besides ASCII letters and digits).
+const REALM_SAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~')
+    .remove(b'/');
+
+/// The `WWW-Authenticate` value of a 401 to a request for `raw_path`, as tempauth sends it:
+/// `Swift realm="<account>"` with the account URL-quoted, so a client-chosen account name
+/// can neither close the quotes nor start a new header line; `unknown` without an account.
+pub fn www_authenticate(raw_path: &str) -> String {
+    let account = match raw_path
+        .trim_start_matches('/')
+        .split('/')
+        .collect::<Vec<_>>()[..]
+    {
+        ["v1", a, ..] if !a.is_empty() => a,
+        _ => "",
+    };
+    let decoded = percent_encoding::percent_decode_str(account).collect::<Vec<u8>>();
+    let realm = percent_encoding::percent_encode(&decoded, REALM_SAFE).to_string();
+    let realm = if realm.is_empty() {
+        "unknown".into()
+    } else {
+        realm
+    };
+    format!("Swift realm=\"{realm}\"")
+}
+
+#[cfg(test)]
+mod realm_tests {
+    use super::www_authenticate;
+
+    #[test]
+    fn realm_is_the_quoted_account() {
+        assert_eq!(
+            www_authenticate("/v1/AUTH_test/c"),
+            "Swift realm=\"AUTH_test\""
+        );
+        assert_eq!(www_authenticate("/auth/v1.0"), "Swift realm=\"unknown\"");
+        assert_eq!(
+            www_authenticate("/v1/AUTH_x%22%0AContent-Length:%201"),
+            "Swift realm=\"AUTH_x%22%0AContent-Length%3A%201\""
+        );
+    }
+}

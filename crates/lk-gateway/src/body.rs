@@ -31,11 +31,20 @@ pub fn full(b: impl Into<Bytes>) -> Body {
         .boxed_unsync()
 }
 
-/// A byte range of one file.
+/// Where a segment's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file (an object, or an SLO segment).
+    File(PathBuf),
+    /// Bytes held in an SLO manifest (a `data` segment), small by Swift's limits.
+    Data(Bytes),
+}
+
+/// A byte range of one file or of inline bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
-    /// The file.
-    pub path: PathBuf,
+    /// The bytes' source.
+    pub source: Source,
     /// First byte.
     pub offset: u64,
     /// Bytes.
@@ -47,8 +56,8 @@ pub struct Segment {
 pub enum Piece {
     /// Literal bytes (multipart boundaries and part headers).
     Bytes(Bytes),
-    /// A file range.
-    File(Segment),
+    /// A range of a file or of inline bytes.
+    Part(Segment),
 }
 
 /// The sub-ranges of `segs` (laid end to end) covering bytes `first..=last`.
@@ -64,7 +73,7 @@ pub fn slice_segments(segs: &[Segment], first: u64, last: u64) -> Vec<Segment> {
         let from = first.max(start) - start;
         let to = (last + 1).min(end) - start;
         out.push(Segment {
-            path: s.path.clone(),
+            source: s.source.clone(),
             offset: s.offset + from,
             len: to - from,
         });
@@ -85,7 +94,7 @@ pub fn multipart_pieces(
         out.push(Piece::Bytes(Bytes::from(format!(
             "--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: bytes {a}-{b}/{total}\r\n\r\n"
         ))));
-        out.extend(slice_segments(segs, a, b).into_iter().map(Piece::File));
+        out.extend(slice_segments(segs, a, b).into_iter().map(Piece::Part));
         out.push(Piece::Bytes(Bytes::from_static(b"\r\n")));
     }
     out.push(Piece::Bytes(Bytes::from(format!("--{boundary}--"))));
@@ -97,7 +106,7 @@ pub fn pieces_len(p: &[Piece]) -> u64 {
     p.iter()
         .map(|p| match p {
             Piece::Bytes(b) => b.len() as u64,
-            Piece::File(s) => s.len,
+            Piece::Part(s) => s.len,
         })
         .sum()
 }
@@ -138,13 +147,31 @@ pub fn piece_stream(pieces: Vec<Piece>) -> impl Stream<Item = io::Result<Bytes>>
             match st.queue.pop_front() {
                 None => return Ok(None),
                 Some(Piece::Bytes(b)) => return Ok(Some((b, st))),
-                Some(Piece::File(s)) => {
-                    let std_file = crate::store::open_read(&s.path)?;
-                    let mut f = tokio::fs::File::from_std(std_file);
-                    if s.offset > 0 {
-                        f.seek(SeekFrom::Start(s.offset)).await?;
+                Some(Piece::Part(Segment {
+                    source: Source::Data(b),
+                    offset,
+                    len,
+                })) => {
+                    let (from, to) = (offset as usize, (offset + len) as usize);
+                    if to > b.len() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "an inline segment is shorter than expected",
+                        ));
                     }
-                    st.open = Some((f, s.len, s.path));
+                    return Ok(Some((b.slice(from..to), st)));
+                }
+                Some(Piece::Part(Segment {
+                    source: Source::File(path),
+                    offset,
+                    len,
+                })) => {
+                    let std_file = crate::store::open_read(&path)?;
+                    let mut f = tokio::fs::File::from_std(std_file);
+                    if offset > 0 {
+                        f.seek(SeekFrom::Start(offset)).await?;
+                    }
+                    st.open = Some((f, len, path));
                 }
             }
         }
@@ -163,7 +190,7 @@ mod tests {
 
     fn seg(n: &str, len: u64) -> Segment {
         Segment {
-            path: n.into(),
+            source: Source::File(n.into()),
             offset: 0,
             len,
         }
@@ -177,12 +204,12 @@ mod tests {
             slice_segments(&segs, 3, 6),
             vec![
                 Segment {
-                    path: "a".into(),
+                    source: Source::File("a".into()),
                     offset: 3,
                     len: 2
                 },
                 Segment {
-                    path: "c".into(),
+                    source: Source::File("c".into()),
                     offset: 0,
                     len: 2
                 }
@@ -191,7 +218,7 @@ mod tests {
         assert_eq!(
             slice_segments(&segs, 7, 7),
             vec![Segment {
-                path: "c".into(),
+                source: Source::File("c".into()),
                 offset: 2,
                 len: 1
             }]
@@ -204,7 +231,7 @@ mod tests {
         let f = dir.path().join("f");
         std::fs::write(&f, b"0123456789").expect("write");
         let segs = vec![Segment {
-            path: f.clone(),
+            source: Source::File(f.clone()),
             offset: 0,
             len: 10,
         }];
@@ -218,8 +245,8 @@ mod tests {
             "--B\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01\r\n"
         ));
         assert!(s.ends_with("Content-Range: bytes 8-9/10\r\n\r\n89\r\n--B--"));
-        let short = vec![Piece::File(Segment {
-            path: f,
+        let short = vec![Piece::Part(Segment {
+            source: Source::File(f),
             offset: 5,
             len: 10,
         })];

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Pure evaluation of conditional request headers (RFC 7232, as Swift applies them):
-//! If-Match, then If-Unmodified-Since (ignored when If-Match is present), then
-//! If-None-Match, then If-Modified-Since (ignored when If-None-Match is present; GET/HEAD only).
+//! If-Match, then If-Unmodified-Since, then If-None-Match, then If-Modified-Since (ignored
+//! when If-None-Match is present; GET/HEAD only). Unlike RFC 7232, If-Unmodified-Since is
+//! checked even when If-Match matched: Swift does, and its functional tests expect the 412.
 
 use crate::time::parse_http_date;
 
@@ -52,7 +53,8 @@ impl Conditions<'_> {
             if !matches(m, etag) {
                 return Verdict::PreconditionFailed;
             }
-        } else if let Some(t) = self.if_unmodified_since.and_then(parse_http_date) {
+        }
+        if let Some(t) = self.if_unmodified_since.and_then(parse_http_date) {
             if last_modified > t {
                 return Verdict::PreconditionFailed;
             }
@@ -165,6 +167,12 @@ mod tests {
         assert_eq!(
             c(None, None, None, same).evaluate(E, T, true),
             Verdict::Proceed
+        );
+        // A matching If-Match does not lift If-Unmodified-Since (Swift, not RFC 7232).
+        let q = format!("\"{E}\"");
+        assert_eq!(
+            c(Some(&q), None, None, before).evaluate(E, T, true),
+            Verdict::PreconditionFailed
         );
         // If-None-Match wins over If-Modified-Since.
         assert_eq!(

@@ -57,6 +57,10 @@ pub enum SwiftError {
     /// A conditional request whose precondition failed.
     #[error("precondition failed")]
     PreconditionFailed,
+    /// A request path Swift refuses with 412 and this exact text (`Bad URL`, `Invalid UTF8
+    /// or contains NULL`), which clients and Swift's tests compare.
+    #[error("{0}")]
+    BadPath(&'static str),
     /// Not modified (conditional GET/HEAD).
     #[error("not modified")]
     NotModified {
@@ -172,7 +176,9 @@ impl SwiftError {
             SwiftError::Conflict(_) | SwiftError::Clash { .. } => StatusCode::CONFLICT,
             SwiftError::Link { .. } => StatusCode::FORBIDDEN,
             SwiftError::LengthRequired => StatusCode::LENGTH_REQUIRED,
-            SwiftError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            SwiftError::PreconditionFailed | SwiftError::BadPath(_) => {
+                StatusCode::PRECONDITION_FAILED
+            }
             SwiftError::NotModified { .. } => StatusCode::NOT_MODIFIED,
             SwiftError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             SwiftError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,

@@ -56,10 +56,14 @@ pub fn requested(
     let Some(v) = delete_at else {
         return Ok(None);
     };
-    let at: i64 = v
-        .trim()
-        .parse()
-        .map_err(|_| SwiftError::bad("Non-integer X-Delete-At"))?;
+    let v = v.trim();
+    // All digits but too long for i64 is far in the future (clamped below), not malformed:
+    // Python's ints are unbounded, so Swift takes `1` * 100.
+    let at: i64 = match v.parse() {
+        Ok(at) => at,
+        Err(_) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => i64::MAX,
+        Err(_) => return Err(SwiftError::bad("Non-integer X-Delete-At")),
+    };
     let at = at.min(MAX_DELETE_AT);
     if at <= now {
         return Err(SwiftError::bad("X-Delete-At in past"));
@@ -143,6 +147,11 @@ mod tests {
         );
         assert_eq!(
             requested(Some("99999999999999"), None, now).expect("clamped"),
+            Some(MAX_DELETE_AT)
+        );
+        let huge = "1".repeat(100);
+        assert_eq!(
+            requested(Some(&huge), None, now).expect("clamped"),
             Some(MAX_DELETE_AT)
         );
         for (at, after, msg) in [

@@ -16,6 +16,8 @@
 //! (a malformed head or chunk) are passed on untouched and no more heads are inspected:
 //! hyper rejects the same bytes and closes the connection.
 
+use std::borrow::Cow;
+
 use bytes::BytesMut;
 
 /// Why a request's framing is refused.
@@ -172,18 +174,22 @@ impl Tracker {
         let tail = &self.buf[from..];
         let blank =
             tail.windows(2).any(|w| w == b"\n\n") || tail.windows(3).any(|w| w == b"\n\r\n");
-        let parsed = if blank {
-            parse_head(&self.buf)
+        let (view, added, parsed) = if blank {
+            let (view, added) = encoded_view(&self.buf);
+            let parsed = parse_head(&view);
+            (view, added, parsed)
         } else {
-            Ok(None)
+            (Cow::Borrowed(&self.buf[..]), 0, Ok(None))
         };
+        // `len` counts the client's bytes, `view_len` those passed on.
+        let parsed = parsed.map(|p| p.map(|(view_len, f)| (view_len - added, view_len, f)));
         match parsed {
             Ok(None) if self.buf.len() <= MAX_HEAD => (input.len(), None),
             // A head ending inside what was buffered before cannot happen (it would have
             // been parsed then); should it, the framing is lost: stop following.
-            Ok(Some((len, _))) if len < old => self.lose_track(input.len(), out),
+            Ok(Some((len, _, _))) if len < old => self.lose_track(input.len(), out),
             Ok(None) | Err(()) => self.lose_track(input.len(), out),
-            Ok(Some((len, framing))) => {
+            Ok(Some((len, view_len, framing))) => {
                 let used = len - old;
                 let request = self.heads;
                 self.heads += 1;
@@ -194,17 +200,17 @@ impl Tracker {
                         Some(Refused { request, why })
                     }
                     Framing::Length(n) => {
-                        out.extend_from_slice(&self.buf[..len]);
+                        out.extend_from_slice(&view[..view_len]);
                         self.state = if n == 0 { State::Head } else { State::Body(n) };
                         None
                     }
                     Framing::Chunked => {
-                        out.extend_from_slice(&self.buf[..len]);
+                        out.extend_from_slice(&view[..view_len]);
                         self.state = State::ChunkSize;
                         None
                     }
                     Framing::Unknown => {
-                        out.extend_from_slice(&self.buf[..len]);
+                        out.extend_from_slice(&view[..view_len]);
                         self.state = State::Passthrough;
                         None
                     }
@@ -273,6 +279,31 @@ enum Framing {
     Refuse(Refusal),
     /// Something hyper will refuse (a bad length): stop following.
     Unknown,
+}
+
+/// The buffered head with the non-ASCII bytes of its request line percent-encoded, and how
+/// many bytes that added. Clients may send a raw UTF-8 (or invalid) path; hyper (and
+/// httparse) refuse any such byte with a bare 400, while Swift decodes it: encoded, the path
+/// reaches the gateway's own checks (UTF-8 names served, anything else Swift's 412). Header
+/// lines and bodies are untouched.
+fn encoded_view(buf: &[u8]) -> (Cow<'_, [u8]>, usize) {
+    let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    let line = &buf[..line_end];
+    if line.is_ascii() {
+        return (Cow::Borrowed(buf), 0);
+    }
+    let mut v = Vec::with_capacity(buf.len() + 16);
+    let mut added = 0;
+    for &b in line {
+        if b.is_ascii() {
+            v.push(b);
+        } else {
+            v.extend_from_slice(format!("%{b:02X}").as_bytes());
+            added += 2;
+        }
+    }
+    v.extend_from_slice(&buf[line_end..]);
+    (Cow::Owned(v), added)
 }
 
 /// A complete head's length and framing; `Ok(None)` while incomplete, `Err` when it is not
@@ -390,6 +421,17 @@ mod tests {
             );
         }
         whole
+    }
+
+    #[test]
+    fn non_ascii_request_targets_are_percent_encoded() {
+        let input = b"PUT /v1/AUTH_a/\xc3\xa9\xff HTTP/1.1\r\nX-Meta: \xc3\xa9\r\nContent-Length: 0\r\n\r\n";
+        let (out, refused) = every_step(input);
+        assert!(refused.is_empty());
+        assert_eq!(
+            out,
+            b"PUT /v1/AUTH_a/%C3%A9%FF HTTP/1.1\r\nX-Meta: \xc3\xa9\r\nContent-Length: 0\r\n\r\n"
+        );
     }
 
     #[test]

@@ -182,6 +182,7 @@ pub fn guess_content_type(name: &str) -> &'static str {
         "gz" | "tgz" => "application/gzip",
         "tar" => "application/x-tar",
         "zip" => "application/zip",
+        "wav" => "audio/x-wav",
         "bz2" => "application/x-bzip2",
         "xz" => "application/x-xz",
         "h5" | "hdf5" => "application/x-hdf5",
@@ -324,8 +325,30 @@ impl Gateway {
 
     /// Deletes an object file and its index entry. Returns false when it did not exist.
     pub fn delete_object(&self, a: &str, c: &str, o: &str) -> SwiftResult<bool> {
+        self.delete_object_if(a, c, o, None)
+    }
+
+    /// [`Self::delete_object`], but with `X-If-Delete-At: T` only when the object's stored
+    /// expiry is exactly `T` (else 412), checked under the commit lock so a write in between
+    /// cannot slip past the condition.
+    pub fn delete_object_if(
+        &self,
+        a: &str,
+        c: &str,
+        o: &str,
+        if_delete_at: Option<i64>,
+    ) -> SwiftResult<bool> {
         let path = self.store.object_path(a, c, o)?;
         let _guard = self.commit_locks.lock(a, c, o);
+        if let Some(want) = if_delete_at {
+            let stored = match path.symlink_metadata() {
+                Ok(_) => self.meta.read(&path, &object_key(a, c, o))?,
+                Err(_) => None,
+            };
+            if stored.as_ref().and_then(crate::expiry::delete_at) != Some(want) {
+                return Err(SwiftError::PreconditionFailed);
+            }
+        }
         self.delete_locked(a, c, o, &path)
     }
 

@@ -5,6 +5,7 @@
 //! Layout of the crate (request path: [`server`] -> [`handlers`] -> [`gateway`] -> [`store`]):
 //! - [`config`]: `GatewayArgs` (clap derives with the `cli` feature), the TOML config file,
 //!   resolved `Settings`, Swift limits.
+//! - [`hdr`]: header values as UTF-8 text (Swift accepts non-ASCII values).
 //! - [`path`], [`range`], [`cond`], [`listing`], [`time`]: pure request parsing and response
 //!   formatting, no I/O.
 //! - [`auth`]: tempauth v1.0 tokens and container ACLs.
@@ -37,6 +38,7 @@ pub mod expiry;
 pub mod framing;
 pub mod gateway;
 pub mod handlers;
+pub mod hdr;
 pub mod index;
 pub mod listing;
 pub mod meta;

@@ -51,15 +51,15 @@ impl Format {
     }
 }
 
-/// Parses limit/marker/end_marker/prefix/delimiter/reverse. A limit above `max` is 412, as
-/// in Swift; a multi-character delimiter is 412.
+/// Parses limit/marker/end_marker/prefix/delimiter/reverse as Swift does: a limit above
+/// `max` is 412, one that is not all digits is ignored (`5000.0` lists up to `max`), a
+/// delimiter may be several characters.
 pub fn parse_params(query: &[(String, String)], max: usize) -> SwiftResult<ListParams> {
     let limit = match query_get(query, "limit") {
         None | Some("") => max,
+        Some(l) if !l.bytes().all(|b| b.is_ascii_digit()) => max,
         Some(l) => {
-            let n: usize = l
-                .parse()
-                .map_err(|_| SwiftError::bad("limit must be an integer"))?;
+            let n = l.parse::<usize>().unwrap_or(usize::MAX);
             if n > max {
                 return Err(SwiftError::PreconditionFailed);
             }
@@ -71,16 +71,7 @@ pub fn parse_params(query: &[(String, String)], max: usize) -> SwiftResult<ListP
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
-    let delimiter = match opt("delimiter") {
-        None => None,
-        Some(d) => {
-            let mut cs = d.chars();
-            match (cs.next(), cs.next()) {
-                (Some(c), None) => Some(c),
-                _ => return Err(SwiftError::PreconditionFailed),
-            }
-        }
-    };
+    let delimiter = opt("delimiter");
     let reverse = matches!(
         query_get(query, "reverse")
             .map(str::to_ascii_lowercase)
@@ -259,18 +250,20 @@ mod tests {
         let p = parse_params(&q("limit=2&marker=a&delimiter=/&reverse=true"), 10_000).expect("ok");
         assert_eq!(p.limit, 2);
         assert_eq!(p.marker.as_deref(), Some("a"));
-        assert_eq!(p.delimiter, Some('/'));
+        assert_eq!(p.delimiter.as_deref(), Some("/"));
         assert!(p.reverse);
         assert_eq!(parse_params(&q(""), 100).expect("ok").limit, 100);
         assert!(matches!(
             parse_params(&q("limit=101"), 100),
             Err(SwiftError::PreconditionFailed)
         ));
-        assert!(parse_params(&q("limit=x"), 100).is_err());
+        assert_eq!(parse_params(&q("limit=50.0"), 100).expect("ok").limit, 100);
         assert!(matches!(
-            parse_params(&q("delimiter=ab"), 100),
+            parse_params(&q("limit=99999999999999999999999"), 100),
             Err(SwiftError::PreconditionFailed)
         ));
+        let p = parse_params(&q("delimiter=-%26"), 100).expect("ok");
+        assert_eq!(p.delimiter.as_deref(), Some("-&"));
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub mod keys {
     pub const SLO_ETAG: &str = "X-Object-Sysmeta-Slo-Etag";
     /// SLO total size.
     pub const SLO_SIZE: &str = "X-Object-Sysmeta-Slo-Size";
+    /// When a container's metadata last changed (PUT or POST; object writes do not count),
+    /// its `Last-Modified` as in Swift.
+    pub const CHANGED: &str = "X-Lk-Changed";
     /// Unix time (seconds) the object expires at (see [`crate::expiry`]).
     pub const DELETE_AT: &str = "X-Delete-At";
 }
@@ -237,10 +240,10 @@ pub fn headers_to_meta(headers: &http::HeaderMap, kind: &str) -> SwiftResult<(Me
     let mut rm = Vec::new();
     for (name, value) in headers {
         let n = name.as_str();
-        let v = value
-            .to_str()
-            .map_err(|_| SwiftError::bad(format!("header {n} is not valid text")))?;
         if let Some(k) = n.strip_prefix(&set_prefix) {
+            // Swift stores any UTF-8 and refuses other bytes with this message.
+            let v = crate::hdr::text(value)
+                .ok_or_else(|| SwiftError::bad("Metadata must be valid UTF-8"))?;
             if v.is_empty() {
                 rm.push(canonical_meta_name(kind, k));
             } else {

@@ -44,14 +44,17 @@ impl Target {
     }
 }
 
+/// Swift's 412 text for a path that is not UTF-8 or holds a NUL.
+const INVALID_UTF8: &str = "Invalid UTF8 or contains NULL";
+
 /// Percent-decodes `raw` into UTF-8; invalid UTF-8 and NUL are refused (412, as Swift).
 pub fn decode(raw: &str) -> SwiftResult<String> {
     let s = percent_decode_str(raw)
         .decode_utf8()
-        .map_err(|_| SwiftError::PreconditionFailed)?
+        .map_err(|_| SwiftError::BadPath(INVALID_UTF8))?
         .into_owned();
     if s.contains('\0') {
-        return Err(SwiftError::PreconditionFailed);
+        return Err(SwiftError::BadPath(INVALID_UTF8));
     }
     Ok(s)
 }
@@ -62,6 +65,7 @@ pub fn parse_target(raw_path: &str, limits: &Limits) -> SwiftResult<Target> {
         "/info" => return Ok(Target::Info),
         "/auth/v1.0" | "/v1.0" | "/auth/v1.0/" => return Ok(Target::Auth),
         "/healthcheck" => return Ok(Target::Healthcheck),
+        "/v1" | "/v1/" => return Err(SwiftError::BadPath("Bad URL")),
         _ => {}
     }
     let rest = raw_path.strip_prefix("/v1/").ok_or(SwiftError::NotFound)?;
@@ -119,7 +123,7 @@ fn check_component(c: &str, what: &str) -> SwiftResult<()> {
         )));
     }
     if c.contains('\0') {
-        return Err(SwiftError::PreconditionFailed);
+        return Err(SwiftError::BadPath(INVALID_UTF8));
     }
     Ok(())
 }
@@ -173,13 +177,25 @@ pub fn split_container_object(
     Ok((c.to_string(), o))
 }
 
+/// A query key or value: UTF-8 (else Swift's 412), NUL allowed. Query values are never
+/// paths; Swift's listings take `marker=b1%00` (just after `b1`).
+fn decode_query(raw: &str) -> SwiftResult<String> {
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| SwiftError::BadPath(INVALID_UTF8))
+}
+
 /// Parses a query string into decoded `(key, value)` pairs (`+` is a space, as in forms).
 pub fn parse_query(q: Option<&str>) -> SwiftResult<Vec<(String, String)>> {
     let mut out = Vec::new();
     let Some(q) = q else { return Ok(out) };
     for pair in q.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        out.push((decode(&k.replace('+', " "))?, decode(&v.replace('+', " "))?));
+        out.push((
+            decode_query(&k.replace('+', " "))?,
+            decode_query(&v.replace('+', " "))?,
+        ));
     }
     Ok(out)
 }
@@ -241,12 +257,13 @@ mod tests {
         }
         assert!(matches!(
             t("/v1/AUTH_a/c/x%00y"),
-            Err(SwiftError::PreconditionFailed)
+            Err(SwiftError::BadPath(INVALID_UTF8))
         ));
         assert!(matches!(
             t("/v1/AUTH_a/c/x%ff"),
-            Err(SwiftError::PreconditionFailed)
+            Err(SwiftError::BadPath(INVALID_UTF8))
         ));
+        assert!(matches!(t("/v1/"), Err(SwiftError::BadPath("Bad URL"))));
         assert!(matches!(t("/etc/passwd"), Err(SwiftError::NotFound)));
     }
 

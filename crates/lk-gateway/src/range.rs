@@ -22,9 +22,13 @@ pub fn evaluate(header: Option<&str>, size: u64) -> RangeOutcome {
     let Some(h) = header else {
         return RangeOutcome::Full;
     };
-    let Some(specs) = h.trim().strip_prefix("bytes=") else {
+    // Swift takes `BYTES = 0 - 999` as well: the unit in any case, spaces anywhere.
+    let Some((unit, specs)) = h.split_once('=') else {
         return RangeOutcome::Full;
     };
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return RangeOutcome::Full;
+    }
     let mut parsed = Vec::new();
     for spec in specs.split(',').map(str::trim) {
         let Some((a, b)) = spec.split_once('-') else {
@@ -34,7 +38,7 @@ pub fn evaluate(header: Option<&str>, size: u64) -> RangeOutcome {
         let r = match (a.is_empty(), b.is_empty()) {
             (true, true) => return RangeOutcome::Full,
             (true, false) => {
-                let Ok(n) = b.parse::<u64>() else {
+                let Some(n) = number(b) else {
                     return RangeOutcome::Full;
                 };
                 if n == 0 {
@@ -44,14 +48,14 @@ pub fn evaluate(header: Option<&str>, size: u64) -> RangeOutcome {
                 }
             }
             (false, _) => {
-                let Ok(first) = a.parse::<u64>() else {
+                let Some(first) = number(a) else {
                     return RangeOutcome::Full;
                 };
                 let last = if b.is_empty() {
                     u64::MAX
                 } else {
-                    match b.parse::<u64>() {
-                        Ok(l) if l >= first => l,
+                    match number(b) {
+                        Some(l) if l >= first => l,
                         _ => return RangeOutcome::Full,
                     }
                 };
@@ -73,6 +77,15 @@ pub fn evaluate(header: Option<&str>, size: u64) -> RangeOutcome {
     } else {
         RangeOutcome::Ranges(ok)
     }
+}
+
+/// A decimal byte position; one too large for u64 (`bytes=99999999999999999999-`) is past
+/// any object, as Python's unbounded ints make it in Swift (so a 416, not a 200).
+fn number(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(s.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -99,6 +112,14 @@ mod tests {
         assert_eq!(evaluate(Some("bytes=5-2"), 10), Full);
         assert_eq!(evaluate(Some("bytes=x-2"), 10), Full);
         assert_eq!(evaluate(Some("items=0-2"), 10), Full);
+        for spaced in ["BYTES=0-4", "bytes = 0-4", "bytes=0 - 4", "bytes=0-4 "] {
+            assert_eq!(evaluate(Some(spaced), 10), Ranges(vec![(0, 4)]), "{spaced}");
+        }
+        assert_eq!(
+            evaluate(Some("bytes=99999999999999999999999-"), 10),
+            Unsatisfiable
+        );
+        assert_eq!(evaluate(Some("bytes=+1-2"), 10), Full);
         let many = (0..60)
             .map(|i| format!("{i}-{i}"))
             .collect::<Vec<_>>()

@@ -98,13 +98,20 @@ async fn answer(
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let head = parts.method == Method::HEAD;
+    let had_body = crate::uploads::has_body(&parts.headers);
     let path = parts.uri.path().to_string();
     let method = parts.method.clone();
     let origin = parts
         .headers
         .get("origin")
-        .and_then(|v| v.to_str().ok())
+        .and_then(crate::hdr::text)
         .map(str::to_string);
+    // A client that asks for keep-alive by name is answered in kind, as eventlet does
+    // (HTTP/1.0-era clients and Swift's tests look for it).
+    let echo_keep_alive = parts
+        .headers
+        .get(http::header::CONNECTION)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"keep-alive"));
     let max_header = gw.settings.limits.max_header_size;
     let too_long = parts
         .headers
@@ -127,9 +134,32 @@ async fn answer(
                 gw.settings.root.as_path(),
                 gw.settings.state_dir.as_path(),
             ];
-            error_response(&e, head, &hidden)
+            let mut r = error_response(&e, head, &hidden);
+            if r.status() == http::StatusCode::UNAUTHORIZED {
+                let v = crate::auth::www_authenticate(&path);
+                if let Ok(v) = http::HeaderValue::from_str(&v) {
+                    r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+                }
+            }
+            r
         }
     };
+    // An error may be answered before the request body was read; hyper then closes the
+    // connection, and a client that reuses it meanwhile sees it drop without an answer.
+    // Saying so lets clients open a new one instead.
+    let refused = resp.status().is_client_error() || resp.status().is_server_error();
+    if had_body && refused {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    if echo_keep_alive && !resp.headers().contains_key(http::header::CONNECTION) {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("keep-alive"),
+        );
+    }
     if let Some(o) = origin {
         if let Ok(target) = crate::path::parse_target(&path, &gw.settings.limits) {
             let _ = handlers::misc::add_cors(gw, &target, &o, &mut resp).await;
@@ -209,6 +239,9 @@ pub async fn serve(gw: Arc<Gateway>, listener: TcpListener, shutdown: impl Futur
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS)
+        // Swift (eventlet) sends `Content-Type`, `X-Object-Meta-Color`; clients that compare
+        // header names case-sensitively (Swift's own tests do) see the same.
+        .title_case_headers(true)
         .keep_alive(true);
     let app = router(gw);
     tokio::pin!(shutdown);

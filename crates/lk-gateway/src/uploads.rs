@@ -94,7 +94,7 @@ pub fn has_body(headers: &http::HeaderMap) -> bool {
     headers.contains_key(http::header::TRANSFER_ENCODING)
         || headers
             .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
+            .and_then(crate::hdr::text)
             .is_some_and(|v| v.trim() != "0")
 }
 

@@ -29,6 +29,13 @@ pub async fn handle(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResu
         }
         Method::PUT => {
             authorize(gw, req, a, Access::Admin).await?;
+            // One policy exists (see /info); naming another is Swift's 400, an empty value
+            // means the default.
+            if let Some(p) = req.header("x-storage-policy").filter(|p| !p.is_empty()) {
+                if !p.eq_ignore_ascii_case("Policy-0") {
+                    return Err(SwiftError::bad(format!("Invalid X-Storage-Policy '{p}'")));
+                }
+            }
             put_or_post(gw, req, a, c, true).await
         }
         Method::POST => {
@@ -69,6 +76,9 @@ async fn put_or_post(
     create: bool,
 ) -> SwiftResult<Response<Body>> {
     let (set, rm) = requested_meta(req)?;
+    // The request's own metadata is judged before anything is created: Swift answers a bad
+    // PUT with 400 and no container.
+    check_limits(&set, "container", &gw.settings.limits)?;
     let (g, a, c) = (gw.clone(), a.to_string(), c.to_string());
     let created = blocking(move || {
         let adir = g.store.account_dir(&a);
@@ -101,6 +111,7 @@ async fn put_or_post(
         }
         meta.extend(set);
         check_limits(&meta, "container", &g.settings.limits)?;
+        meta.insert(keys::CHANGED.into(), Timestamp::now().to_x_timestamp());
         g.meta.write_path(&dir, &key, &meta)?;
         g.index.ensure_container(&a, &c, &ts)?;
         Ok(created)
@@ -162,7 +173,10 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         .get(keys::TIMESTAMP)
         .cloned()
         .unwrap_or(rec.put_timestamp.clone());
-    let last_modified = Timestamp::parse(&ts).unwrap_or(Timestamp(0)).http_date();
+    let changed = meta.get(keys::CHANGED).unwrap_or(&ts);
+    let last_modified = Timestamp::parse(changed)
+        .unwrap_or(Timestamp(0))
+        .http_date();
     let mut b = resp(StatusCode::NO_CONTENT)
         .header("X-Container-Object-Count", rec.object_count)
         .header("X-Container-Bytes-Used", rec.bytes_used)

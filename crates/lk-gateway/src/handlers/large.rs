@@ -8,28 +8,28 @@
 //!   every segment is checked (exists, ETag and size match), then the manifest is stored as
 //!   the object's file in Swift's internal form (`[{name, hash, bytes, content_type,
 //!   last_modified, range?}]`, what `?multipart-manifest=get` returns) with
-//!   `X-Static-Large-Object: True`. Segments live in the same account. Nested SLOs (an SLO as
-//!   a segment) are refused.
+//!   `X-Static-Large-Object: True`. Segments live in the same account. A segment may itself
+//!   be an SLO (`sub_slo`, expanded when read, at most [`MAX_SLO_DEPTH`] deep) or inline
+//!   bytes (`data`, base64 in the manifest), as in Swift. The PUT side is in `slo_put`.
 
-use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::server::RequestBody;
 use bytes::Bytes;
-use http::{Response, StatusCode};
+use futures_util::future::{BoxFuture, FutureExt};
+use http::Response;
 use md5::{Digest, Md5};
 use serde::Deserialize;
 
 use super::bulk::{render_result, BulkResult};
-use super::{authorize, finish, hv, read_body, resp, Access, Req};
-use crate::body::{self, Body, Segment};
+use super::{authorize, Access, Req};
+use crate::body::{slice_segments, Body, Segment, Source};
 use crate::error::{SwiftError, SwiftResult};
-use crate::gateway::{blocking, Gateway, ObjectInfo, PutSpec};
+use crate::gateway::{blocking, Gateway, ObjectInfo};
 use crate::index::{Entry, ListParams};
-use crate::meta::{check_limits, headers_to_meta, keys};
+use crate::meta::keys;
 use crate::path::{decode, split_container_object};
-use crate::put::write_stream;
 
 /// What a GET streams for an object.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ impl Resolved {
     pub fn single(info: &ObjectInfo) -> Self {
         Resolved {
             segments: vec![Segment {
-                path: info.path.clone(),
+                source: Source::File(info.path.clone()),
                 offset: 0,
                 len: info.file_size,
             }],
@@ -60,50 +60,56 @@ impl Resolved {
     }
 }
 
-/// One entry of a stored SLO manifest.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+/// How deep SLOs may nest (Swift's `max_slo_recursion_depth`).
+pub const MAX_SLO_DEPTH: usize = 10;
+
+/// One entry of a stored SLO manifest: an object segment (`name`...) or inline `data`.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 pub struct StoredSegment {
     /// `/container/object`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
-    /// ETag of the segment.
+    /// ETag of the segment (of its content, for a sub-SLO).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hash: String,
     /// Bytes used from it.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub bytes: u64,
     /// Content type of the segment.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub content_type: String,
     /// Last modified of the segment.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub last_modified: String,
     /// `first-last` when only part of the segment is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<String>,
+    /// The segment is itself an SLO.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sub_slo: bool,
+    /// Inline bytes, base64 (a data segment has nothing else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
 }
 
-/// One entry of a manifest PUT body.
-#[derive(Debug, Deserialize)]
-struct PutSegment {
-    path: String,
-    #[serde(default)]
-    etag: Option<String>,
-    #[serde(default)]
-    size_bytes: Option<u64>,
-    #[serde(default)]
-    range: Option<String>,
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
-fn parse_seg_range(r: &str, size: u64) -> Option<(u64, u64)> {
-    match crate::range::evaluate(Some(&format!("bytes={r}")), size) {
-        crate::range::RangeOutcome::Ranges(v) if v.len() == 1 => Some(v[0]),
-        _ => None,
-    }
+/// One entry of a stored manifest, resolved to what it reads.
+#[derive(Debug, Clone)]
+pub enum ManifestItem {
+    /// An object segment in container `.1`, object `.2`.
+    Object(StoredSegment, String, String),
+    /// Inline bytes.
+    Data(Bytes),
 }
 
 /// Resolves what to stream for `info` (DLO and SLO are expanded), checking that the caller
 /// may read every container a segment comes from: a manifest must not lend its reader
 /// access to segments a direct GET would refuse (Swift fetches segments with the caller's
-/// own rights). An SLO is checked whole before any byte is sent, so a forbidden segment is
-/// a 403 rather than a body truncated part-way.
+/// own rights). An SLO is checked whole, sub-SLOs included, before any byte is sent, so a
+/// forbidden segment is a 403 rather than a body truncated part-way.
 pub async fn resolve(
     gw: &Arc<Gateway>,
     req: &Req,
@@ -111,14 +117,14 @@ pub async fn resolve(
     info: &ObjectInfo,
 ) -> SwiftResult<Resolved> {
     if info.is_slo() {
-        let (g, path) = (gw.clone(), info.path.clone());
-        let segs = blocking(move || read_manifest(&g, &path)).await?;
-        let containers: BTreeSet<&str> = segs.iter().map(|(_, c, _)| c.as_str()).collect();
-        for c in containers {
-            authorize(gw, req, a, Access::Read(c)).await?;
-        }
-        let (g, a, info) = (gw.clone(), a.to_string(), info.clone());
-        return blocking(move || resolve_slo(&g, &a, &info, &segs)).await;
+        let mut checked = BTreeSet::new();
+        let segments = expand_slo(gw, req, a, info.path.clone(), 1, &mut checked).await?;
+        return Ok(Resolved {
+            total: segments.iter().map(|s| s.len).sum(),
+            segments,
+            etag: info.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default(),
+            large: true,
+        });
     }
     if let Some(m) = info.dlo() {
         let (c, prefix) = parse_dlo_manifest(m, &gw.settings.limits)?;
@@ -127,6 +133,73 @@ pub async fn resolve(
         return blocking(move || resolve_dlo(&g, &a, &c, &prefix)).await;
     }
     Ok(Resolved::single(info))
+}
+
+/// The byte ranges the SLO manifest at `path` reads, sub-SLOs expanded (a ranged sub-SLO
+/// is a slice of its expansion). Each segment container is authorized the first time seen.
+fn expand_slo<'a>(
+    gw: &'a Arc<Gateway>,
+    req: &'a Req,
+    a: &'a str,
+    path: PathBuf,
+    depth: usize,
+    checked: &'a mut BTreeSet<String>,
+) -> BoxFuture<'a, SwiftResult<Vec<Segment>>> {
+    async move {
+        if depth > MAX_SLO_DEPTH {
+            return Err(SwiftError::Conflict(format!(
+                "SLOs nested more than {MAX_SLO_DEPTH} deep"
+            )));
+        }
+        let g = gw.clone();
+        let items = blocking(move || read_manifest(&g, &path)).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let (s, c, o) = match item {
+                ManifestItem::Data(b) => {
+                    let len = b.len() as u64;
+                    out.push(Segment {
+                        source: Source::Data(b),
+                        offset: 0,
+                        len,
+                    });
+                    continue;
+                }
+                ManifestItem::Object(s, c, o) => (s, c, o),
+            };
+            if checked.insert(c.clone()) {
+                authorize(gw, req, a, Access::Read(&c)).await?;
+            }
+            let path = gw.store.object_path(a, &c, &o)?;
+            let range = stored_range(&s);
+            if s.sub_slo {
+                let sub = expand_slo(gw, req, a, path, depth + 1, checked).await?;
+                match range {
+                    Some((x, y)) => out.extend(slice_segments(&sub, x, y)),
+                    None => out.extend(sub),
+                }
+                continue;
+            }
+            let (offset, len) = match range {
+                Some((x, y)) => (x, y - x + 1),
+                None => (0, s.bytes),
+            };
+            out.push(Segment {
+                source: Source::File(path),
+                offset,
+                len,
+            });
+        }
+        Ok(out)
+    }
+    .boxed()
+}
+
+/// A stored segment's `first-last` range.
+fn stored_range(s: &StoredSegment) -> Option<(u64, u64)> {
+    let (x, y) = s.range.as_deref()?.split_once('-')?;
+    let (x, y) = (x.parse::<u64>().ok()?, y.parse::<u64>().ok()?);
+    (x <= y).then_some((x, y))
 }
 
 /// `X-Object-Manifest: CONTAINER/PREFIX` as (container, prefix).
@@ -142,18 +215,16 @@ fn parse_dlo_manifest(
     Ok((c.to_string(), prefix.to_string()))
 }
 
-/// The segments of the stored SLO manifest at `path`, each as (container, object). A manifest
-/// that does not parse, or names a segment that is not `container/object`, is an error.
-fn read_manifest(gw: &Gateway, path: &Path) -> SwiftResult<Vec<(StoredSegment, String, String)>> {
+/// The entries of the stored SLO manifest at `path`. A manifest that does not parse, or
+/// names a segment that is not `container/object`, or holds data that is not base64, is an
+/// error.
+pub fn read_manifest(gw: &Gateway, path: &Path) -> SwiftResult<Vec<ManifestItem>> {
     let raw = std::fs::read(path).map_err(|e| SwiftError::io("read manifest", path, e))?;
     parse_manifest(gw, path, &raw)
 }
 
-fn parse_manifest(
-    gw: &Gateway,
-    path: &Path,
-    raw: &[u8],
-) -> SwiftResult<Vec<(StoredSegment, String, String)>> {
+fn parse_manifest(gw: &Gateway, path: &Path, raw: &[u8]) -> SwiftResult<Vec<ManifestItem>> {
+    use base64::Engine as _;
     let corrupt = |reason: String| SwiftError::CorruptManifest {
         path: path.to_path_buf(),
         reason,
@@ -161,42 +232,75 @@ fn parse_manifest(
     let segs: Vec<StoredSegment> =
         serde_json::from_slice(raw).map_err(|e| corrupt(e.to_string()))?;
     segs.into_iter()
-        .map(
-            |s| match split_container_object(&s.name, &gw.settings.limits, true) {
-                Ok((c, Some(o))) => Ok((s, c, o)),
+        .map(|s| {
+            if let Some(d) = &s.data {
+                return base64::engine::general_purpose::STANDARD
+                    .decode(d)
+                    .map(|b| ManifestItem::Data(Bytes::from(b)))
+                    .map_err(|e| corrupt(format!("bad data segment: {e}")));
+            }
+            match split_container_object(&s.name, &gw.settings.limits, true) {
+                Ok((c, Some(o))) => Ok(ManifestItem::Object(s, c, o)),
                 Ok((_, None)) | Err(_) => Err(corrupt(format!("bad segment name {:?}", s.name))),
-            },
-        )
+            }
+        })
         .collect()
 }
 
-fn resolve_slo(
+/// The stored manifest at `path` in the form a manifest PUT takes (`path`, `etag`,
+/// `size_bytes`, `range`; `data` kept), what `?multipart-manifest=get&format=raw` returns so
+/// it can be PUT again.
+pub fn manifest_as_put(path: &Path) -> SwiftResult<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| SwiftError::io("read manifest", path, e))?;
+    let segs: Vec<StoredSegment> =
+        serde_json::from_slice(&raw).map_err(|e| SwiftError::CorruptManifest {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    let out: Vec<serde_json::Value> = segs
+        .into_iter()
+        .map(|s| match s.data {
+            Some(d) => serde_json::json!({ "data": d }),
+            None => {
+                // A ranged entry stores the bytes it uses, not the segment's size, so it is
+                // given without size_bytes (a PUT then checks the ETag only).
+                match s.range {
+                    Some(r) => serde_json::json!({ "path": s.name, "etag": s.hash, "range": r }),
+                    None => serde_json::json!({
+                        "path": s.name, "etag": s.hash, "size_bytes": s.bytes,
+                    }),
+                }
+            }
+        })
+        .collect();
+    serde_json::to_vec(&out)
+        .map_err(|e| SwiftError::Internal(format!("failed to serialise a manifest: {e}")))
+}
+
+/// Every object a manifest delete removes, sub-SLOs' segments first, then the sub-SLO.
+fn delete_targets(
     gw: &Gateway,
     a: &str,
-    info: &ObjectInfo,
-    segs: &[(StoredSegment, String, String)],
-) -> SwiftResult<Resolved> {
-    let mut out = Vec::with_capacity(segs.len());
-    let mut total = 0;
-    for (s, c, o) in segs {
-        let path = gw.store.object_path(a, c, o)?;
-        let (offset, len) = match s.range.as_deref().and_then(|r| {
-            let (x, y) = r.split_once('-')?;
-            Some((x.parse::<u64>().ok()?, y.parse::<u64>().ok()?))
-        }) {
-            Some((x, y)) => (x, y - x + 1),
-            None => (0, s.bytes),
-        };
-        total += len;
-        out.push(Segment { path, offset, len });
+    path: &Path,
+    depth: usize,
+    out: &mut Vec<(String, String)>,
+) -> SwiftResult<()> {
+    if depth > MAX_SLO_DEPTH {
+        return Err(SwiftError::Conflict(format!(
+            "SLOs nested more than {MAX_SLO_DEPTH} deep"
+        )));
     }
-    let etag = info.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default();
-    Ok(Resolved {
-        segments: out,
-        total,
-        etag,
-        large: true,
-    })
+    for item in read_manifest(gw, path)? {
+        let ManifestItem::Object(s, c, o) = item else {
+            continue;
+        };
+        if s.sub_slo {
+            let sub = gw.store.object_path(a, &c, &o)?;
+            delete_targets(gw, a, &sub, depth + 1, out)?;
+        }
+        out.push((c, o));
+    }
+    Ok(())
 }
 
 fn resolve_dlo(gw: &Gateway, a: &str, c: &str, prefix: &str) -> SwiftResult<Resolved> {
@@ -213,7 +317,7 @@ fn resolve_dlo(gw: &Gateway, a: &str, c: &str, prefix: &str) -> SwiftResult<Reso
         h.update(r.etag.as_bytes());
         total += r.size;
         segs.push(Segment {
-            path: gw.store.object_path(a, c, &r.name)?,
+            source: Source::File(gw.store.object_path(a, c, &r.name)?),
             offset: 0,
             len: r.size,
         });
@@ -224,204 +328,6 @@ fn resolve_dlo(gw: &Gateway, a: &str, c: &str, prefix: &str) -> SwiftResult<Reso
         etag: hex::encode(h.finalize()),
         large: true,
     })
-}
-
-/// A manifest PUT's segments in stored form with the SLO ETag and total size, and the
-/// per-segment problems Swift lists in its 400 answer (the PUT stores nothing if any).
-struct Checked {
-    stored: Vec<StoredSegment>,
-    errors: Vec<(String, String)>,
-    slo_etag: String,
-    total: u64,
-}
-
-/// Whether the caller may read container `c`, remembered in `cache`.
-async fn may_read(
-    gw: &Arc<Gateway>,
-    req: &Req,
-    a: &str,
-    c: &str,
-    cache: &mut HashMap<String, bool>,
-) -> SwiftResult<bool> {
-    if let Some(r) = cache.get(c) {
-        return Ok(*r);
-    }
-    let r = match authorize(gw, req, a, Access::Read(c)).await {
-        Ok(()) => true,
-        Err(SwiftError::Forbidden(_)) => false,
-        Err(e) => return Err(e),
-    };
-    cache.insert(c.to_string(), r);
-    Ok(r)
-}
-
-/// Checks each segment of a manifest PUT against the object it names.
-async fn check_segments(
-    gw: &Arc<Gateway>,
-    req: &Req,
-    a: &str,
-    parsed: &[PutSegment],
-) -> SwiftResult<Checked> {
-    let mut stored = Vec::with_capacity(parsed.len());
-    let mut errors = Vec::new();
-    let mut h = Md5::new();
-    let mut total = 0u64;
-    // Swift HEADs each segment with the caller's rights and lists a refusal among the
-    // problems of the 400; one check per container.
-    let mut readable: HashMap<String, bool> = HashMap::new();
-    for seg in parsed {
-        let bad_path = || SwiftError::bad(format!("bad segment path {}", seg.path));
-        let decoded = decode(&seg.path).map_err(|_| bad_path())?;
-        let (sc, so) = match split_container_object(&decoded, &gw.settings.limits, true) {
-            Ok((sc, Some(so))) => (sc, so),
-            Ok((_, None)) | Err(_) => return Err(bad_path()),
-        };
-        if !may_read(gw, req, a, &sc, &mut readable).await? {
-            errors.push((seg.path.clone(), "403 Forbidden".to_string()));
-            continue;
-        }
-        let info = match super::object::load(gw, a, &sc, &so).await {
-            Ok(i) => i,
-            Err(SwiftError::NotFound) => {
-                errors.push((seg.path.clone(), "404 Not Found".to_string()));
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        if info.is_slo() {
-            errors.push((
-                seg.path.clone(),
-                "nested SLO segments are not supported".into(),
-            ));
-            continue;
-        }
-        if let Some(e) = seg.etag.as_deref().map(|e| e.trim_matches('"')) {
-            if !e.eq_ignore_ascii_case(info.etag()) {
-                errors.push((seg.path.clone(), "Etag Mismatch".into()));
-            }
-        }
-        if seg.size_bytes.is_some_and(|s| s != info.file_size) {
-            errors.push((seg.path.clone(), "Size Mismatch".into()));
-        }
-        let (bytes, range) = match &seg.range {
-            Some(r) => match parse_seg_range(r, info.file_size) {
-                Some((x, y)) => (y - x + 1, Some(format!("{x}-{y}"))),
-                None => {
-                    errors.push((seg.path.clone(), "Unsatisfiable Range".into()));
-                    continue;
-                }
-            },
-            None => (info.file_size, None),
-        };
-        match &range {
-            Some(r) => h.update(format!("{}:{r};", info.etag()).as_bytes()),
-            None => h.update(info.etag().as_bytes()),
-        }
-        total += bytes;
-        stored.push(StoredSegment {
-            name: format!("/{sc}/{so}"),
-            hash: info.etag().to_string(),
-            bytes,
-            content_type: info.content_type().to_string(),
-            last_modified: info.timestamp().iso(),
-            range,
-        });
-    }
-    Ok(Checked {
-        stored,
-        errors,
-        slo_etag: hex::encode(h.finalize()),
-        total,
-    })
-}
-
-/// Swift's 400 to a manifest PUT: one line per problem segment.
-fn segment_errors(errors: &[(String, String)]) -> SwiftResult<Response<Body>> {
-    let mut text = String::from("Errors:\n");
-    for (p, e) in errors {
-        text.push_str(&format!("{p}, {e}\n"));
-    }
-    finish(
-        resp(StatusCode::BAD_REQUEST).header("Content-Type", "text/plain"),
-        body::full(text),
-    )
-}
-
-/// `PUT ?multipart-manifest=put`.
-pub async fn put_slo(
-    gw: &Arc<Gateway>,
-    req: &Req,
-    a: &str,
-    c: &str,
-    o: &str,
-    body: RequestBody,
-) -> SwiftResult<Response<Body>> {
-    let limits = gw.settings.limits.clone();
-    let idle = gw.settings.server.client_timeout;
-    let raw = read_body(body, limits.max_manifest_size, idle).await?;
-    let parsed: Vec<PutSegment> = serde_json::from_slice(&raw)
-        .map_err(|e| SwiftError::bad(format!("manifest must be a JSON list of segments: {e}")))?;
-    if parsed.is_empty() {
-        return Err(SwiftError::bad("manifest has no segments"));
-    }
-    if parsed.len() > limits.max_manifest_segments {
-        return Err(SwiftError::TooLarge(format!(
-            "more than {} segments",
-            limits.max_manifest_segments
-        )));
-    }
-    let Checked {
-        stored,
-        errors,
-        slo_etag,
-        total,
-    } = check_segments(gw, req, a, &parsed).await?;
-    if !errors.is_empty() {
-        return segment_errors(&errors);
-    }
-    if let Some(want) = req.header("etag").map(|e| e.trim_matches('"')) {
-        if !want.eq_ignore_ascii_case(&slo_etag) {
-            return Err(SwiftError::Unprocessable(
-                "manifest ETag does not match its segments".into(),
-            ));
-        }
-    }
-    let (mut meta, _) = headers_to_meta(&req.headers, "object")?;
-    check_limits(&meta, "object", &limits)?;
-    let ct = req
-        .header("content-type")
-        .filter(|c| !c.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| crate::gateway::guess_content_type(o).to_string());
-    meta.insert(keys::CONTENT_TYPE.into(), ct);
-    meta.insert(keys::SLO.into(), "True".into());
-    meta.insert(keys::SLO_ETAG.into(), slo_etag.clone());
-    meta.insert(keys::SLO_SIZE.into(), total.to_string());
-    crate::expiry::store(&mut meta, super::object::requested_expiry(req)?);
-    let manifest =
-        Bytes::from(serde_json::to_vec(&stored).map_err(|e| {
-            SwiftError::Internal(format!("failed to serialise an SLO manifest: {e}"))
-        })?);
-    let spec = PutSpec {
-        account: a.into(),
-        container: c.into(),
-        object: o.into(),
-        meta,
-        expected_etag: None,
-        expected_len: Some(manifest.len() as u64),
-        if_none_match_any: false,
-    };
-    let stream = futures_util::stream::iter([Ok(manifest)]);
-    let info = write_stream(gw, spec, stream, None).await?;
-    let ts = info.timestamp();
-    finish(
-        resp(StatusCode::CREATED)
-            .header("Etag", hv(&format!("\"{slo_etag}\"")))
-            .header("Last-Modified", hv(&ts.http_date()))
-            .header("X-Timestamp", hv(&ts.to_x_timestamp()))
-            .header("Content-Type", "text/html; charset=UTF-8"),
-        body::empty(),
-    )
 }
 
 /// `DELETE ?multipart-manifest=delete`: the segments, then the manifest.
@@ -438,9 +344,12 @@ pub async fn delete_slo(
     if info.is_slo() {
         // A corrupt manifest fails the whole delete (500) and deletes nothing, so the
         // segments it names are not leaked by removing the only list of them.
-        let (g, path) = (gw.clone(), info.path.clone());
-        let segs = blocking(move || read_manifest(&g, &path)).await?;
-        targets.extend(segs.into_iter().map(|(_, sc, so)| (sc, so)));
+        let (g, a2, path) = (gw.clone(), a.to_string(), info.path.clone());
+        targets = blocking(move || {
+            let mut t = Vec::new();
+            delete_targets(&g, &a2, &path, 1, &mut t).map(|()| t)
+        })
+        .await?;
     }
     targets.push((c.to_string(), o.to_string()));
     for (sc, so) in targets {

@@ -119,17 +119,30 @@ fn origin_allowed(meta: &crate::meta::Meta, origin: &str) -> bool {
         .is_some_and(|v| v.split_whitespace().any(|o| o == "*" || o == origin))
 }
 
+/// The `Access-Control-Allow-Origin` value: `*` when the container allows any origin
+/// (Swift), else the request's origin.
+fn allow_origin<'a>(meta: &crate::meta::Meta, origin: &'a str) -> &'a str {
+    let any = meta
+        .get("X-Container-Meta-Access-Control-Allow-Origin")
+        .is_some_and(|v| v.trim() == "*");
+    if any {
+        "*"
+    } else {
+        origin
+    }
+}
+
 /// `OPTIONS`: the Allow list without `Origin`; a CORS preflight with it.
 pub async fn options(gw: &Arc<Gateway>, req: &Req) -> SwiftResult<Response<Body>> {
-    let (Some(origin), Some(method)) = (
-        req.header("origin"),
-        req.header("access-control-request-method"),
-    ) else {
+    let Some(origin) = req.header("origin") else {
         return finish(
             resp(StatusCode::OK).header("Allow", ALLOWED_METHODS),
             body::empty(),
         );
     };
+    // With an Origin it is a preflight: no (or an unknown) requested method is refused, as
+    // Swift's proxy does.
+    let method = req.header("access-control-request-method").unwrap_or("");
     let allowed_method = ALLOWED_METHODS.split(", ").any(|m| m == method);
     let meta = match &req.target {
         Target::Info => Some(crate::meta::Meta::from([(
@@ -144,7 +157,10 @@ pub async fn options(gw: &Arc<Gateway>, req: &Req) -> SwiftResult<Response<Body>
     };
     let mut b = resp(StatusCode::OK)
         .header("Allow", ALLOWED_METHODS)
-        .header("Access-Control-Allow-Origin", hv(origin))
+        .header(
+            "Access-Control-Allow-Origin",
+            hv(allow_origin(&meta, origin)),
+        )
         .header("Access-Control-Allow-Methods", ALLOWED_METHODS)
         .header(
             "Access-Control-Max-Age",
@@ -187,7 +203,11 @@ pub async fn add_cors(
             expose.push_str(extra);
         }
         let h = resp.headers_mut();
-        h.insert("Access-Control-Allow-Origin", hv(origin));
+        let allow = match &meta {
+            Some(m) => allow_origin(m, origin),
+            None => origin,
+        };
+        h.insert("Access-Control-Allow-Origin", hv(allow));
         h.insert("Access-Control-Expose-Headers", hv(&expose));
     }
     Ok(())

@@ -4,6 +4,7 @@
 //! - [`misc`]: `/info`, `/auth/v1.0`, `/healthcheck`, CORS preflight.
 //! - [`account`], [`container`], [`object`]: the Swift verbs on each resource.
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
+//! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
 
 pub mod account;
@@ -12,6 +13,7 @@ pub mod container;
 pub mod large;
 pub mod misc;
 pub mod object;
+pub mod slo_put;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,7 +47,7 @@ pub struct Req {
 impl Req {
     /// A header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        crate::hdr::get(&self.headers, name)
     }
     /// A query parameter.
     pub fn q(&self, key: &str) -> Option<&str> {
@@ -205,15 +207,16 @@ pub fn error_response(e: &SwiftError, head: bool, hidden: &[&std::path::Path]) -
             b = b.header("Content-Range", format!("bytes */{size}"));
         }
         SwiftError::Busy(_) => b = b.header("Retry-After", "1"),
+        // Swift sends these as bare text, and clients (Swift's tests among them) compare it.
+        SwiftError::BadPath(text) => return bare_text(status, b, head, text),
+        SwiftError::BadRequest(text) if !names_any(text, hidden) => {
+            return bare_text(status, b, head, text)
+        }
         _ => {}
     }
     let reason = status.canonical_reason().unwrap_or("Error");
     let mut detail = e.public_message();
-    let leaks = hidden
-        .iter()
-        .filter_map(|p| p.to_str())
-        .any(|p| !p.is_empty() && detail.contains(p));
-    if leaks {
+    if names_any(&detail, hidden) {
         tracing::error!(error = %e, "an error message named a server path; answered without it");
         detail = "An error occurred".to_string();
     }
@@ -229,6 +232,30 @@ pub fn error_response(e: &SwiftError, head: bool, hidden: &[&std::path::Path]) -
 
 /// The built error page, or (should a header not build) the same status with no headers or
 /// body: never a default `200 OK`.
+/// Whether `text` contains one of the `hidden` paths.
+fn names_any(text: &str, hidden: &[&std::path::Path]) -> bool {
+    hidden
+        .iter()
+        .filter_map(|p| p.to_str())
+        .any(|p| !p.is_empty() && text.contains(p))
+}
+
+/// An error answered with its text alone, as Swift's explicit-body errors are (still
+/// labelled `text/html`, as Swift's are).
+fn bare_text(
+    status: StatusCode,
+    b: http::response::Builder,
+    head: bool,
+    text: &str,
+) -> Response<Body> {
+    let body = if head {
+        body::empty()
+    } else {
+        body::full(text.to_string())
+    };
+    bare_on_error(status, b.body(body))
+}
+
 fn bare_on_error(status: StatusCode, built: http::Result<Response<Body>>) -> Response<Body> {
     built.unwrap_or_else(|_| {
         let mut r = Response::new(body::empty());
@@ -252,13 +279,18 @@ pub async fn dispatch(
     headers: HeaderMap,
     body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
-    let target = parse_target(raw_path, &gw.settings.limits)?;
-    let query = parse_query(raw_query)?;
     let token = headers
         .get("x-auth-token")
         .or_else(|| headers.get("x-storage-token"))
-        .and_then(|v| v.to_str().ok());
+        .and_then(crate::hdr::text);
     let session = token.and_then(|t| gw.auth.validate(t));
+    // As tempauth: a /v1/ request without a valid token is a 401 whatever its path holds
+    // (CORS preflights need none).
+    if session.is_none() && method != Method::OPTIONS && raw_path.starts_with("/v1/") {
+        return Err(SwiftError::Unauthorized);
+    }
+    let target = parse_target(raw_path, &gw.settings.limits)?;
+    let query = parse_query(raw_query)?;
     let req = Req {
         method,
         target,

@@ -58,7 +58,7 @@ pub async fn handle(
                 return copy(gw, req, a, (&sc, &so), (c, o)).await;
             }
             if req.q("multipart-manifest") == Some("put") {
-                return large::put_slo(gw, req, a, c, o, body).await;
+                return super::slo_put::put_slo(gw, req, a, c, o, body).await;
             }
             put(gw, req, a, c, o, body).await
         }
@@ -71,14 +71,19 @@ pub async fn handle(
             if req.q("multipart-manifest") == Some("delete") {
                 return large::delete_slo(gw, req, a, c, o).await;
             }
-            delete(gw, a, c, o).await
+            delete(gw, req, a, c, o).await
         }
         _ if req.method.as_str() == "COPY" => {
             authorize(gw, req, a, Access::Read(c)).await?;
+            // Swift's copy middleware: a missing or malformed Destination is a 412.
             let dest = req
                 .header("destination")
-                .ok_or_else(|| SwiftError::bad("COPY needs Destination"))?;
-            let (dc, d_o) = split_container_object(&decode(dest)?, &gw.settings.limits, true)?;
+                .ok_or(SwiftError::BadPath("You must provide a Destination header"))?;
+            let malformed = SwiftError::BadPath(
+                "Destination header must be of the form <container name>/<object name>",
+            );
+            let (dc, d_o) = split_container_object(&decode(dest)?, &gw.settings.limits, true)
+                .map_err(|_| malformed)?;
             if let Some(acct) = req.header("destination-account") {
                 if acct != format!("{}{a}", crate::config::RESELLER_PREFIX) {
                     return Err(SwiftError::Forbidden("cross-account copy".into()));
@@ -137,6 +142,45 @@ fn object_headers(info: &ObjectInfo, etag_header: &str) -> http::response::Build
     b
 }
 
+/// A 304, 412 or 416 about an existing object. Swift keeps the object's headers on these
+/// (Etag, Last-Modified, Accept-Ranges, metadata; clients revalidate caches with them), so
+/// they are laid under the error page's own (status, Content-Type of a page, Content-Range).
+/// None of these errors names a path, so no path can leak through the page.
+fn refusal(e: &SwiftError, head: bool, object: http::response::Builder) -> Response<Body> {
+    // Only a 416 has a page (Swift's 304 and 412 have no body).
+    let has_page = e.status() == StatusCode::RANGE_NOT_SATISFIABLE;
+    let mut r = super::error_response(e, head || !has_page, &[]);
+    let Some(hs) = object.headers_ref() else {
+        return r;
+    };
+    for (k, v) in hs {
+        let object_type = k == http::header::CONTENT_TYPE && !has_page;
+        if object_type || !r.headers().contains_key(k) {
+            r.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    r
+}
+
+/// `?multipart-manifest=get` on a large object: the manifest itself (an SLO's JSON, a DLO's
+/// own bytes), not the content it assembles.
+fn wants_manifest_itself(req: &Req, info: &ObjectInfo) -> bool {
+    req.q("multipart-manifest") == Some("get") && (info.is_slo() || info.dlo().is_some())
+}
+
+/// `?multipart-manifest=get&format=raw`: the SLO manifest as a PUT takes it, with the
+/// object's own Content-Type and the MD5 of that body as ETag (Swift).
+async fn manifest_for_put(req: &Req, info: &ObjectInfo) -> SwiftResult<Response<Body>> {
+    let path = info.path.clone();
+    let body = blocking(move || large::manifest_as_put(&path)).await?;
+    let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
+    let b = object_headers(info, &etag).header("Content-Length", body.len());
+    if req.method == Method::HEAD {
+        return finish(b, body::empty());
+    }
+    finish(b, body::full(body))
+}
+
 async fn get(
     gw: &Arc<Gateway>,
     req: &Req,
@@ -153,7 +197,10 @@ async fn get(
         }
         other => other?,
     };
-    let raw_manifest = req.q("multipart-manifest") == Some("get") && info.is_slo();
+    let raw_manifest = wants_manifest_itself(req, &info);
+    if raw_manifest && info.is_slo() && req.q("format") == Some("raw") {
+        return manifest_for_put(req, &info).await;
+    }
     let resolved = if raw_manifest {
         Resolved::single(&info)
     } else {
@@ -165,33 +212,56 @@ async fn get(
         resolved.etag.clone()
     };
     let ts = info.timestamp();
-    match conditions(req).evaluate(&resolved.etag, ts.ceil_secs(), true) {
-        Verdict::Proceed => {}
-        Verdict::NotModified => {
-            return Err(SwiftError::NotModified {
-                etag: etag_header,
-                last_modified: ts.http_date(),
-            })
-        }
-        Verdict::PreconditionFailed => return Err(SwiftError::PreconditionFailed),
+    let refused = match conditions(req).evaluate(&resolved.etag, ts.ceil_secs(), true) {
+        Verdict::Proceed => None,
+        Verdict::NotModified => Some(SwiftError::NotModified {
+            etag: etag_header.clone(),
+            last_modified: ts.http_date(),
+        }),
+        Verdict::PreconditionFailed => Some(SwiftError::PreconditionFailed),
+    };
+    if let Some(e) = refused {
+        return Ok(refusal(&e, head, object_headers(&info, &etag_header)));
     }
     let mut b = object_headers(&info, &etag_header);
-    if raw_manifest {
+    if raw_manifest && info.is_slo() {
         b = set_header(b, "Content-Type", hv("application/json; charset=utf-8"));
     }
+    // Swift serves a DLO whole (200) when asked for several ranges.
+    let whole_if_multi = !raw_manifest && info.dlo().is_some();
+    send_ranges(req, &info, &resolved, b, whole_if_multi)
+}
+
+/// The 200, 206 (one range, or several as `multipart/byteranges`) or 416 answer streaming
+/// `resolved` under the object headers `b`.
+fn send_ranges(
+    req: &Req,
+    info: &ObjectInfo,
+    resolved: &Resolved,
+    mut b: http::response::Builder,
+    whole_if_multi: bool,
+) -> SwiftResult<Response<Body>> {
+    let head = req.method == Method::HEAD;
     let total = resolved.total;
-    let (status, pieces, len) = match evaluate(req.header("range"), total) {
+    let outcome = match evaluate(req.header("range"), total) {
+        RangeOutcome::Ranges(r) if r.len() > 1 && whole_if_multi => RangeOutcome::Full,
+        o => o,
+    };
+    let (status, pieces, len) = match outcome {
         RangeOutcome::Full => {
-            let p: Vec<Piece> = resolved.segments.iter().cloned().map(Piece::File).collect();
+            let p: Vec<Piece> = resolved.segments.iter().cloned().map(Piece::Part).collect();
             (StatusCode::OK, p, total)
         }
-        RangeOutcome::Unsatisfiable => return Err(SwiftError::RangeNotSatisfiable { size: total }),
+        RangeOutcome::Unsatisfiable => {
+            let e = SwiftError::RangeNotSatisfiable { size: total };
+            return Ok(refusal(&e, head, b));
+        }
         RangeOutcome::Ranges(r) if r.len() == 1 => {
             let (x, y) = r[0];
             b = b.header("Content-Range", format!("bytes {x}-{y}/{total}"));
             let p = slice_segments(&resolved.segments, x, y)
                 .into_iter()
-                .map(Piece::File)
+                .map(Piece::Part)
                 .collect();
             (StatusCode::PARTIAL_CONTENT, p, y - x + 1)
         }
@@ -298,10 +368,7 @@ async fn put(
             "Content-Length over max_file_size".into(),
         ));
     }
-    let inm = req.header("if-none-match");
-    if inm.is_some_and(|v| v.trim() != "*") {
-        return Err(SwiftError::bad("If-None-Match on PUT only supports *"));
-    }
+    let inm = if_none_match_any(req)?;
     let spec = PutSpec {
         account: a.into(),
         container: c.into(),
@@ -309,7 +376,7 @@ async fn put(
         meta: put_meta(req, o, &gw.settings.limits)?,
         expected_etag: expected_etag(req),
         expected_len,
-        if_none_match_any: inm.is_some(),
+        if_none_match_any: inm,
     };
     let idle = Some(gw.settings.server.client_timeout);
     let info = write_stream(gw, spec, request_chunks(body), idle).await?;
@@ -339,7 +406,10 @@ async fn post(
     if let Some(ct) = req.header("content-type").filter(|c| !c.is_empty()) {
         info.meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
     }
-    if let Some(m) = req.header("x-object-manifest") {
+    // X-Object-Manifest is replaced like user metadata: a POST without it makes a DLO a
+    // plain object again (Swift).
+    info.meta.remove(keys::MANIFEST);
+    if let Some(m) = req.header("x-object-manifest").filter(|m| !m.is_empty()) {
         info.meta.insert(keys::MANIFEST.into(), m.to_string());
     }
     // As in Swift, a POST without X-Delete-At/-After removes the expiry.
@@ -354,14 +424,29 @@ async fn post(
     )
 }
 
-async fn delete(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<Response<Body>> {
+async fn delete(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    o: &str,
+) -> SwiftResult<Response<Body>> {
+    // Swift's object server: the condition must be an integer, judged before the object.
+    let if_delete_at = match req.header("x-if-delete-at") {
+        None => None,
+        Some(v) => Some(
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| SwiftError::bad("Bad X-If-Delete-At header value"))?,
+        ),
+    };
     let (g, a, c, o) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
     let existed = blocking(move || {
         // An expired object is gone for the client; remove what is left, answer 404.
         let expired = g
             .stored_delete_at(&a, &c, &o)
             .is_ok_and(|at| at.is_some_and(|t| t <= expiry::now_secs()));
-        Ok(g.delete_object(&a, &c, &o)? && !expired)
+        Ok(g.delete_object_if(&a, &c, &o, if_delete_at)? && !expired)
     })
     .await?;
     if !existed {
@@ -371,6 +456,27 @@ async fn delete(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult<Res
         resp(StatusCode::NO_CONTENT).header("Content-Type", "text/html; charset=UTF-8"),
         body::empty(),
     )
+}
+
+/// Whether a PUT carries `If-None-Match: *` (create only); any other value is a 400.
+pub fn if_none_match_any(req: &Req) -> SwiftResult<bool> {
+    match req.header("if-none-match") {
+        None => Ok(false),
+        Some(v) if v.trim() == "*" => Ok(true),
+        Some(_) => Err(SwiftError::bad("If-None-Match on PUT only supports *")),
+    }
+}
+
+/// The source bytes a copy takes: all, or the one range of a `Range` header (Swift's copy
+/// reads the source with the request's Range).
+fn copied_part(req: &Req, src: &Resolved) -> SwiftResult<Vec<crate::body::Segment>> {
+    match evaluate(req.header("range"), src.total) {
+        RangeOutcome::Ranges(r) if r.len() == 1 => {
+            Ok(slice_segments(&src.segments, r[0].0, r[0].1))
+        }
+        RangeOutcome::Unsatisfiable => Err(SwiftError::RangeNotSatisfiable { size: src.total }),
+        RangeOutcome::Full | RangeOutcome::Ranges(_) => Ok(src.segments.clone()),
+    }
 }
 
 /// Server-side copy (COPY, or PUT with X-Copy-From): the source's content (a large object's
@@ -385,7 +491,7 @@ async fn copy(
 ) -> SwiftResult<Response<Body>> {
     authorize(gw, req, a, Access::Read(sc)).await?;
     let src = load(gw, a, sc, so).await?;
-    let raw_manifest = req.q("multipart-manifest") == Some("get") && src.is_slo();
+    let raw_manifest = wants_manifest_itself(req, &src);
     let resolved = if raw_manifest {
         Resolved::single(&src)
     } else {
@@ -405,7 +511,7 @@ async fn copy(
     };
     meta.insert(keys::CONTENT_TYPE.into(), src.content_type().to_string());
     if raw_manifest {
-        for k in [keys::SLO, keys::SLO_ETAG, keys::SLO_SIZE] {
+        for k in [keys::SLO, keys::SLO_ETAG, keys::SLO_SIZE, keys::MANIFEST] {
             if let Some(v) = src.meta.get(k) {
                 meta.insert(k.into(), v.clone());
             }
@@ -422,16 +528,17 @@ async fn copy(
     check_limits(&meta, "object", &gw.settings.limits)?;
     // The copy's expiry is the request's, never the source's (as Swift).
     expiry::store(&mut meta, requested_expiry(req)?);
+    let part = copied_part(req, &resolved)?;
     let spec = PutSpec {
         account: a.into(),
         container: dc.into(),
         object: d_o.into(),
         meta,
         expected_etag: None,
-        expected_len: Some(resolved.total),
+        expected_len: Some(part.iter().map(|s| s.len).sum()),
         if_none_match_any: false,
     };
-    let pieces: Vec<Piece> = resolved.segments.into_iter().map(Piece::File).collect();
+    let pieces: Vec<Piece> = part.into_iter().map(Piece::Part).collect();
     let stream = piece_stream(pieces)
         .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
         .boxed();

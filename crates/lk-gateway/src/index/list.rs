@@ -89,16 +89,24 @@ pub(super) fn list_generic<T>(
             let item = row.map_err(q("listing"))?;
             got += 1;
             let name = name_of(&item).clone();
-            if let Some(d) = p.delimiter {
+            if let Some(d) = p.delimiter.as_deref().filter(|d| !d.is_empty()) {
                 if let Some(pos) = name[prefix.len()..].find(d) {
                     let end = prefix.len() + pos;
-                    let dir = name[..end + d.len_utf8()].to_string();
+                    let dir = name[..end + d.len()].to_string();
                     if p.reverse {
-                        upper = Some(name[..end].to_string());
+                        // Exclusive: `d` itself (before `d/`) still comes next.
+                        upper = Some(dir.clone());
                     } else {
-                        let mut m = name[..end].to_string();
-                        m.push(char::from_u32(d as u32 + 1).unwrap_or(d));
-                        lower = Some(m);
+                        // Past every name starting with `dir`: the delimiter's last
+                        // character bumped by one (Swift's container backend).
+                        let (head, last) =
+                            d.split_at(d.len() - d.chars().last().map_or(0, char::len_utf8));
+                        let bumped = last
+                            .chars()
+                            .next()
+                            .and_then(|c| char::from_u32(c as u32 + 1))
+                            .map_or_else(|| last.to_string(), String::from);
+                        lower = Some(format!("{}{head}{bumped}", &name[..end]));
                     }
                     if Some(&dir) != orig_marker.as_ref() {
                         out.push(Entry::Subdir(dir));

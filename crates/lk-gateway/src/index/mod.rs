@@ -134,8 +134,9 @@ pub struct ListParams {
     pub end_marker: Option<String>,
     /// Only names starting with this.
     pub prefix: Option<String>,
-    /// Roll names up to the first delimiter after the prefix into `subdir` entries.
-    pub delimiter: Option<char>,
+    /// Roll names up to the first delimiter (any non-empty string) after the prefix into
+    /// `subdir` entries.
+    pub delimiter: Option<String>,
     /// Descending order.
     pub reverse: bool,
 }

@@ -75,7 +75,7 @@ fn lists_with_marker_prefix_delimiter() {
         ["b/3/x", "c"]
     );
     let p = ListParams {
-        delimiter: Some('/'),
+        delimiter: Some("/".into()),
         limit: 100,
         ..Default::default()
     };
@@ -84,7 +84,7 @@ fn lists_with_marker_prefix_delimiter() {
         ["a", "b/*", "c", "d/*", "e"]
     );
     let p = ListParams {
-        delimiter: Some('/'),
+        delimiter: Some("/".into()),
         prefix: Some("b/".into()),
         limit: 100,
         ..Default::default()
@@ -94,7 +94,7 @@ fn lists_with_marker_prefix_delimiter() {
         ["b/1", "b/2", "b/3/*"]
     );
     let p = ListParams {
-        delimiter: Some('/'),
+        delimiter: Some("/".into()),
         marker: Some("b/".into()),
         limit: 2,
         ..Default::default()
@@ -129,7 +129,7 @@ fn lists_in_reverse() {
     );
     let p = ListParams {
         reverse: true,
-        delimiter: Some('/'),
+        delimiter: Some("/".into()),
         limit: 10,
         ..Default::default()
     };
@@ -205,4 +205,27 @@ fn successor_is_an_upper_bound() {
     assert_eq!(successor("ab").as_deref(), Some("ac"));
     assert_eq!(successor("a\u{10FFFF}").as_deref(), Some("b"));
     assert_eq!(successor(""), None);
+}
+
+/// Issue 14: a name equal to a rolled-up prefix's stem (`test` next to `test-bar`) is still
+/// listed in reverse, and delimiters may be several characters (Swift's backend).
+#[test]
+fn delimiter_rollups_reverse_and_multi_character() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let idx = Index::open(&dir.path().join("i.db")).expect("open");
+    for n in ["test", "test-&bar", "test-&foo", "test-'baz", "tesu"] {
+        idx.upsert_object("acc", "con", &rec(n, 1)).expect("upsert");
+    }
+    let p = |d: &str, reverse: bool| ListParams {
+        limit: 100,
+        delimiter: Some(d.into()),
+        reverse,
+        ..Default::default()
+    };
+    let list =
+        |d: &str, reverse: bool| names(&idx.list_objects("acc", "con", &p(d, reverse)).expect("l"));
+    assert_eq!(list("-", false), ["test", "test-*", "tesu"]);
+    assert_eq!(list("-", true), ["tesu", "test-*", "test"]);
+    assert_eq!(list("-&", false), ["test", "test-&*", "test-'baz", "tesu"]);
+    assert_eq!(list("-&", true), ["tesu", "test-'baz", "test-&*", "test"]);
 }

@@ -2,6 +2,7 @@
 //! Integration tests of the gateway binary (one test binary, topic modules).
 
 mod common;
+mod conformance;
 mod crash;
 mod expiry;
 mod framing;
