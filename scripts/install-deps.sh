@@ -38,16 +38,7 @@ if ((${#kube_need[@]})); then
     apt-get install -y -qq --no-install-recommends "${kube_need[@]}" >/dev/null
 fi
 
-# The CSI driver (crates/lk-csi): protoc and the protobuf well-known types to compile the CSI
-# spec's csi.proto. csi.proto itself is in no Debian 12 package: crates/lk-csi/build.rs looks
-# for it at $LUSTREKIT_CSI_PROTO or /var/cache/lustrekit/csi-spec/csi.proto (the spec v1.9.0
-# tree) and names both when it is absent. csi-sanity is built by scripts/build-csi-sanity.sh
-# with golang-1.19 (above) from a csi-test source tree with its vendor/ folder.
-csi_need=()
-for pkg in protobuf-compiler libprotobuf-dev; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || csi_need+=("$pkg")
-done
-if ((${#csi_need[@]})); then
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${csi_need[@]}" >/dev/null
-fi
+# The CSI driver (crates/lk-csi) needs no system packages: its CSI v1 bindings come
+# pre-generated from the bpfman-csi crate (no protoc, no csi.proto). csi-sanity is built by
+# scripts/build-csi-sanity.sh with golang-1.19 (above) from a csi-test source tree with its
+# vendor/ folder.

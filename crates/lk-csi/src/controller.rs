@@ -35,6 +35,9 @@ pub struct ControllerConfig {
     pub max_over_subscription: f64,
 }
 
+// Clone: each RPC clones the service (an `Arc` and the small config) into its blocking
+// task; the trait is bpfman-csi's, so it cannot be implemented for `Arc<ControllerService>`.
+#[derive(Clone)]
 pub struct ControllerService {
     shares: Arc<Shares>,
     /// The share directory (`ROOT/shares`), for statvfs.
@@ -351,7 +354,7 @@ fn unimplemented<T>(what: &str) -> Reply<T> {
 }
 
 #[tonic::async_trait]
-impl Controller for Arc<ControllerService> {
+impl Controller for ControllerService {
     async fn create_volume(&self, r: Request<CreateVolumeRequest>) -> Reply<CreateVolumeResponse> {
         let this = self.clone();
         let volume = crate::blocking(move || Ok(this.create(r.into_inner())?)).await?;

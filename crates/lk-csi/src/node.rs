@@ -28,6 +28,9 @@ pub struct NodeConfig {
     pub clusters: BTreeMap<String, Filesystem>,
 }
 
+// Clone: each RPC clones the service (an `Arc` and the small config) into its blocking
+// task; the trait is bpfman-csi's, so it cannot be implemented for `Arc<NodeService>`.
+#[derive(Clone)]
 pub struct NodeService {
     mounter: Arc<dyn Mounter>,
     config: NodeConfig,
@@ -273,7 +276,7 @@ fn capability(t: RpcType) -> NodeServiceCapability {
 }
 
 #[tonic::async_trait]
-impl Node for Arc<NodeService> {
+impl Node for NodeService {
     async fn node_stage_volume(
         &self,
         r: Request<NodeStageVolumeRequest>,

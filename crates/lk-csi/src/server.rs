@@ -81,8 +81,8 @@ pub async fn serve(
     };
     tonic::transport::Server::builder()
         .add_service(IdentityServer::new(identity))
-        .add_optional_service(services.controller.map(ControllerServer::new))
-        .add_optional_service(services.node.map(NodeServer::new))
+        .add_optional_service(services.controller.map(ControllerServer::from_arc))
+        .add_optional_service(services.node.map(NodeServer::from_arc))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
         .map_err(ServeError::Transport)

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use hyper_util::rt::TokioIo;
 use lk_csi::controller::ControllerConfig;
 use lk_csi::mount::Backend;
 use lk_csi::proto::controller_client::ControllerClient;
@@ -124,7 +123,7 @@ async fn connect(socket: PathBuf) -> Channel {
         .expect("endpoint")
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let socket = socket.clone();
-            async move { UnixStream::connect(socket).await.map(TokioIo::new) }
+            async move { UnixStream::connect(socket).await }
         }))
         .await
         .expect("connect")
