@@ -298,8 +298,11 @@ fn run(
 /// a suite nobody reads.
 fn stop_suite(lv: &dyn Provider, plan: &Plan, runner: &str) {
     if let Some(domain) = domain_of(plan, runner) {
-        let cmd =
-            "pkill -f 'auster -f lustrekit'; pkill -f '/usr/lib/lustre/tests/[a-z-]*\\.sh'; true";
+        // `[a]uster`: the pattern must not match this very shell's command line (it did, and
+        // pkill killed its own shell first: an interrupted sanity-lnet ran on to the end).
+        // TERM, then KILL for shells that wait on a foreground command before acting on TERM.
+        let cmd = "pat='[a]uster -f lustrekit|/usr/lib/lustre/tests/[a-z-]*\\.sh'; \
+                   pkill -TERM -f \"$pat\"; sleep 3; pkill -KILL -f \"$pat\"; true";
         let _ = lv.exec(
             domain,
             &["/bin/bash", "-c", cmd],
