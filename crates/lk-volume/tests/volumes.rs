@@ -354,11 +354,18 @@ fn oversubscription_is_refused_like_cinder() {
         standin(dir.path()),
         tight,
     );
-    if free + MIB < total - half {
+    // The host filesystem is shared with whatever else runs (free space moved by gigabytes
+    // between two statvfs calls in CI): ask for the most the ratio allows, and judge only
+    // when that is far beyond the space free now.
+    let (_, free_now) = lk_volume::fsutil::space(dir.path()).expect("statvfs");
+    let request = total - half - MIB;
+    if free_now + 8 * 1024 * MIB < request {
         let err = vols
-            .create(&req("nospace", free + MIB, Format::Raw))
+            .create(&req("nospace", request, Format::Raw))
             .expect_err("no space");
         assert!(matches!(err, VolumeError::NoSpace { .. }), "{err}");
+    } else {
+        eprintln!("SKIPPED: the free-space half of the rule: {free_now} bytes free is within 8 GiB of {request}");
     }
 }
 
