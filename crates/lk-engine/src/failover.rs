@@ -181,12 +181,7 @@ fn domain_of<'p>(plan: &'p Plan, node: &str) -> Result<&'p str, Error> {
         .map(|p| p.domain.as_str())
         .ok_or_else(|| Error::UnknownNode {
             node: node.into(),
-            known: plan
-                .nodes
-                .iter()
-                .map(|n| n.node.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            known: crate::node_names(plan),
         })
 }
 

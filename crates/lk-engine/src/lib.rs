@@ -272,7 +272,8 @@ pub fn status(lv: &dyn Provider, plan: &Plan) -> Result<Vec<NodeStatus>, Error> 
     Ok(out)
 }
 
-fn node_names(plan: &Plan) -> String {
+/// The plan's node names, comma-separated (for "unknown node" messages).
+pub fn node_names(plan: &Plan) -> String {
     let known: Vec<&str> = plan.nodes.iter().map(|n| n.node.as_str()).collect();
     known.join(", ")
 }

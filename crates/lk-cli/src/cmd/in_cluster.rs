@@ -83,12 +83,7 @@ pub fn choose_node(plan: &Plan, node: Option<&str>) -> Result<(String, String), 
                 InClusterError::UnknownNode {
                     cluster: plan.cluster.clone(),
                     node: name.into(),
-                    known: plan
-                        .nodes
-                        .iter()
-                        .map(|n| n.node.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    known: lk_engine::node_names(plan),
                 }
             })?;
             n.mount
