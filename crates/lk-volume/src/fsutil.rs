@@ -6,7 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -61,27 +61,46 @@ pub enum LockError {
     Io(io::Error),
 }
 
-/// Takes an exclusive, non-blocking flock on `path` (created if missing). Where flock is not
-/// supported (a Lustre client mounted with `noflock`) the lock is skipped: callers then rely
-/// on one writer at a time, as docs/volumes.md says.
+/// How long [`lock`] waits for a lock held elsewhere before answering Busy. A lock just
+/// released can stay held for a moment: a child another thread is spawning inherits every
+/// descriptor until its exec closes the close-on-exec ones, and flock belongs to the open
+/// file description, not the process.
+pub const LOCK_WAIT: Duration = Duration::from_millis(1500);
+
+/// Takes an exclusive flock on `path` (created if missing), waiting at most [`LOCK_WAIT`].
+/// Where flock is not supported (a Lustre client mounted with `noflock`) the lock is
+/// skipped: callers then rely on one writer at a time, as docs/volumes.md says.
 pub fn lock(path: &Path) -> Result<Lock, LockError> {
+    lock_within(path, LOCK_WAIT)
+}
+
+/// [`lock`] with an explicit wait.
+pub fn lock_within(path: &Path, wait: Duration) -> Result<Lock, LockError> {
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
         .map_err(LockError::Io)?;
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Lock { _file: file }),
-        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(LockError::Busy),
-        Err(e)
-            if e == rustix::io::Errno::NOSYS
-                || e == rustix::io::Errno::OPNOTSUPP
-                || e == rustix::io::Errno::INVAL =>
-        {
-            Ok(Lock { _file: file })
+    let deadline = Instant::now() + wait;
+    loop {
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                if Instant::now() >= deadline {
+                    return Err(LockError::Busy);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e)
+                if e == rustix::io::Errno::NOSYS
+                    || e == rustix::io::Errno::OPNOTSUPP
+                    || e == rustix::io::Errno::INVAL =>
+            {
+                return Ok(Lock { _file: file })
+            }
+            Err(e) => return Err(LockError::Io(e.into())),
         }
-        Err(e) => Err(LockError::Io(e.into())),
     }
 }
 
@@ -175,7 +194,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join(".lock");
         let first = lock(&p).expect("first");
-        assert!(matches!(lock(&p), Err(LockError::Busy)));
+        assert!(matches!(
+            lock_within(&p, Duration::from_millis(50)),
+            Err(LockError::Busy)
+        ));
         drop(first);
         assert!(lock(&p).is_ok());
     }
