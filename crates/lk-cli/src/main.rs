@@ -100,7 +100,7 @@ enum Command {
     /// Directories with a project quota and nodemap access on a Lustre mount (Manila-style).
     Share(cmd::in_cluster::ShareArgs),
     /// Run the CSI driver (Identity plus Controller and/or Node) on a unix socket.
-    Csi(cmd::csi::Args),
+    Csi(lk_storage_cli::csi::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,7 +143,7 @@ fn main() -> ExitCode {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),
         },
-        Command::Csi(args) => cmd::csi::run(&args),
+        Command::Csi(args) => lk_storage_cli::csi::run(&args),
         Command::Image(ImageCommand::Build(args)) => cmd::build::image(&args).map(|path| {
             println!("{}", path.display());
         }),

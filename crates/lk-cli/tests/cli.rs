@@ -502,7 +502,7 @@ fn csi_bad_input_is_refused_with_the_flag_named() {
                 "--node-id",
                 "n",
                 "--endpoint",
-                "tcp://1.2.3.4:5",
+                "tcp://node1:5",
             ],
             1,
             "endpoint",

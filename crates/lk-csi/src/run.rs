@@ -111,21 +111,19 @@ pub fn services(settings: &Settings) -> Result<Services, RunError> {
 /// Serves until SIGTERM or SIGINT; the socket is removed on the way out.
 pub fn run_blocking(settings: Settings) -> Result<(), RunError> {
     let services = services(&settings)?;
-    let path = server::socket_path(&settings.endpoint)?;
+    let endpoint = server::Endpoint::parse(&settings.endpoint)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
     let result = runtime.block_on(async {
-        let listener = server::bind(&path)?;
-        eprintln!(
-            "lustrekit csi: serving {:?} on {}",
-            settings.mode,
-            path.display()
-        );
+        let listener = server::bind_endpoint(&endpoint).await?;
+        eprintln!("lustrekit csi: serving {:?} on {endpoint}", settings.mode);
         server::serve(listener, services, shutdown_signal()).await
     });
-    let _ = std::fs::remove_file(&path);
+    if let server::Endpoint::Unix(path) = &endpoint {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(result?)
 }
 

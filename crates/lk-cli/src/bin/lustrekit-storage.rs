@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-//! `lustrekit-storage volume|share ...`: the storage commands of `lustrekit`, without libvirt.
+//! `lustrekit-storage volume|share|csi ...`: the storage commands of `lustrekit`, without libvirt.
 
 use std::process::ExitCode;
 
@@ -22,6 +22,8 @@ enum Command {
     Volume(lk_storage_cli::volume::Args),
     /// Directories with a project quota and nodemap access on a Lustre mount (Manila-style).
     Share(lk_storage_cli::share::Args),
+    /// The CSI driver (Identity, Controller, Node) on a unix socket or TCP port.
+    Csi(lk_storage_cli::csi::Args),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Volume(args) => lk_storage_cli::volume::run(args),
         Command::Share(args) => lk_storage_cli::share::run(args),
+        Command::Csi(args) => lk_storage_cli::csi::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,6 @@
 pub mod bench;
 pub mod build;
 pub mod cluster;
-pub mod csi;
 pub mod down;
 pub mod exec;
 pub mod failover;

@@ -120,3 +120,49 @@ async fn advertised_capabilities_are_exactly_the_implemented_ones() {
     );
     d.stop().await;
 }
+
+/// The same services over TCP (a driver in a VM driven from its host): bound on a loopback
+/// port the kernel picks, answered by a plain HTTP/2 channel.
+#[tokio::test]
+async fn a_tcp_endpoint_serves_the_same_services() {
+    use lk_csi::server::{bind_endpoint, serve, Endpoint, Listener, Services};
+    let endpoint = Endpoint::parse("tcp://127.0.0.1:0").expect("endpoint");
+    let listener = bind_endpoint(&endpoint).await.expect("bind");
+    let Listener::Tcp(tcp) = &listener else {
+        panic!("a tcp endpoint bound a unix socket")
+    };
+    let addr = tcp.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let services = Services {
+        controller: None,
+        node: None,
+    };
+    let task = tokio::spawn(serve(listener, services, async {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Endpoint::try_from(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut identity = identity_client::IdentityClient::new(channel);
+    let info = identity
+        .get_plugin_info(GetPluginInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner();
+    assert_eq!(info.name, lk_csi::DRIVER_NAME);
+    let caps = identity
+        .get_plugin_capabilities(GetPluginCapabilitiesRequest {})
+        .await
+        .expect("caps")
+        .into_inner();
+    let services = caps
+        .capabilities
+        .iter()
+        .filter(|c| matches!(c.r#type, Some(plugin_capability::Type::Service(_))))
+        .count();
+    assert_eq!(services, 0, "no controller served: {caps:?}");
+    stop.send(()).expect("stop");
+    task.await.expect("join").expect("serve");
+}

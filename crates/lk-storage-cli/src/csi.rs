@@ -1,4 +1,5 @@
-//! `lustrekit csi`: the CSI driver (crate lk-csi); flags become `lk_csi::run::Settings`.
+// SPDX-License-Identifier: Apache-2.0
+//! `csi`: the CSI driver (crate lk-csi); flags become `lk_csi::run::Settings`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use lk_csi::mount::Backend;
 use lk_csi::run::{ControllerSettings, Mode, Settings};
 use lk_csi::volume::Filesystem;
 
-use lk_storage_cli::storage::parse_size;
+use crate::storage::parse_size;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ModeArg {
@@ -31,7 +32,8 @@ pub struct Args {
     /// Which services to serve besides Identity.
     #[arg(long, value_enum)]
     mode: ModeArg,
-    /// The CSI socket.
+    /// The CSI endpoint: unix:///PATH, or tcp://IP:PORT (no authentication: a private
+    /// network only, e.g. a driver in a VM driven from its host).
     #[arg(long, env = "CSI_ENDPOINT", default_value = "unix:///csi/csi.sock")]
     endpoint: String,
     /// This node's ID (node mode; Kubernetes passes spec.nodeName).
