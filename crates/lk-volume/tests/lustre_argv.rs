@@ -107,7 +107,14 @@ fn share_lifecycle_commands() {
     let mgs = Recorder::new();
     let quota =
         "     /mnt/lustre       4 1048576 1048576       -       1   10000   10000       -\n";
-    // create runs `lfs project` and `lfs setquota`, then reads `lfs quota` for its answer.
+    let used_elsewhere =
+        "     /mnt/lustre       8       0       0       -       2       0       0       -\n";
+    let unused =
+        "     /mnt/lustre       0       0       0       -       0       0       0       -\n";
+    // create looks for a project ID that owns nothing (100000 is another share root's), runs
+    // `lfs project` and `lfs setquota`, then reads `lfs quota` for its answer.
+    client.answer(CommandOutput::ok(used_elsewhere));
+    client.answer(CommandOutput::ok(unused));
     client.answer(CommandOutput::ok(Vec::new()));
     client.answer(CommandOutput::ok(Vec::new()));
     client.answer(CommandOutput::ok(quota));
@@ -122,6 +129,10 @@ fn share_lifecycle_commands() {
     assert_eq!(share.usage.bytes, 4096);
     assert!(share.enforced);
     assert_eq!(share.fileset, "/shares/alpha");
+    assert_eq!(
+        share.record.project_id, 100_001,
+        "100000 owns files elsewhere"
+    );
     let range = NidRange::parse("192.168.1.[10-20]@tcp").expect("range");
     shares
         .allow("alpha", &range, AccessLevel::Rw)

@@ -209,7 +209,7 @@ impl Shares {
                 Err(e) => return Err(ShareError::io("could not create", &dir, e)),
             }
             rb.push(dir.display().to_string(), || undo::remove_path(&dir));
-            let id = self.claim_project_id(&records)?;
+            let id = self.claim_project_id(name, &records)?;
             let id_path = self.id_path(id);
             rb.push(id_path.display().to_string(), move || {
                 undo::remove_path(&id_path)
@@ -241,11 +241,22 @@ impl Shares {
         self.show(name)
     }
 
-    /// Claims the lowest free project ID at or above the configured first one.
-    fn claim_project_id(&self, records: &[ShareRecord]) -> Result<u32, ShareError> {
+    /// Claims the lowest free project ID at or above the configured first one. An ID that owns
+    /// anything on the filesystem is not free either: another share root on the same
+    /// filesystem (the CSI controller's beside an admin's) or the admin's own projects hold it,
+    /// and sharing it would merge two quotas. Usage, not limits, says so (a share's directory
+    /// is itself one inode of its project; a default project quota gives every ID limits).
+    fn claim_project_id(&self, name: &str, records: &[ShareRecord]) -> Result<u32, ShareError> {
         let first = self.config.first_project_id;
         for id in first..u32::MAX {
             if records.iter().any(|r| r.project_id == id) {
+                continue;
+            }
+            let quota = self
+                .lustre
+                .project_quota(id)
+                .map_err(ShareError::lustre(name, "lfs quota failed"))?;
+            if quota.usage != QuotaUsage::default() {
                 continue;
             }
             let path = self.id_path(id);
