@@ -21,6 +21,8 @@ const LUSTRE_IMAGE: &str = "/var/lib/lustrekit/images/debian-12-lustre.qcow2";
 const WRITER: &str = include_str!("lustre/writer.sh");
 const CHECK_WRITES: &str = include_str!("lustre/check-writes.sh");
 
+#[path = "lustre/csi.rs"]
+mod csi;
 #[path = "lustre/shares.rs"]
 mod shares;
 

@@ -1,6 +1,7 @@
 //! Manila-style shares on real Lustre (`lustrekit share --cluster`): a project quota that a
 //! client fills until EDQUOT, a resize that lets it write again, and nodemaps that confine a
-//! client to one share, read-write and then read-only.
+//! client to one share, read-write and then read-only. The same cluster, before its nodemaps,
+//! serves the CSI driver's real-Lustre checks (csi.rs): one `up` for both.
 
 use super::{enabled_with, fixture, ok, record, sh, text, with_cluster};
 
@@ -64,12 +65,19 @@ fn remount_node2() -> String {
 }
 
 #[test]
-fn shares_on_real_lustre_with_quota_and_nodemaps() {
-    if !enabled_with("shares_on_real_lustre_with_quota_and_nodemaps", true) {
+fn shares_and_csi_driver_on_real_lustre() {
+    if !enabled_with("shares_and_csi_driver_on_real_lustre", true) {
         return;
     }
     with_cluster("shares.yaml", CLUSTER, |_| {
         enable_project_quota();
+        super::csi::driver_on_real_lustre(
+            CLUSTER,
+            "node2",
+            MOUNT,
+            "10.233.0.10@tcp0:/rlsh",
+            "10.233.0.",
+        );
         let a = share(&["create", "tenant-a", "--size", "48MiB", "--inodes", "100"]);
         assert_eq!(a["enforced"], true, "{a}");
         assert_eq!(a["fileset"], "/shares/tenant-a", "{a}");
