@@ -119,9 +119,11 @@ pub const LUSTRE_PACKAGES: &[&str] = &[
 /// `lustrekit bench` run besides Lustre's own tools (fio on the clients; gawk, without which
 /// obdfilter-survey reports every row SHORT; lsof, which the framework's client stop calls,
 /// and python3-yaml, with which sanity-lnet compares LNet configurations: the lustre-tests
-/// package these builds make depends on neither. ssh, pdsh and the framework's other helpers
-/// come with lustre-tests from the build's repository).
-pub const LUSTRE_IMAGE_TOOLS: &[&str] = &["fio", "gawk", "lsof", "python3-yaml"];
+/// package these builds make depends on neither; qemu-utils, whose qemu-img and qemu-nbd
+/// `lustrekit volume --cluster` runs on a client node to keep volumes on Lustre and serve them
+/// to the hypervisor. ssh, pdsh and the framework's other helpers come with lustre-tests from
+/// the build's repository).
+pub const LUSTRE_IMAGE_TOOLS: &[&str] = &["fio", "gawk", "lsof", "python3-yaml", "qemu-utils"];
 
 impl Recipe {
     pub fn new(suite: &str, mirror: &str, extra_packages: &[String], fs_bytes: u64) -> Recipe {
