@@ -27,6 +27,8 @@ pub enum VolumeError {
         volume: String,
         snapshots: Vec<String>,
     },
+    #[error("volume {volume}: the NBD export failed: {reason}")]
+    Export { volume: String, reason: String },
     #[error("volume {volume} is attached to {to}; {action} is refused while attached")]
     Attached {
         volume: String,

@@ -52,10 +52,14 @@ pub struct VolumeInfo {
     /// Snapshots, oldest first.
     #[serde(default)]
     pub snapshots: Vec<SnapshotInfo>,
-    /// What the volume is attached to (a libvirt domain), if anything. Set by attach, which
-    /// is not part of this crate yet; extend, revert, snapshot and delete honour it.
+    /// What the volume is attached to (a libvirt domain), if anything. Set by attach (and by
+    /// an NBD export, which an attachment through a client node rests on); extend, revert,
+    /// snapshot and delete honour it.
     #[serde(default)]
     pub attached_to: Option<String>,
+    /// The NBD server serving the volume, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<super::export::NbdExport>,
     /// Where the content came from (`clone of NAME`, `snapshot NAME@SNAP`), if not empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -77,6 +81,7 @@ impl VolumeInfo {
             chain: vec![base],
             snapshots: Vec::new(),
             attached_to: None,
+            export: None,
             source: None,
             created: crate::fsutil::now_unix(),
             next_layer: 1,

@@ -18,6 +18,7 @@
 pub mod capacity;
 pub mod copy;
 pub mod error;
+pub mod export;
 pub mod info;
 pub mod ops;
 
@@ -29,6 +30,7 @@ use serde::Serialize;
 
 pub use capacity::Capacity;
 pub use error::VolumeError;
+pub use export::NbdExport;
 pub use info::{SnapshotInfo, VolumeInfo};
 
 use crate::fsutil::{self, LockError};
@@ -95,6 +97,7 @@ pub struct Listing {
 /// Volumes under one directory (`ROOT/volumes`).
 pub struct Volumes {
     dir: PathBuf,
+    runner: Arc<dyn CommandRunner>,
     qemu: QemuImg,
     lustre: Arc<dyn LustreOps>,
     config: VolumeConfig,
@@ -117,7 +120,8 @@ impl Volumes {
     ) -> Self {
         Self {
             dir: dir.into(),
-            qemu: QemuImg::new(runner),
+            qemu: QemuImg::new(runner.clone()),
+            runner,
             lustre,
             config,
         }
@@ -125,6 +129,10 @@ impl Volumes {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    pub(crate) fn runner(&self) -> &Arc<dyn CommandRunner> {
+        &self.runner
     }
 
     pub fn lustre(&self) -> &dyn LustreOps {
