@@ -20,6 +20,7 @@
 
 pub mod accel;
 pub mod client;
+pub mod disk;
 mod domain;
 pub mod error;
 mod guest;
