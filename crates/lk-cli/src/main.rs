@@ -96,7 +96,7 @@ enum Command {
     /// Run the in-guest health agent (lctl health over HTTP and Prometheus metrics).
     Agent(cmd::kubernetes::AgentArgs),
     /// Block volumes as files on a Lustre mount (Cinder-style): qcow2/raw, snapshots, clones.
-    Volume(lk_storage_cli::volume::Args),
+    Volume(cmd::in_cluster::VolumeArgs),
     /// Directories with a project quota and nodemap access on a Lustre mount (Manila-style).
     Share(cmd::in_cluster::ShareArgs),
     /// Run the CSI driver (Identity plus Controller and/or Node) on a unix socket.
@@ -138,7 +138,10 @@ fn main() -> ExitCode {
         Command::Crd => cmd::kubernetes::crd(),
         Command::Operator(args) => cmd::kubernetes::operator(&args),
         Command::Agent(args) => cmd::kubernetes::agent(&args),
-        Command::Volume(args) => lk_storage_cli::volume::run(&args),
+        Command::Volume(args) => match cmd::in_cluster::volume(&args) {
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
         Command::Share(args) => match cmd::in_cluster::share(&args) {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),

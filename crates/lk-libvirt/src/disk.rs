@@ -42,9 +42,11 @@ pub fn disk_xml(volume: &str, source: &DiskSource, target: &str) -> String {
                 esc(host)
             ),
         ),
-        DiskSource::File { path, format } => {
-            ("file", format.as_str(), format!("<source file='{}'/>", esc(path)))
-        }
+        DiskSource::File { path, format } => (
+            "file",
+            format.as_str(),
+            format!("<source file='{}'/>", esc(path)),
+        ),
     };
     format!(
         "<disk type='{kind}' device='disk'>\

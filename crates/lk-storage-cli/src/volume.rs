@@ -86,6 +86,32 @@ pub enum Command {
         #[arg(long, value_parser = parse_size)]
         size: u64,
     },
+    /// Attach to a running libvirt domain, live (`lustrekit` only: it talks to libvirt). With
+    /// --cluster the volume is served over NBD from the cluster's client node; without, the
+    /// domain opens the image file on this host's Lustre mount.
+    Attach {
+        name: String,
+        /// The libvirt domain (running).
+        #[arg(long)]
+        domain: String,
+    },
+    /// Detach from the domain it is attached to (`lustrekit` only).
+    Detach { name: String },
+    /// Serve a volume over NBD (qemu-nbd) for DOMAIN; it counts as attached until unexported.
+    /// What `lustrekit volume attach --cluster` runs on the client node.
+    Export {
+        name: String,
+        #[arg(long)]
+        domain: String,
+        /// The address to serve on (one of this host's).
+        #[arg(long)]
+        bind: std::net::IpAddr,
+        /// The first port to try (a busy one is skipped).
+        #[arg(long, default_value_t = 10809)]
+        port: u16,
+    },
+    /// Stop serving a volume over NBD and clear its attachment.
+    Unexport { name: String },
     /// Mount Lustre on this host (for hosts that mount it themselves) and print where.
     Mount(MountArgs),
 }
@@ -206,6 +232,24 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 &format!("extended {name} to {}", crate::storage::human(*size)),
             )
         }
+        Command::Export {
+            name,
+            domain,
+            bind,
+            port,
+        } => {
+            let e = vols.export(name, domain, *bind, *port)?;
+            crate::storage::print(json, &e, || {
+                format!("serving {name} for {domain} at {} (qemu-nbd pid {})\n", e.uri(), e.pid)
+            })
+        }
+        Command::Unexport { name } => {
+            vols.unexport(name)?;
+            done(json, &format!("stopped serving {name}"))
+        }
+        Command::Attach { .. } | Command::Detach { .. } => anyhow::bail!(
+            "`volume attach` and `detach` talk to libvirt: run them with `lustrekit`, not `lustrekit-storage`"
+        ),
         Command::Mount(_) => Ok(()),
     }
 }

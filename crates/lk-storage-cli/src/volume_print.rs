@@ -102,6 +102,12 @@ pub fn detail(json: bool, d: &VolumeDetail) -> anyhow::Result<()> {
         if let Some(s) = &i.source {
             rows.push(vec!["source:".into(), s.clone()]);
         }
+        if let Some(e) = &i.export {
+            rows.push(vec![
+                "served at:".into(),
+                format!("{} (qemu-nbd pid {})", e.uri(), e.pid),
+            ]);
+        }
         let mut out = columns(&rows);
         if i.snapshots.is_empty() {
             out.push_str("snapshots: none\n");

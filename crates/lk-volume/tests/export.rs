@@ -81,7 +81,9 @@ fn export_serves_the_volume_and_counts_as_attached() {
         a,
         "the same domain gets the running export"
     );
-    let err = vols.export("a", "vm-2", lo, first).expect_err("other domain");
+    let err = vols
+        .export("a", "vm-2", lo, first)
+        .expect_err("other domain");
     assert!(matches!(err, VolumeError::Attached { .. }), "{err}");
     for refused in [
         vols.snapshot("a", "s").map(drop),

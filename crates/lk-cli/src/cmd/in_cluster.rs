@@ -1,4 +1,4 @@
-//! `lustrekit share --cluster C ...`: the same command run inside one of the cluster's nodes,
+//! `lustrekit share|volume --cluster C ...`: the same command run inside one of the cluster's nodes,
 //! on its Lustre mount. This host's kernel need not mount Lustre: lustrekit copies its own
 //! binary into the cluster's shared folder (mounted in every guest) and runs it there through
 //! the guest agent with `--root MOUNT`, so shares on a cluster go through the very code that
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use lk_engine::provider::ExecOutput;
 use lk_plan::Plan;
 use thiserror::Error;
 
@@ -36,6 +37,30 @@ pub struct ShareArgs {
     pub in_cluster: ClusterArgs,
     #[command(flatten)]
     pub share: lk_storage_cli::share::Args,
+}
+
+/// `lustrekit volume`: lk-storage-cli's command, here or (with --cluster) in a guest; attach
+/// and detach are lustrekit's own (libvirt).
+#[derive(Debug, clap::Args)]
+pub struct VolumeArgs {
+    #[command(flatten)]
+    pub in_cluster: ClusterArgs,
+    #[command(flatten)]
+    pub volume: lk_storage_cli::volume::Args,
+}
+
+/// Ok(exit code): 0 here, the guest's with --cluster.
+pub fn volume(args: &VolumeArgs) -> anyhow::Result<u8> {
+    use lk_storage_cli::volume::Command;
+    let cluster = args.in_cluster.cluster.as_deref();
+    match (&args.volume.command, cluster) {
+        (Command::Attach { name, domain }, _) => {
+            crate::cmd::attach::attach(args, name, domain).map(|()| 0)
+        }
+        (Command::Detach { name }, _) => crate::cmd::attach::detach(args, name).map(|()| 0),
+        (_, Some(cluster)) => forward(&args.in_cluster, "volume", cluster),
+        (_, None) => lk_storage_cli::volume::run(&args.volume).map(|()| 0),
+    }
 }
 
 /// Ok(exit code): 0 here, the guest's with --cluster.
@@ -158,27 +183,80 @@ fn place_binary(shared_host: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A cluster node that runs `lustrekit-storage` on its Lustre mount.
+pub struct GuestStorage {
+    pub conn: Conn,
+    pub plan: Plan,
+    pub node: String,
+    pub mount: String,
+    bin: String,
+}
+
+impl GuestStorage {
+    /// Resolves the cluster, picks the node and places the binary in the shared folder.
+    pub fn open(target: &ClusterArgs, cluster: &str) -> anyhow::Result<Self> {
+        let conn = Conn {
+            uri: std::env::var("LUSTREKIT_URI").unwrap_or_else(|_| lk_libvirt::DEFAULT_URI.into()),
+            state_dir: std::env::var("LUSTREKIT_STATE_DIR")
+                .unwrap_or_else(|_| "/var/lib/lustrekit".into()),
+        };
+        let c = ClusterRef::resolve(cluster, &conn)?;
+        let plan = c.require_plan()?.clone();
+        let (node, mount) = choose_node(&plan, target.node.as_deref())?;
+        let shared = &plan.resources.shared;
+        place_binary(Path::new(&shared.host_path))?;
+        let bin = format!("{}/bin/{GUEST_BINARY}", shared.guest_path);
+        Ok(Self {
+            conn,
+            plan,
+            node,
+            mount,
+            bin,
+        })
+    }
+
+    /// Runs `lustrekit-storage SUBCOMMAND --root MOUNT ARGS...` on the node.
+    pub fn run(&self, subcommand: &str, args: &[String]) -> anyhow::Result<ExecOutput> {
+        let mut argv = vec![
+            self.bin.clone(),
+            subcommand.to_string(),
+            "--root".into(),
+            self.mount.clone(),
+        ];
+        argv.extend(args.iter().cloned());
+        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let lv = self.conn.connect()?;
+        lk_engine::exec(&lv, &self.plan, &self.node, &refs, Duration::from_secs(600)).with_context(
+            || {
+                format!(
+                    "running `lustrekit {subcommand}` on {} of {}",
+                    self.node, self.plan.cluster
+                )
+            },
+        )
+    }
+
+    /// As [`run`](Self::run), requiring success; returns stdout.
+    pub fn run_ok(&self, subcommand: &str, args: &[String]) -> anyhow::Result<String> {
+        let out = self.run(subcommand, args)?;
+        if out.exit_code != 0 {
+            anyhow::bail!(
+                "`lustrekit {subcommand} {}` on {} failed: {}",
+                args.join(" "),
+                self.node,
+                out.stderr.trim()
+            );
+        }
+        Ok(out.stdout)
+    }
+}
+
 /// Runs `lustrekit SUBCOMMAND --root MOUNT ARGS...` in the cluster; returns its exit code,
 /// having relayed its output.
 pub fn forward(target: &ClusterArgs, subcommand: &str, cluster: &str) -> anyhow::Result<u8> {
-    let conn = Conn {
-        uri: std::env::var("LUSTREKIT_URI").unwrap_or_else(|_| lk_libvirt::DEFAULT_URI.into()),
-        state_dir: std::env::var("LUSTREKIT_STATE_DIR")
-            .unwrap_or_else(|_| "/var/lib/lustrekit".into()),
-    };
-    let c = ClusterRef::resolve(cluster, &conn)?;
-    let plan = c.require_plan()?;
-    let (node, mount) = choose_node(plan, target.node.as_deref())?;
-    let shared = &plan.resources.shared;
-    place_binary(Path::new(&shared.host_path))?;
-    let bin = format!("{}/bin/{GUEST_BINARY}", shared.guest_path);
+    let guest = GuestStorage::open(target, cluster)?;
     let args: Vec<String> = std::env::args().collect();
-    let mut argv = vec![bin, subcommand.to_string(), "--root".into(), mount];
-    argv.extend(forwarded_args(&args, subcommand));
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let lv = conn.connect()?;
-    let out = lk_engine::exec(&lv, plan, &node, &refs, Duration::from_secs(600))
-        .with_context(|| format!("running `lustrekit {subcommand}` on {node} of {cluster}"))?;
+    let out = guest.run(subcommand, &forwarded_args(&args, subcommand))?;
     std::io::stdout().write_all(out.stdout.as_bytes())?;
     std::io::stderr().write_all(out.stderr.as_bytes())?;
     Ok(u8::try_from(out.exit_code.clamp(0, 255)).unwrap_or(1))

@@ -1,3 +1,4 @@
+pub mod attach;
 pub mod bench;
 pub mod build;
 pub mod cluster;

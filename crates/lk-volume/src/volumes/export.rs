@@ -168,8 +168,11 @@ fn read_pid(path: &Path) -> Result<u32, String> {
 
 /// Whether `pid` is a running qemu-nbd (a pid can be reused after a reboot).
 fn process_is_nbd(pid: u32) -> bool {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .is_ok_and(|c| c.split(|b| *b == 0).next().is_some_and(|a| a.ends_with(b"qemu-nbd")))
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+        c.split(|b| *b == 0)
+            .next()
+            .is_some_and(|a| a.ends_with(b"qemu-nbd"))
+    })
 }
 
 /// Sends SIGTERM to the qemu-nbd at `pid` and waits for it to go; true when it is gone (or
