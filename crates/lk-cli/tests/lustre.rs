@@ -25,6 +25,8 @@ const CHECK_WRITES: &str = include_str!("lustre/check-writes.sh");
 mod csi;
 #[path = "lustre/shares.rs"]
 mod shares;
+#[path = "lustre/volumes.rs"]
+mod volumes;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 

@@ -1,7 +1,8 @@
 //! Manila-style shares on real Lustre (`lustrekit share --cluster`): a project quota that a
 //! client fills until EDQUOT, a resize that lets it write again, and nodemaps that confine a
 //! client to one share, read-write and then read-only. The same cluster, before its nodemaps,
-//! serves the CSI driver's real-Lustre checks (csi.rs): one `up` for both.
+//! serves the CSI driver's real-Lustre checks (csi.rs) and a volume attached to node2
+//! (volumes.rs): one `up` for all three.
 
 use super::{enabled_with, fixture, ok, record, sh, text, with_cluster};
 
@@ -65,8 +66,8 @@ fn remount_node2() -> String {
 }
 
 #[test]
-fn shares_and_csi_driver_on_real_lustre() {
-    if !enabled_with("shares_and_csi_driver_on_real_lustre", true) {
+fn shares_csi_and_volumes_on_real_lustre() {
+    if !enabled_with("shares_csi_and_volumes_on_real_lustre", true) {
         return;
     }
     with_cluster("shares.yaml", CLUSTER, |_| {
@@ -78,6 +79,7 @@ fn shares_and_csi_driver_on_real_lustre() {
             "10.233.0.10@tcp0:/rlsh",
             "10.233.0.",
         );
+        super::volumes::attached_volume_on_real_lustre(CLUSTER, "shares.yaml");
         let a = share(&["create", "tenant-a", "--size", "48MiB", "--inodes", "100"]);
         assert_eq!(a["enforced"], true, "{a}");
         assert_eq!(a["fileset"], "/shares/tenant-a", "{a}");
