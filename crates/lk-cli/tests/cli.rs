@@ -548,3 +548,58 @@ fn csi_serves_until_sigterm() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!sock.exists(), "socket removed on the way out");
 }
+
+/// A failed attach leaves the volume as it was: libvirt's in-process test driver
+/// (`test:///default`, no libvirtd) has no domain `nope`, so the plug fails after the volume
+/// was marked, and the mark is undone. `lustrekit-storage` has no libvirt: it says so.
+#[test]
+fn a_failed_attach_leaves_the_volume_detached() {
+    if !have_qemu_img("a_failed_attach_leaves_the_volume_detached") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = dir.path().to_string_lossy().into_owned();
+    let run = |exe: &str, args: &[&str]| {
+        Command::new(exe)
+            .args(["volume", "--root", &r])
+            .args(args)
+            .env("LUSTREKIT_URI", "test:///default")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs")
+    };
+    let lk = env!("CARGO_BIN_EXE_lustrekit");
+    assert!(run(lk, &["create", "v1", "--size", "16MiB"])
+        .status
+        .success());
+    let o = run(lk, &["attach", "v1", "--domain", "nope"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("attaching v1 to domain nope"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = run(lk, &["show", "v1", "--json"]);
+    let show: serde_json::Value = serde_json::from_slice(&o.stdout).expect("show JSON");
+    assert!(show["attached_to"].is_null(), "{show}");
+    assert!(run(lk, &["extend", "v1", "--size", "32MiB"])
+        .status
+        .success());
+    let o = run(lk, &["detach", "v1"]);
+    assert!(
+        o.status.success(),
+        "detaching what is detached: {}",
+        text(&o.stderr)
+    );
+
+    let o = run(
+        env!("CARGO_BIN_EXE_lustrekit-storage"),
+        &["attach", "v1", "--domain", "nope"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("run them with `lustrekit`"),
+        "{}",
+        text(&o.stderr)
+    );
+}
