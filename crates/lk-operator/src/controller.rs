@@ -25,7 +25,7 @@ use crate::kubevirt::{vm_resource, vmi_resource};
 use crate::observe::{self, Observed};
 use crate::settings::{self, Settings};
 use crate::states::ClusterPhase;
-use crate::{apply, build, names, validate};
+use crate::{apply, build, names, storage_class, validate};
 
 pub struct Context {
     pub client: Client,
@@ -163,11 +163,16 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
     })?;
 
     let mut notes = carry_out(ctx.as_ref(), &ns, &desired, &observed, &decision, &token).await?;
+    let classes = storage_class::decide(&lc, &observed.storage_classes);
+    apply::storage_classes(&ctx.client, &classes).await?;
+    notes.extend(classes.notes.iter().cloned());
+    let mut conditions = decision.conditions.clone();
+    conditions.extend(classes.condition.clone());
 
     let status = LustreClusterStatus {
         observed_generation: generation,
         phase: Some(decision.phase.clone()),
-        conditions: c::merge(&prev.conditions, &decision.conditions, &time, generation),
+        conditions: c::merge(&prev.conditions, &conditions, &time, generation),
         ost_count: decision.ost_count,
         nodes: decision.nodes.clone(),
         targets: decision.targets.clone(),
@@ -327,6 +332,10 @@ async fn delete(lc: &LustreCluster, ctx: &Context, ns: &str) -> Result<Action> {
             apply::delete_secrets(&ctx.client, ns, s).await?
         }
         Step::DeletePvcs(p) => apply::delete_pvcs(&ctx.client, ns, p).await?,
+        Step::DeleteStorageClasses(s) => {
+            notes.push(Note::normal("StorageClassDeleted", "Delete", s.join(", ")));
+            apply::delete_storage_classes(&ctx.client, s).await?
+        }
         Step::Blocked(m) => {
             let was_blocked = lc
                 .status
@@ -367,6 +376,7 @@ fn step_message(step: &Step) -> (bool, String) {
         Step::DeleteVms(_) => (false, "DeleteVms".to_string()),
         Step::DeleteSecrets(_) => (false, "DeleteSecrets".to_string()),
         Step::DeletePvcs(_) => (false, "DeletePvcs".to_string()),
+        Step::DeleteStorageClasses(_) => (false, "DeleteStorageClasses".to_string()),
         Step::RemoveFinalizer => (false, "RemoveFinalizer".to_string()),
     }
 }
