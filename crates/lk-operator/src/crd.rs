@@ -209,7 +209,7 @@ pub struct LustreClusterStatus {
     #[schemars(with = "Option<String>")]
     pub phase: Option<ClusterPhase>,
     /// SpecAccepted, Provisioning, LNetReady, Formatted, Mounted, Ready, Degraded,
-    /// DeletionIsBlocked.
+    /// DeletionIsBlocked, StorageClassReady.
     #[serde(default)]
     pub conditions: Vec<Condition>,
     /// OSTs in service.

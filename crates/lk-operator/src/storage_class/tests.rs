@@ -79,13 +79,16 @@ fn a_missing_class_is_created_and_a_current_one_reapplied() {
 fn a_changed_parameter_replaces_the_class() {
     let old = view(&desired(&with_class("")).expect("sc"));
     for fields in ["onDelete: retain", "reclaimPolicy: Retain"] {
-        let plan = decide(&with_class(fields), &[old.clone()]);
+        let plan = decide(&with_class(fields), std::slice::from_ref(&old));
         assert_eq!(plan.delete, vec!["lustre-ns-demo".to_string()], "{fields}");
         assert!(plan.apply.is_some(), "{fields}");
         assert_eq!(plan.notes[0].reason, "StorageClassReplaced");
     }
     // allowVolumeExpansion may change in place.
-    let plan = decide(&with_class("allowVolumeExpansion: false"), &[old.clone()]);
+    let plan = decide(
+        &with_class("allowVolumeExpansion: false"),
+        std::slice::from_ref(&old),
+    );
     assert!(plan.delete.is_empty());
     // Still going away from an earlier replacement: wait, do not patch it.
     let going = ScView {
