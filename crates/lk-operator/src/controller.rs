@@ -163,11 +163,8 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
     })?;
 
     let mut notes = carry_out(ctx.as_ref(), &ns, &desired, &observed, &decision, &token).await?;
-    let classes = storage_class::decide(&lc, &observed.storage_classes);
-    apply::storage_classes(&ctx.client, &classes).await?;
-    notes.extend(classes.notes.iter().cloned());
     let mut conditions = decision.conditions.clone();
-    conditions.extend(classes.condition.clone());
+    conditions.extend(storage_classes(&ctx, &lc, &observed, &mut notes).await?);
 
     let status = LustreClusterStatus {
         observed_generation: generation,
@@ -212,6 +209,19 @@ async fn carry_out(
     notes.extend(decision.events.iter().cloned());
     notes.extend(apply::run_scripts(ctx.agents.as_ref(), decision, token).await);
     Ok(notes)
+}
+
+/// Publishes, replaces or deletes the cluster's StorageClass; returns its condition, if any.
+async fn storage_classes(
+    ctx: &Context,
+    lc: &LustreCluster,
+    observed: &Observed,
+    notes: &mut Vec<Note>,
+) -> Result<Option<Cond>> {
+    let plan = storage_class::decide(lc, &observed.storage_classes);
+    apply::storage_classes(&ctx.client, &plan).await?;
+    notes.extend(plan.notes);
+    Ok(plan.condition)
 }
 
 /// The spec does not validate: say why, and wait for an edit.
