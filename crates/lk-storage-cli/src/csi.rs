@@ -162,3 +162,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     lk_csi::run::run_blocking(settings).context("the CSI driver stopped")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_roots_parse_strictly() {
+        assert_eq!(
+            parse_share_root("ns.demo=/mnt/demo"),
+            Ok(("ns.demo".to_string(), PathBuf::from("/mnt/demo")))
+        );
+        for bad in ["lab", "=/mnt", "lab=", "a/b=/mnt", "a:b=/mnt"] {
+            assert!(parse_share_root(bad).is_err(), "{bad}");
+        }
+    }
+}

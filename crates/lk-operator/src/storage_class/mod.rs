@@ -159,26 +159,43 @@ pub struct ScPlan {
     pub notes: Vec<Note>,
 }
 
+/// No StorageClass asked for: delete ours. The condition is only written for a cluster that
+/// had one (others never mention StorageClasses), so a stale `NameTaken` does not linger.
+fn not_requested(lc: &LustreCluster, existing: &[ScView]) -> ScPlan {
+    let delete = owned(lc, existing);
+    let had_condition = lc.status.as_ref().is_some_and(|s| {
+        s.conditions
+            .iter()
+            .any(|x| x.type_ == c::STORAGE_CLASS_READY)
+    });
+    let mut plan = ScPlan::default();
+    if !delete.is_empty() {
+        plan.notes.push(Note::normal(
+            "StorageClassDeleted",
+            "Delete",
+            format!(
+                "{}: spec.kubernetes.csi.storageClass is not set",
+                delete.join(", ")
+            ),
+        ));
+    }
+    if !delete.is_empty() || had_condition {
+        plan.condition = Some(Cond::new(
+            c::STORAGE_CLASS_READY,
+            false,
+            "NotRequested",
+            "spec.kubernetes.csi.storageClass is not set",
+        ));
+    }
+    plan.delete = delete;
+    plan
+}
+
 /// Decides from the spec and every existing StorageClass.
 pub fn decide(lc: &LustreCluster, existing: &[ScView]) -> ScPlan {
     let mut plan = ScPlan::default();
     let Some(want) = desired(lc) else {
-        plan.delete = owned(lc, existing);
-        if !plan.delete.is_empty() {
-            let names = plan.delete.join(", ");
-            plan.notes.push(Note::normal(
-                "StorageClassDeleted",
-                "Delete",
-                format!("{names}: spec.kubernetes.csi.storageClass is not set"),
-            ));
-            plan.condition = Some(Cond::new(
-                c::STORAGE_CLASS_READY,
-                false,
-                "NotRequested",
-                format!("deleted {names}"),
-            ));
-        }
-        return plan;
+        return not_requested(lc, existing);
     };
     let name = want.name_any();
     // Renamed: the old one goes.

@@ -123,6 +123,23 @@ fn removing_the_field_deletes_only_our_classes() {
     // Nothing of ours: nothing to do or say.
     let plan = decide(&cluster(DEMO), &existing[1..]);
     assert!(plan.delete.is_empty() && plan.condition.is_none());
+    // ... unless the status still speaks of a StorageClass (e.g. NameTaken): then it is
+    // corrected.
+    let mut had = cluster(DEMO);
+    had.status = Some(crate::crd::LustreClusterStatus {
+        conditions: crate::conditions::merge(
+            &[],
+            &[Cond::new(c::STORAGE_CLASS_READY, false, "NameTaken", "x")],
+            &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::now(),
+            ),
+            Some(1),
+        ),
+        ..Default::default()
+    });
+    let plan = decide(&had, &existing[1..]);
+    assert!(plan.delete.is_empty());
+    assert_eq!(plan.condition.expect("condition").reason, "NotRequested");
 }
 
 #[test]
