@@ -496,6 +496,42 @@ fn csi_bad_input_is_refused_with_the_flag_named() {
         ),
         (&["--mode", "node", "--endpoint", &sock], 1, "--node-id"),
         (
+            &["--mode", "controller", "--share-root", "lab"],
+            2,
+            "NAME=DIR",
+        ),
+        (
+            &["--mode", "controller", "--share-root", "a/b=/x"],
+            2,
+            "cluster name",
+        ),
+        (
+            &[
+                "--mode",
+                "controller",
+                "--root",
+                &root,
+                "--fs",
+                "n@tcp:/fs",
+                "--share-root",
+                "lab=/mnt/lab",
+            ],
+            1,
+            "--share-root lab=/mnt/lab has no --cluster lab=NIDS:/FSNAME",
+        ),
+        (
+            &[
+                "--mode",
+                "controller",
+                "--cluster",
+                "lab=n@tcp:/lab",
+                "--share-root",
+                "lab=/mnt/lab",
+            ],
+            1,
+            "--share-root needs --root and --fs",
+        ),
+        (
             &[
                 "--mode",
                 "node",

@@ -3,17 +3,16 @@
 //! made through `lk_volume::shares`. CreateVolume makes one (or returns the existing one
 //! when it fits the request), DeleteVolume removes it or keeps it (`onDelete: retain`),
 //! ControllerExpandVolume raises the quota, GetCapacity reports what CreateVolume would
-//! still accept.
+//! still accept. A StorageClass parameter `cluster` picks a named cluster's share store
+//! ([`crate::targets`]); its volume IDs carry the name (`share:MODE:CLUSTER/NAME`).
 //!
 //! Capacity: project quotas do not reserve space, so like Cinder's thin provisioning a
 //! create is refused (RESOURCE_EXHAUSTED) when the sum of all share limits would exceed
 //! the filesystem's size times `max_over_subscription`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
 
-use lk_volume::shares::{Share, ShareError, ShareRequest, Shares};
+use lk_volume::shares::{Share, ShareError, ShareRequest};
 use thiserror::Error;
 use tonic::{Request, Response, Status};
 
@@ -22,12 +21,14 @@ use crate::proto::controller_service_capability::rpc::Type as RpcType;
 use crate::proto::controller_service_capability::{self, Rpc};
 use crate::proto::validate_volume_capabilities_response::Confirmed;
 use crate::proto::*;
+use crate::targets::{ShareTarget, ShareTargets};
 use crate::volume::{self, keys, CreateParams, Filesystem, RequestError, ShareVolumeId};
 
 /// Settings of the controller.
 #[derive(Debug, Clone)]
 pub struct ControllerConfig {
-    /// The filesystem the shares live on, as nodes mount it.
+    /// The default filesystem the shares live on (no `cluster` parameter), as nodes mount
+    /// it.
     pub fs: Filesystem,
     /// Size of a volume whose request names no capacity.
     pub default_size: u64,
@@ -35,13 +36,11 @@ pub struct ControllerConfig {
     pub max_over_subscription: f64,
 }
 
-// Clone: each RPC clones the service (an `Arc` and the small config) into its blocking
+// Clone: each RPC clones the service (`Arc`s and the small config) into its blocking
 // task; the trait is bpfman-csi's, so it cannot be implemented for `Arc<ControllerService>`.
 #[derive(Clone)]
 pub struct ControllerService {
-    shares: Arc<Shares>,
-    /// The share directory (`ROOT/shares`), for statvfs.
-    dir: PathBuf,
+    targets: ShareTargets,
     config: ControllerConfig,
 }
 
@@ -51,6 +50,8 @@ pub enum ControllerError {
     Request(#[from] RequestError),
     #[error("volume {0} does not exist")]
     NotFound(String),
+    #[error("parameter cluster={name:?}: this controller makes no shares on it (known: {known})")]
+    UnknownCluster { name: String, known: String },
     #[error("volume {name} exists with {existing} bytes, which does not fit the requested range")]
     Exists { name: String, existing: u64 },
     #[error("volume {name} exists with other parameters ({what})")]
@@ -81,6 +82,7 @@ impl From<ControllerError> for Status {
         let message = error_chain(&e);
         match &e {
             ControllerError::Request(r) => r.clone().into(),
+            ControllerError::UnknownCluster { .. } => Status::invalid_argument(message),
             ControllerError::NotFound(_) => Status::not_found(message),
             ControllerError::Exists { .. } | ControllerError::OtherParameters { .. } => {
                 Status::already_exists(message)
@@ -124,12 +126,8 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 impl ControllerService {
-    pub fn new(shares: Shares, dir: PathBuf, config: ControllerConfig) -> Self {
-        Self {
-            shares: Arc::new(shares),
-            dir,
-            config,
-        }
+    pub fn new(targets: ShareTargets, config: ControllerConfig) -> Self {
+        Self { targets, config }
     }
 
     fn share_err(volume: &str) -> impl FnOnce(ShareError) -> ControllerError {
@@ -140,38 +138,40 @@ impl ControllerService {
         }
     }
 
-    /// The existing share of a volume ID, or NotFound.
-    fn existing(&self, id: &ShareVolumeId) -> Result<Share, ControllerError> {
-        match self.shares.show(&id.share) {
-            Err(ShareError::NotFound(_)) => Err(ControllerError::NotFound(id.to_string())),
-            other => other.map_err(Self::share_err(&id.share)),
+    /// The share store a StorageClass's `cluster` parameter names: an unknown one is the
+    /// caller's mistake (INVALID_ARGUMENT).
+    fn target(&self, cluster: Option<&str>) -> Result<&ShareTarget, ControllerError> {
+        self.targets
+            .get(cluster)
+            .ok_or_else(|| ControllerError::UnknownCluster {
+                name: cluster.unwrap_or_default().to_string(),
+                known: self.targets.known(),
+            })
+    }
+
+    /// The share store and existing share of a volume ID, or NotFound (a cluster this
+    /// controller does not serve has no volumes here).
+    fn existing(&self, id: &ShareVolumeId) -> Result<(&ShareTarget, Share), ControllerError> {
+        let not_found = || ControllerError::NotFound(id.to_string());
+        let target = self
+            .targets
+            .get(id.cluster.as_deref())
+            .ok_or_else(not_found)?;
+        match target.shares.show(&id.share) {
+            Err(ShareError::NotFound(_)) => Err(not_found()),
+            other => Ok((target, other.map_err(Self::share_err(&id.share))?)),
         }
     }
 
-    fn volume_of(&self, id: &ShareVolumeId, share: &Share) -> Volume {
-        let fileset = share.fileset.trim_matches('/');
-        let mut context = HashMap::new();
-        context.insert(
-            keys::SOURCE.to_string(),
-            format!("{}/{fileset}", self.config.fs),
-        );
-        Volume {
-            capacity_bytes: share.record.limits.block_hard as i64,
-            volume_id: id.to_string(),
-            volume_context: context,
-            ..Default::default()
-        }
-    }
-
-    /// (filesystem size × ratio, sum of share limits).
-    fn capacity(&self) -> Result<(u64, u64), ControllerError> {
-        let st = rustix::fs::statvfs(&self.dir).map_err(|source| ControllerError::Statvfs {
-            path: self.dir.display().to_string(),
+    /// (filesystem size × ratio, sum of share limits) of one share store.
+    fn capacity(&self, target: &ShareTarget) -> Result<(u64, u64), ControllerError> {
+        let st = rustix::fs::statvfs(&target.dir).map_err(|source| ControllerError::Statvfs {
+            path: target.dir.display().to_string(),
             source,
         })?;
         let total = st.f_blocks.saturating_mul(st.f_frsize);
         let allowed = (total as f64 * self.config.max_over_subscription) as u64;
-        let provisioned = self
+        let provisioned = target
             .shares
             .records()
             .map_err(Self::share_err("(all)"))?
@@ -179,6 +179,16 @@ impl ControllerService {
             .map(|r| r.limits.block_hard)
             .sum();
         Ok((allowed, provisioned))
+    }
+
+    /// GetCapacity: of the cluster the parameters name (the default without one). Other
+    /// parameters are the StorageClass's and do not change the answer.
+    fn capacity_for(
+        &self,
+        parameters: &HashMap<String, String>,
+    ) -> Result<(u64, u64), ControllerError> {
+        let target = self.target(parameters.get(keys::CLUSTER).map(String::as_str))?;
+        self.capacity(target)
     }
 
     fn create(&self, req: CreateVolumeRequest) -> Result<Volume, ControllerError> {
@@ -195,18 +205,20 @@ impl ControllerService {
             return Err(RequestError::Unsupported("mutable_parameters").into());
         }
         let params = CreateParams::parse(&req.parameters)?;
+        let target = self.target(params.cluster.as_deref())?;
         let range = req.capacity_range.as_ref();
         let size = volume::size_for(range, self.config.default_size)?;
         let id = ShareVolumeId {
             share: req.name.clone(),
             on_delete: params.on_delete,
+            cluster: params.cluster.clone(),
         };
-        match self.shares.show(&req.name) {
-            Ok(share) => return self.same_or_exists(&id, &share, range, params),
+        match target.shares.show(&req.name) {
+            Ok(share) => return same_or_exists(target, &id, &share, range, &params),
             Err(ShareError::NotFound(_)) => {}
             Err(e) => return Err(Self::share_err(&req.name)(e)),
         }
-        let (allowed, provisioned) = self.capacity()?;
+        let (allowed, provisioned) = self.capacity(target)?;
         if provisioned.saturating_add(size) > allowed {
             return Err(ControllerError::Exhausted {
                 requested: size,
@@ -214,50 +226,24 @@ impl ControllerService {
                 allowed,
             });
         }
-        let made = self.shares.create(&ShareRequest {
+        let made = target.shares.create(&ShareRequest {
             name: req.name.clone(),
             size,
             inodes: params.inodes,
         });
         match made {
-            Ok(share) => Ok(self.volume_of(&id, &share)),
+            Ok(share) => Ok(target.volume_of(&id, &share)),
             // A concurrent CreateVolume of the same name (the CO retrying) got there first:
             // judge the request against what it made.
             Err(ShareError::Exists(_)) => {
-                let share = self
+                let share = target
                     .shares
                     .show(&req.name)
                     .map_err(Self::share_err(&req.name))?;
-                self.same_or_exists(&id, &share, range, params)
+                same_or_exists(target, &id, &share, range, &params)
             }
             Err(e) => Err(Self::share_err(&req.name)(e)),
         }
-    }
-
-    /// CreateVolume of a name that exists: the same volume when it fits, ALREADY_EXISTS
-    /// otherwise.
-    fn same_or_exists(
-        &self,
-        id: &ShareVolumeId,
-        share: &Share,
-        range: Option<&CapacityRange>,
-        params: CreateParams,
-    ) -> Result<Volume, ControllerError> {
-        let existing = share.record.limits.block_hard;
-        if !volume::fits(range, existing) {
-            return Err(ControllerError::Exists {
-                name: id.share.clone(),
-                existing,
-            });
-        }
-        let inodes = share.record.limits.inode_hard;
-        if params.inodes.is_some_and(|n| n != inodes) {
-            return Err(ControllerError::OtherParameters {
-                name: id.share.clone(),
-                what: "inodes",
-            });
-        }
-        Ok(self.volume_of(id, share))
     }
 
     fn delete(&self, volume_id: &str) -> Result<(), ControllerError> {
@@ -270,7 +256,12 @@ impl ControllerService {
         if id.on_delete == volume::OnDelete::Retain {
             return Ok(());
         }
-        match self.shares.delete(&id.share, true) {
+        // A cluster this controller does not serve has nothing of ours to delete: success,
+        // like any volume that does not exist (the spec's idempotency).
+        let Some(target) = self.targets.get(id.cluster.as_deref()) else {
+            return Ok(());
+        };
+        match target.shares.delete(&id.share, true) {
             Ok(()) | Err(ShareError::NotFound(_)) => Ok(()),
             Err(e) => Err(Self::share_err(&id.share)(e)),
         }
@@ -283,12 +274,12 @@ impl ControllerService {
             .as_ref()
             .ok_or(RequestError::Missing("capacity_range"))?;
         let wanted = volume::size_for(Some(range), 0)?;
-        let share = self.existing(&id)?;
+        let (target, share) = self.existing(&id)?;
         let current = share.record.limits.block_hard;
         if wanted <= current {
             return Ok(current);
         }
-        let (allowed, provisioned) = self.capacity()?;
+        let (allowed, provisioned) = self.capacity(target)?;
         if provisioned.saturating_add(wanted - current) > allowed {
             return Err(ControllerError::Exhausted {
                 requested: wanted - current,
@@ -297,7 +288,8 @@ impl ControllerService {
             });
         }
         let inodes = (share.record.limits.inode_hard > 0).then_some(share.record.limits.inode_hard);
-        self.shares
+        target
+            .shares
             .resize(&id.share, wanted, inodes)
             .map_err(Self::share_err(&id.share))
             .map(|s| s.record.limits.block_hard)
@@ -328,6 +320,32 @@ impl ControllerService {
             message: String::new(),
         })
     }
+}
+
+/// CreateVolume of a name that exists: the same volume when it fits, ALREADY_EXISTS
+/// otherwise.
+fn same_or_exists(
+    target: &ShareTarget,
+    id: &ShareVolumeId,
+    share: &Share,
+    range: Option<&CapacityRange>,
+    params: &CreateParams,
+) -> Result<Volume, ControllerError> {
+    let existing = share.record.limits.block_hard;
+    if !volume::fits(range, existing) {
+        return Err(ControllerError::Exists {
+            name: id.share.clone(),
+            existing,
+        });
+    }
+    let inodes = share.record.limits.inode_hard;
+    if params.inodes.is_some_and(|n| n != inodes) {
+        return Err(ControllerError::OtherParameters {
+            name: id.share.clone(),
+            what: "inodes",
+        });
+    }
+    Ok(target.volume_of(id, share))
 }
 
 /// A volume ID for a call on an existing volume: empty is INVALID_ARGUMENT, one this driver
@@ -397,9 +415,11 @@ impl Controller for ControllerService {
         unimplemented("ListVolumes")
     }
 
-    async fn get_capacity(&self, _: Request<GetCapacityRequest>) -> Reply<GetCapacityResponse> {
+    async fn get_capacity(&self, r: Request<GetCapacityRequest>) -> Reply<GetCapacityResponse> {
         let this = self.clone();
-        let (allowed, provisioned) = crate::blocking(move || Ok(this.capacity()?)).await?;
+        let parameters = r.into_inner().parameters;
+        let (allowed, provisioned) =
+            crate::blocking(move || Ok(this.capacity_for(&parameters)?)).await?;
         Ok(Response::new(GetCapacityResponse {
             available_capacity: allowed.saturating_sub(provisioned) as i64,
             maximum_volume_size: Some(allowed as i64),

@@ -10,7 +10,8 @@
 //!   capabilities, checked into typed values (bad input is an `InvalidArgument`);
 //! - [`identity`], [`controller`], [`node`]: the three services; the controller makes
 //!   shares (a directory with a project quota) through `lk_volume::shares`, the node mounts
-//!   through the [`mount::Mounter`] seam;
+//!   through the [`mount::Mounter`] seam; [`targets`]: the filesystems the controller makes
+//!   shares on (the default one and named clusters);
 //! - [`mount`]: the seam: [`mount::LustreMounter`] (`mount -t lustre NIDS:/FS[/SUB]`,
 //!   `mount --bind`) and [`mount::DirMounter`], the stand-in that bind-mounts a
 //!   subdirectory of a plain directory; both run commands through lk-volume's
@@ -31,6 +32,7 @@ pub mod mount;
 pub mod node;
 pub mod run;
 pub mod server;
+pub mod targets;
 pub mod volume;
 
 /// The CSI v1 protobufs: messages, `*_server` and `*_client` modules (from `bpfman-csi`,

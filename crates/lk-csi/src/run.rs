@@ -14,7 +14,8 @@ use crate::controller::{ControllerConfig, ControllerService};
 use crate::mount::{Backend, CommandMounter};
 use crate::node::{NodeConfig, NodeService};
 use crate::server::{self, ServeError, Services};
-use crate::volume::Filesystem;
+use crate::targets::{ShareTarget, ShareTargets};
+use crate::volume::{check_cluster_name, ClusterNameError, Filesystem};
 
 /// Which services this process serves (Identity always).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,10 @@ pub struct ControllerSettings {
     /// stand-in directory); shares go to `ROOT/shares`.
     pub root: PathBuf,
     pub config: ControllerConfig,
+    /// Share roots of named clusters (`--share-root NAME=DIR`): a directory on that
+    /// cluster's Lustre mount. Each NAME must be in [`Settings::clusters`], which says how
+    /// nodes mount it.
+    pub share_roots: BTreeMap<String, PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +56,10 @@ pub enum RunError {
     NoController(Mode),
     #[error("mode {0:?} needs a node ID (--node-id)")]
     NoNodeId(Mode),
+    #[error("share root of cluster {0:?} (--share-root) has no --cluster {0}=NIDS:/FSNAME")]
+    ShareRootWithoutCluster(String),
+    #[error(transparent)]
+    ClusterName(#[from] ClusterNameError),
     #[error("opening the share root {path} failed")]
     Root {
         path: String,
@@ -72,19 +81,18 @@ pub fn services(settings: &Settings) -> Result<Services, RunError> {
             .controller
             .as_ref()
             .ok_or(RunError::NoController(settings.mode))?;
-        let root = lk_volume::open(&c.root).map_err(|source| RunError::Root {
-            path: c.root.display().to_string(),
-            source,
-        })?;
-        let shares = root.shares(ShareConfig::default());
-        let dir = root.path.join("shares");
-        std::fs::create_dir_all(&dir).map_err(|source| RunError::Root {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        let default = share_target(&c.root, c.config.fs.clone())?;
+        let mut named = BTreeMap::new();
+        for (name, root) in &c.share_roots {
+            check_cluster_name(name)?;
+            let fs = settings
+                .clusters
+                .get(name)
+                .ok_or_else(|| RunError::ShareRootWithoutCluster(name.clone()))?;
+            named.insert(name.clone(), share_target(root, fs.clone())?);
+        }
         Some(Arc::new(ControllerService::new(
-            shares,
-            dir,
+            ShareTargets::new(default, named),
             c.config.clone(),
         )))
     } else {
@@ -106,6 +114,21 @@ pub fn services(settings: &Settings) -> Result<Services, RunError> {
         None
     };
     Ok(Services { controller, node })
+}
+
+/// Opens a share root (`ROOT/shares` is made when missing).
+fn share_target(root: &std::path::Path, fs: Filesystem) -> Result<ShareTarget, RunError> {
+    let opened = lk_volume::open(root).map_err(|source| RunError::Root {
+        path: root.display().to_string(),
+        source,
+    })?;
+    let shares = opened.shares(ShareConfig::default());
+    let dir = opened.path.join("shares");
+    std::fs::create_dir_all(&dir).map_err(|source| RunError::Root {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    Ok(ShareTarget::new(shares, dir, fs))
 }
 
 /// Serves until SIGTERM or SIGINT; the socket is removed on the way out.

@@ -16,7 +16,8 @@ use crate::proto::{CapacityRange, VolumeCapability};
 pub mod keys {
     /// `NIDS:/FSNAME[/SUBDIR]`, as `mount -t lustre` takes it.
     pub const SOURCE: &str = "source";
-    /// A LustreCluster the node knows (`--cluster NAME=NIDS:/FSNAME`).
+    /// A LustreCluster the node knows (`--cluster NAME=NIDS:/FSNAME`); as a StorageClass
+    /// parameter, the cluster the controller makes the share on (`--share-root NAME=DIR`).
     pub const CLUSTER: &str = "cluster";
     pub const MGS_NIDS: &str = "mgsNids";
     pub const FSNAME: &str = "fsname";
@@ -32,7 +33,7 @@ pub mod keys {
 pub enum RequestError {
     #[error("{0} is required")]
     Missing(&'static str),
-    #[error("volume ID {0:?} is not one this driver made (expected share:delete:NAME or share:retain:NAME)")]
+    #[error("volume ID {0:?} is not one this driver made (expected share:delete|retain:NAME or share:delete|retain:CLUSTER/NAME)")]
     ForeignVolumeId(String),
     #[error("volume context: {0}")]
     Source(#[from] SourceError),
@@ -42,7 +43,7 @@ pub enum RequestError {
         value: String,
         reason: &'static str,
     },
-    #[error("unknown parameter {0:?} (known: onDelete, inodes)")]
+    #[error("unknown parameter {0:?} (known: cluster, onDelete, inodes)")]
     UnknownParameter(String),
     #[error("capacity range: limit_bytes {limit} is below required_bytes {required}")]
     CapacityRange { required: i64, limit: i64 },
@@ -88,11 +89,16 @@ impl OnDelete {
     }
 }
 
-/// The ID of a volume the controller made: a share of that name.
+/// The ID of a volume the controller made: a share of that name, on the default filesystem
+/// (`share:MODE:NAME`, the only form before clusters could be named) or on a named cluster
+/// (`share:MODE:CLUSTER/NAME`). Neither a cluster name nor a share name contains `/`, so the
+/// first `/` separates them and old IDs keep their meaning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShareVolumeId {
     pub share: String,
     pub on_delete: OnDelete,
+    /// `None`: the default filesystem (`--root`/`--fs`).
+    pub cluster: Option<String>,
 }
 
 impl ShareVolumeId {
@@ -102,25 +108,57 @@ impl ShareVolumeId {
         }
         let foreign = || RequestError::ForeignVolumeId(id.to_string());
         let rest = id.strip_prefix("share:").ok_or_else(foreign)?;
-        let (mode, share) = rest.split_once(':').ok_or_else(foreign)?;
+        let (mode, path) = rest.split_once(':').ok_or_else(foreign)?;
         let on_delete = match mode {
             "delete" => OnDelete::Delete,
             "retain" => OnDelete::Retain,
             _ => return Err(foreign()),
         };
-        if share.is_empty() {
+        let (cluster, share) = match path.split_once('/') {
+            Some((cluster, share)) => {
+                check_cluster_name(cluster).map_err(|_| foreign())?;
+                (Some(cluster.to_string()), share)
+            }
+            None => (None, path),
+        };
+        if share.is_empty() || share.contains('/') {
             return Err(foreign());
         }
         Ok(Self {
             share: share.to_string(),
             on_delete,
+            cluster,
         })
     }
 }
 
 impl fmt::Display for ShareVolumeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "share:{}:{}", self.on_delete.as_str(), self.share)
+        write!(f, "share:{}:", self.on_delete.as_str())?;
+        if let Some(cluster) = &self.cluster {
+            write!(f, "{cluster}/")?;
+        }
+        write!(f, "{}", self.share)
+    }
+}
+
+/// Why a cluster name cannot be one the controller makes shares on.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("cluster name {0:?} must be 1-253 of [A-Za-z0-9._-] (it is part of volume IDs)")]
+pub struct ClusterNameError(pub String);
+
+/// A cluster name the controller makes shares on: non-empty, at most 253 characters (a
+/// Kubernetes name), of `[A-Za-z0-9._-]`, so it never contains the `:` and `/` that
+/// delimit a volume ID.
+pub fn check_cluster_name(name: &str) -> Result<(), ClusterNameError> {
+    let ok = (1..=253).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ClusterNameError(name.to_string()))
     }
 }
 
@@ -240,10 +278,12 @@ fn check_subdir(sub: &str) -> Result<String, SourceError> {
 }
 
 /// StorageClass parameters of CreateVolume.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateParams {
     pub on_delete: OnDelete,
     pub inodes: Option<u64>,
+    /// The cluster to make the share on; `None` is the default filesystem.
+    pub cluster: Option<String>,
 }
 
 impl CreateParams {
@@ -252,6 +292,7 @@ impl CreateParams {
         let mut out = Self {
             on_delete: OnDelete::Delete,
             inodes: None,
+            cluster: None,
         };
         for (key, value) in params {
             let bad = |reason| RequestError::BadParameter {
@@ -271,6 +312,9 @@ impl CreateParams {
                     let n: u64 = value.parse().map_err(|_| bad("must be a whole number"))?;
                     out.inodes = (n > 0).then_some(n);
                 }
+                // Whether the controller serves it is the controller's question, not a
+                // syntax one.
+                keys::CLUSTER => out.cluster = Some(value.clone()),
                 k if k.starts_with("csi.storage.k8s.io/") => {}
                 _ => return Err(RequestError::UnknownParameter(key.clone())),
             }
@@ -380,10 +424,28 @@ mod tests {
         let id = ShareVolumeId {
             share: "pvc-1".into(),
             on_delete: OnDelete::Retain,
+            cluster: None,
         };
         assert_eq!(id.to_string(), "share:retain:pvc-1");
         assert_eq!(ShareVolumeId::parse("share:retain:pvc-1"), Ok(id));
-        for bad in ["pvc-1", "share:keep:x", "share:delete:", "share:x"] {
+        let on = ShareVolumeId {
+            share: "pvc-2".into(),
+            on_delete: OnDelete::Delete,
+            cluster: Some("lab.demo".into()),
+        };
+        assert_eq!(on.to_string(), "share:delete:lab.demo/pvc-2");
+        assert_eq!(ShareVolumeId::parse("share:delete:lab.demo/pvc-2"), Ok(on));
+        for bad in [
+            "pvc-1",
+            "share:keep:x",
+            "share:delete:",
+            "share:x",
+            "share:delete:/pvc",
+            "share:delete:lab/",
+            "share:delete:lab/a/b",
+            "share:delete:la:b/pvc",
+            "share:retain:lab b/pvc",
+        ] {
             assert!(matches!(
                 ShareVolumeId::parse(bad),
                 Err(RequestError::ForeignVolumeId(_))
@@ -471,5 +533,20 @@ mod tests {
         assert!(CreateParams::parse(&p("inodes", "lots")).is_err());
         assert!(CreateParams::parse(&p("colour", "blue")).is_err());
         assert!(CreateParams::parse(&p("csi.storage.k8s.io/pvc/name", "x")).is_ok());
+        assert_eq!(
+            CreateParams::parse(&p("cluster", "ns.demo")).map(|c| c.cluster),
+            Ok(Some("ns.demo".to_string()))
+        );
+    }
+
+    #[test]
+    fn cluster_names_fit_in_volume_ids() {
+        for good in ["lab", "ns.demo", "a_b-c.9"] {
+            assert_eq!(check_cluster_name(good), Ok(()), "{good}");
+        }
+        let long = "x".repeat(254);
+        for bad in ["", "a/b", "a:b", "a b", long.as_str()] {
+            assert!(check_cluster_name(bad).is_err(), "{bad}");
+        }
     }
 }

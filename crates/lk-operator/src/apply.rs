@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
@@ -20,6 +21,7 @@ use crate::decide::{Decision, Note};
 use crate::error::{OperatorError, Result};
 use crate::kubevirt::{vm_resource, vmi_resource};
 use crate::names;
+use crate::storage_class::ScPlan;
 
 fn is_conflict(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 409)
@@ -192,6 +194,33 @@ pub async fn delete_pvcs(client: &Client, ns: &str, names: &[String]) -> Result<
             Ok(_) => {}
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(OperatorError::kube("delete", "PersistentVolumeClaim", n)(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the StorageClasses the plan names (gone already is fine), then server-side applies
+/// the wanted one.
+pub async fn storage_classes(client: &Client, plan: &ScPlan) -> Result<()> {
+    let api: Api<StorageClass> = Api::all(client.clone());
+    delete_storage_classes(client, &plan.delete).await?;
+    if let Some(sc) = &plan.apply {
+        let name = sc.name_any();
+        let pp = PatchParams::apply(names::FIELD_MANAGER).force();
+        api.patch(&name, &pp, &Patch::Apply(sc))
+            .await
+            .map_err(OperatorError::kube("apply", "StorageClass", &name))?;
+    }
+    Ok(())
+}
+
+pub async fn delete_storage_classes(client: &Client, names: &[String]) -> Result<()> {
+    let api: Api<StorageClass> = Api::all(client.clone());
+    for n in names {
+        match api.delete(n, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(OperatorError::kube("delete", "StorageClass", n)(e)),
         }
     }
     Ok(())

@@ -1,5 +1,7 @@
 //! Deletion (pure decision; [`crate::apply::cleanup`] carries it out). Unwinds in the reverse
 //! of bring-up, one step per reconcile, waiting for each to finish:
+//! 0. the cluster's StorageClasses (no new claims on a filesystem going away; cluster-scoped,
+//!    so no owner reference deletes them);
 //! 1. guest teardown: the planner's teardown phases (unmount clients, MDTs, OSTs, MGS), through
 //!    the agents that still answer, for at most `teardownSeconds`;
 //! 2. VMs, group by group: clients and routers, then MDS, then OSS, then MGS servers, each
@@ -20,6 +22,7 @@ use crate::decide::phases::script;
 use crate::decide::{Note, Run};
 use crate::names;
 use crate::observe::{Observed, VmView};
+use crate::storage_class;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -33,6 +36,7 @@ pub enum Step {
     DeleteVms(Vec<String>),
     DeleteSecrets(Vec<String>),
     DeletePvcs(Vec<String>),
+    DeleteStorageClasses(Vec<String>),
     /// `Delete` without the right confirmation: stop here.
     Blocked(String),
     RemoveFinalizer,
@@ -70,6 +74,14 @@ pub fn decide(
     teardown_seconds: i64,
 ) -> Cleanup {
     let mut events = Vec::new();
+    // 0. StorageClasses.
+    let classes = storage_class::owned(lc, &observed.storage_classes);
+    if !classes.is_empty() {
+        return Cleanup {
+            step: Step::DeleteStorageClasses(classes),
+            events,
+        };
+    }
     let any_vm = !observed.vms.is_empty() || !observed.vmis.is_empty();
     // 1. Guest teardown, while there are VMs, a token to call the agents with, and time left.
     if let (Some(plan), Some(token), true) = (plan, observed.token.as_ref(), any_vm) {
@@ -319,6 +331,32 @@ mod tests {
         );
         o.pvcs[0].deleting = true;
         assert_eq!(step(&ok, &o).step, Step::RemoveFinalizer);
+    }
+
+    #[test]
+    fn storage_classes_go_first() {
+        let lc = cluster(DEMO);
+        let v = validated(&lc);
+        let mut o = booted(&v);
+        let ours = |name: &str, owner: (&str, &str)| storage_class::ScView {
+            name: name.into(),
+            owner: Some((owner.0.into(), owner.1.into())),
+            provisioner: names::CSI_DRIVER.into(),
+            parameters: Default::default(),
+            reclaim_policy: "Delete".into(),
+            binding_mode: "Immediate".into(),
+            deleting: false,
+        };
+        o.storage_classes = vec![
+            ours("lustre-ns-demo", ("ns", "demo")),
+            ours("lustre-other-demo", ("other", "demo")),
+        ];
+        assert_eq!(
+            step(&lc, &o).step,
+            Step::DeleteStorageClasses(vec!["lustre-ns-demo".into()])
+        );
+        o.storage_classes[0].deleting = true;
+        assert!(matches!(step(&lc, &o).step, Step::Teardown { .. }));
     }
 
     #[test]

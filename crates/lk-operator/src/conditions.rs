@@ -11,9 +11,11 @@ pub const MOUNTED: &str = "Mounted";
 pub const READY: &str = "Ready";
 pub const DEGRADED: &str = "Degraded";
 pub const DELETION_IS_BLOCKED: &str = "DeletionIsBlocked";
+/// The StorageClass of `spec.kubernetes.csi.storageClass` is published.
+pub const STORAGE_CLASS_READY: &str = "StorageClassReady";
 
 /// Every condition, in the order status lists them.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 9] = [
     SPEC_ACCEPTED,
     PROVISIONING,
     LNET_READY,
@@ -22,6 +24,7 @@ pub const ALL: [&str; 8] = [
     READY,
     DEGRADED,
     DELETION_IS_BLOCKED,
+    STORAGE_CLASS_READY,
 ];
 
 /// A condition's new value.

@@ -25,7 +25,7 @@ use crate::kubevirt::{vm_resource, vmi_resource};
 use crate::observe::{self, Observed};
 use crate::settings::{self, Settings};
 use crate::states::ClusterPhase;
-use crate::{apply, build, names, validate};
+use crate::{apply, build, names, storage_class, validate};
 
 pub struct Context {
     pub client: Client,
@@ -163,11 +163,13 @@ pub async fn reconcile(lc: Arc<LustreCluster>, ctx: Arc<Context>) -> Result<Acti
     })?;
 
     let mut notes = carry_out(ctx.as_ref(), &ns, &desired, &observed, &decision, &token).await?;
+    let mut conditions = decision.conditions.clone();
+    conditions.extend(storage_classes(&ctx, &lc, &observed, &mut notes).await?);
 
     let status = LustreClusterStatus {
         observed_generation: generation,
         phase: Some(decision.phase.clone()),
-        conditions: c::merge(&prev.conditions, &decision.conditions, &time, generation),
+        conditions: c::merge(&prev.conditions, &conditions, &time, generation),
         ost_count: decision.ost_count,
         nodes: decision.nodes.clone(),
         targets: decision.targets.clone(),
@@ -207,6 +209,19 @@ async fn carry_out(
     notes.extend(decision.events.iter().cloned());
     notes.extend(apply::run_scripts(ctx.agents.as_ref(), decision, token).await);
     Ok(notes)
+}
+
+/// Publishes, replaces or deletes the cluster's StorageClass; returns its condition, if any.
+async fn storage_classes(
+    ctx: &Context,
+    lc: &LustreCluster,
+    observed: &Observed,
+    notes: &mut Vec<Note>,
+) -> Result<Option<Cond>> {
+    let plan = storage_class::decide(lc, &observed.storage_classes);
+    apply::storage_classes(&ctx.client, &plan).await?;
+    notes.extend(plan.notes);
+    Ok(plan.condition)
 }
 
 /// The spec does not validate: say why, and wait for an edit.
@@ -327,6 +342,10 @@ async fn delete(lc: &LustreCluster, ctx: &Context, ns: &str) -> Result<Action> {
             apply::delete_secrets(&ctx.client, ns, s).await?
         }
         Step::DeletePvcs(p) => apply::delete_pvcs(&ctx.client, ns, p).await?,
+        Step::DeleteStorageClasses(s) => {
+            notes.push(Note::normal("StorageClassDeleted", "Delete", s.join(", ")));
+            apply::delete_storage_classes(&ctx.client, s).await?
+        }
         Step::Blocked(m) => {
             let was_blocked = lc
                 .status
@@ -367,6 +386,7 @@ fn step_message(step: &Step) -> (bool, String) {
         Step::DeleteVms(_) => (false, "DeleteVms".to_string()),
         Step::DeleteSecrets(_) => (false, "DeleteSecrets".to_string()),
         Step::DeletePvcs(_) => (false, "DeletePvcs".to_string()),
+        Step::DeleteStorageClasses(_) => (false, "DeleteStorageClasses".to_string()),
         Step::RemoveFinalizer => (false, "RemoveFinalizer".to_string()),
     }
 }

@@ -101,6 +101,78 @@ pub struct KubernetesSpec {
     pub drain_osts: Vec<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeouts: Option<Timeouts>,
+    /// What the operator publishes for the CSI driver `lustre.csi.lustrekit.io`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csi: Option<CsiSpec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CsiSpec {
+    /// A StorageClass whose claims become shares on this filesystem (the CSI controller must
+    /// serve the cluster as `<namespace>.<name>`: `--cluster` and `--share-root`, the chart's
+    /// `csi.clusters` and `csi.controller.shareRoots`). Removing it deletes the StorageClass;
+    /// volumes already made stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<StorageClassSpec>,
+}
+
+/// The published StorageClass. Kubernetes cannot change a StorageClass's parameters or
+/// reclaim policy: changing `onDelete` or `reclaimPolicy` (or the name) deletes it and creates
+/// it anew; claims already bound keep their volumes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StorageClassSpec {
+    /// Default: `lustre-<namespace>-<name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What DeleteVolume does with a share: `delete` (default) or `retain`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<ShareOnDelete>,
+    /// `Delete` (default) or `Retain`: whether Kubernetes calls DeleteVolume at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaim_policy: Option<ReclaimPolicy>,
+    /// Default: true (the driver raises a share's quota online).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_volume_expansion: Option<bool>,
+}
+
+// The CSI StorageClass parameter `onDelete`, spelt as the driver takes it. (A `//` comment:
+// a doc comment would replace the field's description in the CRD schema.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareOnDelete {
+    /// Remove the share (directory, quota, project ID).
+    #[default]
+    Delete,
+    /// Keep the share and its data.
+    Retain,
+}
+
+impl ShareOnDelete {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Retain => "retain",
+        }
+    }
+}
+
+/// A StorageClass's `reclaimPolicy`, spelt as Kubernetes takes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ReclaimPolicy {
+    #[default]
+    Delete,
+    Retain,
+}
+
+impl ReclaimPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delete => "Delete",
+            Self::Retain => "Retain",
+        }
+    }
 }
 
 /// Named timeouts, in seconds.
@@ -137,7 +209,7 @@ pub struct LustreClusterStatus {
     #[schemars(with = "Option<String>")]
     pub phase: Option<ClusterPhase>,
     /// SpecAccepted, Provisioning, LNetReady, Formatted, Mounted, Ready, Degraded,
-    /// DeletionIsBlocked.
+    /// DeletionIsBlocked, StorageClassReady.
     #[serde(default)]
     pub conditions: Vec<Condition>,
     /// OSTs in service.

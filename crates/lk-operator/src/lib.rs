@@ -6,7 +6,9 @@
 //! - [`decide`] (pure): node state machine, phase orchestration, drains → status + actions;
 //! - [`build`] (pure): Secrets (cloud-init), PVCs, KubeVirt VirtualMachines;
 //! - [`apply`] (client): server-side apply, deletes, agent calls, events, status;
-//! - [`cleanup`] (pure): the finalizer's reverse-order teardown.
+//! - [`cleanup`] (pure): the finalizer's reverse-order teardown;
+//! - [`storage_class`] (pure): the StorageClass a cluster asks for, and replacing or deleting
+//!   the ones that exist.
 //!
 //! Also: [`crd`] (the resource, generated from lk-model's types), [`conditions`], [`names`],
 //! [`settings`], [`states`], [`kubevirt`], [`agent_client`], [`error`].
@@ -26,6 +28,7 @@ pub mod names;
 pub mod observe;
 pub mod settings;
 pub mod states;
+pub mod storage_class;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod validate;

@@ -5,6 +5,9 @@ use lk_lustre::target::TargetName;
 
 pub const LABEL_CLUSTER: &str = "lustrekit.dev/cluster";
 pub const LABEL_NODE: &str = "lustrekit.dev/node";
+/// On a StorageClass (cluster-scoped, so no owner reference): the owning LustreCluster's
+/// namespace; its name is in [`LABEL_CLUSTER`].
+pub const LABEL_CLUSTER_NAMESPACE: &str = "lustrekit.dev/cluster-namespace";
 pub const LABEL_TARGET: &str = "lustrekit.dev/target";
 pub const LABEL_TARGET_KIND: &str = "lustrekit.dev/target-kind";
 pub const LABEL_TARGET_INDEX: &str = "lustrekit.dev/target-index";
@@ -50,4 +53,19 @@ pub fn deletion_confirmation(cluster: &str) -> String {
 
 pub fn network_attachment(cluster: &str, lnet: &str) -> String {
     format!("{cluster}-{lnet}")
+}
+
+/// The CSI driver's name (`lk_csi::DRIVER_NAME`; lk-operator does not link the driver).
+pub const CSI_DRIVER: &str = "lustre.csi.lustrekit.io";
+
+/// How the CSI driver knows a LustreCluster (`--cluster NAME=...`, `--share-root NAME=...`,
+/// the StorageClass parameter `cluster`): `<namespace>.<name>`. A namespace has no `.`, so
+/// this is unambiguous across namespaces, and it fits the driver's volume IDs (no `/`, `:`).
+pub fn csi_cluster(namespace: &str, cluster: &str) -> String {
+    format!("{namespace}.{cluster}")
+}
+
+/// The default name of a cluster's StorageClass (cluster-scoped, so the namespace is in it).
+pub fn storage_class(namespace: &str, cluster: &str) -> String {
+    format!("lustre-{namespace}-{cluster}")
 }

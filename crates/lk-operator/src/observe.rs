@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::Client;
 use lk_agent::HealthReport;
@@ -15,6 +16,7 @@ use crate::agent_client::{AgentCallError, Agents};
 use crate::error::{OperatorError, Result};
 use crate::kubevirt::{vm_resource, vmi_resource, VmiView};
 use crate::names;
+use crate::storage_class::ScView;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmView {
@@ -48,6 +50,9 @@ pub struct Observed {
     pub vmis: BTreeMap<String, VmiView>,
     pub pvcs: Vec<PvcView>,
     pub secrets: Vec<String>,
+    /// Every StorageClass (cluster-scoped; few): the cluster's own by label, and any other
+    /// holding the name the spec asks for.
+    pub storage_classes: Vec<ScView>,
     /// Per node with a running VMI: its agent's report, or why there is none.
     pub reports: BTreeMap<String, Result<HealthReport, AgentCallError>>,
 }
@@ -231,6 +236,15 @@ pub async fn observe(
     ))? {
         o.pvcs.push(pvc_view(&pvc.metadata)?);
     }
+
+    let classes: Api<StorageClass> = Api::all(client.clone());
+    o.storage_classes = classes
+        .list(&ListParams::default())
+        .await
+        .map_err(OperatorError::kube("list", "StorageClass", "(all)"))?
+        .iter()
+        .map(ScView::of)
+        .collect();
 
     let polls = o
         .vmis

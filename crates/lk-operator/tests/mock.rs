@@ -202,6 +202,11 @@ async fn deleting_without_children_removes_the_finalizer() {
             "/api/v1/namespaces/ns/persistentvolumeclaims",
             Some(list("PersistentVolumeClaimList")),
         ),
+        (
+            "GET",
+            "/apis/storage.k8s.io/v1/storageclasses",
+            Some(list("StorageClassList")),
+        ),
     ] {
         let (req, send) = tokio::time::timeout(Duration::from_secs(2), handle.next_request())
             .await
@@ -228,5 +233,98 @@ async fn deleting_without_children_removes_the_finalizer() {
     )
     .await;
     assert_eq!(call["body"]["metadata"]["finalizers"], json!([]));
+    task.await.expect("join").expect("reconcile");
+}
+
+/// Answers the deletion path's observe calls: no token, no children, and `classes` as the
+/// StorageClasses.
+async fn observe_deleting(handle: &mut Handle, classes: Value) {
+    let list = |kind: &str| json!({"apiVersion": "v1", "kind": kind, "metadata": {}, "items": []});
+    let not_found = json!({"apiVersion": "v1", "kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404, "message": "not found"});
+    for (path, status, body) in [
+        (
+            "/api/v1/namespaces/ns/secrets/demo-agent-token",
+            404,
+            not_found,
+        ),
+        ("/api/v1/namespaces/ns/secrets", 200, list("SecretList")),
+        (
+            "/apis/kubevirt.io/v1/namespaces/ns/virtualmachines",
+            200,
+            list("VirtualMachineList"),
+        ),
+        (
+            "/apis/kubevirt.io/v1/namespaces/ns/virtualmachineinstances",
+            200,
+            list("VirtualMachineInstanceList"),
+        ),
+        (
+            "/api/v1/namespaces/ns/persistentvolumeclaims",
+            200,
+            list("PersistentVolumeClaimList"),
+        ),
+        (
+            "/apis/storage.k8s.io/v1/storageclasses",
+            200,
+            classes.clone(),
+        ),
+    ] {
+        let (req, send) = tokio::time::timeout(Duration::from_secs(2), handle.next_request())
+            .await
+            .expect("request in time")
+            .expect("request");
+        assert_eq!((req.method().as_str(), req.uri().path()), ("GET", path));
+        send.send_response(
+            Response::builder()
+                .status(status)
+                .body(Body::from(serde_json::to_vec(&body).expect("json")))
+                .expect("response"),
+        );
+    }
+}
+
+/// A StorageClass is cluster-scoped (no owner reference): deleting the LustreCluster deletes
+/// the one labelled as its own first, and leaves another namespace's cluster's alone.
+#[tokio::test]
+async fn deleting_removes_the_clusters_storage_class_first() {
+    let (ctx, mut handle) = context();
+    let mut lc = cluster("demo", true);
+    lc.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    let task = tokio::spawn(reconcile(Arc::new(lc), ctx));
+    let class = |name: &str, ns: &str| {
+        json!({
+            "metadata": {"name": name, "labels": {
+                "lustrekit.dev/cluster": "demo",
+                "lustrekit.dev/cluster-namespace": ns,
+                "app.kubernetes.io/managed-by": "lustrekit-operator"}},
+            "provisioner": "lustre.csi.lustrekit.io",
+            "parameters": {"cluster": format!("{ns}.demo"), "onDelete": "delete"}
+        })
+    };
+    let classes = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClassList", "metadata": {},
+        "items": [class("lustre-ns-demo", "ns"), class("lustre-other-demo", "other")]});
+    observe_deleting(&mut handle, classes).await;
+    expect(
+        &mut handle,
+        "DELETE",
+        "/apis/storage.k8s.io/v1/storageclasses/lustre-ns-demo",
+    )
+    .await;
+    let status = expect(
+        &mut handle,
+        "PATCH",
+        "/apis/lustrekit.dev/v1alpha1/namespaces/ns/lustreclusters/demo/status",
+    )
+    .await;
+    assert_eq!(status["body"]["status"]["phase"], "Deleting");
+    let event = expect(
+        &mut handle,
+        "POST",
+        "/apis/events.k8s.io/v1/namespaces/ns/events",
+    )
+    .await;
+    assert_eq!(event["body"]["reason"], "StorageClassDeleted");
     task.await.expect("join").expect("reconcile");
 }

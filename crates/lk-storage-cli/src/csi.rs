@@ -39,7 +39,8 @@ pub struct Args {
     /// This node's ID (node mode; Kubernetes passes spec.nodeName).
     #[arg(long, env = "NODE_ID", default_value = "")]
     node_id: String,
-    /// A LustreCluster static volumes may name: NAME=NIDS:/FSNAME (repeatable).
+    /// A LustreCluster static volumes may name: NAME=NIDS:/FSNAME (repeatable). The
+    /// controller also makes shares on it when --share-root NAME=DIR is given.
     #[arg(long = "cluster", value_parser = parse_cluster)]
     clusters: Vec<(String, Filesystem)>,
     /// How the node mounts.
@@ -58,6 +59,11 @@ pub struct Args {
     /// share's volume context is this plus the share's path in the filesystem.
     #[arg(long, value_parser = parse_fs)]
     fs: Option<Filesystem>,
+    /// Controller: NAME=DIR, the share root on cluster NAME's Lustre mount (repeatable); a
+    /// StorageClass parameter `cluster: NAME` makes shares there. NAME needs a
+    /// --cluster NAME=NIDS:/FSNAME (how nodes mount it).
+    #[arg(long = "share-root", value_name = "NAME=DIR", value_parser = parse_share_root)]
+    share_roots: Vec<(String, PathBuf)>,
     /// Controller: size of a volume whose claim names none.
     #[arg(long, value_parser = parse_size, default_value = "1GiB")]
     default_size: u64,
@@ -75,6 +81,35 @@ fn parse_ratio(s: &str) -> Result<f64, String> {
 
 fn parse_fs(s: &str) -> Result<Filesystem, String> {
     Filesystem::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_share_root(s: &str) -> Result<(String, PathBuf), String> {
+    let (name, dir) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=DIR"))?;
+    lk_csi::volume::check_cluster_name(name).map_err(|e| e.to_string())?;
+    if dir.is_empty() {
+        return Err(format!("{s:?} has an empty directory"));
+    }
+    Ok((name.to_string(), PathBuf::from(dir)))
+}
+
+/// Every --share-root names a --cluster: the controller needs to know how nodes mount the
+/// filesystem it makes the share on.
+fn share_roots(args: &Args) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut out = BTreeMap::new();
+    for (name, dir) in &args.share_roots {
+        if !args.clusters.iter().any(|(c, _)| c == name) {
+            anyhow::bail!(
+                "--share-root {name}={} has no --cluster {name}=NIDS:/FSNAME (how nodes mount cluster {name})",
+                dir.display()
+            );
+        }
+        if out.insert(name.clone(), dir.clone()).is_some() {
+            anyhow::bail!("--share-root {name}= is given twice");
+        }
+    }
+    Ok(out)
 }
 
 fn parse_cluster(s: &str) -> Result<(String, Filesystem), String> {
@@ -100,6 +135,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         (MountArg::Dir, Some(root)) => Backend::Dir { root: root.clone() },
         (MountArg::Dir, None) => anyhow::bail!("--mount dir needs --standin-root DIR"),
     };
+    let share_roots = share_roots(args)?;
     let controller = match (&args.root, &args.fs) {
         (Some(root), Some(fs)) => Some(ControllerSettings {
             root: root.clone(),
@@ -108,8 +144,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 default_size: args.default_size,
                 max_over_subscription: args.max_over_subscription_ratio,
             },
+            share_roots,
         }),
-        (None, None) => None,
+        (None, None) if share_roots.is_empty() => None,
+        (None, None) => anyhow::bail!(
+            "--share-root needs --root and --fs too (the default filesystem of StorageClasses without a cluster parameter)"
+        ),
         _ => anyhow::bail!("--root and --fs go together (the controller needs both)"),
     };
     let settings = Settings {
@@ -121,4 +161,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         controller,
     };
     lk_csi::run::run_blocking(settings).context("the CSI driver stopped")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_roots_parse_strictly() {
+        assert_eq!(
+            parse_share_root("ns.demo=/mnt/demo"),
+            Ok(("ns.demo".to_string(), PathBuf::from("/mnt/demo")))
+        );
+        for bad in ["lab", "=/mnt", "lab=", "a/b=/mnt", "a:b=/mnt"] {
+            assert!(parse_share_root(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -19,8 +19,13 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 pub const GIB: i64 = 1 << 30;
 pub const FS: &str = "10.0.0.1@tcp:/lustre";
+/// Named clusters the controller also makes shares on (`--share-root NAME=DIR`), with
+/// their filesystems and share roots (relative to the driver's directory).
+pub const LAB: (&str, &str, &str) = ("lab", "10.0.0.9@tcp:/lab", "lab-root");
+pub const DEMO: (&str, &str, &str) = ("ns.demo", "10.0.0.8@tcp:/demo", "demo-root");
 
-/// A running driver (controller + node, directory stand-in) and its temporary directory.
+/// A running driver (controller + node, directory stand-in) and its temporary directory:
+/// the default filesystem at `root`, and the clusters [`LAB`] and [`DEMO`].
 pub struct Driver {
     pub dir: tempfile::TempDir,
     pub channel: Channel,
@@ -35,14 +40,19 @@ impl Driver {
         let root = dir.path().join("root");
         std::fs::create_dir_all(&root).expect("root");
         let socket = dir.path().join("csi.sock");
+        let mut clusters = BTreeMap::new();
+        let mut share_roots = BTreeMap::new();
+        for (name, fs, rel) in [LAB, DEMO] {
+            clusters.insert(name.to_string(), Filesystem::parse(fs).expect("fs"));
+            let dir = dir.path().join(rel);
+            std::fs::create_dir_all(&dir).expect("share root");
+            share_roots.insert(name.to_string(), dir);
+        }
         let settings = Settings {
             mode: RunMode::All,
             endpoint: format!("unix://{}", socket.display()),
             node_id: "node-1".into(),
-            clusters: BTreeMap::from([(
-                "lab".to_string(),
-                Filesystem::parse("10.0.0.9@tcp:/lab").expect("fs"),
-            )]),
+            clusters,
             mount: Backend::Dir { root: root.clone() },
             controller: Some(ControllerSettings {
                 root,
@@ -51,6 +61,7 @@ impl Driver {
                     default_size: GIB as u64,
                     max_over_subscription: ratio,
                 },
+                share_roots,
             }),
         };
         let services = lk_csi::run::services(&settings).expect("services");

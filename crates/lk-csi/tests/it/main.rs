@@ -4,6 +4,7 @@
 //! in a temporary directory and need root (they print a SKIPPED line otherwise).
 //! `sanity` runs the CSI community's csi-sanity when it has been built (docs/csi.md).
 
+mod clusters;
 mod common;
 mod conformance;
 mod controller;

@@ -239,7 +239,8 @@ pub async fn wait_events(env: &Env, name: &str, want: &[&str]) -> Vec<String> {
 }
 
 /// Applies the chart's ServiceAccount, Role and RoleBinding for namespace `ns` (rendered with
-/// `operator.watchNamespace: ns`) and returns a client that acts as that ServiceAccount, so the
+/// `operator.watchNamespace: ns`), and its ClusterRole and ClusterRoleBinding for
+/// StorageClasses (cluster-scoped; named after the namespace), and returns a client that acts as that ServiceAccount, so the
 /// operator runs with exactly the chart's permissions.
 pub async fn chart_client(env: &Env) -> Client {
     use kube::api::{DynamicObject, GroupVersionKind};
@@ -250,14 +251,24 @@ pub async fn chart_client(env: &Env) -> Client {
     for doc in serde_yaml_ng::Deserializer::from_str(&rendered) {
         let obj: DynamicObject = serde::Deserialize::deserialize(doc).expect("rendered YAML");
         let types = obj.types.clone().expect("types");
-        if !["ServiceAccount", "Role", "RoleBinding"].contains(&types.kind.as_str()) {
+        let kinds = [
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "ClusterRole",
+            "ClusterRoleBinding",
+        ];
+        if !kinds.contains(&types.kind.as_str()) {
             continue;
         }
         let gvk = GroupVersionKind::try_from(&types).expect("gvk");
-        let (ar, _) = discovery::pinned_kind(&env.client, &gvk)
+        let (ar, caps) = discovery::pinned_kind(&env.client, &gvk)
             .await
             .expect("discover");
-        let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+        let api: Api<DynamicObject> = match caps.scope {
+            discovery::Scope::Cluster => Api::all_with(env.client.clone(), &ar),
+            discovery::Scope::Namespaced => Api::namespaced_with(env.client.clone(), &env.ns, &ar),
+        };
         let name = obj.metadata.name.clone().expect("name");
         api.patch(
             &name,

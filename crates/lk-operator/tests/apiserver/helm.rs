@@ -38,7 +38,7 @@ async fn chart_renders_and_passes_a_server_side_dry_run() {
     let Some(env) = harness::env("helm").await else {
         return;
     };
-    let csi = "csi: {enabled: true, fs: \"10.0.0.1@tcp:/lustre\", clusters: {lab: \"10.0.0.9@tcp:/lab\"}, storageClass: {create: true, name: lk-NS}}\n";
+    let csi = "csi: {enabled: true, fs: \"10.0.0.1@tcp:/lustre\", clusters: {lab: \"10.0.0.9@tcp:/lab\"}, controller: {shareRoots: {lab: /mnt/lab}}, storageClass: {create: true, name: lk-NS}}\n";
     for values in [None, Some("operator: {watchNamespace: NS}\n"), Some(csi)] {
         let values = values.map(|v| v.replace("NS", &env.ns));
         let rendered = render(&env.ns, values.as_deref());

@@ -9,3 +9,4 @@ mod helm;
 mod lifecycle;
 mod replacement;
 mod scaling;
+mod storage_class;
