@@ -20,14 +20,6 @@ use crate::cmd::in_cluster::{GuestStorage, VolumeArgs};
 /// How long a guest has to release a detached disk.
 const DETACH_WAIT: Duration = Duration::from_secs(90);
 
-fn conn_from_env() -> Conn {
-    Conn {
-        uri: std::env::var("LUSTREKIT_URI").unwrap_or_else(|_| lk_libvirt::DEFAULT_URI.into()),
-        state_dir: std::env::var("LUSTREKIT_STATE_DIR")
-            .unwrap_or_else(|_| "/var/lib/lustrekit".into()),
-    }
-}
-
 /// The address a node serves on: the one of its first NID (`10.0.0.5@tcp` → 10.0.0.5).
 fn node_address(guest: &GuestStorage) -> anyhow::Result<IpAddr> {
     let node = guest
@@ -207,7 +199,7 @@ fn attach_file(args: &VolumeArgs, name: &str, domain: &str) -> anyhow::Result<()
     }
     vols.set_attached(name, Some(domain))?;
     let source = file_source(&vols, name)?;
-    let plugged = conn_from_env()
+    let plugged = Conn::from_env()
         .connect()
         .and_then(|lv| plug(&lv, domain, name, &source));
     match plugged {
@@ -229,7 +221,7 @@ fn detach_file(args: &VolumeArgs, name: &str) -> anyhow::Result<()> {
     let vols = local_volumes(args)?;
     if let Some(domain) = vols.info(name)?.attached_to {
         let source = file_source(&vols, name)?;
-        unplug(&conn_from_env().connect()?, &domain, name, &source)?;
+        unplug(&Conn::from_env().connect()?, &domain, name, &source)?;
     }
     vols.set_attached(name, None)?;
     lk_storage_cli::storage::done(args.volume.root.json, &format!("detached volume {name}"))

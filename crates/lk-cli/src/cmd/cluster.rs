@@ -24,6 +24,16 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// The settings the flags would default to (`LUSTREKIT_URI`, `LUSTREKIT_STATE_DIR`), for
+    /// commands that reach a cluster without taking these flags (`share`/`volume --cluster`).
+    pub fn from_env() -> Self {
+        Self {
+            uri: std::env::var("LUSTREKIT_URI").unwrap_or_else(|_| lk_libvirt::DEFAULT_URI.into()),
+            state_dir: std::env::var("LUSTREKIT_STATE_DIR")
+                .unwrap_or_else(|_| "/var/lib/lustrekit".into()),
+        }
+    }
+
     pub fn connect(&self) -> anyhow::Result<Libvirt> {
         Ok(Libvirt::connect(&self.uri)?)
     }

@@ -195,11 +195,7 @@ pub struct GuestStorage {
 impl GuestStorage {
     /// Resolves the cluster, picks the node and places the binary in the shared folder.
     pub fn open(target: &ClusterArgs, cluster: &str) -> anyhow::Result<Self> {
-        let conn = Conn {
-            uri: std::env::var("LUSTREKIT_URI").unwrap_or_else(|_| lk_libvirt::DEFAULT_URI.into()),
-            state_dir: std::env::var("LUSTREKIT_STATE_DIR")
-                .unwrap_or_else(|_| "/var/lib/lustrekit".into()),
-        };
+        let conn = Conn::from_env();
         let c = ClusterRef::resolve(cluster, &conn)?;
         let plan = c.require_plan()?.clone();
         let (node, mount) = choose_node(&plan, target.node.as_deref())?;
