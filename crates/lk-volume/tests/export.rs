@@ -42,6 +42,15 @@ fn qemu_io_nbd(uri: &str, command: &str) -> String {
     text
 }
 
+fn store(root: &Path) -> Volumes {
+    Volumes::new(
+        root.join("volumes"),
+        Arc::new(LocalRunner),
+        standin(root),
+        VolumeConfig::default(),
+    )
+}
+
 fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
@@ -53,12 +62,7 @@ fn export_serves_the_volume_and_counts_as_attached() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let vols = Volumes::new(
-        dir.path().join("volumes"),
-        Arc::new(LocalRunner),
-        standin(dir.path()),
-        VolumeConfig::default(),
-    );
+    let vols = store(dir.path());
     let req = |name: &str| CreateRequest {
         name: name.into(),
         size: 16 * MIB,
@@ -124,12 +128,7 @@ fn a_failed_export_leaves_the_volume_as_it_was() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let vols = Volumes::new(
-        dir.path().join("volumes"),
-        Arc::new(LocalRunner),
-        standin(dir.path()),
-        VolumeConfig::default(),
-    );
+    let vols = store(dir.path());
     vols.create(&CreateRequest {
         name: "c".into(),
         size: 16 * MIB,
