@@ -13,7 +13,7 @@ use md5::{Digest, Md5};
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::error::{SwiftError, SwiftResult};
-use crate::index::{Index, ObjectRecord};
+use crate::index::{Entry, Index, ListParams, ObjectRecord};
 use crate::meta::{keys, Meta, MetaStore};
 use crate::store::Store;
 use crate::time::Timestamp;
@@ -218,6 +218,34 @@ impl Gateway {
     pub fn load_object(&self, a: &str, c: &str, o: &str) -> SwiftResult<ObjectInfo> {
         let path = self.store.object_path(a, c, o)?;
         self.load_object_at(a, c, o, path)
+    }
+
+    /// A page of a container listing with every ETag filled in. The sync lists a file written
+    /// through POSIX at once and hashes it afterwards; a row still without its ETag gets the
+    /// MD5 now, recorded as a read records it, so no listing shows an empty ETag. A row whose
+    /// file went away meanwhile is left out.
+    pub fn list_objects_hashed(
+        &self,
+        a: &str,
+        c: &str,
+        p: &ListParams,
+    ) -> SwiftResult<Vec<Entry<ObjectRecord>>> {
+        let entries = self.index.list_objects(a, c, p)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            match e {
+                Entry::Item(mut r) if r.etag.is_empty() => match self.load_object(a, c, &r.name) {
+                    Ok(info) => {
+                        r.etag = info.etag().to_string();
+                        out.push(Entry::Item(r));
+                    }
+                    Err(SwiftError::NotFound) => {}
+                    Err(err) => return Err(err),
+                },
+                other => out.push(other),
+            }
+        }
+        Ok(out)
     }
 
     /// As [`Gateway::load_object`] for an already checked path.

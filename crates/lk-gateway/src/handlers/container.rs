@@ -163,7 +163,7 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
             }
         };
         let entries = match params {
-            Some(p) => Some(g.index.list_objects(&acct, &cont, &p)?),
+            Some(p) => Some(g.list_objects_hashed(&acct, &cont, &p)?),
             None => None,
         };
         Ok((meta, rec, entries))

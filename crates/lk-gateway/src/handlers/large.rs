@@ -312,7 +312,7 @@ fn resolve_dlo(gw: &Gateway, a: &str, c: &str, prefix: &str) -> SwiftResult<Reso
     let mut h = Md5::new();
     let mut segs = Vec::new();
     let mut total = 0;
-    for e in gw.index.list_objects(a, c, &p)? {
+    for e in gw.list_objects_hashed(a, c, &p)? {
         let Entry::Item(r) = e else { continue };
         h.update(r.etag.as_bytes());
         total += r.size;

@@ -259,3 +259,45 @@ fn gateway_writes_count_once_and_posix_files_get_their_etag() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A listing never shows an empty ETag: with hashing off (`--no-etag`) the sync lists POSIX
+/// files without one, and the gateway's listing hashes those rows when it serves them.
+#[test]
+fn listings_fill_in_etags_the_sync_has_not_computed_yet() {
+    let t = tree(&["acct/cont"]);
+    let sync = start(&t, &["--no-etag"]);
+    for i in 0..5 {
+        write(
+            &t.root.join(format!("acct/cont/p/f{i}")),
+            format!("posix {i}").as_bytes(),
+        );
+    }
+    wait_converged(&t.root, &t.state, CONVERGE, &|| sync.log());
+    let gw = lk_gateway::Gateway::open(settings(&t)).expect("gateway");
+    let params = lk_gateway::index::ListParams {
+        limit: 100,
+        ..Default::default()
+    };
+    let raw = gw
+        .index
+        .list_objects("acct", "cont", &params)
+        .expect("list");
+    let unhashed = raw
+        .iter()
+        .filter(|e| matches!(e, lk_gateway::index::Entry::Item(r) if r.etag.is_empty()))
+        .count();
+    assert_eq!(unhashed, 5, "the sync listed them without ETags");
+    let listed = gw
+        .list_objects_hashed("acct", "cont", &params)
+        .expect("hashed listing");
+    assert_eq!(listed.len(), 5);
+    for e in listed {
+        let lk_gateway::index::Entry::Item(r) = e else {
+            panic!("no delimiter, no subdir")
+        };
+        let want = lk_gateway::gateway::md5_file(&t.root.join("acct/cont").join(&r.name))
+            .expect("md5")
+            .0;
+        assert_eq!(r.etag, want, "{}", r.name);
+    }
+}
