@@ -53,7 +53,7 @@ pub fn info_json(gw: &Gateway) -> serde_json::Value {
             "max_manifest_segments": l.max_manifest_segments,
             "max_manifest_size": l.max_manifest_size,
             "min_segment_size": 1,
-            "yield_frequency": 10,
+            "yield_frequency": super::slo_heartbeat::YIELD_FREQUENCY.as_secs(),
             "allow_async_delete": false,
         },
         "dlo": {"max_segments": l.max_dlo_segments},

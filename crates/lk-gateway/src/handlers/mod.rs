@@ -13,6 +13,7 @@ pub mod container;
 pub mod large;
 pub mod misc;
 pub mod object;
+pub mod slo_heartbeat;
 pub mod slo_put;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::meta::Meta;
 use crate::path::{parse_query, parse_target, query_get, Target};
 
 /// A parsed request (the body travels separately).
+#[derive(Clone)]
 pub struct Req {
     /// Method.
     pub method: Method,

@@ -22,6 +22,7 @@ use crate::meta::{check_limits, headers_to_meta, keys};
 use crate::path::split_container_object;
 use crate::put::write_stream;
 use crate::server::RequestBody;
+use crate::time::Timestamp;
 
 /// One entry of a manifest PUT body: a `path` segment or inline `data`. Unknown keys (a
 /// typo such as `teag`) are a 400, as in Swift, rather than a check silently skipped.
@@ -212,7 +213,20 @@ fn segment_errors(errors: &[(String, String)]) -> SwiftResult<Response<Body>> {
     )
 }
 
-/// `PUT ?multipart-manifest=put`.
+/// What a manifest PUT ends with after its segments were checked.
+pub(super) enum SloOutcome {
+    Created {
+        etag: String,
+        timestamp: Timestamp,
+    },
+    /// Segments that are missing, unreadable or do not match (Swift's 400 with a list).
+    BadSegments(Vec<(String, String)>),
+    Failed(SwiftError),
+}
+
+/// `PUT ?multipart-manifest=put`. With `?heartbeat=on` the answer is a 202 at once, kept
+/// alive with whitespace while the segments are checked, and the outcome follows in the
+/// body (handlers/slo_heartbeat.rs), as Swift does for manifests of many segments.
 pub async fn put_slo(
     gw: &Arc<Gateway>,
     req: &Req,
@@ -236,25 +250,93 @@ pub async fn put_slo(
             limits.max_manifest_segments
         )));
     }
+    if super::slo_heartbeat::requested(req) {
+        let accept = req_accept(req);
+        let (gw, req) = (gw.clone(), req.clone());
+        let (a, c, o) = (a.to_string(), c.to_string(), o.to_string());
+        let work = async move {
+            store_manifest(&gw, &req, (&a, &c, &o), &parsed, if_none_match_any).await
+        };
+        return super::slo_heartbeat::respond(accept, work);
+    }
+    match store_manifest(gw, req, (a, c, o), &parsed, if_none_match_any).await {
+        SloOutcome::Created { etag, timestamp } => finish(
+            resp(StatusCode::CREATED)
+                .header("Etag", hv(&format!("\"{etag}\"")))
+                .header("Last-Modified", hv(&timestamp.http_date()))
+                .header("X-Timestamp", hv(&timestamp.to_x_timestamp()))
+                .header("Content-Type", "text/html; charset=UTF-8"),
+            body::empty(),
+        ),
+        SloOutcome::BadSegments(errors) => segment_errors(&errors),
+        SloOutcome::Failed(e) => Err(e),
+    }
+}
+
+fn req_accept(req: &Req) -> Option<String> {
+    req.header("accept").map(str::to_string)
+}
+
+/// Checks the segments and writes the manifest.
+async fn store_manifest(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    (a, c, o): (&str, &str, &str),
+    parsed: &[PutSegment],
+    if_none_match_any: bool,
+) -> SloOutcome {
+    let checked = match check_segments(gw, req, (a, c, o), parsed).await {
+        Ok(checked) => checked,
+        Err(e) => return SloOutcome::Failed(e),
+    };
     let Checked {
         stored,
         errors,
         etag,
         total,
-    } = check_segments(gw, req, (a, c, o), &parsed).await?;
+    } = checked;
     let slo_etag = hex::encode(etag.finalize());
     if !errors.is_empty() {
-        return segment_errors(&errors);
+        return SloOutcome::BadSegments(errors);
     }
+    match write_manifest(
+        gw,
+        req,
+        (a, c, o),
+        stored,
+        &slo_etag,
+        total,
+        if_none_match_any,
+    )
+    .await
+    {
+        Ok(timestamp) => SloOutcome::Created {
+            etag: slo_etag,
+            timestamp,
+        },
+        Err(e) => SloOutcome::Failed(e),
+    }
+}
+
+async fn write_manifest(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    (a, c, o): (&str, &str, &str),
+    stored: Vec<StoredSegment>,
+    slo_etag: &str,
+    total: u64,
+    if_none_match_any: bool,
+) -> SwiftResult<Timestamp> {
     if let Some(want) = req.header("etag").map(|e| e.trim_matches('"')) {
-        if !want.eq_ignore_ascii_case(&slo_etag) {
+        if !want.eq_ignore_ascii_case(slo_etag) {
             return Err(SwiftError::Unprocessable(
                 "manifest ETag does not match its segments".into(),
             ));
         }
     }
+    let limits = &gw.settings.limits;
     let (mut meta, _) = headers_to_meta(&req.headers, "object")?;
-    check_limits(&meta, "object", &limits)?;
+    check_limits(&meta, "object", limits)?;
     let ct = req
         .header("content-type")
         .filter(|c| !c.is_empty())
@@ -262,7 +344,7 @@ pub async fn put_slo(
         .unwrap_or_else(|| crate::gateway::guess_content_type(o).to_string());
     meta.insert(keys::CONTENT_TYPE.into(), ct);
     meta.insert(keys::SLO.into(), "True".into());
-    meta.insert(keys::SLO_ETAG.into(), slo_etag.clone());
+    meta.insert(keys::SLO_ETAG.into(), slo_etag.to_string());
     meta.insert(keys::SLO_SIZE.into(), total.to_string());
     crate::expiry::store(&mut meta, super::object::requested_expiry(req)?);
     let manifest =
@@ -280,13 +362,5 @@ pub async fn put_slo(
     };
     let stream = futures_util::stream::iter([Ok(manifest)]);
     let info = write_stream(gw, spec, stream, None).await?;
-    let ts = info.timestamp();
-    finish(
-        resp(StatusCode::CREATED)
-            .header("Etag", hv(&format!("\"{slo_etag}\"")))
-            .header("Last-Modified", hv(&ts.http_date()))
-            .header("X-Timestamp", hv(&ts.to_x_timestamp()))
-            .header("Content-Type", "text/html; charset=UTF-8"),
-        body::empty(),
-    )
+    Ok(info.timestamp())
 }

@@ -56,3 +56,51 @@ fn corrupt_manifest_is_a_500_and_its_delete_leaks_no_segment() {
         );
     }
 }
+
+/// `?heartbeat=on`: a 202 at once, whitespace, then `\r\n\r\n` and the outcome, as text or
+/// JSON; a bad segment is reported in the body, and nothing is stored for it.
+#[test]
+fn heartbeat_manifest_put_reports_in_the_body() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = Gw::start(dir.path(), &[]);
+    let t = gw.token("test:tester", "testing");
+    let auth = ("X-Auth-Token", t.as_str());
+    assert_eq!(gw.req("PUT", "/v1/AUTH_test/c", &[auth], b"").status, 201);
+    assert_eq!(
+        gw.req("PUT", "/v1/AUTH_test/c/s", &[auth], b"abc").status,
+        201
+    );
+    let path = "/v1/AUTH_test/c/m?multipart-manifest=put&heartbeat=on";
+    let ok = gw.req("PUT", path, &[auth], br#"[{"path": "/c/s"}]"#);
+    assert_eq!(ok.status, 202, "{}", ok.text());
+    let text = ok.text();
+    let (beat, outcome) = text.split_once("\r\n\r\n").expect("separator");
+    assert!(beat.chars().all(|c| c == ' '), "{beat:?}");
+    assert!(
+        outcome.contains("Response Status: 201 Created\n"),
+        "{outcome}"
+    );
+    assert!(outcome.contains("Etag: \""), "{outcome}");
+    assert_eq!(
+        gw.req("GET", "/v1/AUTH_test/c/m", &[auth], b"").text(),
+        "abc"
+    );
+
+    let json = [auth, ("Accept", "application/json")];
+    let bad = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/n?multipart-manifest=put&heartbeat=on",
+        &json,
+        br#"[{"path": "/c/missing"}]"#,
+    );
+    assert_eq!(bad.status, 202);
+    let text = bad.text();
+    let (_, outcome) = text.split_once("\r\n\r\n").expect("separator");
+    let v: serde_json::Value = serde_json::from_str(outcome).expect("json outcome");
+    assert_eq!(v["Response Status"], "400 Bad Request", "{v}");
+    assert_eq!(v["Errors"][0][0], "/c/missing", "{v}");
+    assert_eq!(
+        gw.req("HEAD", "/v1/AUTH_test/c/n", &[auth], b"").status,
+        404
+    );
+}
