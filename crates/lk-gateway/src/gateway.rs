@@ -120,7 +120,12 @@ impl ObjectInfo {
                     .get(keys::SLO_SIZE)
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(0),
-                self.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default(),
+                format!(
+                    "{}{}{}",
+                    self.etag(),
+                    crate::index::SLO_ETAG_PARAM,
+                    self.meta.get(keys::SLO_ETAG).map_or("", String::as_str)
+                ),
             )
         } else {
             (self.file_size, self.etag().to_string())

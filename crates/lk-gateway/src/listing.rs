@@ -132,13 +132,19 @@ pub fn render_objects(
             let v: Vec<serde_json::Value> = entries
                 .iter()
                 .map(|e| match e {
-                    Entry::Item(r) => json!({
-                        "hash": r.etag,
-                        "last_modified": iso(&r.timestamp),
-                        "bytes": r.size,
-                        "name": r.name,
-                        "content_type": r.content_type,
-                    }),
+                    Entry::Item(r) => {
+                        let mut o = json!({
+                            "hash": r.hash(),
+                            "last_modified": iso(&r.timestamp),
+                            "bytes": r.size,
+                            "name": r.name,
+                            "content_type": r.content_type,
+                        });
+                        if let Some(slo) = r.slo_etag() {
+                            o["slo_etag"] = json!(format!("\"{slo}\""));
+                        }
+                        o
+                    }
                     Entry::Subdir(d) => json!({ "subdir": d }),
                 })
                 .collect();
@@ -154,12 +160,15 @@ pub fn render_objects(
                 match e {
                     Entry::Item(r) => s.push_str(&format!(
                         "<object><name>{}</name><hash>{}</hash><bytes>{}</bytes>\
-                         <content_type>{}</content_type><last_modified>{}</last_modified></object>",
+                         <content_type>{}</content_type><last_modified>{}</last_modified>{}</object>",
                         xml_escape(&r.name),
-                        r.etag,
+                        r.hash(),
                         r.size,
                         xml_escape(&r.content_type),
-                        iso(&r.timestamp)
+                        iso(&r.timestamp),
+                        r.slo_etag()
+                            .map(|e| format!("<slo_etag>&quot;{e}&quot;</slo_etag>"))
+                            .unwrap_or_default()
                     )),
                     Entry::Subdir(d) => {
                         let d = xml_escape(d);

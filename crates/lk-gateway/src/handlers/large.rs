@@ -314,7 +314,7 @@ fn resolve_dlo(gw: &Gateway, a: &str, c: &str, prefix: &str) -> SwiftResult<Reso
     let mut total = 0;
     for e in gw.list_objects_hashed(a, c, &p)? {
         let Entry::Item(r) = e else { continue };
-        h.update(r.etag.as_bytes());
+        h.update(r.hash().as_bytes());
         total += r.size;
         segs.push(Segment {
             source: Source::File(gw.store.object_path(a, c, &r.name)?),

@@ -77,7 +77,8 @@ pub struct ObjectRecord {
     pub name: String,
     /// Logical size in bytes (for an SLO: the sum of its segments).
     pub size: u64,
-    /// ETag as listed (MD5 hex; for an SLO the SLO etag).
+    /// ETag as listed: MD5 hex; for an SLO, as Swift's container records hold it, the
+    /// manifest's MD5 then `; slo_etag=` and the SLO's etag (see [`ObjectRecord::hash`]).
     pub etag: String,
     /// Content-Type.
     pub content_type: String,
@@ -85,6 +86,23 @@ pub struct ObjectRecord {
     pub timestamp: String,
     /// The file's mtime in ns when indexed (lets a reconciler spot changed files).
     pub mtime_ns: i64,
+}
+
+/// The separator of an SLO's two ETags in [`ObjectRecord::etag`].
+pub const SLO_ETAG_PARAM: &str = "; slo_etag=";
+
+impl ObjectRecord {
+    /// The listing's `hash`: the MD5 of what is stored (for an SLO, of its manifest).
+    pub fn hash(&self) -> &str {
+        self.etag
+            .split_once(SLO_ETAG_PARAM)
+            .map_or(self.etag.as_str(), |(h, _)| h)
+    }
+
+    /// An SLO's etag (the MD5 of its segments' etags), listed as `slo_etag`.
+    pub fn slo_etag(&self) -> Option<&str> {
+        self.etag.split_once(SLO_ETAG_PARAM).map(|(_, s)| s)
+    }
 }
 
 /// What a feeder needs to compare an indexed object with its file (see

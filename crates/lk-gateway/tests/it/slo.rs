@@ -104,3 +104,58 @@ fn heartbeat_manifest_put_reports_in_the_body() {
         404
     );
 }
+
+/// A listed SLO has Swift's two ETags: `hash`, the MD5 of its manifest (what
+/// `?multipart-manifest=get` answers), and `slo_etag`, its own (what a GET answers), in JSON
+/// and XML; a DLO over it hashes the listed `hash`.
+#[test]
+fn listings_give_an_slo_both_etags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = Gw::start(dir.path(), &[]);
+    let t = gw.token("test:tester", "testing");
+    let auth = ("X-Auth-Token", t.as_str());
+    assert_eq!(gw.req("PUT", "/v1/AUTH_test/c", &[auth], b"").status, 201);
+    assert_eq!(
+        gw.req("PUT", "/v1/AUTH_test/c/s", &[auth], b"abc").status,
+        201
+    );
+    let put = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/m?multipart-manifest=put",
+        &[auth],
+        br#"[{"path": "/c/s"}]"#,
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    let slo_etag = put.header("etag").expect("etag").to_string();
+    let manifest = gw.req(
+        "GET",
+        "/v1/AUTH_test/c/m?multipart-manifest=get",
+        &[auth],
+        b"",
+    );
+    let manifest_etag = manifest.header("etag").expect("etag").to_string();
+    assert_ne!(manifest_etag.trim_matches('"'), slo_etag.trim_matches('"'));
+
+    let listing = gw.req("GET", "/v1/AUTH_test/c?format=json", &[auth], b"");
+    let v: serde_json::Value = serde_json::from_str(&listing.text()).expect("json");
+    let m = v
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["name"] == "m"))
+        .expect("m listed");
+    assert_eq!(m["hash"], manifest_etag.trim_matches('"'), "{m}");
+    assert_eq!(m["slo_etag"], slo_etag, "{m}");
+    assert_eq!(m["bytes"], 3, "{m}");
+    let s = v
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["name"] == "s"));
+    assert!(s.is_some_and(|s| s.get("slo_etag").is_none()), "{v}");
+
+    let xml = gw
+        .req("GET", "/v1/AUTH_test/c?format=xml", &[auth], b"")
+        .text();
+    assert!(
+        xml.contains(&format!("<hash>{}</hash>", manifest_etag.trim_matches('"')))
+            && xml.contains("<slo_etag>&quot;"),
+        "{xml}"
+    );
+}
