@@ -558,9 +558,17 @@ fn recorded_changelog_follow_mode_commits_then_clears() {
         &[("FAKE_LFS_DIR", &l.fake)],
     );
     let last = l.next_index - 1;
+    // Records may come in more than one batch, each cleared when committed: wait for the
+    // clear of the last one, not for the first clear.
+    let done = format!("{MDT} cl1 {last}");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while l.clears().is_empty() {
-        assert!(Instant::now() < deadline, "no clear:\n{}", sync.log());
+    while !l.clears().contains(&done) {
+        assert!(
+            Instant::now() < deadline,
+            "no clear up to {last} ({:?}):\n{}",
+            l.clears(),
+            sync.log()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     l.assert_clears(MDT, last);
