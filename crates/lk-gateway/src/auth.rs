@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 //! tempauth v1.0: users from the config, random tokens that expire, container ACLs.
 //!
-//! A token grants access to its own account only; there is no reseller admin, so no token
-//! ever reaches another account. Inside the account, an `admin` user may do everything; other
-//! users need the container's `X-Container-Read` / `X-Container-Write` ACL to name them
-//! (`account:user`, `account:*`, `account`, `*:user`, `*:*` or `*`). Referrer ACLs (`.r:`) are
-//! not supported: there are no anonymous requests.
+//! Inside its own account, an `admin` user may do everything; other users need the
+//! container's `X-Container-Read` / `X-Container-Write` ACL to name them (`account:user`,
+//! `account:*`, `account`, `*:user`, `*:*` or `*`). A token reaches a container of another
+//! account only when that container's ACL names the token's account explicitly
+//! (`account:user`, `account:*` or `account`; wildcards grant their own account only), as
+//! Swift's cross-account container ACLs do; account-level requests and container changes stay
+//! with the account's own admins. There is no reseller admin. Referrer ACLs (`.r:`) are not
+//! supported: there are no anonymous requests.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -122,17 +125,27 @@ impl Auth {
     }
 }
 
-/// Whether a container ACL (`X-Container-Read`/`-Write` value) grants `s` access.
+/// Whether a container ACL (`X-Container-Read`/`-Write` value) grants `s` access to a
+/// container of its own account.
 pub fn acl_allows(acl: Option<&str>, s: &Session) -> bool {
     let Some(acl) = acl else { return false };
     acl.split(',').map(str::trim).any(|item| {
-        item == "*"
-            || item == "*:*"
-            || item == s.account
-            || item == format!("{}:{}", s.account, s.user)
-            || item == format!("{}:*", s.account)
-            || item == format!("*:{}", s.user)
+        item == "*" || item == "*:*" || item == format!("*:{}", s.user) || names(item, s)
     })
+}
+
+/// Whether a container ACL grants `s` access to a container of *another* account: only an
+/// item naming `s`'s account does (a wildcard granting everyone everywhere would open every
+/// account to every other).
+pub fn acl_allows_foreign(acl: Option<&str>, s: &Session) -> bool {
+    let Some(acl) = acl else { return false };
+    acl.split(',').map(str::trim).any(|item| names(item, s))
+}
+
+fn names(item: &str, s: &Session) -> bool {
+    item == s.account
+        || item == format!("{}:{}", s.account, s.user)
+        || item == format!("{}:*", s.account)
 }
 
 #[cfg(test)]
@@ -198,6 +211,11 @@ mod tests {
         assert!(acl_allows(Some("*"), &s));
         assert!(!acl_allows(Some("b:w,.r:*"), &s));
         assert!(!acl_allows(None, &s));
+        assert!(acl_allows_foreign(Some("x:y, b:v"), &s));
+        assert!(acl_allows_foreign(Some("b"), &s));
+        for wildcard in ["*", "*:*", "*:v", "b:w", ".r:*"] {
+            assert!(!acl_allows_foreign(Some(wildcard), &s), "{wildcard}");
+        }
     }
 }
 

@@ -187,7 +187,7 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         .header("Accept-Ranges", "bytes")
         .header("Content-Type", format.content_type());
     b = add_meta(b, &meta, &["X-Container-Meta-"]);
-    if req.is_admin() {
+    if req.is_admin_of(a) {
         b = add_meta(b, &meta, &ACL_HEADERS);
     }
     let Some(entries) = entries else {

@@ -50,12 +50,11 @@ pub async fn handle(
             if let Some(src) = req.header("x-copy-from") {
                 let (sc, so) = split_container_object(&decode(src)?, &gw.settings.limits, true)?;
                 let so = so.unwrap_or_default();
-                if let Some(acct) = req.header("x-copy-from-account") {
-                    if acct != format!("{}{a}", crate::config::RESELLER_PREFIX) {
-                        return Err(SwiftError::Forbidden("cross-account copy".into()));
-                    }
-                }
-                return copy(gw, req, a, (&sc, &so), (c, o)).await;
+                let sa = match req.header("x-copy-from-account") {
+                    Some(v) => account_of(v)?,
+                    None => a.to_string(),
+                };
+                return copy(gw, req, (&sa, &sc, &so), (a, c, o)).await;
             }
             if req.q("multipart-manifest") == Some("put") {
                 return super::slo_put::put_slo(gw, req, a, c, o, body).await;
@@ -84,13 +83,12 @@ pub async fn handle(
             );
             let (dc, d_o) = split_container_object(&decode(dest)?, &gw.settings.limits, true)
                 .map_err(|_| malformed)?;
-            if let Some(acct) = req.header("destination-account") {
-                if acct != format!("{}{a}", crate::config::RESELLER_PREFIX) {
-                    return Err(SwiftError::Forbidden("cross-account copy".into()));
-                }
-            }
-            authorize(gw, req, a, Access::Write(&dc)).await?;
-            copy(gw, req, a, (c, o), (&dc, &d_o.unwrap_or_default())).await
+            let da = match req.header("destination-account") {
+                Some(v) => account_of(v)?,
+                None => a.to_string(),
+            };
+            authorize(gw, req, &da, Access::Write(&dc)).await?;
+            copy(gw, req, (a, c, o), (&da, &dc, &d_o.unwrap_or_default())).await
         }
         _ => Err(SwiftError::MethodNotAllowed),
     }
@@ -482,20 +480,37 @@ fn copied_part(req: &Req, src: &Resolved) -> SwiftResult<Vec<crate::body::Segmen
 /// Server-side copy (COPY, or PUT with X-Copy-From): the source's content (a large object's
 /// concatenated segments, unless `?multipart-manifest=get` copies an SLO manifest itself)
 /// streamed into a new object.
+/// The account an `X-Copy-From-Account` / `Destination-Account` value names (`AUTH_name`).
+fn account_of(value: &str) -> SwiftResult<String> {
+    value
+        .strip_prefix(crate::config::RESELLER_PREFIX)
+        .filter(|a| !a.is_empty() && !a.contains('/'))
+        .map(str::to_string)
+        .ok_or(SwiftError::BadPath("Bad account name"))
+}
+
+/// Copies an object, within an account or (when both container ACLs allow the caller)
+/// across accounts. The caller has checked write access to the destination.
 async fn copy(
     gw: &Arc<Gateway>,
     req: &Req,
-    a: &str,
-    (sc, so): (&str, &str),
-    (dc, d_o): (&str, &str),
+    (sa, sc, so): (&str, &str, &str),
+    (da, dc, d_o): (&str, &str, &str),
 ) -> SwiftResult<Response<Body>> {
-    authorize(gw, req, a, Access::Read(sc)).await?;
-    let src = load(gw, a, sc, so).await?;
+    authorize(gw, req, sa, Access::Read(sc)).await?;
+    let src = load(gw, sa, sc, so).await?;
     let raw_manifest = wants_manifest_itself(req, &src);
+    if raw_manifest && sa != da && (src.is_slo() || src.dlo().is_some()) {
+        // A manifest names its segments in its own account: copied as it is into another
+        // account it would name that account's objects of the same names.
+        return Err(SwiftError::Forbidden(
+            "a manifest is not copied to another account as a manifest".into(),
+        ));
+    }
     let resolved = if raw_manifest {
         Resolved::single(&src)
     } else {
-        large::resolve(gw, req, a, &src).await?
+        large::resolve(gw, req, sa, &src).await?
     };
     let mut meta = if req
         .header("x-fresh-metadata")
@@ -530,7 +545,7 @@ async fn copy(
     expiry::store(&mut meta, requested_expiry(req)?);
     let part = copied_part(req, &resolved)?;
     let spec = PutSpec {
-        account: a.into(),
+        account: da.into(),
         container: dc.into(),
         object: d_o.into(),
         meta,
@@ -543,13 +558,17 @@ async fn copy(
         .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
         .boxed();
     let info = write_stream(gw, spec, stream, None).await?;
-    finish(
-        created(&info)
-            .header("X-Copied-From", hv(&format!("{sc}/{so}")))
-            .header(
-                "X-Copied-From-Last-Modified",
-                hv(&src.timestamp().http_date()),
-            ),
-        body::empty(),
-    )
+    let mut b = created(&info)
+        .header("X-Copied-From", hv(&format!("{sc}/{so}")))
+        .header(
+            "X-Copied-From-Last-Modified",
+            hv(&src.timestamp().http_date()),
+        );
+    if sa != da {
+        b = b.header(
+            "X-Copied-From-Account",
+            hv(&format!("{}{sa}", crate::config::RESELLER_PREFIX)),
+        );
+    }
+    finish(b, body::empty())
 }

@@ -180,6 +180,116 @@ fn tokens_only_reach_their_own_account() {
     );
 }
 
+/// Swift's cross-account container ACLs: a container of `other` whose ACL names `test:tester`
+/// (or `test`) is readable, then writable, by test's token; wildcards grant nothing across
+/// accounts; the account itself and container changes stay with other's admin, and the ACL
+/// headers are not shown to the foreign reader.
+#[test]
+fn container_acls_may_name_another_account_and_only_explicitly() {
+    let (_dir, gw, t, o) = setup();
+    let mine = [("X-Auth-Token", t.as_str())];
+    let theirs = [("X-Auth-Token", o.as_str())];
+    let post = |headers: &[(&str, &str)]| {
+        let mut h = headers.to_vec();
+        h.push(theirs[0]);
+        assert_eq!(gw.req("POST", "/v1/AUTH_other/c", &h, b"").status, 204);
+    };
+    let get = || gw.req("GET", "/v1/AUTH_other/c/private", &mine, b"");
+    for wildcard in ["*", "*:*", "*:tester"] {
+        post(&[("X-Container-Read", wildcard)]);
+        assert_eq!(
+            get().status,
+            403,
+            "{wildcard} grants nothing across accounts"
+        );
+    }
+    post(&[("X-Container-Read", "test:tester")]);
+    let r = get();
+    assert_eq!((r.status, r.text().as_str()), (200, "other"));
+    let listing = gw.req("GET", "/v1/AUTH_other/c", &mine, b"");
+    assert_eq!(listing.status, 200);
+    assert!(
+        listing.header("x-container-read").is_none(),
+        "ACLs are the owner's"
+    );
+    let put = |name: &str| {
+        gw.req(
+            "PUT",
+            &format!("/v1/AUTH_other/c/{name}"),
+            &mine,
+            b"from test",
+        )
+        .status
+    };
+    assert_eq!(put("w1"), 403, "read ACL only");
+    post(&[("X-Container-Write", "test")]);
+    assert_eq!(put("w2"), 201);
+    assert_eq!(
+        std::fs::read(gw.root.join("other/c/w2")).expect("written"),
+        b"from test"
+    );
+    for (m, p) in [
+        ("GET", "/v1/AUTH_other"),
+        ("POST", "/v1/AUTH_other/c"),
+        ("DELETE", "/v1/AUTH_other/c"),
+        ("PUT", "/v1/AUTH_other/c2"),
+    ] {
+        assert_eq!(gw.req(m, p, &mine, b"").status, 403, "{m} {p}");
+    }
+    // Copies across accounts need both ends: read on the source, write on the destination.
+    let copy_in = gw.req(
+        "COPY",
+        "/v1/AUTH_test/c/private",
+        &[
+            mine[0],
+            ("Destination", "c/copied"),
+            ("Destination-Account", "AUTH_other"),
+        ],
+        b"",
+    );
+    assert_eq!(copy_in.status, 201, "{}", copy_in.text());
+    let copy_out = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/fetched",
+        &[
+            mine[0],
+            ("X-Copy-From", "c/w2"),
+            ("X-Copy-From-Account", "AUTH_other"),
+        ],
+        b"",
+    );
+    assert_eq!(copy_out.status, 201, "{}", copy_out.text());
+    assert_eq!(copy_out.header("x-copied-from-account"), Some("AUTH_other"));
+    assert_eq!(
+        std::fs::read(gw.root.join("test/c/fetched")).expect("fetched"),
+        b"from test"
+    );
+    post(&[("X-Container-Read", ""), ("X-Container-Write", "")]);
+    assert_eq!(get().status, 403, "ACL removed");
+    let again = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/again",
+        &[
+            mine[0],
+            ("X-Copy-From", "c/w2"),
+            ("X-Copy-From-Account", "AUTH_other"),
+        ],
+        b"",
+    );
+    assert_eq!(again.status, 403, "no read ACL, no copy");
+    let bad = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/bad",
+        &[
+            mine[0],
+            ("X-Copy-From", "c/w2"),
+            ("X-Copy-From-Account", "other"),
+        ],
+        b"",
+    );
+    assert_eq!(bad.status, 412, "not AUTH_name");
+}
+
 #[test]
 fn bounded_headers_and_bodies_and_expiring_tokens() {
     let dir = tempfile::tempdir().expect("tempdir");
