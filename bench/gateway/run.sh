@@ -72,6 +72,7 @@ start_lk
 # ---------- OpenStack Swift, single node
 SW=$W/swift
 mkdir -p "$SW/etc" "$SW/srv/sdb1" "$SW/log"
+# shellcheck disable=SC2034  # APORT, CPORT, OPORT are read through ${!port_var} below
 MPORT=$(free_port) APORT=$(free_port) CPORT=$(free_port) OPORT=$(free_port) PPORT=$(free_port)
 memcached -l 127.0.0.1 -p "$MPORT" -U 0 -u root -m 64 &
 pids+=($!)
