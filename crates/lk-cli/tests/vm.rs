@@ -389,6 +389,55 @@ fn bad_input_gives_a_clear_error_and_leaves_nothing() {
     assert!(left.is_empty(), "full disk left {left:?}");
 }
 
+/// A volume attached live as a file disk, where this host holds the volumes (a directory
+/// standing in for its Lustre mount): the guest writes through the disk, the image has it
+/// after the detach, and the volume is no longer attached.
+fn file_backed_attach(c: &Cluster) {
+    let root = Path::new(STATE_DIR).join(format!("attach-{}", c.name));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("volume root");
+    let r = root.to_string_lossy().into_owned();
+    let vol = |args: &[&str]| {
+        let mut all = vec!["volume", "--root", r.as_str()];
+        all.extend_from_slice(args);
+        all.push("--json");
+        let o = ok(&all);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
+    };
+    vol(&["create", "data", "--size", "16MiB"]);
+    let domain = format!("{}-client1", c.name);
+    let attached = vol(&["attach", "data", "--domain", &domain]);
+    let dev = attached["guest_device"].as_str().expect("guest_device");
+    let script = format!(
+        "for i in $(seq 90); do [ -b {dev} ] && break; sleep 1; done; \
+         printf lustrekit-attach | dd of={dev} bs=512 conv=sync oflag=direct status=none \
+         && echo written"
+    );
+    let o = ok(&["exec", &c.name, "client1", "--", "/bin/sh", "-c", &script]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("written"),
+        "{}",
+        text(&o)
+    );
+    vol(&["detach", "data"]);
+    assert!(vol(&["show", "data"])["attached_to"].is_null());
+    let raw = root.join("data.raw");
+    let conv = Command::new("qemu-img")
+        .args(["convert", "-f", "qcow2", "-O", "raw"])
+        .arg(root.join("volumes/data/base.qcow2"))
+        .arg(&raw)
+        .output()
+        .expect("qemu-img");
+    assert!(conv.status.success(), "{conv:?}");
+    let bytes = std::fs::read(&raw).expect("raw image");
+    assert!(
+        bytes.starts_with(b"lustrekit-attach"),
+        "the guest's write is in the image"
+    );
+    std::fs::remove_dir_all(&root).expect("remove the volume root");
+}
+
 #[test]
 fn three_nodes_up_stops_at_install_keeps_infra_then_down_leaves_nothing() {
     if !vm_tests_enabled() {
@@ -437,6 +486,7 @@ fn three_nodes_up_stops_at_install_keeps_infra_then_down_leaves_nothing() {
             );
             assert_eq!(o.status.code(), Some(7), "exec passes the exit code on");
         }
+        file_backed_attach(&c);
         // Logs were gathered for every node.
         for node in ["mds1", "oss1", "client1"] {
             let d = c.cluster_dir().join("shared/logs").join(node);
