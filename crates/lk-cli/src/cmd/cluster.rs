@@ -9,6 +9,9 @@ use lk_plan::Plan;
 
 use crate::topology_file;
 
+/// Where lustrekit keeps its state on the host unless told otherwise.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/lustrekit";
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct Conn {
     /// libvirt connection URI (qemu+ssh://host/system for another host).
@@ -18,7 +21,7 @@ pub struct Conn {
     #[arg(
         long,
         env = "LUSTREKIT_STATE_DIR",
-        default_value = "/var/lib/lustrekit"
+        default_value = DEFAULT_STATE_DIR
     )]
     pub state_dir: String,
 }
@@ -30,7 +33,7 @@ impl Conn {
         Self {
             uri: std::env::var("LUSTREKIT_URI").unwrap_or_else(|_| lk_libvirt::DEFAULT_URI.into()),
             state_dir: std::env::var("LUSTREKIT_STATE_DIR")
-                .unwrap_or_else(|_| "/var/lib/lustrekit".into()),
+                .unwrap_or_else(|_| DEFAULT_STATE_DIR.into()),
         }
     }
 

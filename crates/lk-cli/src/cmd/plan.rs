@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Where per-cluster pools and shared folders live on the host.
-    #[arg(long, default_value = "/var/lib/lustrekit")]
+    #[arg(long, default_value = crate::cmd::cluster::DEFAULT_STATE_DIR)]
     pub state_dir: String,
     /// Where to compile Lustre for `spec.lustre.source: build` (`auto` probes KVM).
     #[arg(long, value_enum, default_value_t = crate::cmd::build::BuildOnArg::Auto)]

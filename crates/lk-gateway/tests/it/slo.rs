@@ -57,19 +57,26 @@ fn corrupt_manifest_is_a_500_and_its_delete_leaks_no_segment() {
     }
 }
 
+/// A gateway with container `c` holding the 3-byte object `s`, and an admin token.
+fn with_segment() -> (tempfile::TempDir, Gw, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = Gw::start(dir.path(), &[]);
+    let t = gw.token("test:tester", "testing");
+    let auth = [("X-Auth-Token", t.as_str())];
+    assert_eq!(gw.req("PUT", "/v1/AUTH_test/c", &auth, b"").status, 201);
+    assert_eq!(
+        gw.req("PUT", "/v1/AUTH_test/c/s", &auth, b"abc").status,
+        201
+    );
+    (dir, gw, t)
+}
+
 /// `?heartbeat=on`: a 202 at once, whitespace, then `\r\n\r\n` and the outcome, as text or
 /// JSON; a bad segment is reported in the body, and nothing is stored for it.
 #[test]
 fn heartbeat_manifest_put_reports_in_the_body() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gw = Gw::start(dir.path(), &[]);
-    let t = gw.token("test:tester", "testing");
+    let (_dir, gw, t) = with_segment();
     let auth = ("X-Auth-Token", t.as_str());
-    assert_eq!(gw.req("PUT", "/v1/AUTH_test/c", &[auth], b"").status, 201);
-    assert_eq!(
-        gw.req("PUT", "/v1/AUTH_test/c/s", &[auth], b"abc").status,
-        201
-    );
     let path = "/v1/AUTH_test/c/m?multipart-manifest=put&heartbeat=on";
     let ok = gw.req("PUT", path, &[auth], br#"[{"path": "/c/s"}]"#);
     assert_eq!(ok.status, 202, "{}", ok.text());
@@ -107,18 +114,11 @@ fn heartbeat_manifest_put_reports_in_the_body() {
 
 /// A listed SLO has Swift's two ETags: `hash`, the MD5 of its manifest (what
 /// `?multipart-manifest=get` answers), and `slo_etag`, its own (what a GET answers), in JSON
-/// and XML; a DLO over it hashes the listed `hash`.
+/// and XML; a plain object has no `slo_etag`.
 #[test]
 fn listings_give_an_slo_both_etags() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gw = Gw::start(dir.path(), &[]);
-    let t = gw.token("test:tester", "testing");
+    let (_dir, gw, t) = with_segment();
     let auth = ("X-Auth-Token", t.as_str());
-    assert_eq!(gw.req("PUT", "/v1/AUTH_test/c", &[auth], b"").status, 201);
-    assert_eq!(
-        gw.req("PUT", "/v1/AUTH_test/c/s", &[auth], b"abc").status,
-        201
-    );
     let put = gw.req(
         "PUT",
         "/v1/AUTH_test/c/m?multipart-manifest=put",
