@@ -483,6 +483,29 @@ fn ha_on_real_lustre_with_dne_failover_and_failback() {
             &["failback", "rl-ha", "ost1"],
             "ost-hard-failback",
         ));
+        // Hard, the MGS+MDT pair: mds1 is fenced and both of its targets move to mds2.
+        rows.push(measured_move(
+            &["failover", "rl-ha", "mds1", "--hard"],
+            "mgs-mdt0-hard",
+        ));
+        let act = std::fs::read_to_string(Path::new(STATE_DIR).join("clusters/rl-ha/active.json"))
+            .unwrap_or_default();
+        assert!(
+            act.contains("\"rlha-MDT0000\": \"mds2\"") && act.contains("\"MGS\": \"mds2\""),
+            "{act}"
+        );
+        ok(&[
+            "up",
+            &fixture("ha.yaml").to_string_lossy(),
+            "--until",
+            "infra",
+        ]);
+        for (args, tag) in [
+            (&["failback", "rl-ha", "mgs"][..], "mgs-hard-failback"),
+            (&["failback", "rl-ha", "mds1"][..], "mdt0-hard-failback"),
+        ] {
+            rows.push(measured_move(args, tag));
+        }
         eprintln!("rl-ha failover summary:\n{}", rows.join("\n"));
     });
 }

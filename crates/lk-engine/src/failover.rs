@@ -56,6 +56,9 @@ pub struct Move {
     pub to: String,
     /// The old node was powered off first (fencing) and the pool force-imported.
     pub fenced: bool,
+    /// Other targets the fenced node served, moved with this one (`fs-MDT0000 to mds2`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<String>,
     pub seconds: f64,
     /// Verify output per client after the move.
     pub verified: BTreeMap<String, String>,
@@ -117,6 +120,19 @@ pub fn failover(
             known: format!("it is already served by {to}"),
         });
     }
+    // Fencing powers off everything the old node serves: its other failover targets move with
+    // this one, each to its other node, in mount order (an MGS before the MDT beside it).
+    let moving: Vec<(&FailoverTarget, String)> = plan
+        .failover
+        .iter()
+        .filter_map(|g| {
+            if g.label == f.label {
+                return Some((g, to.clone()));
+            }
+            let served = act.get(&g.label).unwrap_or(&g.primary);
+            (hard && *served == from).then(|| (g, other_node(g, &from)))
+        })
+        .collect();
     if hard {
         // Fencing first: a frozen owner that comes back with the pool imported loses writes.
         lv.power_off(domain_of(plan, &from)?)
@@ -133,23 +149,26 @@ pub fn failover(
         )?;
     }
     let args: &[&str] = if hard { &["--force"] } else { &[] };
-    run_on(
-        lv,
-        plan,
-        &script_phase(Verb::Takeover, f),
-        &to,
-        args,
-        opts,
-        obs,
-    )?;
-    act.insert(f.label.clone(), to.clone());
     let p = dir.join(ACTIVE_FILE);
-    let json = serde_json::to_vec_pretty(&act).map_err(|source| Error::Json {
-        action: "serialise",
-        path: p.clone(),
-        source,
-    })?;
-    write_atomic(&p, &json)?;
+    for (g, dest) in &moving {
+        run_on(
+            lv,
+            plan,
+            &script_phase(Verb::Takeover, g),
+            dest,
+            args,
+            opts,
+            obs,
+        )?;
+        // Recorded after each takeover, so a failure half-way leaves the truth behind.
+        act.insert(g.label.clone(), dest.clone());
+        let json = serde_json::to_vec_pretty(&act).map_err(|source| Error::Json {
+            action: "serialise",
+            path: p.clone(),
+            source,
+        })?;
+        write_atomic(&p, &json)?;
+    }
 
     let mut verified = BTreeMap::new();
     if let Some(verify) = plan
@@ -164,12 +183,26 @@ pub fn failover(
     }
     Ok(Move {
         target: f.label.clone(),
+        with: moving
+            .iter()
+            .filter(|(g, _)| g.label != f.label)
+            .map(|(g, dest)| format!("{} to {dest}", g.label))
+            .collect(),
         from,
         to,
         fenced: hard,
         seconds: t0.elapsed().as_secs_f64(),
         verified,
     })
+}
+
+/// The node of `g`'s pair that is not `node`.
+fn other_node(g: &FailoverTarget, node: &str) -> String {
+    if g.primary == node {
+        g.partner.clone()
+    } else {
+        g.primary.clone()
+    }
 }
 
 /// The domain of `node`; a failover pair naming a node the plan does not have is an error

@@ -17,7 +17,8 @@ pub struct Args {
     /// Node to move it to (default: the other node of its pair).
     #[arg(long)]
     pub to: Option<String>,
-    /// The current node is dead or hung: power its VM off (fencing), then force-import.
+    /// The current node is dead or hung: power its VM off (fencing), then force-import; the
+    /// other targets that node serves move with it.
     #[arg(long)]
     pub hard: bool,
     #[command(flatten)]
@@ -52,11 +53,16 @@ fn print(m: &lk_engine::failover::Move, json: bool) -> anyhow::Result<()> {
     } else {
         writeln!(
             out,
-            "{}: moved from {} to {}{} in {:.1}s; clients verified: {}",
+            "{}: moved from {} to {}{}{} in {:.1}s; clients verified: {}",
             m.target,
             m.from,
             m.to,
             if m.fenced { " (old node fenced)" } else { "" },
+            if m.with.is_empty() {
+                String::new()
+            } else {
+                format!(", with {}", m.with.join(", "))
+            },
             m.seconds,
             m.verified.keys().cloned().collect::<Vec<_>>().join(", ")
         )?;
