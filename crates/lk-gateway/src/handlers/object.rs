@@ -54,7 +54,7 @@ pub async fn handle(
                     Some(v) => account_of(v)?,
                     None => a.to_string(),
                 };
-                return copy(gw, req, (&sa, &sc, &so), (a, c, o)).await;
+                return copy(gw, req, (&sa, &sc, &so), (a, c, o), false).await;
             }
             if req.q("multipart-manifest") == Some("put") {
                 return super::slo_put::put_slo(gw, req, a, c, o, body).await;
@@ -87,8 +87,11 @@ pub async fn handle(
                 Some(v) => account_of(v)?,
                 None => a.to_string(),
             };
-            authorize(gw, req, &da, Access::Write(&dc)).await?;
-            copy(gw, req, (a, c, o), (&da, &dc, &d_o.unwrap_or_default())).await
+            // The destination is authorized once the source is found: a missing source is
+            // Swift's 404 even where the caller may not write (its copy middleware GETs the
+            // source first).
+            let dest = (da.as_str(), dc.as_str(), d_o.as_deref().unwrap_or_default());
+            copy(gw, req, (a, c, o), dest, true).await
         }
         _ => Err(SwiftError::MethodNotAllowed),
     }
@@ -490,15 +493,20 @@ fn account_of(value: &str) -> SwiftResult<String> {
 }
 
 /// Copies an object, within an account or (when both container ACLs allow the caller)
-/// across accounts. The caller has checked write access to the destination.
+/// across accounts. Write access to the destination is checked here after the source is
+/// loaded when `authorize_dest`, else the caller has checked it.
 async fn copy(
     gw: &Arc<Gateway>,
     req: &Req,
     (sa, sc, so): (&str, &str, &str),
     (da, dc, d_o): (&str, &str, &str),
+    authorize_dest: bool,
 ) -> SwiftResult<Response<Body>> {
     authorize(gw, req, sa, Access::Read(sc)).await?;
     let src = load(gw, sa, sc, so).await?;
+    if authorize_dest {
+        authorize(gw, req, da, Access::Write(dc)).await?;
+    }
     let raw_manifest = wants_manifest_itself(req, &src);
     if raw_manifest && sa != da && (src.is_slo() || src.dlo().is_some()) {
         // A manifest names its segments in its own account: copied as it is into another
