@@ -94,7 +94,8 @@ pub fn set_header(
     b
 }
 
-/// Adds every `X-<Kind>-Meta-*` (and ACL/other kept headers) of `meta` to `b`.
+/// Adds every `X-<Kind>-Meta-*` (and ACL/other kept headers) of `meta` to `b`, each with
+/// the bytes it was sent with (see [`crate::meta::value_bytes`]).
 pub fn add_meta(
     mut b: http::response::Builder,
     meta: &Meta,
@@ -102,7 +103,9 @@ pub fn add_meta(
 ) -> http::response::Builder {
     for (k, v) in meta {
         if prefixes.iter().any(|p| k.starts_with(p)) {
-            b = b.header(k.as_str(), hv(v));
+            let value = HeaderValue::from_bytes(&crate::meta::value_bytes(v))
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            b = b.header(k.as_str(), value);
         }
     }
     b
