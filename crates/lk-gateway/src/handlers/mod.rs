@@ -3,6 +3,7 @@
 //!
 //! - [`misc`]: `/info`, `/auth/v1.0`, `/healthcheck`, CORS preflight.
 //! - [`account`], [`container`], [`object`]: the Swift verbs on each resource.
+//! - [`copy`]: COPY and PUT with `X-Copy-From`, across accounts too.
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
 //! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
@@ -10,6 +11,7 @@
 pub mod account;
 pub mod bulk;
 pub mod container;
+pub mod copy;
 pub mod large;
 pub mod misc;
 pub mod object;
