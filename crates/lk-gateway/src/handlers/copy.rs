@@ -10,11 +10,12 @@ use http::Response;
 
 use super::large::{self, Resolved};
 use super::object::{created, load, requested_expiry, wants_manifest_itself, KEPT_HEADERS};
+use super::slo_put::{copy_manifest, segment_errors, SloOutcome};
 use super::{authorize, finish, hv, Access, Req};
 use crate::body::{self, piece_stream, slice_segments, Body, Piece};
 use crate::error::{SwiftError, SwiftResult};
 use crate::expiry;
-use crate::gateway::{Gateway, PutSpec};
+use crate::gateway::{blocking, Gateway, ObjectInfo, PutSpec};
 use crate::meta::{check_limits, headers_to_meta, keys, Meta};
 use crate::put::write_stream;
 use crate::range::{evaluate, RangeOutcome};
@@ -43,8 +44,8 @@ pub(super) fn account_of(value: &str) -> SwiftResult<String> {
 /// Server-side copy (COPY, or PUT with X-Copy-From): the source's content (a large object's
 /// concatenated segments, unless `?multipart-manifest=get` copies an SLO manifest itself)
 /// streamed into a new object, within an account or (when both container ACLs allow the
-/// caller) across accounts. Write access to the destination is checked here after the source is
-/// loaded when `authorize_dest`, else the caller has checked it.
+/// caller) across accounts. Write access to the destination is checked here after the source
+/// is loaded when `authorize_dest`, else the caller has checked it.
 pub(super) async fn copy(
     gw: &Arc<Gateway>,
     req: &Req,
@@ -58,11 +59,14 @@ pub(super) async fn copy(
         authorize(gw, req, da, Access::Write(dc)).await?;
     }
     let raw_manifest = wants_manifest_itself(req, &src);
-    if raw_manifest && sa != da && (src.is_slo() || src.dlo().is_some()) {
-        // A manifest names its segments in its own account: copied as it is into another
-        // account it would name that account's objects of the same names.
+    if raw_manifest && sa != da {
+        if src.is_slo() {
+            return copy_slo_manifest_across(gw, req, &src, (sa, sc, so), (da, dc, d_o)).await;
+        }
+        // A DLO manifest names its segments by container and prefix: copied as it is into
+        // another account it would read that account's objects of the same names.
         return Err(SwiftError::Forbidden(
-            "a manifest is not copied to another account as a manifest".into(),
+            "a DLO manifest is not copied to another account as a manifest".into(),
         ));
     }
     let resolved = if raw_manifest {
@@ -70,19 +74,7 @@ pub(super) async fn copy(
     } else {
         large::resolve(gw, req, sa, &src).await?
     };
-    let mut meta = if req
-        .header("x-fresh-metadata")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        Meta::new()
-    } else {
-        src.meta
-            .iter()
-            .filter(|(k, _)| k.starts_with("X-Object-Meta-") || KEPT_HEADERS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
-    meta.insert(keys::CONTENT_TYPE.into(), src.content_type().to_string());
+    let mut meta = copy_meta(gw, req, &src)?;
     if raw_manifest {
         for k in [keys::SLO, keys::SLO_ETAG, keys::SLO_SIZE, keys::MANIFEST] {
             if let Some(v) = src.meta.get(k) {
@@ -90,17 +82,6 @@ pub(super) async fn copy(
             }
         }
     }
-    let (user, _) = headers_to_meta(&req.headers, "object")?;
-    meta.extend(user);
-    if let Some(ct) = req
-        .header("content-type")
-        .filter(|c| !c.is_empty() && req.method.as_str() == "COPY")
-    {
-        meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
-    }
-    check_limits(&meta, "object", &gw.settings.limits)?;
-    // The copy's expiry is the request's, never the source's (as Swift).
-    expiry::store(&mut meta, requested_expiry(req)?);
     let part = copied_part(req, &resolved)?;
     let spec = PutSpec {
         account: da.into(),
@@ -116,7 +97,47 @@ pub(super) async fn copy(
         .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
         .boxed();
     let info = write_stream(gw, spec, stream, None).await?;
-    let mut b = created(&info)
+    finish(copied(&info, &src, (sa, sc, so), da), body::empty())
+}
+
+/// The metadata of a copy of `src`: its user metadata and kept headers (none with
+/// `X-Fresh-Metadata: true`) and Content-Type, the request's metadata (and, for COPY, its
+/// Content-Type) over them, the request's expiry (never the source's, as Swift).
+fn copy_meta(gw: &Gateway, req: &Req, src: &ObjectInfo) -> SwiftResult<Meta> {
+    let mut meta = if req
+        .header("x-fresh-metadata")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        Meta::new()
+    } else {
+        src.meta
+            .iter()
+            .filter(|(k, _)| k.starts_with("X-Object-Meta-") || KEPT_HEADERS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    meta.insert(keys::CONTENT_TYPE.into(), src.content_type().to_string());
+    let (user, _) = headers_to_meta(&req.headers, "object")?;
+    meta.extend(user);
+    if let Some(ct) = req
+        .header("content-type")
+        .filter(|c| !c.is_empty() && req.method.as_str() == "COPY")
+    {
+        meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
+    }
+    check_limits(&meta, "object", &gw.settings.limits)?;
+    expiry::store(&mut meta, requested_expiry(req)?);
+    Ok(meta)
+}
+
+/// A copy's 201 with the `X-Copied-From*` headers.
+fn copied(
+    info: &ObjectInfo,
+    src: &ObjectInfo,
+    (sa, sc, so): (&str, &str, &str),
+    da: &str,
+) -> http::response::Builder {
+    let mut b = created(info)
         .header("X-Copied-From", hv(&format!("{sc}/{so}")))
         .header(
             "X-Copied-From-Last-Modified",
@@ -128,5 +149,28 @@ pub(super) async fn copy(
             hv(&format!("{}{sa}", crate::config::RESELLER_PREFIX)),
         );
     }
-    finish(b, body::empty())
+    b
+}
+
+/// An SLO manifest copied as a manifest into another account: as Swift, a manifest PUT
+/// there whose segments (the same names) are checked in that account with the caller's
+/// rights; a segment the caller may not read or that is missing there is a line of the 400.
+async fn copy_slo_manifest_across(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    src: &ObjectInfo,
+    from: (&str, &str, &str),
+    (da, dc, d_o): (&str, &str, &str),
+) -> SwiftResult<Response<Body>> {
+    let meta = copy_meta(gw, req, src)?;
+    let path = src.path.clone();
+    let put_body = blocking(move || large::manifest_as_put(&path)).await?;
+    match copy_manifest(gw, req, (da, dc, d_o), &put_body, meta).await {
+        SloOutcome::Created { .. } => {
+            let info = load(gw, da, dc, d_o).await?;
+            finish(copied(&info, src, from, da), body::empty())
+        }
+        SloOutcome::BadSegments(errors) => segment_errors(&errors),
+        SloOutcome::Failed(e) => Err(e),
+    }
 }
