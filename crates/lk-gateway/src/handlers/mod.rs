@@ -313,11 +313,13 @@ pub async fn dispatch(
         .or_else(|| headers.get("x-storage-token"))
         .and_then(crate::hdr::text);
     let session = token.and_then(|t| gw.auth.validate(t));
-    // As tempauth: a /v1/ request with a token that is not valid is a 401 whatever its path
-    // holds. Without a token, only CORS preflights and reads of containers and objects go
-    // on, for a referrer ACL to decide (`authorize`); anything else is a 401 too.
+    // As tempauth: a /v1/ request with a token that is not valid (not even text) is a 401
+    // whatever its path holds. Without a token, only CORS preflights and reads of containers
+    // and objects go on, for a referrer ACL to decide (`authorize`); anything else is a 401.
+    let token_sent =
+        headers.contains_key("x-auth-token") || headers.contains_key("x-storage-token");
     let anonymous = session.is_none() && method != Method::OPTIONS && raw_path.starts_with("/v1/");
-    if anonymous && (token.is_some() || !(method == Method::GET || method == Method::HEAD)) {
+    if anonymous && (token_sent || !(method == Method::GET || method == Method::HEAD)) {
         return Err(SwiftError::Unauthorized);
     }
     // A path or query that does not parse is a 401 too without a token: it is never judged.

@@ -87,6 +87,18 @@ fn assert_anonymous_writes_refused(s: &Setup) {
     assert_eq!(list.text(), "o\n", "nothing was created");
 }
 
+/// The status of a GET of the public object with a token whose bytes are not UTF-8.
+fn token_bytes_not_utf8(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).expect("connect");
+    let head = b"GET /v1/AUTH_test/pub/o HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+                 X-Auth-Token: AUTH_tk\xff\r\n\r\n";
+    c.write_all(head).expect("write");
+    let mut raw = Vec::new();
+    let _ = c.read_to_end(&mut raw);
+    String::from_utf8_lossy(raw.get(9..12).unwrap_or_default()).into_owned()
+}
+
 #[test]
 fn referrer_acls_open_object_reads_only() {
     let s = Setup::new();
@@ -105,8 +117,13 @@ fn referrer_acls_open_object_reads_only() {
     }
     assert_anonymous_writes_refused(&s);
     // A token that is not valid is refused, not taken as no token.
-    let bad = [("X-Auth-Token", "AUTH_tknotatoken")];
-    assert_eq!(s.anon("GET", "/v1/AUTH_test/pub/o", &bad).status, 401);
+    for bad in ["AUTH_tknotatoken", "", "garbage"] {
+        for h in ["X-Auth-Token", "X-Storage-Token"] {
+            let r = s.anon("GET", "/v1/AUTH_test/pub/o", &[(h, bad)]);
+            assert_eq!(r.status, 401, "{h}: {bad:?}");
+        }
+    }
+    assert_eq!(token_bytes_not_utf8(&s.gw.addr), "401");
     // Tokens of users with no other right read the objects too, and write nothing.
     let reader = s.gw.token("test:reader", "readkey");
     let other = s.gw.token("other:admin", "otherkey");
