@@ -8,7 +8,8 @@
 //! - [`hdr`]: header values as UTF-8 text (Swift accepts non-ASCII values).
 //! - [`path`], [`range`], [`cond`], [`listing`], [`time`]: pure request parsing and response
 //!   formatting, no I/O.
-//! - [`auth`]: tempauth v1.0 tokens and container ACLs.
+//! - [`auth`]: tempauth v1.0 tokens and container ACLs; [`acl`]: referrer ACLs (`.r:`),
+//!   Swift's ACL cleaning.
 //! - [`expiry`]: `X-Delete-At` / `X-Delete-After` and the expirer.
 //! - [`store`]: the tree (safe path resolution, atomic temp+fsync+rename writes).
 //! - [`meta`]: metadata in `user.swift.metadata*` xattrs, side store when they run out.
@@ -28,6 +29,7 @@
 //! their flags ([`GatewayArgs`], only with the `cli` feature) into [`Settings`] and installed
 //! a log subscriber; the library itself installs none.
 
+pub mod acl;
 pub mod auth;
 pub mod body;
 pub mod cond;

@@ -241,19 +241,48 @@ pub fn headers_to_meta(headers: &http::HeaderMap, kind: &str) -> SwiftResult<(Me
     for (name, value) in headers {
         let n = name.as_str();
         if let Some(k) = n.strip_prefix(&set_prefix) {
-            // Swift stores any UTF-8 and refuses other bytes with this message.
-            let v = crate::hdr::text(value)
-                .ok_or_else(|| SwiftError::bad("Metadata must be valid UTF-8"))?;
+            // Swift refuses account and container metadata that is not UTF-8 with this
+            // message, and keeps an object's bytes as they are.
+            let v = match crate::hdr::text(value) {
+                Some(v) => v.to_string(),
+                None if kind == "object" => value_from_bytes(value.as_bytes()),
+                None => return Err(SwiftError::bad("Metadata must be valid UTF-8")),
+            };
             if v.is_empty() {
                 rm.push(canonical_meta_name(kind, k));
             } else {
-                set.insert(canonical_meta_name(kind, k), v.to_string());
+                set.insert(canonical_meta_name(kind, k), v);
             }
         } else if let Some(k) = n.strip_prefix(&rm_prefix) {
             rm.push(canonical_meta_name(kind, k));
         }
     }
     Ok((set, rm))
+}
+
+/// Starts a stored metadata value whose bytes are not UTF-8 (see [`value_from_bytes`]).
+const RAW_MARK: char = '\0';
+
+/// A header value's bytes as a stored metadata value: the text itself when they are UTF-8,
+/// else NUL followed by each byte as the character of the same number (Latin-1). No value a
+/// client sends is stored that way: header values cannot hold a NUL.
+pub fn value_from_bytes(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(t) => t.to_string(),
+        Err(_) => std::iter::once(RAW_MARK)
+            .chain(b.iter().map(|&x| char::from(x)))
+            .collect(),
+    }
+}
+
+/// The bytes a stored metadata value stands for (the inverse of [`value_from_bytes`]).
+pub fn value_bytes(v: &str) -> std::borrow::Cow<'_, [u8]> {
+    match v.strip_prefix(RAW_MARK) {
+        Some(raw) if raw.chars().all(|c| u32::from(c) <= 0xff) => {
+            raw.chars().map(|c| c as u8).collect::<Vec<u8>>().into()
+        }
+        _ => v.as_bytes().into(),
+    }
 }
 
 /// `X-Object-Meta-` + the name as sent, title-cased like Swift returns it.
@@ -298,14 +327,15 @@ pub fn check_limits(meta: &Meta, kind: &str, l: &crate::config::Limits) -> Swift
                 l.max_meta_name_length
             )));
         }
-        if v.len() > l.max_meta_value_length {
+        let len = value_bytes(v).len();
+        if len > l.max_meta_value_length {
             return Err(SwiftError::bad(format!(
                 "metadata value longer than {}",
                 l.max_meta_value_length
             )));
         }
         count += 1;
-        size += name.len() + v.len();
+        size += name.len() + len;
     }
     if count > l.max_meta_count {
         return Err(SwiftError::bad(format!(
@@ -422,5 +452,41 @@ mod tests {
         }
         assert!(check_limits(&m, "object", &l).is_err());
         assert_eq!(title("content-TYPE"), "Content-Type");
+    }
+
+    /// Swift keeps an object's metadata bytes that are not UTF-8 (its suite cuts UTF-8
+    /// values mid-character) and refuses them for accounts and containers.
+    #[test]
+    fn object_metadata_keeps_bytes_that_are_not_utf8() {
+        let cut = &"caf\u{e9}".as_bytes()[..4];
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-object-meta-cut",
+            http::HeaderValue::from_bytes(cut).expect("hv"),
+        );
+        let (set, _) = headers_to_meta(&h, "object").expect("object: kept");
+        let stored = &set["X-Object-Meta-Cut"];
+        assert_eq!(value_bytes(stored).as_ref(), cut);
+        let json = serde_json::to_string(&set).expect("json");
+        let back: Meta = serde_json::from_str(&json).expect("back");
+        assert_eq!(value_bytes(&back["X-Object-Meta-Cut"]).as_ref(), cut);
+        for kind in ["container", "account"] {
+            let mut h = http::HeaderMap::new();
+            let name = format!("x-{kind}-meta-cut");
+            let v = http::HeaderValue::from_bytes(cut).expect("hv");
+            h.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                v,
+            );
+            assert!(headers_to_meta(&h, kind).is_err(), "{kind}");
+        }
+        // UTF-8 text is stored as it is; limits count the bytes sent.
+        assert_eq!(value_from_bytes("caf\u{e9}".as_bytes()), "caf\u{e9}");
+        assert_eq!(value_bytes("caf\u{e9}").len(), 5);
+        let mut m = Meta::new();
+        m.insert("X-Object-Meta-N".into(), value_from_bytes(&[0xff; 256]));
+        assert!(check_limits(&m, "object", &Limits::default()).is_ok());
+        m.insert("X-Object-Meta-N".into(), value_from_bytes(&[0xff; 257]));
+        assert!(check_limits(&m, "object", &Limits::default()).is_err());
     }
 }

@@ -24,7 +24,7 @@ const ACL_HEADERS: [&str; 2] = ["X-Container-Read", "X-Container-Write"];
 pub async fn handle(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Response<Body>> {
     match req.method {
         Method::GET | Method::HEAD => {
-            authorize(gw, req, a, Access::Read(c)).await?;
+            authorize(gw, req, a, Access::List(c)).await?;
             get(gw, req, a, c).await
         }
         Method::PUT => {
@@ -55,10 +55,11 @@ fn requested_meta(req: &Req) -> SwiftResult<(Meta, Vec<String>)> {
     let (mut set, mut rm) = headers_to_meta(&req.headers, "container")?;
     for h in ACL_HEADERS {
         if let Some(v) = req.header(h) {
+            let v = crate::acl::clean(h, v).map_err(SwiftError::BadRequest)?;
             if v.is_empty() {
                 rm.push(h.to_string());
             } else {
-                set.insert(h.to_string(), v.to_string());
+                set.insert(h.to_string(), v);
             }
         }
         if req.header(&format!("X-Remove-{}", &h[2..])).is_some() {

@@ -128,7 +128,8 @@ pub async fn resolve(
     }
     if let Some(m) = info.dlo() {
         let (c, prefix) = parse_dlo_manifest(m, &gw.settings.limits)?;
-        authorize(gw, req, a, Access::Read(&c)).await?;
+        // Swift's DLO lists the segment container with the caller's rights.
+        authorize(gw, req, a, Access::List(&c)).await?;
         let (g, a) = (gw.clone(), a.to_string());
         return blocking(move || resolve_dlo(&g, &a, &c, &prefix)).await;
     }

@@ -3,6 +3,7 @@
 //!
 //! - [`misc`]: `/info`, `/auth/v1.0`, `/healthcheck`, CORS preflight.
 //! - [`account`], [`container`], [`object`]: the Swift verbs on each resource.
+//! - [`copy`]: COPY and PUT with `X-Copy-From`, across accounts too.
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
 //! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
@@ -10,6 +11,7 @@
 pub mod account;
 pub mod bulk;
 pub mod container;
+pub mod copy;
 pub mod large;
 pub mod misc;
 pub mod object;
@@ -24,6 +26,7 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 
+use crate::acl::referrer_grants;
 use crate::auth::{acl_allows, acl_allows_foreign, Session};
 use crate::body::{self, Body};
 use crate::error::{SwiftError, SwiftResult};
@@ -93,7 +96,8 @@ pub fn set_header(
     b
 }
 
-/// Adds every `X-<Kind>-Meta-*` (and ACL/other kept headers) of `meta` to `b`.
+/// Adds every `X-<Kind>-Meta-*` (and ACL/other kept headers) of `meta` to `b`, each with
+/// the bytes it was sent with (see [`crate::meta::value_bytes`]).
 pub fn add_meta(
     mut b: http::response::Builder,
     meta: &Meta,
@@ -101,7 +105,9 @@ pub fn add_meta(
 ) -> http::response::Builder {
     for (k, v) in meta {
         if prefixes.iter().any(|p| k.starts_with(p)) {
-            b = b.header(k.as_str(), hv(v));
+            let value = HeaderValue::from_bytes(&crate::meta::value_bytes(v))
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            b = b.header(k.as_str(), value);
         }
     }
     b
@@ -136,48 +142,60 @@ pub async fn read_body(mut body: RequestBody, max: usize, idle: Duration) -> Swi
 /// What an operation needs from the caller.
 #[derive(Debug, Clone, Copy)]
 pub enum Access<'a> {
-    /// Account-level operations: admin only.
+    /// Account-level operations and container changes: the account's admin only.
     Admin,
-    /// Reading a container or its objects: admin or `X-Container-Read`.
+    /// Reading a container's objects: admin, `X-Container-Read` naming the caller, or a
+    /// referrer item of it matching the request's `Referer` (also without a token).
     Read(&'a str),
-    /// Writing objects in a container: admin or `X-Container-Write`.
+    /// Listing a container (GET/HEAD): as [`Access::Read`], but a referrer item only counts
+    /// when the ACL also holds `.rlistings`.
+    List(&'a str),
+    /// Writing objects in a container: admin or `X-Container-Write` (never a referrer).
     Write(&'a str),
 }
 
-/// Checks the caller against `access` on `account` (the token's account was already
-/// checked to be this one).
+/// Checks the caller against `access` on `account`. Refusals are 403 with a token and 401
+/// without one, as tempauth's `denied_response`.
 pub async fn authorize(
     gw: &Arc<Gateway>,
     req: &Req,
     account: &str,
     access: Access<'_>,
 ) -> SwiftResult<()> {
-    let s = req.session.as_ref().ok_or(SwiftError::Unauthorized)?;
-    let own = s.account == account;
-    if own && s.admin {
+    let session = req.session.as_ref();
+    let own = session.is_some_and(|s| s.account == account);
+    if own && session.is_some_and(|s| s.admin) {
         return Ok(());
     }
+    let denied = |why: &str| match session {
+        Some(_) => SwiftError::Forbidden(why.into()),
+        None => SwiftError::Unauthorized,
+    };
     let (container, header) = match access {
-        Access::Admin if own => return Err(SwiftError::Forbidden("account admin required".into())),
-        Access::Admin => return Err(SwiftError::Forbidden("token is for another account".into())),
-        Access::Read(c) => (c, "X-Container-Read"),
+        Access::Admin if own => return Err(denied("account admin required")),
+        Access::Admin => return Err(denied("token is for another account")),
+        Access::Read(c) | Access::List(c) => (c, "X-Container-Read"),
         Access::Write(c) => (c, "X-Container-Write"),
     };
     let meta = container_meta(gw, account, container)
         .await?
         .unwrap_or_default();
     let acl = meta.get(header).map(String::as_str);
-    let granted = if own {
-        acl_allows(acl, s)
-    } else {
-        acl_allows_foreign(acl, s)
+    let referred = match access {
+        Access::Read(_) => referrer_grants(acl, req.header("referer"), true),
+        Access::List(_) => referrer_grants(acl, req.header("referer"), false),
+        Access::Admin | Access::Write(_) => false,
     };
+    let granted = referred
+        || match session {
+            Some(s) if own => acl_allows(acl, s),
+            Some(s) => acl_allows_foreign(acl, s),
+            None => false,
+        };
     if granted {
         Ok(())
     } else {
-        Err(SwiftError::Forbidden(format!(
-            "{header} does not grant access"
-        )))
+        Err(denied(&format!("{header} does not grant access")))
     }
 }
 
@@ -295,13 +313,22 @@ pub async fn dispatch(
         .or_else(|| headers.get("x-storage-token"))
         .and_then(crate::hdr::text);
     let session = token.and_then(|t| gw.auth.validate(t));
-    // As tempauth: a /v1/ request without a valid token is a 401 whatever its path holds
-    // (CORS preflights need none).
-    if session.is_none() && method != Method::OPTIONS && raw_path.starts_with("/v1/") {
+    // As tempauth: a /v1/ request with a token that is not valid (not even text) is a 401
+    // whatever its path holds. Without a token, only CORS preflights and reads of containers
+    // and objects go on, for a referrer ACL to decide (`authorize`); anything else is a 401.
+    let token_sent =
+        headers.contains_key("x-auth-token") || headers.contains_key("x-storage-token");
+    let anonymous = session.is_none() && method != Method::OPTIONS && raw_path.starts_with("/v1/");
+    if anonymous && (token_sent || !(method == Method::GET || method == Method::HEAD)) {
         return Err(SwiftError::Unauthorized);
     }
-    let target = parse_target(raw_path, &gw.settings.limits)?;
-    let query = parse_query(raw_query)?;
+    // A path or query that does not parse is a 401 too without a token: it is never judged.
+    let parsed =
+        parse_target(raw_path, &gw.settings.limits).and_then(|t| Ok((t, parse_query(raw_query)?)));
+    let (target, query) = match parsed {
+        Err(_) if anonymous => return Err(SwiftError::Unauthorized),
+        p => p?,
+    };
     let req = Req {
         method,
         target,
@@ -320,15 +347,10 @@ pub async fn dispatch(
             check_session(&req, &a)?;
             account::handle(gw, &req, &a, body).await
         }
-        // A container or object of another account: its container ACL decides (authorize).
-        Target::Container(a, c) => {
-            req.session.as_ref().ok_or(SwiftError::Unauthorized)?;
-            container::handle(gw, &req, &a, &c).await
-        }
-        Target::Object(a, c, o) => {
-            req.session.as_ref().ok_or(SwiftError::Unauthorized)?;
-            object::handle(gw, &req, &a, &c, &o, body).await
-        }
+        // A container or object of another account, or a request without a token: its
+        // container ACL decides (authorize).
+        Target::Container(a, c) => container::handle(gw, &req, &a, &c).await,
+        Target::Object(a, c, o) => object::handle(gw, &req, &a, &c, &o, body).await,
     }
 }
 

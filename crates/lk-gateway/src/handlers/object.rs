@@ -11,9 +11,10 @@ use futures_util::{Stream, StreamExt};
 use http::{Method, Response, StatusCode};
 use http_body_util::BodyStream;
 
+use super::copy::{account_of, copy};
 use super::large::{self, Resolved};
 use super::{add_meta, authorize, finish, hv, resp, set_header, Access, Req};
-use crate::body::{self, multipart_pieces, piece_stream, pieces_len, slice_segments, Body, Piece};
+use crate::body::{self, multipart_pieces, pieces_len, slice_segments, Body, Piece};
 use crate::cond::{Conditions, Verdict};
 use crate::error::{SwiftError, SwiftResult};
 use crate::expiry;
@@ -25,7 +26,7 @@ use crate::range::{evaluate, RangeOutcome};
 use crate::time::Timestamp;
 
 /// Headers a PUT or POST stores besides user metadata.
-const KEPT_HEADERS: [&str; 3] = [
+pub(super) const KEPT_HEADERS: [&str; 3] = [
     "Content-Encoding",
     "Content-Disposition",
     "Content-Language",
@@ -54,7 +55,7 @@ pub async fn handle(
                     Some(v) => account_of(v)?,
                     None => a.to_string(),
                 };
-                return copy(gw, req, (&sa, &sc, &so), (a, c, o)).await;
+                return copy(gw, req, (&sa, &sc, &so), (a, c, o), false).await;
             }
             if req.q("multipart-manifest") == Some("put") {
                 return super::slo_put::put_slo(gw, req, a, c, o, body).await;
@@ -87,8 +88,11 @@ pub async fn handle(
                 Some(v) => account_of(v)?,
                 None => a.to_string(),
             };
-            authorize(gw, req, &da, Access::Write(&dc)).await?;
-            copy(gw, req, (a, c, o), (&da, &dc, &d_o.unwrap_or_default())).await
+            // The destination is authorized once the source is found: a missing source is
+            // Swift's 404 even where the caller may not write (its copy middleware GETs the
+            // source first).
+            let dest = (da.as_str(), dc.as_str(), d_o.as_deref().unwrap_or_default());
+            copy(gw, req, (a, c, o), dest, true).await
         }
         _ => Err(SwiftError::MethodNotAllowed),
     }
@@ -162,7 +166,7 @@ fn refusal(e: &SwiftError, head: bool, object: http::response::Builder) -> Respo
 
 /// `?multipart-manifest=get` on a large object: the manifest itself (an SLO's JSON, a DLO's
 /// own bytes), not the content it assembles.
-fn wants_manifest_itself(req: &Req, info: &ObjectInfo) -> bool {
+pub(super) fn wants_manifest_itself(req: &Req, info: &ObjectInfo) -> bool {
     req.q("multipart-manifest") == Some("get") && (info.is_slo() || info.dlo().is_some())
 }
 
@@ -331,7 +335,7 @@ pub fn request_chunks(body: RequestBody) -> impl Stream<Item = SwiftResult<Bytes
         .boxed()
 }
 
-fn created(info: &ObjectInfo) -> http::response::Builder {
+pub(super) fn created(info: &ObjectInfo) -> http::response::Builder {
     let ts = info.timestamp();
     resp(StatusCode::CREATED)
         .header("Etag", hv(info.etag()))
@@ -463,112 +467,4 @@ pub fn if_none_match_any(req: &Req) -> SwiftResult<bool> {
         Some(v) if v.trim() == "*" => Ok(true),
         Some(_) => Err(SwiftError::bad("If-None-Match on PUT only supports *")),
     }
-}
-
-/// The source bytes a copy takes: all, or the one range of a `Range` header (Swift's copy
-/// reads the source with the request's Range).
-fn copied_part(req: &Req, src: &Resolved) -> SwiftResult<Vec<crate::body::Segment>> {
-    match evaluate(req.header("range"), src.total) {
-        RangeOutcome::Ranges(r) if r.len() == 1 => {
-            Ok(slice_segments(&src.segments, r[0].0, r[0].1))
-        }
-        RangeOutcome::Unsatisfiable => Err(SwiftError::RangeNotSatisfiable { size: src.total }),
-        RangeOutcome::Full | RangeOutcome::Ranges(_) => Ok(src.segments.clone()),
-    }
-}
-
-/// Server-side copy (COPY, or PUT with X-Copy-From): the source's content (a large object's
-/// concatenated segments, unless `?multipart-manifest=get` copies an SLO manifest itself)
-/// streamed into a new object.
-/// The account an `X-Copy-From-Account` / `Destination-Account` value names (`AUTH_name`).
-fn account_of(value: &str) -> SwiftResult<String> {
-    value
-        .strip_prefix(crate::config::RESELLER_PREFIX)
-        .filter(|a| !a.is_empty() && !a.contains('/'))
-        .map(str::to_string)
-        .ok_or(SwiftError::BadPath("Bad account name"))
-}
-
-/// Copies an object, within an account or (when both container ACLs allow the caller)
-/// across accounts. The caller has checked write access to the destination.
-async fn copy(
-    gw: &Arc<Gateway>,
-    req: &Req,
-    (sa, sc, so): (&str, &str, &str),
-    (da, dc, d_o): (&str, &str, &str),
-) -> SwiftResult<Response<Body>> {
-    authorize(gw, req, sa, Access::Read(sc)).await?;
-    let src = load(gw, sa, sc, so).await?;
-    let raw_manifest = wants_manifest_itself(req, &src);
-    if raw_manifest && sa != da && (src.is_slo() || src.dlo().is_some()) {
-        // A manifest names its segments in its own account: copied as it is into another
-        // account it would name that account's objects of the same names.
-        return Err(SwiftError::Forbidden(
-            "a manifest is not copied to another account as a manifest".into(),
-        ));
-    }
-    let resolved = if raw_manifest {
-        Resolved::single(&src)
-    } else {
-        large::resolve(gw, req, sa, &src).await?
-    };
-    let mut meta = if req
-        .header("x-fresh-metadata")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        Meta::new()
-    } else {
-        src.meta
-            .iter()
-            .filter(|(k, _)| k.starts_with("X-Object-Meta-") || KEPT_HEADERS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
-    meta.insert(keys::CONTENT_TYPE.into(), src.content_type().to_string());
-    if raw_manifest {
-        for k in [keys::SLO, keys::SLO_ETAG, keys::SLO_SIZE, keys::MANIFEST] {
-            if let Some(v) = src.meta.get(k) {
-                meta.insert(k.into(), v.clone());
-            }
-        }
-    }
-    let (user, _) = headers_to_meta(&req.headers, "object")?;
-    meta.extend(user);
-    if let Some(ct) = req
-        .header("content-type")
-        .filter(|c| !c.is_empty() && req.method.as_str() == "COPY")
-    {
-        meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
-    }
-    check_limits(&meta, "object", &gw.settings.limits)?;
-    // The copy's expiry is the request's, never the source's (as Swift).
-    expiry::store(&mut meta, requested_expiry(req)?);
-    let part = copied_part(req, &resolved)?;
-    let spec = PutSpec {
-        account: da.into(),
-        container: dc.into(),
-        object: d_o.into(),
-        meta,
-        expected_etag: None,
-        expected_len: Some(part.iter().map(|s| s.len).sum()),
-        if_none_match_any: false,
-    };
-    let pieces: Vec<Piece> = part.into_iter().map(Piece::Part).collect();
-    let stream = piece_stream(pieces)
-        .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
-        .boxed();
-    let info = write_stream(gw, spec, stream, None).await?;
-    let mut b = created(&info)
-        .header("X-Copied-From", hv(&format!("{sc}/{so}")))
-        .header(
-            "X-Copied-From-Last-Modified",
-            hv(&src.timestamp().http_date()),
-        );
-    if sa != da {
-        b = b.header(
-            "X-Copied-From-Account",
-            hv(&format!("{}{sa}", crate::config::RESELLER_PREFIX)),
-        );
-    }
-    finish(b, body::empty())
 }

@@ -18,7 +18,7 @@ use super::{authorize, finish, hv, read_body, resp, Access, Req};
 use crate::body::{self, Body};
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{Gateway, ObjectInfo, PutSpec};
-use crate::meta::{check_limits, headers_to_meta, keys};
+use crate::meta::{check_limits, headers_to_meta, keys, Meta};
 use crate::path::split_container_object;
 use crate::put::write_stream;
 use crate::server::RequestBody;
@@ -202,7 +202,7 @@ fn add_object(out: &mut Checked, seg: &PutSegment, seg_path: &str, name: &str, i
 }
 
 /// Swift's 400 to a manifest PUT: one line per problem segment.
-fn segment_errors(errors: &[(String, String)]) -> SwiftResult<Response<Body>> {
+pub(super) fn segment_errors(errors: &[(String, String)]) -> SwiftResult<Response<Body>> {
     let mut text = String::from("Errors:\n");
     for (p, e) in errors {
         text.push_str(&format!("{p}, {e}\n"));
@@ -255,11 +255,11 @@ pub async fn put_slo(
         let (gw, req) = (gw.clone(), req.clone());
         let (a, c, o) = (a.to_string(), c.to_string(), o.to_string());
         let work = async move {
-            store_manifest(&gw, &req, (&a, &c, &o), &parsed, if_none_match_any).await
+            store_manifest(&gw, &req, (&a, &c, &o), &parsed, if_none_match_any, None).await
         };
         return super::slo_heartbeat::respond(accept, work);
     }
-    match store_manifest(gw, req, (a, c, o), &parsed, if_none_match_any).await {
+    match store_manifest(gw, req, (a, c, o), &parsed, if_none_match_any, None).await {
         SloOutcome::Created { etag, timestamp } => finish(
             resp(StatusCode::CREATED)
                 .header("Etag", hv(&format!("\"{etag}\"")))
@@ -277,13 +277,35 @@ fn req_accept(req: &Req) -> Option<String> {
     req.header("accept").map(str::to_string)
 }
 
-/// Checks the segments and writes the manifest.
+/// A copy of an SLO manifest into another account (`?multipart-manifest=get` with
+/// `Destination-Account` or `X-Copy-From-Account`), as Swift makes it: a manifest PUT there of
+/// `put_body` (the source in PUT form), its segments checked in the destination account with
+/// the caller's rights, so a manifest lends no access to that account's objects; `meta` is
+/// the copy's metadata (the SLO keys are added here).
+pub(super) async fn copy_manifest(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    dest: (&str, &str, &str),
+    put_body: &[u8],
+    meta: Meta,
+) -> SloOutcome {
+    match serde_json::from_slice::<Vec<PutSegment>>(put_body) {
+        Ok(parsed) => store_manifest(gw, req, dest, &parsed, false, Some(meta)).await,
+        Err(e) => SloOutcome::Failed(SwiftError::Internal(format!(
+            "a stored manifest in PUT form does not parse: {e}"
+        ))),
+    }
+}
+
+/// Checks the segments and writes the manifest, with `meta` or (`None`) the metadata of the
+/// manifest PUT `req`.
 async fn store_manifest(
     gw: &Arc<Gateway>,
     req: &Req,
     (a, c, o): (&str, &str, &str),
     parsed: &[PutSegment],
     if_none_match_any: bool,
+    meta: Option<Meta>,
 ) -> SloOutcome {
     let checked = match check_segments(gw, req, (a, c, o), parsed).await {
         Ok(checked) => checked,
@@ -299,17 +321,26 @@ async fn store_manifest(
     if !errors.is_empty() {
         return SloOutcome::BadSegments(errors);
     }
-    match write_manifest(
-        gw,
-        req,
-        (a, c, o),
-        stored,
-        &slo_etag,
-        total,
-        if_none_match_any,
-    )
-    .await
-    {
+    let meta = match meta {
+        Some(m) => Ok(m),
+        None => put_meta(gw, req, o, &slo_etag),
+    };
+    let written = match meta {
+        Ok(meta) => {
+            let spec = PutSpec {
+                account: a.into(),
+                container: c.into(),
+                object: o.into(),
+                meta,
+                expected_etag: None,
+                expected_len: None,
+                if_none_match_any,
+            };
+            write_manifest(gw, spec, stored, &slo_etag, total).await
+        }
+        Err(e) => Err(e),
+    };
+    match written {
         Ok(timestamp) => SloOutcome::Created {
             etag: slo_etag,
             timestamp,
@@ -318,15 +349,9 @@ async fn store_manifest(
     }
 }
 
-async fn write_manifest(
-    gw: &Arc<Gateway>,
-    req: &Req,
-    (a, c, o): (&str, &str, &str),
-    stored: Vec<StoredSegment>,
-    slo_etag: &str,
-    total: u64,
-    if_none_match_any: bool,
-) -> SwiftResult<Timestamp> {
+/// The metadata of a manifest PUT: its own, its Content-Type (or the one guessed from the
+/// name), its expiry; its `Etag` header, if any, must be the SLO's.
+fn put_meta(gw: &Gateway, req: &Req, o: &str, slo_etag: &str) -> SwiftResult<Meta> {
     if let Some(want) = req.header("etag").map(|e| e.trim_matches('"')) {
         if !want.eq_ignore_ascii_case(slo_etag) {
             return Err(SwiftError::Unprocessable(
@@ -334,32 +359,35 @@ async fn write_manifest(
             ));
         }
     }
-    let limits = &gw.settings.limits;
     let (mut meta, _) = headers_to_meta(&req.headers, "object")?;
-    check_limits(&meta, "object", limits)?;
+    check_limits(&meta, "object", &gw.settings.limits)?;
     let ct = req
         .header("content-type")
         .filter(|c| !c.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| crate::gateway::guess_content_type(o).to_string());
     meta.insert(keys::CONTENT_TYPE.into(), ct);
-    meta.insert(keys::SLO.into(), "True".into());
-    meta.insert(keys::SLO_ETAG.into(), slo_etag.to_string());
-    meta.insert(keys::SLO_SIZE.into(), total.to_string());
     crate::expiry::store(&mut meta, super::object::requested_expiry(req)?);
+    Ok(meta)
+}
+
+/// Writes the stored form of a manifest as `spec` says, with the SLO keys added.
+async fn write_manifest(
+    gw: &Arc<Gateway>,
+    mut spec: PutSpec,
+    stored: Vec<StoredSegment>,
+    slo_etag: &str,
+    total: u64,
+) -> SwiftResult<Timestamp> {
+    spec.meta.insert(keys::SLO.into(), "True".into());
+    spec.meta
+        .insert(keys::SLO_ETAG.into(), slo_etag.to_string());
+    spec.meta.insert(keys::SLO_SIZE.into(), total.to_string());
     let manifest =
         Bytes::from(serde_json::to_vec(&stored).map_err(|e| {
             SwiftError::Internal(format!("failed to serialise an SLO manifest: {e}"))
         })?);
-    let spec = PutSpec {
-        account: a.into(),
-        container: c.into(),
-        object: o.into(),
-        meta,
-        expected_etag: None,
-        expected_len: Some(manifest.len() as u64),
-        if_none_match_any,
-    };
+    spec.expected_len = Some(manifest.len() as u64);
     let stream = futures_util::stream::iter([Ok(manifest)]);
     let info = write_stream(gw, spec, stream, None).await?;
     Ok(info.timestamp())

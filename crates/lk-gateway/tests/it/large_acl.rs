@@ -171,3 +171,82 @@ fn slo_segments_need_read_access_at_put_and_at_get() {
         assert_eq!(got.text(), "-publicSECRET-BYTES", "{name}");
     }
 }
+
+/// An SLO manifest copied as a manifest into another account (Swift's
+/// test_slo_copy_the_manifest_account) is a manifest PUT there: its segments, the same names,
+/// are checked in the destination account with the caller's rights (403/404 lines of a 400,
+/// a 400 for other bytes under those names), so it never reads the source account's
+/// segments. A DLO manifest is still refused.
+#[test]
+fn manifests_copied_to_another_account_check_their_segments_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gw = Gw::start(dir.path(), &[]);
+    let t = gw.token("test:tester", "testing");
+    let o = gw.token("other:admin", "otherkey");
+    let req = |tok: &str, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]| {
+        let mut all = vec![("X-Auth-Token", tok)];
+        all.extend_from_slice(h);
+        gw.req(m, p, &all, body)
+    };
+    let segs = [("s1", &b"aaaa"[..]), ("s2", b"bbbb")];
+    for p in ["/v1/AUTH_test/segs", "/v1/AUTH_test/c"] {
+        assert_eq!(req(&t, "PUT", p, &[], b"").status, 201);
+    }
+    for (name, data) in segs {
+        let p = format!("/v1/AUTH_test/segs/{name}");
+        assert_eq!(req(&t, "PUT", &p, &[], data).status, 201);
+    }
+    let manifest = br#"[{"path": "/segs/s1"}, {"path": "/segs/s2"}]"#;
+    let put = req(
+        &t,
+        "PUT",
+        "/v1/AUTH_test/c/m?multipart-manifest=put",
+        &[],
+        manifest,
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    let dst = [("X-Container-Write", "test:tester")];
+    assert_eq!(req(&o, "PUT", "/v1/AUTH_other/dst", &dst, b"").status, 201);
+    let copy = |path: &str| {
+        let h = [
+            ("Destination", "dst/m"),
+            ("Destination-Account", "AUTH_other"),
+        ];
+        req(&t, "COPY", path, &h, b"")
+    };
+    let m = "/v1/AUTH_test/c/m?multipart-manifest=get";
+    let r = copy(m);
+    assert_eq!(
+        (r.status, r.text().matches("403 Forbidden").count()),
+        (400, 2)
+    );
+    let read = [("X-Container-Read", "test:tester")];
+    assert_eq!(
+        req(&o, "PUT", "/v1/AUTH_other/segs", &read, b"").status,
+        201
+    );
+    let r = copy(m);
+    assert_eq!(
+        (r.status, r.text().matches("404 Not Found").count()),
+        (400, 2)
+    );
+    for (name, _) in segs {
+        let p = format!("/v1/AUTH_other/segs/{name}");
+        assert_eq!(req(&o, "PUT", &p, &[], b"OTHER").status, 201);
+    }
+    assert_eq!(copy(m).status, 400, "other bytes under the same names");
+    assert!(gw.root.join("other/dst/m").symlink_metadata().is_err());
+    for (name, data) in segs {
+        let p = format!("/v1/AUTH_other/segs/{name}");
+        assert_eq!(req(&o, "PUT", &p, &[], data).status, 201);
+    }
+    let r = copy(m);
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.header("x-copied-from-account"), Some("AUTH_test"));
+    let got = req(&o, "GET", "/v1/AUTH_other/dst/m", &[], b"");
+    assert_eq!((got.status, got.text().as_str()), (200, "aaaabbbb"));
+    // A DLO manifest is not copied across accounts as a manifest.
+    let dlo = [("X-Object-Manifest", "segs/s")];
+    assert_eq!(req(&t, "PUT", "/v1/AUTH_test/c/d", &dlo, b"").status, 201);
+    assert_eq!(copy("/v1/AUTH_test/c/d?multipart-manifest=get").status, 403);
+}

@@ -8,6 +8,7 @@ mod expiry;
 mod framing;
 mod index;
 mod large_acl;
+mod referrer;
 mod security;
 mod slo;
 mod stalled;

@@ -290,6 +290,39 @@ fn container_acls_may_name_another_account_and_only_explicitly() {
     assert_eq!(bad.status, 412, "not AUTH_name");
 }
 
+/// COPY finds its source before it judges the destination, as Swift's copy middleware does
+/// (testCopyAccount404s): a missing source the caller may read is a 404 even towards a
+/// container it may not write; an existing one there is still a 403 and nothing is written;
+/// a source the caller may not read is a 403 whether it exists or not.
+#[test]
+fn copy_reports_a_missing_source_before_an_unwritable_destination() {
+    let (_dir, gw, t, o) = setup();
+    let copy = |tok: &str, src: &str, dest: &str, account: &str| {
+        let h = [
+            ("X-Auth-Token", tok),
+            ("Destination", dest),
+            ("Destination-Account", account),
+        ];
+        gw.req("COPY", src, &h, b"").status
+    };
+    for src in ["/v1/AUTH_test/c/nope", "/v1/AUTH_test/nosuch/x"] {
+        assert_eq!(copy(&t, src, "c/x", "AUTH_other"), 404, "{src}");
+        assert_eq!(copy(&t, src, "c/x", "AUTH_test"), 404, "{src}");
+    }
+    assert_eq!(
+        copy(&t, "/v1/AUTH_test/c/private", "c/x", "AUTH_other"),
+        403
+    );
+    assert_eq!(
+        copy(&t, "/v1/AUTH_test/c/private", "nosuch/x", "AUTH_test"),
+        404
+    );
+    assert!(gw.root.join("other/c/x").symlink_metadata().is_err());
+    for src in ["/v1/AUTH_test/c/nope", "/v1/AUTH_test/c/private"] {
+        assert_eq!(copy(&o, src, "c/x", "AUTH_other"), 403, "{src} by other");
+    }
+}
+
 #[test]
 fn bounded_headers_and_bodies_and_expiring_tokens() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Server-side copies: COPY and PUT with `X-Copy-From`, within an account or across accounts
+//! (`Destination-Account`, `X-Copy-From-Account`), ranges, `?multipart-manifest=get` (the
+//! manifest itself rather than its content).
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use http::Response;
+
+use super::large::{self, Resolved};
+use super::object::{created, load, requested_expiry, wants_manifest_itself, KEPT_HEADERS};
+use super::slo_put::{copy_manifest, segment_errors, SloOutcome};
+use super::{authorize, finish, hv, Access, Req};
+use crate::body::{self, piece_stream, slice_segments, Body, Piece};
+use crate::error::{SwiftError, SwiftResult};
+use crate::expiry;
+use crate::gateway::{blocking, Gateway, ObjectInfo, PutSpec};
+use crate::meta::{check_limits, headers_to_meta, keys, Meta};
+use crate::put::write_stream;
+use crate::range::{evaluate, RangeOutcome};
+
+/// The source bytes a copy takes: all, or the one range of a `Range` header (Swift's copy
+/// reads the source with the request's Range).
+fn copied_part(req: &Req, src: &Resolved) -> SwiftResult<Vec<crate::body::Segment>> {
+    match evaluate(req.header("range"), src.total) {
+        RangeOutcome::Ranges(r) if r.len() == 1 => {
+            Ok(slice_segments(&src.segments, r[0].0, r[0].1))
+        }
+        RangeOutcome::Unsatisfiable => Err(SwiftError::RangeNotSatisfiable { size: src.total }),
+        RangeOutcome::Full | RangeOutcome::Ranges(_) => Ok(src.segments.clone()),
+    }
+}
+
+/// The account an `X-Copy-From-Account` / `Destination-Account` value names (`AUTH_name`).
+pub(super) fn account_of(value: &str) -> SwiftResult<String> {
+    value
+        .strip_prefix(crate::config::RESELLER_PREFIX)
+        .filter(|a| !a.is_empty() && !a.contains('/'))
+        .map(str::to_string)
+        .ok_or(SwiftError::BadPath("Bad account name"))
+}
+
+/// Server-side copy (COPY, or PUT with X-Copy-From): the source's content (a large object's
+/// concatenated segments, unless `?multipart-manifest=get` copies an SLO manifest itself)
+/// streamed into a new object, within an account or (when both container ACLs allow the
+/// caller) across accounts. Write access to the destination is checked here after the source
+/// is loaded when `authorize_dest`, else the caller has checked it.
+pub(super) async fn copy(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    (sa, sc, so): (&str, &str, &str),
+    (da, dc, d_o): (&str, &str, &str),
+    authorize_dest: bool,
+) -> SwiftResult<Response<Body>> {
+    authorize(gw, req, sa, Access::Read(sc)).await?;
+    let src = load(gw, sa, sc, so).await?;
+    if authorize_dest {
+        authorize(gw, req, da, Access::Write(dc)).await?;
+    }
+    let raw_manifest = wants_manifest_itself(req, &src);
+    if raw_manifest && sa != da {
+        if src.is_slo() {
+            return copy_slo_manifest_across(gw, req, &src, (sa, sc, so), (da, dc, d_o)).await;
+        }
+        // A DLO manifest names its segments by container and prefix: copied as it is into
+        // another account it would read that account's objects of the same names.
+        return Err(SwiftError::Forbidden(
+            "a DLO manifest is not copied to another account as a manifest".into(),
+        ));
+    }
+    let resolved = if raw_manifest {
+        Resolved::single(&src)
+    } else {
+        large::resolve(gw, req, sa, &src).await?
+    };
+    let mut meta = copy_meta(gw, req, &src)?;
+    if raw_manifest {
+        for k in [keys::SLO, keys::SLO_ETAG, keys::SLO_SIZE, keys::MANIFEST] {
+            if let Some(v) = src.meta.get(k) {
+                meta.insert(k.into(), v.clone());
+            }
+        }
+    }
+    let part = copied_part(req, &resolved)?;
+    let spec = PutSpec {
+        account: da.into(),
+        container: dc.into(),
+        object: d_o.into(),
+        meta,
+        expected_etag: None,
+        expected_len: Some(part.iter().map(|s| s.len).sum()),
+        if_none_match_any: false,
+    };
+    let pieces: Vec<Piece> = part.into_iter().map(Piece::Part).collect();
+    let stream = piece_stream(pieces)
+        .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
+        .boxed();
+    let info = write_stream(gw, spec, stream, None).await?;
+    finish(copied(&info, &src, (sa, sc, so), da), body::empty())
+}
+
+/// The metadata of a copy of `src`: its user metadata and kept headers (none with
+/// `X-Fresh-Metadata: true`) and Content-Type, the request's metadata (and, for COPY, its
+/// Content-Type) over them, the request's expiry (never the source's, as Swift).
+fn copy_meta(gw: &Gateway, req: &Req, src: &ObjectInfo) -> SwiftResult<Meta> {
+    let mut meta = if req
+        .header("x-fresh-metadata")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        Meta::new()
+    } else {
+        src.meta
+            .iter()
+            .filter(|(k, _)| k.starts_with("X-Object-Meta-") || KEPT_HEADERS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    meta.insert(keys::CONTENT_TYPE.into(), src.content_type().to_string());
+    let (user, _) = headers_to_meta(&req.headers, "object")?;
+    meta.extend(user);
+    if let Some(ct) = req
+        .header("content-type")
+        .filter(|c| !c.is_empty() && req.method.as_str() == "COPY")
+    {
+        meta.insert(keys::CONTENT_TYPE.into(), ct.to_string());
+    }
+    check_limits(&meta, "object", &gw.settings.limits)?;
+    expiry::store(&mut meta, requested_expiry(req)?);
+    Ok(meta)
+}
+
+/// A copy's 201 with the `X-Copied-From*` headers.
+fn copied(
+    info: &ObjectInfo,
+    src: &ObjectInfo,
+    (sa, sc, so): (&str, &str, &str),
+    da: &str,
+) -> http::response::Builder {
+    let mut b = created(info)
+        .header("X-Copied-From", hv(&format!("{sc}/{so}")))
+        .header(
+            "X-Copied-From-Last-Modified",
+            hv(&src.timestamp().http_date()),
+        );
+    if sa != da {
+        b = b.header(
+            "X-Copied-From-Account",
+            hv(&format!("{}{sa}", crate::config::RESELLER_PREFIX)),
+        );
+    }
+    b
+}
+
+/// An SLO manifest copied as a manifest into another account: as Swift, a manifest PUT
+/// there whose segments (the same names) are checked in that account with the caller's
+/// rights; a segment the caller may not read or that is missing there is a line of the 400.
+async fn copy_slo_manifest_across(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    src: &ObjectInfo,
+    from: (&str, &str, &str),
+    (da, dc, d_o): (&str, &str, &str),
+) -> SwiftResult<Response<Body>> {
+    let meta = copy_meta(gw, req, src)?;
+    let path = src.path.clone();
+    let put_body = blocking(move || large::manifest_as_put(&path)).await?;
+    match copy_manifest(gw, req, (da, dc, d_o), &put_body, meta).await {
+        SloOutcome::Created { .. } => {
+            let info = load(gw, da, dc, d_o).await?;
+            finish(copied(&info, src, from, da), body::empty())
+        }
+        SloOutcome::BadSegments(errors) => segment_errors(&errors),
+        SloOutcome::Failed(e) => Err(e),
+    }
+}
