@@ -81,7 +81,10 @@ fn ior_repetitions_are_samples_of_the_mean() {
         &common::fixtures().join("ior-4.1.0+dev/ior-write-only-8m-1m.json"),
     ))
     .expect("parses");
-    assert!(write_only.metrics().iter().all(|m| m.name.starts_with("write ")));
+    assert!(write_only
+        .metrics()
+        .iter()
+        .all(|m| m.name.starts_with("write ")));
 }
 
 #[test]
@@ -109,7 +112,11 @@ fn ior_and_mdtest_zero_rates_are_failed_metrics_not_zeros() {
         .find(|m| m.name == "directory rename mean")
         .expect("metric");
     assert_eq!(rename.value, None);
-    assert!(rename.failure.as_deref().unwrap_or("").contains("did not run"));
+    assert!(rename
+        .failure
+        .as_deref()
+        .unwrap_or("")
+        .contains("did not run"));
     let create = metrics
         .iter()
         .find(|m| m.name == "tree creation max")

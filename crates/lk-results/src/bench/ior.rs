@@ -22,7 +22,9 @@ pub enum IorError {
     },
     #[error("ior JSON: the summary is empty (no operation finished)")]
     NoSummary,
-    #[error("ior JSON: summary entry {index}: unknown operation {operation:?} (not write or read)")]
+    #[error(
+        "ior JSON: summary entry {index}: unknown operation {operation:?} (not write or read)"
+    )]
     UnknownOperation { index: usize, operation: String },
     #[error("ior JSON: {what} is negative ({value})")]
     Negative { what: String, value: f64 },
@@ -240,7 +242,10 @@ impl IorRun {
     /// sample) and `{op} iops max/mean` (IO/s). With several tests in one run, the names start
     /// with `test{id} `. A rate of 0 is a failed metric (ior moved no data), never a zero.
     pub fn metrics(&self) -> Vec<Metric> {
-        let several_tests = self.summary.iter().any(|s| s.test_id != self.summary[0].test_id);
+        let several_tests = self
+            .summary
+            .iter()
+            .any(|s| s.test_id != self.summary[0].test_id);
         let mut metrics = Vec::new();
         for s in &self.summary {
             let prefix = match several_tests {

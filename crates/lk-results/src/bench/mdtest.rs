@@ -172,7 +172,9 @@ pub fn parse_mdtest(text: &str) -> Result<MdtestRun, MdtestError> {
             State::Columns(table) => {
                 let cols: Vec<&str> = t.split_whitespace().collect();
                 if cols != ["Operation", "Max", "Min", "Mean", "Std", "Dev"] {
-                    return Err(bad("not mdtest's column names (Operation Max Min Mean Std Dev)"));
+                    return Err(bad(
+                        "not mdtest's column names (Operation Max Min Mean Std Dev)",
+                    ));
                 }
                 State::Dashes(table)
             }
@@ -247,7 +249,9 @@ fn summary_row(table: MdtestTable, t: &str) -> Result<MdtestRow, &'static str> {
     for (slot, f) in n.iter_mut().zip(&fields) {
         // mdtest prints %14.3f: digits, a point, three digits; nothing else is a rate.
         let ok = f.split_once('.').is_some_and(|(a, b)| {
-            !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.len() == 3
+            !a.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.len() == 3
                 && b.bytes().all(|c| c.is_ascii_digit())
         });
         *slot = f
@@ -281,10 +285,16 @@ fn header_line(run: &mut MdtestRun, t: &str) -> Result<(), &'static str> {
         let (tasks, rest) = rest
             .split_once(" total task(s) on ")
             .ok_or("not `... N total task(s) on M node(s)`")?;
-        let nodes = rest.strip_suffix(" node(s)").ok_or("no `node(s)` at the end")?;
+        let nodes = rest
+            .strip_suffix(" node(s)")
+            .ok_or("no `node(s)` at the end")?;
         run.version = version.to_string();
-        run.tasks = tasks.parse().map_err(|_| "the task count is not a number")?;
-        run.nodes = nodes.parse().map_err(|_| "the node count is not a number")?;
+        run.tasks = tasks
+            .parse()
+            .map_err(|_| "the task count is not a number")?;
+        run.nodes = nodes
+            .parse()
+            .map_err(|_| "the node count is not a number")?;
         return Ok(());
     }
     if let Some(cmd) = t.strip_prefix("Command line used: ") {
@@ -299,7 +309,8 @@ fn header_line(run: &mut MdtestRun, t: &str) -> Result<(), &'static str> {
     let counts = t.split_once(" tasks, ").is_some_and(|(n, rest)| {
         n.parse::<u64>().is_ok()
             && rest.split_once(' ').is_some_and(|(m, what)| {
-                m.parse::<u64>().is_ok() && ["files/directories", "files", "directories"].contains(&what)
+                m.parse::<u64>().is_ok()
+                    && ["files/directories", "files", "directories"].contains(&what)
             })
     });
     if counts {
@@ -320,7 +331,11 @@ impl MdtestRun {
                 metrics.push(if value > 0.0 {
                     Metric::new(name, "ops/s", value)
                 } else {
-                    Metric::failed(name, "ops/s", "mdtest reported 0 ops/s: the phase did not run")
+                    Metric::failed(
+                        name,
+                        "ops/s",
+                        "mdtest reported 0 ops/s: the phase did not run",
+                    )
                 });
             }
         }
