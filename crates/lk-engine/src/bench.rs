@@ -120,23 +120,7 @@ pub fn run_bench(
             }
             outputs
         }
-        BenchKind::Fio => {
-            let mount = client_mount(plan)?;
-            let json = format!("fio-{first}.json");
-            let out = quote(&format!("{}/{json}", r.guest_dir));
-            let s = r.script("fio", benchenv::fio_script(plan, &mount, params), &out)?;
-            (opts.progress)(&format!(
-                "{first}: fio on {mount} (streaming 1 MiB, random 4 KiB)"
-            ));
-            r.run(&first, "bench-fio", &s, opts.timeout)?;
-            let host = r.dir.join(&json);
-            let text = std::fs::read_to_string(&host).map_err(io("read", &host))?;
-            vec![BenchOutput {
-                node: first.clone(),
-                label: first.clone(),
-                text,
-            }]
-        }
+        BenchKind::Fio => vec![fio(&r, &first, params)?],
         BenchKind::Ior | BenchKind::Mdtest => vec![mpi(&r, &first, kind, params, tool_bin)?],
     };
     for o in &outputs {
@@ -185,6 +169,25 @@ fn lnet_selftest(
         });
     }
     Ok(outputs)
+}
+
+/// fio on the first client's mount; its JSON goes to a file of the run folder.
+fn fio(r: &Runner<'_>, first: &str, params: &BenchParams) -> Result<BenchOutput, BenchError> {
+    let mount = client_mount(r.plan)?;
+    let json = format!("fio-{first}.json");
+    let out = quote(&format!("{}/{json}", r.guest_dir));
+    let s = r.script("fio", benchenv::fio_script(r.plan, &mount, params), &out)?;
+    (r.opts.progress)(&format!(
+        "{first}: fio on {mount} (streaming 1 MiB, random 4 KiB)"
+    ));
+    r.run(first, "bench-fio", &s, r.opts.timeout)?;
+    let host = r.dir.join(&json);
+    let text = std::fs::read_to_string(&host).map_err(io("read", &host))?;
+    Ok(BenchOutput {
+        node: first.to_string(),
+        label: first.to_string(),
+        text,
+    })
 }
 
 /// ior or mdtest under mpirun on the first client; the binary from the client's PATH or

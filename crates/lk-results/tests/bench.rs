@@ -225,6 +225,24 @@ fn malformed_inputs_are_refused_with_a_message() {
     }
 }
 
+/// The scripts that made or recorded fixtures (`make-synthetic-*.sh`, `record-ior.sh`) stay
+/// shellcheck clean, as the generated scripts do.
+#[test]
+fn fixture_scripts_pass_shellcheck() {
+    let scripts = common::files("", ".sh");
+    assert!(scripts.len() >= 3, "{scripts:?}");
+    let out = std::process::Command::new("shellcheck")
+        .args(["--shell=bash", "--severity=style"])
+        .args(&scripts)
+        .output()
+        .expect("shellcheck must be installed (scripts/install-deps.sh)");
+    assert!(
+        out.status.success(),
+        "shellcheck:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 fn lst_like_line() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\[LNet (Rates|Bandwidth) of [a-z]{0,6}\\]",

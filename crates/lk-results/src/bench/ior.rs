@@ -242,10 +242,8 @@ impl IorRun {
     /// sample) and `{op} iops max/mean` (IO/s). With several tests in one run, the names start
     /// with `test{id} `. A rate of 0 is a failed metric (ior moved no data), never a zero.
     pub fn metrics(&self) -> Vec<Metric> {
-        let several_tests = self
-            .summary
-            .iter()
-            .any(|s| s.test_id != self.summary[0].test_id);
+        let first = self.summary.first().map(|s| s.test_id);
+        let several_tests = self.summary.iter().any(|s| Some(s.test_id) != first);
         let mut metrics = Vec::new();
         for s in &self.summary {
             let prefix = match several_tests {

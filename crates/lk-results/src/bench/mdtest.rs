@@ -158,50 +158,11 @@ pub fn parse_mdtest(text: &str) -> Result<MdtestRun, MdtestError> {
             }
             _ if t.starts_with("-- finished at ") && t.ends_with(" --") => State::Finished,
             _ if !started => return Err(bad("output before `-- started at`")),
-            _ if t.starts_with("SUMMARY ") => {
-                let (table, iterations) = summary_title(t).ok_or_else(|| bad(SUMMARY_RULE))?;
-                if run.rows.iter().any(|r| r.table == table) {
-                    return Err(bad("a second table of the same kind"));
-                }
-                if run.iterations != 0 && run.iterations != iterations {
-                    return Err(bad("the tables disagree on the number of iterations"));
-                }
-                run.iterations = iterations;
-                State::Columns(table)
-            }
-            State::Columns(table) => {
-                let cols: Vec<&str> = t.split_whitespace().collect();
-                if cols != ["Operation", "Max", "Min", "Mean", "Std", "Dev"] {
-                    return Err(bad(
-                        "not mdtest's column names (Operation Max Min Mean Std Dev)",
-                    ));
-                }
-                State::Dashes(table)
-            }
-            State::Dashes(table) => {
-                if !t.split_whitespace().all(|w| w.chars().all(|c| c == '-')) || t.is_empty() {
-                    return Err(bad("expected the dashes under the column names"));
-                }
-                State::Rows(table)
-            }
-            State::Rows(table) if t.is_empty() => {
-                if !run.rows.iter().any(|r| r.table == table) {
-                    return Err(bad("a summary table without rows"));
-                }
-                State::Header
-            }
-            State::Rows(table) => {
-                let row = summary_row(table, t).map_err(bad)?;
-                if run.rows.iter().any(|r| r.table == table && r.op == row.op) {
-                    return Err(bad("an operation twice in one table"));
-                }
-                run.rows.push(row);
-                state
-            }
-            State::Header => {
+            State::Header if !t.starts_with("SUMMARY ") => {
                 header_line(&mut run, t).map_err(bad)?;
                 State::Header
             }
+            _ => table_line(&mut run, state, t).map_err(bad)?,
         };
     }
     if run.version.is_empty() {
@@ -214,6 +175,51 @@ pub fn parse_mdtest(text: &str) -> Result<MdtestRun, MdtestError> {
         return Err(MdtestError::NotFinished);
     }
     Ok(run)
+}
+
+/// A line of (or starting) a summary table; `state` is where the previous line left off.
+fn table_line(run: &mut MdtestRun, state: State, t: &str) -> Result<State, &'static str> {
+    if t.starts_with("SUMMARY ") {
+        let (table, iterations) = summary_title(t).ok_or(SUMMARY_RULE)?;
+        if run.rows.iter().any(|r| r.table == table) {
+            return Err("a second table of the same kind");
+        }
+        if run.iterations != 0 && run.iterations != iterations {
+            return Err("the tables disagree on the number of iterations");
+        }
+        run.iterations = iterations;
+        return Ok(State::Columns(table));
+    }
+    match state {
+        State::Columns(table) => {
+            let cols: Vec<&str> = t.split_whitespace().collect();
+            if cols != ["Operation", "Max", "Min", "Mean", "Std", "Dev"] {
+                return Err("not mdtest's column names (Operation Max Min Mean Std Dev)");
+            }
+            Ok(State::Dashes(table))
+        }
+        State::Dashes(table) => {
+            if t.is_empty() || !t.split_whitespace().all(|w| w.chars().all(|c| c == '-')) {
+                return Err("expected the dashes under the column names");
+            }
+            Ok(State::Rows(table))
+        }
+        State::Rows(table) if t.is_empty() => {
+            if !run.rows.iter().any(|r| r.table == table) {
+                return Err("a summary table without rows");
+            }
+            Ok(State::Header)
+        }
+        State::Rows(table) => {
+            let row = summary_row(table, t)?;
+            if run.rows.iter().any(|r| r.table == table && r.op == row.op) {
+                return Err("an operation twice in one table");
+            }
+            run.rows.push(row);
+            Ok(state)
+        }
+        State::Header | State::Finished => Err("not a line mdtest prints before its summary"),
+    }
 }
 
 const SUMMARY_RULE: &str =
