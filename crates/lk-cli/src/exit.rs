@@ -32,10 +32,8 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     let usage = err.chain().any(|e| {
         e.downcast_ref::<lk_plan::testenv::TestEnvError>()
             .is_some_and(lk_plan::testenv::TestEnvError::is_usage)
-            || matches!(
-                e.downcast_ref::<lk_plan::benchenv::BenchEnvError>(),
-                Some(lk_plan::benchenv::BenchEnvError::UnknownKind { .. })
-            )
+            || e.downcast_ref::<lk_plan::benchenv::BenchEnvError>()
+                .is_some_and(lk_plan::benchenv::BenchEnvError::is_usage)
     });
     if usage {
         return ExitCode::from(USAGE);

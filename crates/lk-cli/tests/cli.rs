@@ -451,6 +451,104 @@ fn bench_reparse_rebuilds_a_run_from_its_raw_output() {
         .is_some_and(|x| x == "md")));
 }
 
+/// ior and mdtest refuse bad input before anything runs (no libvirt is asked): a rank count
+/// of 0 or sizes ior would refuse are usage errors (2); a --tool-bin that is missing or not a
+/// binary, or given to a kind that runs no host binary, is named.
+#[test]
+fn bench_ior_and_mdtest_refuse_bad_input_before_running() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let s = state.path().to_str().expect("utf-8 path");
+    let run = |args: &[&str]| {
+        let mut all = vec!["bench", "examples/small.yaml"];
+        all.extend(args);
+        all.extend(["--state-dir", s]);
+        let o = lustrekit(&all);
+        (o.status.code(), text(&o.stderr))
+    };
+    let (code, err) = run(&["ior", "--ranks", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--ranks \"0\": ior and mdtest need at least 1 rank"),
+        "{err}"
+    );
+    let (code, err) = run(&["mdtest", "--ranks", "-1"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, err) = run(&["mdtest", "--mdtest-items", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--mdtest-items"), "{err}");
+    let sizes = ["ior", "--ior-block-size", "3m", "--ior-transfer-size", "2m"];
+    let (code, err) = run(&sizes);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("a multiple of the transfer size"), "{err}");
+    let (code, err) = run(&["ior", "--ior-transfer-size", "1m;reboot"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not an ior size"), "{err}");
+
+    let (code, err) = run(&["mdtest", "--tool-bin", "/no/such/mdtest"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("--tool-bin /no/such/mdtest: cannot read the mdtest binary"),
+        "{err}"
+    );
+    let script = state.path().join("ior");
+    std::fs::write(&script, "#!/bin/sh\n# libtool wrapper\n").expect("write");
+    let script = script.to_str().expect("utf-8");
+    let (code, err) = run(&["ior", "--tool-bin", script]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not an ELF executable"), "{err}");
+    let (code, err) = run(&["ior", "--tool-bin", s]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    let (code, err) = run(&["fio", "--tool-bin", "/bin/true"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("only ior and mdtest"), "{err}");
+    // Good input gets as far as the cluster, which is not up.
+    for args in [&["ior", "--tool-bin", "/bin/true"][..], &["mdtest"][..]] {
+        let (code, err) = run(args);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains("cluster small is not up"), "{err}");
+    }
+}
+
+/// `bench reparse` of ior and mdtest runs: the raw outputs (real ior 4.1.0+dev captures) give
+/// the named metrics, and the tool's version lands in the parameters.
+#[test]
+fn bench_reparse_reads_ior_and_mdtest_output() {
+    let fixtures = root().join("crates/lk-results/fixtures/ior-4.1.0+dev");
+    for (kind, fixture, metric) in [
+        ("ior", "ior-fpp-write-read-16m-1m.json", "read bw mean"),
+        ("mdtest", "mdtest-200-items.txt", "file creation mean"),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let run = serde_json::json!({
+            "kind": kind, "cluster": "c1", "topology_hash": "0123456789abcdef",
+            "lustre_version": "2.17.0", "started_at": "2026-12-02T00:00:00Z",
+            "parameters": {"ranks": "2"}, "metrics": []
+        });
+        std::fs::write(dir.path().join("run.json"), run.to_string()).expect("write");
+        std::fs::copy(
+            fixtures.join(fixture),
+            dir.path().join(format!("{kind}-client1.out")),
+        )
+        .expect("copy");
+        let o = lustrekit(&["bench", "reparse", dir.path().to_str().expect("utf-8")]);
+        assert!(o.status.success(), "{kind}: {}", text(&o.stderr));
+        let back: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("run.json")).expect("run.json"),
+        )
+        .expect("parses");
+        let names: Vec<&str> = back["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .filter_map(|m| m["name"].as_str())
+            .collect();
+        assert!(names.contains(&metric), "{kind}: {names:?}");
+        let version = &back["parameters"][format!("{kind}_version")];
+        assert_eq!(version.as_str(), Some("4.1.0+dev"), "{kind}");
+    }
+}
+
 fn csi(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lustrekit"))
         .arg("csi")

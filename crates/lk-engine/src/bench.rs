@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lk_lustre::shell::quote;
-use lk_plan::benchenv::{self, BenchKind, BenchParams};
+use lk_plan::benchenv::{self, BenchKind, BenchParams, ToolBin};
 use lk_plan::Plan;
 
 use crate::suite::{give_to_guest, guest, SuiteError, SuiteOptions};
@@ -64,14 +64,18 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Bench
     }
 }
 
+/// Runs `kind` on the cluster. `tool_bin`: for ior and mdtest, a host binary to copy into the
+/// run folder and run from there (otherwise the client's PATH has it).
 pub fn run_bench(
     lv: &dyn crate::Provider,
     plan: &Plan,
     cluster_dir: &Path,
     kind: BenchKind,
     params: &BenchParams,
+    tool_bin: Option<&Path>,
     opts: &SuiteOptions<'_>,
 ) -> Result<BenchOutcome, BenchError> {
+    benchenv::check_params(kind, params)?;
     let nodes = benchenv::nodes(plan, kind)?;
     crate::suite::check_up(plan, cluster_dir)?;
     let shared = PathBuf::from(&plan.resources.shared.host_path);
@@ -116,23 +120,8 @@ pub fn run_bench(
             }
             outputs
         }
-        BenchKind::Fio => {
-            let mount = client_mount(plan)?;
-            let json = format!("fio-{first}.json");
-            let out = quote(&format!("{}/{json}", r.guest_dir));
-            let s = r.script("fio", benchenv::fio_script(plan, &mount, params), &out)?;
-            (opts.progress)(&format!(
-                "{first}: fio on {mount} (streaming 1 MiB, random 4 KiB)"
-            ));
-            r.run(&first, "bench-fio", &s, opts.timeout)?;
-            let host = r.dir.join(&json);
-            let text = std::fs::read_to_string(&host).map_err(io("read", &host))?;
-            vec![BenchOutput {
-                node: first.clone(),
-                label: first.clone(),
-                text,
-            }]
-        }
+        BenchKind::Fio => vec![fio(&r, &first, params)?],
+        BenchKind::Ior | BenchKind::Mdtest => vec![mpi(&r, &first, kind, params, tool_bin)?],
     };
     for o in &outputs {
         let p = r.dir.join(format!("{}-{}.out", kind, o.label));
@@ -180,6 +169,78 @@ fn lnet_selftest(
         });
     }
     Ok(outputs)
+}
+
+/// fio on the first client's mount; its JSON goes to a file of the run folder.
+fn fio(r: &Runner<'_>, first: &str, params: &BenchParams) -> Result<BenchOutput, BenchError> {
+    let mount = client_mount(r.plan)?;
+    let json = format!("fio-{first}.json");
+    let out = quote(&format!("{}/{json}", r.guest_dir));
+    let s = r.script("fio", benchenv::fio_script(r.plan, &mount, params), &out)?;
+    (r.opts.progress)(&format!(
+        "{first}: fio on {mount} (streaming 1 MiB, random 4 KiB)"
+    ));
+    r.run(first, "bench-fio", &s, r.opts.timeout)?;
+    let host = r.dir.join(&json);
+    let text = std::fs::read_to_string(&host).map_err(io("read", &host))?;
+    Ok(BenchOutput {
+        node: first.to_string(),
+        label: first.to_string(),
+        text,
+    })
+}
+
+/// ior or mdtest under mpirun on the first client; the binary from the client's PATH or
+/// copied from the host into the run folder.
+fn mpi(
+    r: &Runner<'_>,
+    node: &str,
+    kind: BenchKind,
+    params: &BenchParams,
+    tool_bin: Option<&Path>,
+) -> Result<BenchOutput, BenchError> {
+    let mount = client_mount(r.plan)?;
+    let name = kind.as_str();
+    let tool = match tool_bin {
+        None => ToolBin::OnPath,
+        Some(host) => {
+            let dest = r.dir.join(name);
+            std::fs::copy(host, &dest).map_err(io("copy the --tool-bin binary", host))?;
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::Permissions::from_mode(0o755);
+            std::fs::set_permissions(&dest, mode).map_err(io("chmod", &dest))?;
+            give_to_guest(&r.shared, &dest)?;
+            ToolBin::Shared {
+                guest_path: format!("{}/{name}", r.guest_dir),
+            }
+        }
+    };
+    let text = if kind == BenchKind::Ior {
+        let json = format!("ior-{node}.json");
+        let out = quote(&format!("{}/{json}", r.guest_dir));
+        let text = benchenv::ior_script(r.plan, node, &mount, params, &tool);
+        let s = r.script("ior", text, &out)?;
+        (r.opts.progress)(&format!(
+            "{node}: ior on {mount} ({} rank(s), {} each in {} transfers)",
+            params.mpi_ranks, params.ior_block_size, params.ior_transfer_size
+        ));
+        r.run(node, "bench-ior", &s, r.opts.timeout)?;
+        let host = r.dir.join(&json);
+        std::fs::read_to_string(&host).map_err(io("read", &host))?
+    } else {
+        let text = benchenv::mdtest_script(r.plan, node, &mount, params, &tool);
+        let s = r.script("mdtest", text, "")?;
+        (r.opts.progress)(&format!(
+            "{node}: mdtest on {mount} ({} rank(s), {} items each)",
+            params.mpi_ranks, params.mdtest_items
+        ));
+        r.run(node, "bench-mdtest", &s, r.opts.timeout)?
+    };
+    Ok(BenchOutput {
+        node: node.to_string(),
+        label: node.to_string(),
+        text,
+    })
 }
 
 /// The run folder and how to run a script of it on a node.

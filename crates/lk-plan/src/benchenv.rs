@@ -1,12 +1,16 @@
 //! `lustrekit bench`: the benchmarks it runs, their parameters, and the scripts that run them
 //! on the cluster's nodes. Each script prints only the tool's own output on stdout (what the
-//! strict parsers of lk-results read); its progress goes to stderr.
+//! strict parsers of lk-results read); its progress goes to stderr. ior and mdtest (which the
+//! user supplies) are in [`mpi`].
 
 use std::fmt::Write as _;
 
 use lk_lustre::shell::quote;
 
 use crate::Plan;
+
+mod mpi;
+pub use mpi::{check_params, ior_script, ior_size_bytes, mdtest_script, ToolBin};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BenchKind {
@@ -16,13 +20,19 @@ pub enum BenchKind {
     ObdfilterSurvey,
     /// fio on the first client: streaming and small random I/O.
     Fio,
+    /// ior under mpirun on the first client (the user supplies ior and openmpi).
+    Ior,
+    /// mdtest under mpirun on the first client (the user supplies mdtest and openmpi).
+    Mdtest,
 }
 
 impl BenchKind {
-    pub const ALL: [BenchKind; 3] = [
+    pub const ALL: [BenchKind; 5] = [
         BenchKind::LnetSelftest,
         BenchKind::ObdfilterSurvey,
         BenchKind::Fio,
+        BenchKind::Ior,
+        BenchKind::Mdtest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,7 +40,14 @@ impl BenchKind {
             BenchKind::LnetSelftest => "lnet-selftest",
             BenchKind::ObdfilterSurvey => "obdfilter-survey",
             BenchKind::Fio => "fio",
+            BenchKind::Ior => "ior",
+            BenchKind::Mdtest => "mdtest",
         }
+    }
+
+    /// ior and mdtest: run under mpirun, with a binary the user supplies.
+    pub fn is_mpi(self) -> bool {
+        matches!(self, BenchKind::Ior | BenchKind::Mdtest)
     }
 }
 
@@ -64,6 +81,22 @@ pub enum BenchEnvError {
         what: &'static str,
         cluster: String,
     },
+    #[error("{flag} {value:?}: {rule}")]
+    BadParam {
+        flag: &'static str,
+        value: String,
+        rule: &'static str,
+    },
+}
+
+impl BenchEnvError {
+    /// A mistake on the command line (exit code 2), not a cluster that lacks something.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            BenchEnvError::UnknownKind { .. } | BenchEnvError::BadParam { .. }
+        )
+    }
 }
 
 /// Parameters, with defaults sized for small VMs.
@@ -82,6 +115,13 @@ pub struct BenchParams {
     /// fio: bytes per job for streaming and random I/O; block sizes.
     pub fio_size: String,
     pub fio_runtime_s: u32,
+    /// ior and mdtest: MPI ranks (processes) on the client.
+    pub mpi_ranks: u32,
+    /// ior: bytes per rank (`-b`) and per transfer (`-t`), ior's size syntax (`16m`).
+    pub ior_block_size: String,
+    pub ior_transfer_size: String,
+    /// mdtest: files and directories per rank (`-n`).
+    pub mdtest_items: u32,
 }
 
 impl Default for BenchParams {
@@ -96,6 +136,10 @@ impl Default for BenchParams {
             survey_threads: 2,
             fio_size: "128M".into(),
             fio_runtime_s: 20,
+            mpi_ranks: 2,
+            ior_block_size: "16m".into(),
+            ior_transfer_size: "1m".into(),
+            mdtest_items: 100,
         }
     }
 }
@@ -162,7 +206,7 @@ pub fn nodes(plan: &Plan, kind: BenchKind) -> Result<BenchNodes, BenchEnvError> 
                 server_nids: vec![],
             })
         }
-        BenchKind::Fio => {
+        BenchKind::Fio | BenchKind::Ior | BenchKind::Mdtest => {
             let c = clients.first().ok_or_else(|| missing("a client node"))?;
             Ok(BenchNodes {
                 run_on: vec![c.node.clone()],

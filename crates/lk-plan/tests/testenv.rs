@@ -62,7 +62,7 @@ fn test_scripts_pass_shellcheck() {
 
 #[test]
 fn bench_scripts_are_pinned_and_pass_shellcheck() {
-    use lk_plan::benchenv::{self, BenchKind, BenchParams};
+    use lk_plan::benchenv::{self, BenchKind, BenchParams, ToolBin};
     let p = plan("small");
     let params = BenchParams::default();
     let lst = benchenv::nodes(&p, BenchKind::LnetSelftest).expect("small has a client");
@@ -70,10 +70,23 @@ fn bench_scripts_are_pinned_and_pass_shellcheck() {
     assert_eq!(lst.selftest, ["client1", "mds1", "oss1"]);
     let survey = benchenv::nodes(&p, BenchKind::ObdfilterSurvey).expect("small has an OSS");
     assert_eq!(survey.run_on, ["oss1"]);
+    let mpi = benchenv::nodes(&p, BenchKind::Ior).expect("small has a client");
+    assert_eq!(mpi.run_on, ["client1"]);
+    let shared = ToolBin::Shared {
+        guest_path: "/mnt/lustrekit/logs/bench/mdtest-x/mdtest".into(),
+    };
     let scripts = [
         ("lst-write", benchenv::lst_script(&lst, &params, "write")),
         ("obdfilter-survey", benchenv::survey_script(&params)),
         ("fio", benchenv::fio_script(&p, "/mnt/small", &params)),
+        (
+            "ior",
+            benchenv::ior_script(&p, "client1", "/mnt/small", &params, &ToolBin::OnPath),
+        ),
+        (
+            "mdtest-tool-bin",
+            benchenv::mdtest_script(&p, "client1", "/mnt/small", &params, &shared),
+        ),
     ];
     for (name, text) in &scripts {
         insta::assert_snapshot!(format!("small.bench-{name}"), text);
@@ -91,7 +104,47 @@ fn unknown_benchmark_lists_the_known_ones() {
         .parse::<lk_plan::benchenv::BenchKind>()
         .unwrap_err()
         .to_string();
-    assert!(e.contains("lnet-selftest, obdfilter-survey, fio"), "{e}");
+    assert!(
+        e.contains("lnet-selftest, obdfilter-survey, fio, ior, mdtest"),
+        "{e}"
+    );
+}
+
+/// The MPI scripts stop before running anything when mpirun or the tool is missing, with one
+/// message naming both (run here with a PATH that has neither).
+#[test]
+fn mpi_scripts_name_everything_missing_in_one_message() {
+    use lk_plan::benchenv::{self, BenchParams, ToolBin};
+    let p = plan("small");
+    let dir = std::env::temp_dir().join(format!("lk-plan-mpi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mount = dir.join("mnt");
+    let mount = mount.to_str().expect("utf-8");
+    let script = benchenv::ior_script(
+        &p,
+        "client1",
+        mount,
+        &BenchParams::default(),
+        &ToolBin::OnPath,
+    );
+    let f = dir.join("ior.sh");
+    std::fs::write(&f, script).expect("write");
+    let out = Command::new("/bin/bash")
+        .arg(&f)
+        .arg(dir.join("out.json"))
+        .env("PATH", dir.join("empty-path"))
+        .output()
+        .expect("bash");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.trim(),
+        "lustrekit: mpirun not found on client1: the image needs openmpi-bin; ior not found on \
+         client1: install it in the image or pass --tool-bin PATH"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!Path::new(mount).exists(), "nothing ran before the check");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Writes `scripts` (name, text) to a temp folder and runs shellcheck over all of them.

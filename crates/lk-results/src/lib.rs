@@ -6,12 +6,13 @@
 //!   errors; `printf %q` error values decoded in [`suite::printf_q`]);
 //! - [`junit`]: JUnit XML of a [`suite::SuiteResults`];
 //! - [`summary`]: a plain-text table of a suite run;
-//! - [`bench`](mod@bench): strict parsers of `lst stat`, `obdfilter-survey` and fio JSON, and the
+//! - [`bench`](mod@bench): strict parsers of `lst stat`, `obdfilter-survey`, fio JSON, ior JSON and
+//!   mdtest's summary, and the
 //!   [`bench::BenchRun`] record (JSON) of named metrics they produce;
 //! - [`report`]: Markdown of a run, [`report::compare()`] of runs of one kind (Markdown with
 //!   delta % and ratio), and SVG plots of either (the only I/O: to the caller's path).
 //!
-//! Fixtures live in `fixtures/` (see its README): captures by Lustre or fio version, each
+//! Fixtures live in `fixtures/` (see its README): captures by Lustre, fio or ior version, each
 //! snapshotted by a globbing test, and a malformed corpus per parser.
 
 pub mod bench;

@@ -1,5 +1,5 @@
 //! Benchmark parsers: every fixture is parsed and snapshotted with its metrics (new captures
-//! under `fixtures/<lustre-version>/` or `fixtures/fio-<version>/` get snapshots by
+//! under `fixtures/<lustre-version>/`, `fixtures/fio-<version>/` or `fixtures/ior-<version>/` get snapshots by
 //! themselves); every file of `fixtures/malformed/<tool>/` is refused with a pinned message;
 //! garbled input never panics.
 
@@ -7,7 +7,9 @@ mod common;
 
 use std::path::Path;
 
-use lk_results::bench::{parse_fio_json, parse_lst_stat, parse_obdfilter_survey};
+use lk_results::bench::{
+    parse_fio_json, parse_ior_json, parse_lst_stat, parse_mdtest, parse_obdfilter_survey,
+};
 use proptest::prelude::*;
 
 fn read(path: &Path) -> String {
@@ -39,6 +41,87 @@ fn fio_fixtures() {
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), common::chain(&e)));
         insta::assert_json_snapshot!((&parsed, parsed.metrics()));
     });
+}
+
+#[test]
+fn ior_fixtures() {
+    each_fixture!("ior-*/*.json", |path| {
+        let parsed = parse_ior_json(&read(path))
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), common::chain(&e)));
+        insta::assert_json_snapshot!((&parsed, parsed.metrics()));
+    });
+}
+
+#[test]
+fn mdtest_fixtures() {
+    each_fixture!("ior-*/mdtest-*.txt", |path| {
+        let parsed = parse_mdtest(&read(path))
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), common::chain(&e)));
+        insta::assert_json_snapshot!((&parsed, parsed.metrics()));
+    });
+}
+
+#[test]
+fn ior_repetitions_are_samples_of_the_mean() {
+    let run = parse_ior_json(&read(
+        &common::fixtures().join("ior-4.1.0+dev/ior-shared-3-reps-4m-256k.json"),
+    ))
+    .expect("parses");
+    assert_eq!(run.version, "4.1.0+dev");
+    let metrics = run.metrics();
+    let mean = metrics
+        .iter()
+        .find(|m| m.name == "write bw mean")
+        .expect("metric");
+    assert_eq!(mean.samples.as_ref().map(Vec::len), Some(3));
+    assert_eq!(mean.unit, "MiB/s");
+    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    assert!(names.contains(&"read iops max"), "{names:?}");
+    let write_only = parse_ior_json(&read(
+        &common::fixtures().join("ior-4.1.0+dev/ior-write-only-8m-1m.json"),
+    ))
+    .expect("parses");
+    assert!(write_only
+        .metrics()
+        .iter()
+        .all(|m| m.name.starts_with("write ")));
+}
+
+#[test]
+fn ior_and_mdtest_zero_rates_are_failed_metrics_not_zeros() {
+    let text = read(&common::fixtures().join("ior-4.1.0+dev/ior-write-only-8m-1m.json"));
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    json["summary"][0]["bwMinMIB"] = serde_json::json!(0.0);
+    let m = parse_ior_json(&json.to_string()).expect("parses").metrics();
+    let min = m.iter().find(|m| m.name == "write bw min").expect("metric");
+    assert_eq!((min.value, min.failure.is_some()), (None, true));
+
+    let text = read(&common::fixtures().join("ior-4.1.0+dev/mdtest-200-items.txt"));
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Directory rename"))
+        .expect("rename row");
+    let zeroed = text.replace(
+        line,
+        "   Directory rename                0.000          0.000          0.000          0.000",
+    );
+    let run = parse_mdtest(&zeroed).expect("parses");
+    let metrics = run.metrics();
+    let rename = metrics
+        .iter()
+        .find(|m| m.name == "directory rename mean")
+        .expect("metric");
+    assert_eq!(rename.value, None);
+    assert!(rename
+        .failure
+        .as_deref()
+        .unwrap_or("")
+        .contains("did not run"));
+    let create = metrics
+        .iter()
+        .find(|m| m.name == "tree creation max")
+        .expect("tree ops are metrics");
+    assert!(create.value.is_some_and(|v| v > 0.0));
 }
 
 #[test]
@@ -105,7 +188,7 @@ fn fio_clones_without_group_reporting_get_numbers() {
 #[test]
 fn malformed_inputs_are_refused_with_a_message() {
     type Parse = fn(&str) -> Result<(), String>;
-    let tools: [(&str, &str, Parse); 3] = [
+    let tools: [(&str, &str, Parse); 5] = [
         ("lst-stat", ".txt", |t| {
             parse_lst_stat(t).map(drop).map_err(|e| common::chain(&e))
         }),
@@ -116,6 +199,12 @@ fn malformed_inputs_are_refused_with_a_message() {
         }),
         ("fio", ".json", |t| {
             parse_fio_json(t).map(drop).map_err(|e| common::chain(&e))
+        }),
+        ("ior", ".json", |t| {
+            parse_ior_json(t).map(drop).map_err(|e| common::chain(&e))
+        }),
+        ("mdtest", ".txt", |t| {
+            parse_mdtest(t).map(drop).map_err(|e| common::chain(&e))
         }),
     ];
     for (tool, ext, parse) in tools {
@@ -134,6 +223,24 @@ fn malformed_inputs_are_refused_with_a_message() {
             insta::assert_snapshot!(format!("malformed-{tool}-{name}"), err);
         }
     }
+}
+
+/// The scripts that made or recorded fixtures (`make-synthetic-*.sh`, `record-ior.sh`) stay
+/// shellcheck clean, as the generated scripts do.
+#[test]
+fn fixture_scripts_pass_shellcheck() {
+    let scripts = common::files("", ".sh");
+    assert!(scripts.len() >= 3, "{scripts:?}");
+    let out = std::process::Command::new("shellcheck")
+        .args(["--shell=bash", "--severity=style"])
+        .args(&scripts)
+        .output()
+        .expect("shellcheck must be installed (scripts/install-deps.sh)");
+    assert!(
+        out.status.success(),
+        "shellcheck:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 fn lst_like_line() -> impl Strategy<Value = String> {
@@ -165,6 +272,32 @@ proptest! {
     #[test]
     fn garbled_survey_never_panics(lines in prop::collection::vec(survey_like_line(), 0..20)) {
         let _ = parse_obdfilter_survey(&lines.join("\n")).map(|s| s.metrics());
+    }
+
+    #[test]
+    fn garbled_mdtest_never_panics(cut in 0usize..3000, byte in any::<u8>()) {
+        let mut text = std::fs::read(
+            common::fixtures().join("ior-4.1.0+dev/mdtest-100-items-2-iterations-rate-and-time.txt"),
+        )
+        .expect("fixture");
+        if cut < text.len() {
+            text[cut] = byte;
+        }
+        let _ = parse_mdtest(&String::from_utf8_lossy(&text)).map(|r| r.metrics());
+        let _ = parse_mdtest(&String::from_utf8_lossy(&text[..cut.min(text.len())]));
+    }
+
+    #[test]
+    fn garbled_ior_never_panics(cut in 0usize..6000, byte in any::<u8>()) {
+        let mut text = std::fs::read(
+            common::fixtures().join("ior-4.1.0+dev/ior-shared-3-reps-4m-256k.json"),
+        )
+        .expect("fixture");
+        if cut < text.len() {
+            text[cut] = byte;
+        }
+        let _ = parse_ior_json(&String::from_utf8_lossy(&text)).map(|r| r.metrics());
+        let _ = parse_ior_json(&String::from_utf8_lossy(&text[..cut.min(text.len())]));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 mod common;
 
 use lk_results::bench::{
-    parse_fio_json, parse_lst_stat, parse_obdfilter_survey, BenchKind, BenchRun, Metric,
+    parse_fio_json, parse_ior_json, parse_lst_stat, parse_mdtest, parse_obdfilter_survey,
+    BenchKind, BenchRun, Metric,
 };
 use lk_results::report::{self, compare, CompareError, PlotError};
 
@@ -49,6 +50,22 @@ fn fio_run(rel: &str, time: &str) -> BenchRun {
     r
 }
 
+fn ior_run(rel: &str, time: &str) -> BenchRun {
+    let ior = parse_ior_json(&text(rel)).expect("ior");
+    let mut r = run(BenchKind::Ior, "2.17.0", time, ior.metrics());
+    r.parameters
+        .insert("ior_version".into(), ior.version.clone());
+    r
+}
+
+fn mdtest_run(rel: &str, time: &str) -> BenchRun {
+    let md = parse_mdtest(&text(rel)).expect("mdtest");
+    let mut r = run(BenchKind::Mdtest, "2.17.0", time, md.metrics());
+    r.parameters
+        .insert("mdtest_version".into(), md.version.clone());
+    r
+}
+
 #[test]
 fn run_markdown_of_each_kind() {
     let runs = [
@@ -59,6 +76,11 @@ fn run_markdown_of_each_kind() {
             "2026-12-02T01:00:00Z",
         ),
         fio_run("fio-3.33/seq-and-randrw.json", "2026-12-02T00:12:50Z"),
+        ior_run(
+            "ior-4.1.0+dev/ior-shared-3-reps-4m-256k.json",
+            "2026-12-02T11:16:24Z",
+        ),
+        mdtest_run("ior-4.1.0+dev/mdtest-200-items.txt", "2026-12-02T11:16:17Z"),
     ];
     for r in runs {
         let plot = format!("{}.svg", r.file_stem());
@@ -210,6 +232,33 @@ fn plots_are_written_and_are_svg() {
     assert_eq!(root, "svg");
     assert!(rects >= 2 * a.metrics.len());
     assert!(texts.contains("#2 2.17.0"), "legend: {texts}");
+}
+
+/// ior and mdtest runs plot, and runs of each compare with themselves but not with each other.
+#[test]
+fn ior_and_mdtest_runs_plot_and_compare() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ior = ior_run(
+        "ior-4.1.0+dev/ior-fpp-write-read-16m-1m.json",
+        "2026-12-02T00:00:00Z",
+    );
+    let md = mdtest_run(
+        "ior-4.1.0+dev/mdtest-100-items-2-iterations-rate-and-time.txt",
+        "2026-12-02T00:00:00Z",
+    );
+    for r in [&ior, &md] {
+        let path = dir.path().join(format!("{}.svg", r.file_stem()));
+        report::plot_run(r, &path).expect("plot");
+        let (root, _, _) = read_svg(&std::fs::read_to_string(&path).expect("written"));
+        assert_eq!(root, "svg");
+        let mut later = r.clone();
+        later.started_at = "2026-12-02T01:00:00Z".into();
+        compare(&[r.clone(), later]).expect("same kind compares");
+    }
+    assert!(matches!(
+        compare(&[ior, md]),
+        Err(CompareError::MixedKinds { .. })
+    ));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! `lustrekit bench CLUSTER KIND` (lnet-selftest, obdfilter-survey, fio) and
+//! `lustrekit bench CLUSTER KIND` (lnet-selftest, obdfilter-survey, fio, ior, mdtest) and
 //! `lustrekit bench compare RUN.json...`: each run is parsed strictly (lk-results), written as
 //! JSON with a Markdown report and an SVG plot, named by cluster, kind, Lustre version,
 //! topology hash and time.
@@ -20,10 +20,15 @@ pub struct Args {
     pub compare: Option<Compare>,
     /// Topology file, or the name of a cluster brought up before.
     pub cluster: Option<String>,
-    /// lnet-selftest, obdfilter-survey or fio.
+    /// lnet-selftest, obdfilter-survey, fio, ior or mdtest.
     pub kind: Option<String>,
     #[command(flatten)]
     pub params: Params,
+    /// ior, mdtest: a host binary of the tool (built against openmpi, as on Debian 12) that
+    /// lustrekit copies into the cluster's shared folder and runs; without it the client's
+    /// PATH must have the tool. Either way the image needs openmpi-bin.
+    #[arg(long, value_name = "HOST_PATH")]
+    pub tool_bin: Option<PathBuf>,
     /// Seconds each measurement may take.
     #[arg(long, default_value_t = 1800)]
     pub timeout: u64,
@@ -74,6 +79,18 @@ pub struct Params {
     /// fio: seconds of random I/O.
     #[arg(long, default_value_t = 20)]
     pub fio_runtime: u32,
+    /// ior, mdtest: MPI ranks (processes) on the client.
+    #[arg(long, default_value_t = 2)]
+    pub ranks: u32,
+    /// ior: bytes each rank writes and reads (ior's -b: digits and k, m or g).
+    #[arg(long, default_value = "16m")]
+    pub ior_block_size: String,
+    /// ior: bytes per transfer (ior's -t); the block size must be a multiple of it.
+    #[arg(long, default_value = "1m")]
+    pub ior_transfer_size: String,
+    /// mdtest: files and directories each rank creates, stats, reads and removes (mdtest's -n).
+    #[arg(long, default_value_t = 100)]
+    pub mdtest_items: u32,
 }
 
 impl Params {
@@ -86,6 +103,10 @@ impl Params {
             survey_threads: self.survey_threads,
             fio_size: self.fio_size.clone(),
             fio_runtime_s: self.fio_runtime,
+            mpi_ranks: self.ranks,
+            ior_block_size: self.ior_block_size.clone(),
+            ior_transfer_size: self.ior_transfer_size.clone(),
+            mdtest_items: self.mdtest_items,
             ..BenchParams::default()
         }
     }
@@ -103,11 +124,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         );
     };
     let kind: BenchKind = kind.parse()?;
+    let params = args.params.to_plan();
+    lk_plan::benchenv::check_params(kind, &params)?;
+    let tool = tool_bin(kind, args.tool_bin.as_deref())?;
     let c = ClusterRef::resolve(cluster, &args.conn)?;
     let plan = c.require_plan()?;
     lk_plan::benchenv::nodes(plan, kind)?;
     lk_engine::suite::check_up(plan, &c.dir())?;
-    let params = args.params.to_plan();
     let lv = args.conn.connect()?;
     let started = crate::cmd::results::timestamp();
     let progress = |l: &str| eprintln!("  {l}");
@@ -118,7 +141,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         progress: &progress,
     };
     eprintln!("bench: {kind} on {}", plan.cluster);
-    let outcome = lk_engine::bench::run_bench(&lv, plan, &c.dir(), kind, &params, &opts)?;
+    let bin = args.tool_bin.as_deref();
+    let outcome = lk_engine::bench::run_bench(&lv, plan, &c.dir(), kind, &params, bin, &opts)?;
     let mut run = BenchRun::new(
         result_kind(kind),
         &plan.cluster,
@@ -127,6 +151,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         &started,
     )?;
     run.parameters = parameters(kind, &params);
+    if let Some(t) = tool {
+        run.parameters.insert("tool".into(), t);
+    }
     run.metrics = metrics(kind, &outcome.outputs, &mut run.parameters)?;
     run.validate()?;
     write_run(&run, &outcome.dir)
@@ -137,7 +164,54 @@ fn result_kind(k: BenchKind) -> bench::BenchKind {
         BenchKind::LnetSelftest => bench::BenchKind::LnetSelftest,
         BenchKind::ObdfilterSurvey => bench::BenchKind::ObdfilterSurvey,
         BenchKind::Fio => bench::BenchKind::Fio,
+        BenchKind::Ior => bench::BenchKind::Ior,
+        BenchKind::Mdtest => bench::BenchKind::Mdtest,
     }
+}
+
+/// Checks `--tool-bin` before anything runs: only for ior and mdtest, and a readable ELF
+/// executable (what the client can run). Returns how the run gets its tool, for its
+/// parameters: the client's PATH, or the binary's name and SHA-256.
+fn tool_bin(kind: BenchKind, path: Option<&Path>) -> anyhow::Result<Option<String>> {
+    let Some(path) = path else {
+        return Ok(kind.is_mpi().then(|| "the client's PATH".to_string()));
+    };
+    if !kind.is_mpi() {
+        return Err(lk_plan::benchenv::BenchEnvError::BadParam {
+            flag: "--tool-bin",
+            value: path.display().to_string(),
+            rule: "only ior and mdtest run a binary from the host",
+        }
+        .into());
+    }
+    let cannot = || {
+        format!(
+            "--tool-bin {}: cannot read the {kind} binary",
+            path.display()
+        )
+    };
+    let meta = std::fs::metadata(path).with_context(cannot)?;
+    if !meta.is_file() || meta.len() > 1 << 30 {
+        anyhow::bail!(
+            "--tool-bin {}: not a regular file of at most 1 GiB (give the {kind} binary itself)",
+            path.display()
+        );
+    }
+    let bytes = std::fs::read(path).with_context(cannot)?;
+    if !bytes.starts_with(b"\x7fELF") {
+        anyhow::bail!(
+            "--tool-bin {}: not an ELF executable (give the {kind} binary itself, built against \
+             openmpi; a libtool wrapper script does not run on the client)",
+            path.display()
+        );
+    }
+    let sha: String = Sha256::digest(&bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    Ok(Some(format!("--tool-bin {name} (sha256 {sha}...)")))
 }
 
 /// Hash of the plan's resources and scripts: two runs with the same hash ran on the same layout.
@@ -170,6 +244,16 @@ fn parameters(kind: BenchKind, p: &BenchParams) -> std::collections::BTreeMap<St
             ("size", p.fio_size.clone()),
             ("random_runtime_s", p.fio_runtime_s.to_string()),
         ],
+        BenchKind::Ior => vec![
+            ("ranks", p.mpi_ranks.to_string()),
+            ("block_size", p.ior_block_size.clone()),
+            ("transfer_size", p.ior_transfer_size.clone()),
+            ("access", "file-per-process".to_string()),
+        ],
+        BenchKind::Mdtest => vec![
+            ("ranks", p.mpi_ranks.to_string()),
+            ("items_per_rank", p.mdtest_items.to_string()),
+        ],
     };
     kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
@@ -198,9 +282,21 @@ fn metrics(
             BenchKind::Fio => bench::parse_fio_json(&o.text)
                 .with_context(|| format!("fio output of {}", o.node))?
                 .metrics(),
+            BenchKind::Ior => {
+                let ior = bench::parse_ior_json(&o.text)
+                    .with_context(|| format!("ior output of {}", o.node))?;
+                params.insert("ior_version".into(), ior.version.clone());
+                ior.metrics()
+            }
+            BenchKind::Mdtest => {
+                let md = bench::parse_mdtest(&o.text)
+                    .with_context(|| format!("mdtest output of {}", o.node))?;
+                params.insert("mdtest_version".into(), md.version.clone());
+                md.metrics()
+            }
         };
         let prefix = match kind {
-            BenchKind::Fio if outputs.len() == 1 => None,
+            BenchKind::Fio | BenchKind::Ior | BenchKind::Mdtest if outputs.len() == 1 => None,
             _ => Some(&o.label),
         };
         for mut m in ms {

@@ -16,6 +16,10 @@ pub enum BenchKind {
     ObdfilterSurvey,
     /// `fio --output-format=json`.
     Fio,
+    /// ior's JSON summary.
+    Ior,
+    /// mdtest's summary tables.
+    Mdtest,
 }
 
 impl BenchKind {
@@ -25,6 +29,8 @@ impl BenchKind {
             BenchKind::LnetSelftest => "lnet-selftest",
             BenchKind::ObdfilterSurvey => "obdfilter-survey",
             BenchKind::Fio => "fio",
+            BenchKind::Ior => "ior",
+            BenchKind::Mdtest => "mdtest",
         }
     }
 }
