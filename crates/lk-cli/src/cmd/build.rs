@@ -249,12 +249,7 @@ pub fn image(args: &super::image::ImageArgs) -> anyhow::Result<std::path::PathBu
         );
     }
     // The build targets the kernel of the topology's base image: make sure it exists.
-    let base = lk_image::ImageOptions {
-        output: PathBuf::from(&t.image.path),
-        force: false,
-        ..opts.clone()
-    };
-    built(lk_image::build(&base)?)?;
+    built(lk_image::build(&base_options(&opts, &t.image.path))?)?;
     let out = build_for(
         &t,
         &BuildOpts {
@@ -282,6 +277,18 @@ pub fn image(args: &super::image::ImageArgs) -> anyhow::Result<std::path::PathBu
     )?)
 }
 
+/// The topology's base image as it is: never forced, and without the extra packages meant for
+/// the image with Lustre (with them its recipe would differ, and the base image every other
+/// cluster boots would be rebuilt with them).
+fn base_options(opts: &lk_image::ImageOptions, path: &str) -> lk_image::ImageOptions {
+    lk_image::ImageOptions {
+        output: PathBuf::from(path),
+        force: false,
+        packages: Vec::new(),
+        ..opts.clone()
+    }
+}
+
 /// Shows what the image build did and returns the image.
 fn built(b: lk_image::Built) -> anyhow::Result<std::path::PathBuf> {
     eprintln!("{}", b.summary);
@@ -291,6 +298,19 @@ fn built(b: lk_image::Built) -> anyhow::Result<std::path::PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_base_image_is_built_without_the_lustre_images_extras() {
+        let opts = lk_image::ImageOptions {
+            packages: vec!["openmpi-bin".into()],
+            force: true,
+            ..lk_image::ImageOptions::default()
+        };
+        let base = base_options(&opts, "/images/base.qcow2");
+        assert!(base.packages.is_empty() && !base.force);
+        assert_eq!(base.output, PathBuf::from("/images/base.qcow2"));
+        assert_eq!(base.suite, opts.suite);
+    }
 
     #[test]
     fn security_mirror_beside_the_archive() {
