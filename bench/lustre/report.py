@@ -39,6 +39,10 @@ for r in rows:
     lines.append("| %s | %.1f / %.1f | %.1f | %.1f | %.1f | %.1f | %.1f / %.1f (%d) |" % (
         r["topology"], lk["boot"], fl["boot"], s["install"], s["lnet"], s["format"], s["mount"],
         lk["to_mounted"] - lk["boot"], fl["hand"], r["hand_commands"]))
+notes = data / "NOTES.md"
+if notes.is_file():
+    # What the run's data cannot say: the conditions it was measured in.
+    lines += ["", notes.read_text().rstrip()]
 (out / "RESULTS.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
 
