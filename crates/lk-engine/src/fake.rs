@@ -456,3 +456,45 @@ fn owned_in(w: &World, cluster: &str, pool_dir: &str) -> Owned {
     }
     out
 }
+
+/// Points `plan`'s host inputs (base image, kernel and initrd, shared-folder imports) at
+/// stand-in files made under `dir`, so that input checks and the shared folder's imports find
+/// real files when the world is this fake.
+pub fn stand_in_inputs(plan: &mut lk_plan::Plan, dir: &std::path::Path) -> std::io::Result<()> {
+    use lk_plan::resources::ImportKind;
+    fn write(p: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        std::fs::write(p, bytes)
+    }
+    let file = |name: &str| -> std::io::Result<String> {
+        let p = dir.join(name);
+        write(&p, b"stand-in")?;
+        Ok(p.to_string_lossy().into_owned())
+    };
+    let r = &mut plan.resources;
+    for v in r.volumes.iter_mut().filter(|v| v.backing.is_some()) {
+        v.backing = Some(file("base.qcow2")?);
+    }
+    for k in r.domains.iter_mut().filter_map(|d| d.kernel.as_mut()) {
+        k.kernel = file("vmlinuz")?;
+        if k.initrd.is_some() {
+            k.initrd = Some(file("initrd.img")?);
+        }
+    }
+    for (i, imp) in r.shared.imports.iter_mut().enumerate() {
+        let from = dir.join(format!("import{i}"));
+        match imp.kind {
+            ImportKind::File => write(&from, b"tarball")?,
+            ImportKind::Packages => write(&from.join("lustre.deb"), b"deb")?,
+            ImportKind::Repository => {
+                write(&from.join("lustre.deb"), b"deb")?;
+                write(&from.join("Packages"), b"index")?;
+            }
+            ImportKind::Tree => write(&from.join("autogen.sh"), b"#!/bin/sh\n")?,
+        }
+        imp.from = from.to_string_lossy().into_owned();
+    }
+    Ok(())
+}

@@ -11,7 +11,6 @@ use lk_engine::fake::Fake;
 use lk_engine::suite::SuiteOptions;
 use lk_engine::{cluster_dir, run_stages, up, Cancel, StageOptions, UpOptions};
 use lk_plan::benchenv::{BenchKind, BenchParams};
-use lk_plan::resources::ImportKind;
 
 fn write(p: &Path, bytes: &[u8]) {
     if let Some(d) = p.parent() {
@@ -29,34 +28,7 @@ fn small_up(fake: &Fake, tmp: &Path) -> lk_plan::Plan {
         ..lk_plan::PlanOptions::default()
     };
     let mut plan = lk_plan::plan(&t, &opts);
-    let file = |name: &str| {
-        let p = tmp.join("inputs").join(name);
-        write(&p, b"stand-in");
-        p.to_string_lossy().into_owned()
-    };
-    let r = &mut plan.resources;
-    for v in r.volumes.iter_mut().filter(|v| v.backing.is_some()) {
-        v.backing = Some(file("base.qcow2"));
-    }
-    for k in r.domains.iter_mut().filter_map(|d| d.kernel.as_mut()) {
-        k.kernel = file("vmlinuz");
-        if k.initrd.is_some() {
-            k.initrd = Some(file("initrd.img"));
-        }
-    }
-    for (i, imp) in r.shared.imports.iter_mut().enumerate() {
-        let from = tmp.join(format!("inputs/import{i}"));
-        match imp.kind {
-            ImportKind::File => write(&from, b"tarball"),
-            ImportKind::Packages => write(&from.join("lustre.deb"), b"deb"),
-            ImportKind::Repository => {
-                write(&from.join("lustre.deb"), b"deb");
-                write(&from.join("Packages"), b"index");
-            }
-            ImportKind::Tree => write(&from.join("autogen.sh"), b"#!/bin/sh\n"),
-        }
-        imp.from = from.to_string_lossy().into_owned();
-    }
+    lk_engine::fake::stand_in_inputs(&mut plan, &tmp.join("inputs")).expect("inputs");
     let up_opts = UpOptions {
         parallel: 1,
         run_id: Some("r1".into()),

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 
 use lk_engine::fake::{Died, Fake, FaultKind};
 use lk_engine::{chain, cluster_dir, down, gc, run_stages, up, Error, StageOptions, UpOptions};
-use lk_plan::resources::ImportKind;
 use lk_plan::Plan;
 
 fn examples() -> Vec<PathBuf> {
@@ -51,13 +50,6 @@ struct Case {
     plan: Plan,
 }
 
-fn write(p: &Path, bytes: &[u8]) {
-    if let Some(d) = p.parent() {
-        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
-    }
-    std::fs::write(p, bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-}
-
 /// Plans `example` with its state in a fresh temporary directory, and gives it stand-in host
 /// inputs there (base image, kernel, Lustre packages) so that `check_inputs` and the shared
 /// folder's imports find real files.
@@ -70,39 +62,8 @@ fn case(example: &Path) -> Case {
         ..lk_plan::PlanOptions::default()
     };
     let mut plan = lk_plan::plan(&t, &opts);
-    let inputs = tmp.path().join("inputs");
-    let file = |name: &str| {
-        let p = inputs.join(name);
-        write(&p, b"stand-in");
-        p.to_string_lossy().into_owned()
-    };
-    let r = &mut plan.resources;
-    for v in &mut r.volumes {
-        if v.backing.is_some() {
-            v.backing = Some(file("base.qcow2"));
-        }
-    }
-    for d in &mut r.domains {
-        if let Some(k) = &mut d.kernel {
-            k.kernel = file("vmlinuz");
-            if k.initrd.is_some() {
-                k.initrd = Some(file("initrd.img"));
-            }
-        }
-    }
-    for (i, imp) in r.shared.imports.iter_mut().enumerate() {
-        let from = inputs.join(format!("import{i}"));
-        match imp.kind {
-            ImportKind::File => write(&from, b"tarball"),
-            ImportKind::Packages => write(&from.join("lustre.deb"), b"deb"),
-            ImportKind::Repository => {
-                write(&from.join("lustre.deb"), b"deb");
-                write(&from.join("Packages"), b"index");
-            }
-            ImportKind::Tree => write(&from.join("autogen.sh"), b"#!/bin/sh\n"),
-        }
-        imp.from = from.to_string_lossy().into_owned();
-    }
+    lk_engine::fake::stand_in_inputs(&mut plan, &tmp.path().join("inputs"))
+        .unwrap_or_else(|e| panic!("stand-in inputs: {e}"));
     Case { _tmp: tmp, plan }
 }
 
