@@ -1,6 +1,6 @@
-//! `lustrekit down` (from the ledger: unmounts first when Lustre may be mounted) and
-//! `lustrekit gc` (from ownership marks, for when the ledger is lost). Both check libvirt
-//! afterwards and say what, if anything, is left.
+//! `lustrekit down` (from the ledger: unmounts first when Lustre may be mounted, unless told
+//! not to) and `lustrekit gc` (from ownership marks, for when the ledger is lost). Both check
+//! libvirt afterwards and say what, if anything, is left.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -20,6 +20,10 @@ pub struct Args {
     /// Seconds each unmount step may take on a node before `down` goes on without it.
     #[arg(long, default_value_t = 300)]
     pub unmount_timeout: u64,
+    /// Power the VMs off at once, without unmounting Lustre and unloading its modules first:
+    /// their disks are deleted with them, so nothing needs flushing.
+    #[arg(long)]
+    pub no_unmount: bool,
     /// Print JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -86,7 +90,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let lv = args.conn.connect()?;
     let progress = Progress::lines();
     let mut warnings = Vec::new();
-    if let Some(plan) = c.plan() {
+    if let Some(plan) = c.plan().filter(|_| !args.no_unmount) {
         warnings = lk_engine::stages::teardown_guests(
             &lv,
             plan,

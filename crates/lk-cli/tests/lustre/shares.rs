@@ -4,7 +4,7 @@
 //! serves the CSI driver's real-Lustre checks (csi.rs) and a volume attached to node2
 //! (volumes.rs): one `up` for all three.
 
-use super::{enabled_with, fixture, ok, record, sh, text, with_cluster};
+use super::{enabled_with, fixture, ok, record, sh, text, with_cluster, Down};
 
 const CLUSTER: &str = "rl-shares";
 const MOUNT: &str = "/mnt/rlsh";
@@ -70,7 +70,7 @@ fn shares_csi_and_volumes_on_real_lustre() {
     if !enabled_with("shares_csi_and_volumes_on_real_lustre", true) {
         return;
     }
-    with_cluster("shares.yaml", CLUSTER, |_| {
+    with_cluster("shares.yaml", CLUSTER, Down::AtOnce, |_| {
         enable_project_quota();
         super::csi::driver_on_real_lustre(
             CLUSTER,

@@ -99,7 +99,8 @@ impl Ctx<'_> {
         for (peer, nid) in peers {
             let ping = join(&cmd::lnet_ping(&nid));
             sc.commands.push(ping.clone());
-            // Routers start forwarding ~110 s after routing is enabled: wait longer across them.
+            // A route is down until the next check of its router (alive_router_check_interval),
+            // and a remote peer is only reached once every hop is up: wait longer across routers.
             let routed = self
                 .t
                 .node(&peer)
