@@ -18,6 +18,8 @@ const ROUTER_BUFFERS: &str =
 /// `alive_router_check_interval` (60 s): minutes per hop when a cluster comes up. Pings between
 /// VMs on one host answer in well under 10 s, and they are tiny.
 const ROUTER_CHECK: &str = "alive_router_check_interval=10 router_ping_timeout=10";
+/// `alive_router_check_interval` above, in seconds.
+pub(super) const ROUTER_CHECK_SECS: u32 = 10;
 
 impl Ctx<'_> {
     pub(super) fn build(&self, sc: &mut Script) {

@@ -4,6 +4,7 @@ use lk_lustre::cmd;
 use lk_lustre::shell::{join, quote};
 use lk_model::topology::{Node, Role};
 
+use super::install::ROUTER_CHECK_SECS;
 use super::script::{s, Script, HELPER_NID_PRESENT, HELPER_WAIT_FOR};
 use super::Ctx;
 
@@ -88,6 +89,20 @@ impl Ctx<'_> {
         out
     }
 
+    /// A ping sent while a route on its way is down waits for the peer's discovery to time out
+    /// (`lnet_transaction_timeout`, 150 s), however short the ping's own timeout. So first wait
+    /// until this node's routes are up, then one router check more, by which the routers have
+    /// checked their next hops too.
+    fn wait_for_routes(&self, node: &Node, sc: &mut Script) {
+        sc.line("routes_up() { ! lnetctl route show -v 2>/dev/null | grep -q 'state: down'; }");
+        sc.commands.push("lnetctl route show -v  (until no route is down)".into());
+        sc.line(format!(
+            "wait_for {LNET_ROUTED_PING_SECS} {} routes_up",
+            quote(&format!("every route of {} to be up", node.name))
+        ));
+        sc.line(format!("sleep {ROUTER_CHECK_SECS}"));
+    }
+
     pub(super) fn lnet_check(&self, node: &Node, sc: &mut Script) {
         let peers = self.peers(node);
         if peers.is_empty() {
@@ -96,6 +111,9 @@ impl Ctx<'_> {
         }
         sc.helper(HELPER_WAIT_FOR);
         sc.line("ping_nid() { lnetctl ping \"$1\" >/dev/null 2>&1; }");
+        if !self.a.routes(&node.name).is_empty() {
+            self.wait_for_routes(node, sc);
+        }
         for (peer, nid) in peers {
             let ping = join(&cmd::lnet_ping(&nid));
             sc.commands.push(ping.clone());
