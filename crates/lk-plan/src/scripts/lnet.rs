@@ -95,7 +95,8 @@ impl Ctx<'_> {
     /// checked their next hops too.
     fn wait_for_routes(&self, node: &Node, sc: &mut Script) {
         sc.line("routes_up() { ! lnetctl route show -v 2>/dev/null | grep -q 'state: down'; }");
-        sc.commands.push("lnetctl route show -v  (until no route is down)".into());
+        sc.commands
+            .push("lnetctl route show -v  (until no route is down)".into());
         sc.line(format!(
             "wait_for {LNET_ROUTED_PING_SECS} {} routes_up",
             quote(&format!("every route of {} to be up", node.name))
