@@ -160,10 +160,20 @@ fn leftovers(cluster: &str) -> Vec<String> {
 
 /// How a test's cluster goes down: the orderly teardown (unmount, unload, export) takes about a
 /// minute per node under TCG, so one test covers it and the others power off at once.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Down {
     Orderly,
     AtOnce,
+}
+
+impl Down {
+    /// `down`'s flags for this way down.
+    fn flags(self) -> &'static [&'static str] {
+        match self {
+            Down::Orderly => &[],
+            Down::AtOnce => &["--no-unmount"],
+        }
+    }
 }
 
 /// Brings `fixture` up, runs `checks`, then takes it down whatever happened and asserts that
@@ -203,17 +213,14 @@ fn with_cluster(
         checks(&summary);
     }));
     let t = std::time::Instant::now();
-    let down = match how_down {
-        Down::Orderly => lustrekit(&["down", cluster]),
-        Down::AtOnce => lustrekit(&["down", cluster, "--no-unmount"]),
-    };
+    let mut args = vec!["down", cluster];
+    args.extend(how_down.flags());
+    let down = lustrekit(&args);
     record(&format!(
-        "{cluster}: down{} {:.1}s",
-        if how_down == Down::AtOnce {
-            " --no-unmount"
-        } else {
-            ""
-        },
+        "{cluster}: {} {:.1}s",
+        args[2..]
+            .iter()
+            .fold(String::from("down"), |s, f| s + " " + f),
         t.elapsed().as_secs_f64()
     ));
     if let Err(p) = result {

@@ -17,8 +17,6 @@ const ROUTER_BUFFERS: &str =
 /// enabled (110 s by default), and a node checks each router it routes through every
 /// `alive_router_check_interval` (60 s): minutes per hop when a cluster comes up. Pings between
 /// VMs on one host answer in well under 10 s, and they are tiny.
-const ROUTER_CHECK: &str = "alive_router_check_interval=10 router_ping_timeout=10";
-/// `alive_router_check_interval` above, in seconds.
 pub(super) const ROUTER_CHECK_SECS: u32 = 10;
 
 impl Ctx<'_> {
@@ -306,7 +304,9 @@ impl Ctx<'_> {
         }
         if !self.a.routes(&node.name).is_empty() {
             opts.push(' ');
-            opts.push_str(ROUTER_CHECK);
+            opts.push_str(&format!(
+                "alive_router_check_interval={ROUTER_CHECK_SECS} router_ping_timeout={ROUTER_CHECK_SECS}"
+            ));
         }
         sc.commands
             .push(format!("/etc/modprobe.d/lustrekit-lnet.conf: {opts}"));
