@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Load driver for bench/gateway/run.sh: small-object PUT/GET/HEAD/DELETE rates at several
-concurrencies, large-object throughput, and 10k-entry listing pages. Loopback only; every
+concurrencies, large-object throughput (one PUT, and the same size as an SLO of segments), and
+10k-entry listing pages. Loopback only; every
 loop is bounded in count and time. Prints one JSON document on stdout."""
 import argparse
 import http.client
@@ -110,30 +111,64 @@ class Repeat:
         return self.block[:n]
 
 
-def large_object(cred, size_mb, rounds):
+def read_all(c, p):
+    """GETs `p`, reading the body in 1 MiB chunks; returns its length."""
+    c.c.request("GET", c.path + p, headers={"X-Auth-Token": c.token})
+    resp = c.c.getresponse()
+    assert resp.status == 200, resp.status
+    got = 0
+    while True:
+        chunk = resp.read(1 << 20)
+        if not chunk:
+            return got
+        got += len(chunk)
+
+
+def slo_object(c, size_mb, segments, r):
+    """Uploads a `size_mb` object as an SLO of `segments` equal segments (as `swift upload
+    --use-slo` does), then reads it back; returns (segments s, manifest s, GET s)."""
+    seg_bytes = (size_mb << 20) // segments
+    t0 = time.perf_counter()
+    entries = []
+    for i in range(segments):
+        p = f"/large_segments/slo{r}/{i:04d}"
+        resp, _ = c.req("PUT", p, Repeat(seg_bytes), {"Content-Length": str(seg_bytes)})
+        entries.append({"path": p, "etag": resp.getheader("Etag").strip('"'), "size_bytes": seg_bytes})
+    t1 = time.perf_counter()
+    c.req("PUT", f"/large/slo{r}?multipart-manifest=put", json.dumps(entries).encode())
+    t2 = time.perf_counter()
+    assert read_all(c, f"/large/slo{r}") == seg_bytes * segments
+    t3 = time.perf_counter()
+    c.req("DELETE", f"/large/slo{r}?multipart-manifest=delete")
+    return t1 - t0, t2 - t1, t3 - t2
+
+
+def large_object(cred, size_mb, rounds, segments):
     c = Client(*cred)
     c.req("PUT", "/large")
+    c.req("PUT", "/large_segments")
     put, get = [], []
     for r in range(rounds):
         t0 = time.perf_counter()
         c.req("PUT", f"/large/big{r}", Repeat(size_mb << 20), {"Content-Length": str(size_mb << 20)})
         put.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        c.c.request("GET", c.path + f"/large/big{r}", headers={"X-Auth-Token": c.token})
-        resp = c.c.getresponse()
-        got = 0
-        while True:
-            chunk = resp.read(1 << 20)
-            if not chunk:
-                break
-            got += len(chunk)
+        got = read_all(c, f"/large/big{r}")
         assert got == size_mb << 20, got
         get.append(time.perf_counter() - t0)
         c.req("DELETE", f"/large/big{r}")
+    slo = [slo_object(c, size_mb, segments, r) for r in range(rounds)]
+    seg_s = statistics.median(s for s, _, _ in slo)
+    manifest_s = statistics.median(m for _, m, _ in slo)
     return {
         "size_mb": size_mb,
         "PUT_MBps": round(size_mb / statistics.median(put), 1),
         "GET_MBps": round(size_mb / statistics.median(get), 1),
+        "slo_segments": segments,
+        # The whole upload: segments, then the manifest.
+        "SLO_PUT_MBps": round(size_mb / (seg_s + manifest_s), 1),
+        "SLO_manifest_s": round(manifest_s, 2),
+        "SLO_GET_MBps": round(size_mb / statistics.median(g for _, _, g in slo), 1),
     }
 
 
@@ -165,6 +200,7 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--large-mb", type=int, default=512)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--segments", type=int, default=8)
     ap.add_argument("--container", default="list100k")
     ap.add_argument("--max-seconds", type=float, default=60)
     a = ap.parse_args()
@@ -173,7 +209,7 @@ def main():
         res = {"c1": small_objects(cred, 1, a.n1, a.size, a.max_seconds),
                "c16": small_objects(cred, 16, a.n16, a.size, a.max_seconds)}
     elif a.what == "large":
-        res = large_object(cred, a.large_mb, a.rounds)
+        res = large_object(cred, a.large_mb, a.rounds, a.segments)
     else:
         res = listing(cred, a.container, 5)
     print(json.dumps(res))

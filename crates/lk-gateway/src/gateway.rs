@@ -108,6 +108,11 @@ impl ObjectInfo {
             .get(keys::SLO)
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
+    /// The stored manifest of an SLO whose file holds its bytes (none for an older SLO,
+    /// whose file is the manifest).
+    pub fn slo_manifest(&self) -> Option<&str> {
+        self.meta.get(keys::SLO_MANIFEST).map(String::as_str)
+    }
     /// DLO manifest value, if any.
     pub fn dlo(&self) -> Option<&str> {
         self.meta.get(keys::MANIFEST).map(String::as_str)
@@ -214,6 +219,9 @@ pub struct PutSpec {
     pub expected_len: Option<u64>,
     /// `If-None-Match: *`: fail with 412 if the object exists.
     pub if_none_match_any: bool,
+    /// The ETag to record instead of the body's MD5: an SLO's file holds its content, yet
+    /// its ETag (the `hash` of its listing entry) is the MD5 of its manifest, as in Swift.
+    pub stored_etag: Option<String>,
 }
 
 impl Gateway {
@@ -291,6 +299,8 @@ impl Gateway {
         m.remove(keys::SLO);
         m.remove(keys::SLO_ETAG);
         m.remove(keys::SLO_SIZE);
+        m.remove(keys::SLO_MANIFEST);
+        m.remove(keys::SLO_CONTAINERS);
         m.entry(keys::CONTENT_TYPE.to_string())
             .or_insert_with(|| guess_content_type(o).to_string());
         m.insert(keys::ETAG.into(), etag);

@@ -59,6 +59,13 @@ pub mod keys {
     pub const SLO_ETAG: &str = "X-Object-Sysmeta-Slo-Etag";
     /// SLO total size.
     pub const SLO_SIZE: &str = "X-Object-Sysmeta-Slo-Size";
+    /// An SLO's stored manifest (JSON), when its file holds the object's bytes (see
+    /// [`crate::handlers::large`]); an SLO without it is an older one whose file is the
+    /// manifest.
+    pub const SLO_MANIFEST: &str = "X-Lk-Slo-Manifest";
+    /// Every container an SLO's bytes came from, sub-SLOs' included (JSON list): a reader
+    /// must be allowed to read each, as a Swift GET reads each segment with its rights.
+    pub const SLO_CONTAINERS: &str = "X-Lk-Slo-Containers";
     /// When a container's metadata last changed (PUT or POST; object writes do not count),
     /// its `Last-Modified` as in Swift.
     pub const CHANGED: &str = "X-Lk-Changed";

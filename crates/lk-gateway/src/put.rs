@@ -182,7 +182,7 @@ impl Gateway {
             .map_err(|e| SwiftError::io("stat", &tmp, e))?;
         let mt = mtime_ns(&md);
         let mut meta = spec.meta.clone();
-        meta.insert(keys::ETAG.into(), etag);
+        meta.insert(keys::ETAG.into(), spec.stored_etag.clone().unwrap_or(etag));
         meta.insert(keys::LENGTH.into(), n.to_string());
         meta.insert(keys::TIMESTAMP.into(), ts.to_x_timestamp());
         meta.insert(keys::MTIME.into(), mt.to_string());

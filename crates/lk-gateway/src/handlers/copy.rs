@@ -75,11 +75,23 @@ pub(super) async fn copy(
         large::resolve(gw, req, sa, &src).await?
     };
     let mut meta = copy_meta(gw, req, &src)?;
+    // A manifest copied as a manifest: the same keys, and (an SLO holding its bytes) the
+    // same file and manifest ETag, so the copy is an SLO of the same segments.
+    let mut stored_etag = None;
     if raw_manifest {
-        for k in [keys::SLO, keys::SLO_ETAG, keys::SLO_SIZE, keys::MANIFEST] {
-            if let Some(v) = src.meta.get(k) {
-                meta.insert(k.into(), v.clone());
+        let slo_keys = [
+            keys::SLO_ETAG,
+            keys::SLO_SIZE,
+            keys::SLO_MANIFEST,
+            keys::SLO_CONTAINERS,
+        ];
+        for k in [keys::SLO, keys::MANIFEST].iter().chain(&slo_keys) {
+            if let Some(v) = src.meta.get(*k) {
+                meta.insert(k.to_string(), v.clone());
             }
+        }
+        if src.slo_manifest().is_some() {
+            stored_etag = Some(src.etag().to_string());
         }
     }
     let part = copied_part(req, &resolved)?;
@@ -91,6 +103,7 @@ pub(super) async fn copy(
         expected_etag: None,
         expected_len: Some(part.iter().map(|s| s.len).sum()),
         if_none_match_any: false,
+        stored_etag,
     };
     let pieces: Vec<Piece> = part.into_iter().map(Piece::Part).collect();
     let stream = piece_stream(pieces)
@@ -163,8 +176,8 @@ async fn copy_slo_manifest_across(
     (da, dc, d_o): (&str, &str, &str),
 ) -> SwiftResult<Response<Body>> {
     let meta = copy_meta(gw, req, src)?;
-    let path = src.path.clone();
-    let put_body = blocking(move || large::manifest_as_put(&path)).await?;
+    let src2 = src.clone();
+    let put_body = blocking(move || large::manifest_as_put(&src2)).await?;
     match copy_manifest(gw, req, (da, dc, d_o), &put_body, meta).await {
         SloOutcome::Created { .. } => {
             let info = load(gw, da, dc, d_o).await?;

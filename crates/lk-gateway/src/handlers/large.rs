@@ -5,15 +5,24 @@
 //!   of CONTAINER whose name starts with PREFIX, in listing order (read from the index). ETag:
 //!   `"MD5(concatenated segment ETags)"`.
 //! - SLO: `PUT ?multipart-manifest=put` with a JSON list of `{path, etag, size_bytes, range}`;
-//!   every segment is checked (exists, ETag and size match), then the manifest is stored as
-//!   the object's file in Swift's internal form (`[{name, hash, bytes, content_type,
-//!   last_modified, range?}]`, what `?multipart-manifest=get` returns) with
-//!   `X-Static-Large-Object: True`. Segments live in the same account. A segment may itself
-//!   be an SLO (`sub_slo`, expanded when read, at most [`MAX_SLO_DEPTH`] deep) or inline
-//!   bytes (`data`, base64 in the manifest), as in Swift. The PUT side is in `slo_put`.
+//!   every segment is checked (exists, ETag and size match), then the object's file is
+//!   written with the concatenated bytes of its segments, so a POSIX reader of the tree sees
+//!   the whole object, and the manifest is kept in its metadata ([`keys::SLO_MANIFEST`]) in
+//!   Swift's internal form (`[{name, hash, bytes, content_type, last_modified, range?}]`, what
+//!   `?multipart-manifest=get` returns) with `X-Static-Large-Object: True`. Segments live in
+//!   the same account. A segment may itself be an SLO (`sub_slo`, at most [`MAX_SLO_DEPTH`]
+//!   deep) or inline bytes (`data`, base64 in the manifest), as in Swift. The PUT side is in
+//!   `slo_put`.
+//!
+//!   The bytes are those of the segments when the manifest was written: overwriting or
+//!   deleting a segment afterwards changes neither the file nor what a GET returns (Swift
+//!   would fail such a GET part-way). A GET still needs read access to every container the
+//!   bytes came from ([`keys::SLO_CONTAINERS`]), as Swift reads each segment with the
+//!   caller's rights. An SLO written before this layout (its file is the manifest, no
+//!   [`keys::SLO_MANIFEST`]) is expanded from its segments when read, as before.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -57,6 +66,25 @@ impl Resolved {
             etag: info.etag().to_string(),
             large: false,
         }
+    }
+}
+
+/// What `?multipart-manifest=get` reads of a large object: an SLO's stored manifest (from
+/// its metadata, or the file of an older SLO), a DLO's own bytes.
+pub fn manifest_itself(info: &ObjectInfo) -> Resolved {
+    match info.slo_manifest() {
+        Some(m) => Resolved {
+            segments: vec![Segment {
+                source: Source::Data(Bytes::from(m.to_string())),
+                offset: 0,
+                len: m.len() as u64,
+            }],
+            total: m.len() as u64,
+            // The stored ETag of an SLO is its manifest's MD5.
+            etag: info.etag().to_string(),
+            large: false,
+        },
+        None => Resolved::single(info),
     }
 }
 
@@ -117,8 +145,18 @@ pub async fn resolve(
     info: &ObjectInfo,
 ) -> SwiftResult<Resolved> {
     if info.is_slo() {
+        if info.slo_manifest().is_some() {
+            for c in slo_containers(info)? {
+                authorize(gw, req, a, Access::Read(&c)).await?;
+            }
+            return Ok(Resolved {
+                etag: info.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default(),
+                large: true,
+                ..Resolved::single(info)
+            });
+        }
         let mut checked = BTreeSet::new();
-        let segments = expand_slo(gw, req, a, info.path.clone(), 1, &mut checked).await?;
+        let segments = expand_slo(gw, req, a, info.clone(), 1, &mut checked).await?;
         return Ok(Resolved {
             total: segments.iter().map(|s| s.len).sum(),
             segments,
@@ -136,13 +174,26 @@ pub async fn resolve(
     Ok(Resolved::single(info))
 }
 
-/// The byte ranges the SLO manifest at `path` reads, sub-SLOs expanded (a ranged sub-SLO
-/// is a slice of its expansion). Each segment container is authorized the first time seen.
+/// Every container whose objects a materialized SLO's bytes came from.
+fn slo_containers(info: &ObjectInfo) -> SwiftResult<Vec<String>> {
+    let raw = info
+        .meta
+        .get(keys::SLO_CONTAINERS)
+        .map_or("[]", String::as_str);
+    serde_json::from_str(raw).map_err(|e| SwiftError::CorruptManifest {
+        path: info.path.clone(),
+        reason: format!("bad list of segment containers: {e}"),
+    })
+}
+
+/// The byte ranges the SLO `info` reads: its own file when it holds its bytes (its segment
+/// containers authorized), else its segments, sub-SLOs expanded. Each segment container is
+/// authorized the first time seen and recorded in `checked`.
 fn expand_slo<'a>(
     gw: &'a Arc<Gateway>,
     req: &'a Req,
     a: &'a str,
-    path: PathBuf,
+    info: ObjectInfo,
     depth: usize,
     checked: &'a mut BTreeSet<String>,
 ) -> BoxFuture<'a, SwiftResult<Vec<Segment>>> {
@@ -152,8 +203,33 @@ fn expand_slo<'a>(
                 "SLOs nested more than {MAX_SLO_DEPTH} deep"
             )));
         }
+        if info.slo_manifest().is_some() {
+            for c in slo_containers(&info)? {
+                if checked.insert(c.clone()) {
+                    authorize(gw, req, a, Access::Read(&c)).await?;
+                }
+            }
+            return Ok(Resolved::single(&info).segments);
+        }
         let g = gw.clone();
-        let items = blocking(move || read_manifest(&g, &path)).await?;
+        let items = blocking(move || read_manifest(&g, &info)).await?;
+        expand_items(gw, req, a, items, depth, checked).await
+    }
+    .boxed()
+}
+
+/// The byte ranges the manifest entries `items` read, sub-SLOs expanded (a ranged sub-SLO
+/// is a slice of its expansion). Each segment container is authorized the first time seen
+/// and recorded in `checked`.
+pub fn expand_items<'a>(
+    gw: &'a Arc<Gateway>,
+    req: &'a Req,
+    a: &'a str,
+    items: Vec<ManifestItem>,
+    depth: usize,
+    checked: &'a mut BTreeSet<String>,
+) -> BoxFuture<'a, SwiftResult<Vec<Segment>>> {
+    async move {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             let (s, c, o) = match item {
@@ -171,16 +247,18 @@ fn expand_slo<'a>(
             if checked.insert(c.clone()) {
                 authorize(gw, req, a, Access::Read(&c)).await?;
             }
-            let path = gw.store.object_path(a, &c, &o)?;
             let range = stored_range(&s);
             if s.sub_slo {
-                let sub = expand_slo(gw, req, a, path, depth + 1, checked).await?;
+                let (g, a2, c2, o2) = (gw.clone(), a.to_string(), c.clone(), o.clone());
+                let sub_info = blocking(move || g.load_object(&a2, &c2, &o2)).await?;
+                let sub = expand_slo(gw, req, a, sub_info, depth + 1, checked).await?;
                 match range {
                     Some((x, y)) => out.extend(slice_segments(&sub, x, y)),
                     None => out.extend(sub),
                 }
                 continue;
             }
+            let path = gw.store.object_path(a, &c, &o)?;
             let (offset, len) = match range {
                 Some((x, y)) => (x, y - x + 1),
                 None => (0, s.bytes),
@@ -216,15 +294,25 @@ fn parse_dlo_manifest(
     Ok((c.to_string(), prefix.to_string()))
 }
 
-/// The entries of the stored SLO manifest at `path`. A manifest that does not parse, or
-/// names a segment that is not `container/object`, or holds data that is not base64, is an
-/// error.
-pub fn read_manifest(gw: &Gateway, path: &Path) -> SwiftResult<Vec<ManifestItem>> {
-    let raw = std::fs::read(path).map_err(|e| SwiftError::io("read manifest", path, e))?;
-    parse_manifest(gw, path, &raw)
+/// The stored manifest of the SLO `info`: from its metadata, or (an older SLO) its file.
+pub fn manifest_bytes(info: &ObjectInfo) -> SwiftResult<Vec<u8>> {
+    match info.slo_manifest() {
+        Some(m) => Ok(m.as_bytes().to_vec()),
+        None => {
+            std::fs::read(&info.path).map_err(|e| SwiftError::io("read manifest", &info.path, e))
+        }
+    }
 }
 
-fn parse_manifest(gw: &Gateway, path: &Path, raw: &[u8]) -> SwiftResult<Vec<ManifestItem>> {
+/// The entries of the stored manifest of the SLO `info`. A manifest that does not parse, or
+/// names a segment that is not `container/object`, or holds data that is not base64, is an
+/// error.
+pub fn read_manifest(gw: &Gateway, info: &ObjectInfo) -> SwiftResult<Vec<ManifestItem>> {
+    parse_manifest(gw, &info.path, &manifest_bytes(info)?)
+}
+
+/// The entries of a manifest in stored form, `raw`, of the object at `path`.
+pub fn parse_manifest(gw: &Gateway, path: &Path, raw: &[u8]) -> SwiftResult<Vec<ManifestItem>> {
     use base64::Engine as _;
     let corrupt = |reason: String| SwiftError::CorruptManifest {
         path: path.to_path_buf(),
@@ -251,11 +339,11 @@ fn parse_manifest(gw: &Gateway, path: &Path, raw: &[u8]) -> SwiftResult<Vec<Mani
 /// The stored manifest at `path` in the form a manifest PUT takes (`path`, `etag`,
 /// `size_bytes`, `range`; `data` kept), what `?multipart-manifest=get&format=raw` returns so
 /// it can be PUT again.
-pub fn manifest_as_put(path: &Path) -> SwiftResult<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| SwiftError::io("read manifest", path, e))?;
+pub fn manifest_as_put(info: &ObjectInfo) -> SwiftResult<Vec<u8>> {
+    let raw = manifest_bytes(info)?;
     let segs: Vec<StoredSegment> =
         serde_json::from_slice(&raw).map_err(|e| SwiftError::CorruptManifest {
-            path: path.to_path_buf(),
+            path: info.path.clone(),
             reason: e.to_string(),
         })?;
     let out: Vec<serde_json::Value> = segs
@@ -282,7 +370,7 @@ pub fn manifest_as_put(path: &Path) -> SwiftResult<Vec<u8>> {
 fn delete_targets(
     gw: &Gateway,
     a: &str,
-    path: &Path,
+    info: &ObjectInfo,
     depth: usize,
     out: &mut Vec<(String, String)>,
 ) -> SwiftResult<()> {
@@ -291,13 +379,17 @@ fn delete_targets(
             "SLOs nested more than {MAX_SLO_DEPTH} deep"
         )));
     }
-    for item in read_manifest(gw, path)? {
+    for item in read_manifest(gw, info)? {
         let ManifestItem::Object(s, c, o) = item else {
             continue;
         };
         if s.sub_slo {
-            let sub = gw.store.object_path(a, &c, &o)?;
-            delete_targets(gw, a, &sub, depth + 1, out)?;
+            // A sub-SLO already gone leaves its segments to whoever deleted it.
+            match gw.load_object(a, &c, &o) {
+                Ok(sub) if sub.is_slo() => delete_targets(gw, a, &sub, depth + 1, out)?,
+                Ok(_) | Err(SwiftError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
         }
         out.push((c, o));
     }
@@ -345,10 +437,10 @@ pub async fn delete_slo(
     if info.is_slo() {
         // A corrupt manifest fails the whole delete (500) and deletes nothing, so the
         // segments it names are not leaked by removing the only list of them.
-        let (g, a2, path) = (gw.clone(), a.to_string(), info.path.clone());
+        let (g, a2, info) = (gw.clone(), a.to_string(), info.clone());
         targets = blocking(move || {
             let mut t = Vec::new();
-            delete_targets(&g, &a2, &path, 1, &mut t).map(|()| t)
+            delete_targets(&g, &a2, &info, 1, &mut t).map(|()| t)
         })
         .await?;
     }

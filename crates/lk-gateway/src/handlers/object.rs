@@ -173,8 +173,8 @@ pub(super) fn wants_manifest_itself(req: &Req, info: &ObjectInfo) -> bool {
 /// `?multipart-manifest=get&format=raw`: the SLO manifest as a PUT takes it, with the
 /// object's own Content-Type and the MD5 of that body as ETag (Swift).
 async fn manifest_for_put(req: &Req, info: &ObjectInfo) -> SwiftResult<Response<Body>> {
-    let path = info.path.clone();
-    let body = blocking(move || large::manifest_as_put(&path)).await?;
+    let src = info.clone();
+    let body = blocking(move || large::manifest_as_put(&src)).await?;
     let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
     let b = object_headers(info, &etag).header("Content-Length", body.len());
     if req.method == Method::HEAD {
@@ -204,7 +204,7 @@ async fn get(
         return manifest_for_put(req, &info).await;
     }
     let resolved = if raw_manifest {
-        Resolved::single(&info)
+        large::manifest_itself(&info)
     } else {
         large::resolve(gw, req, a, &info).await?
     };
@@ -379,6 +379,7 @@ async fn put(
         expected_etag: expected_etag(req),
         expected_len,
         if_none_match_any: inm,
+        stored_etag: None,
     };
     let idle = Some(gw.settings.server.client_timeout);
     let info = write_stream(gw, spec, request_chunks(body), idle).await?;

@@ -1,21 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 //! `PUT ?multipart-manifest=put`: an SLO manifest is checked segment by segment against the
-//! objects it names (exists, readable, ETag, size, range), then stored in Swift's internal
-//! form (see [`super::large`]). A segment may be an SLO itself (stored with `sub_slo`, its
+//! objects it names (exists, readable, ETag, size, range), then the object is written with
+//! the segments' bytes and the manifest in Swift's internal form in its metadata (see
+//! [`super::large`]). A segment may be an SLO itself (stored with `sub_slo`, its
 //! ETag and size those of its content) or inline `data` (base64), as in Swift.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use base64::Engine as _;
-use bytes::Bytes;
+use futures_util::StreamExt;
 use http::{Response, StatusCode};
 use md5::{Digest, Md5};
 use serde::Deserialize;
 
 use super::large::StoredSegment;
 use super::{authorize, finish, hv, read_body, resp, Access, Req};
-use crate::body::{self, Body};
+use crate::body::{self, piece_stream, Body, Piece};
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{Gateway, ObjectInfo, PutSpec};
 use crate::meta::{check_limits, headers_to_meta, keys, Meta};
@@ -335,8 +336,9 @@ async fn store_manifest(
                 expected_etag: None,
                 expected_len: None,
                 if_none_match_any,
+                stored_etag: None,
             };
-            write_manifest(gw, spec, stored, &slo_etag, total).await
+            write_manifest(gw, req, spec, stored, &slo_etag, total).await
         }
         Err(e) => Err(e),
     };
@@ -371,24 +373,39 @@ fn put_meta(gw: &Gateway, req: &Req, o: &str, slo_etag: &str) -> SwiftResult<Met
     Ok(meta)
 }
 
-/// Writes the stored form of a manifest as `spec` says, with the SLO keys added.
+/// Writes the SLO `spec` says: its file the bytes of its segments (`stored`, read with the
+/// rights of `req`), its metadata the SLO keys and the manifest in stored form.
 async fn write_manifest(
     gw: &Arc<Gateway>,
+    req: &Req,
     mut spec: PutSpec,
     stored: Vec<StoredSegment>,
     slo_etag: &str,
     total: u64,
 ) -> SwiftResult<Timestamp> {
+    let manifest = serde_json::to_string(&stored)
+        .map_err(|e| SwiftError::Internal(format!("failed to serialise an SLO manifest: {e}")))?;
+    let target = gw
+        .store
+        .object_path(&spec.account, &spec.container, &spec.object)?;
+    let items = super::large::parse_manifest(gw, &target, manifest.as_bytes())?;
+    let mut containers = BTreeSet::new();
+    let segments =
+        super::large::expand_items(gw, req, &spec.account, items, 1, &mut containers).await?;
+    let containers = serde_json::to_string(&containers)
+        .map_err(|e| SwiftError::Internal(format!("failed to serialise a list: {e}")))?;
     spec.meta.insert(keys::SLO.into(), "True".into());
     spec.meta
         .insert(keys::SLO_ETAG.into(), slo_etag.to_string());
     spec.meta.insert(keys::SLO_SIZE.into(), total.to_string());
-    let manifest =
-        Bytes::from(serde_json::to_vec(&stored).map_err(|e| {
-            SwiftError::Internal(format!("failed to serialise an SLO manifest: {e}"))
-        })?);
-    spec.expected_len = Some(manifest.len() as u64);
-    let stream = futures_util::stream::iter([Ok(manifest)]);
+    spec.meta.insert(keys::SLO_CONTAINERS.into(), containers);
+    spec.stored_etag = Some(hex::encode(Md5::digest(manifest.as_bytes())));
+    spec.meta.insert(keys::SLO_MANIFEST.into(), manifest);
+    spec.expected_len = Some(total);
+    let pieces: Vec<Piece> = segments.into_iter().map(Piece::Part).collect();
+    let stream = piece_stream(pieces)
+        .map(|r| r.map_err(|e| SwiftError::io("read an SLO segment", "", e)))
+        .boxed();
     let info = write_stream(gw, spec, stream, None).await?;
     Ok(info.timestamp())
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Static large objects whose stored manifest is corrupt: refused with a 500, and a manifest
-//! delete removes nothing (reading it as "no segments" would leak every segment).
+//! Static large objects: the object's file holds its bytes (readable through POSIX) and
+//! stays as written when segments change; a corrupt stored manifest is a 500, and a manifest
+//! delete then removes nothing (reading it as "no segments" would leak every segment).
 
 use crate::common::Gw;
 
-#[test]
-fn corrupt_manifest_is_a_500_and_its_delete_leaks_no_segment() {
+/// A gateway with containers `seg` (segments `s1` = "aaaa", `s2` = "bbbb") and `c`, the SLO
+/// `c/big` of both, and an admin token.
+fn with_slo() -> (tempfile::TempDir, Gw, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let gw = Gw::start(dir.path(), &[]);
     let t = gw.token("test:tester", "testing");
@@ -25,22 +27,136 @@ fn corrupt_manifest_is_a_500_and_its_delete_leaks_no_segment() {
         manifest,
     );
     assert_eq!(put.status, 201, "{}", put.text());
+    (dir, gw, t)
+}
+
+#[test]
+fn an_slo_is_its_whole_bytes_in_the_tree_and_keeps_them_when_segments_change() {
+    let (dir, gw, t) = with_slo();
+    let auth = [("X-Auth-Token", t.as_str())];
+    let file = dir.path().join("test/c/big");
+    assert_eq!(std::fs::read(&file).expect("the SLO's file"), b"aaaabbbb");
+
+    // Nested: an SLO of a data segment, a range of the SLO above, and a plain segment.
+    let nested = br#"[{"data": "eHg="}, {"path": "/c/big", "range": "2-5"}, {"path": "/seg/s1"}]"#;
+    let put = gw.req(
+        "PUT",
+        "/v1/AUTH_test/c/nested?multipart-manifest=put",
+        &auth,
+        nested,
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    let nested_file = dir.path().join("test/c/nested");
+    assert_eq!(std::fs::read(&nested_file).expect("file"), b"xxaabbaaaa");
+
+    // Segments overwritten and deleted afterwards: the objects keep the bytes they were
+    // written with, in the tree and through the API.
+    assert_eq!(
+        gw.req("PUT", "/v1/AUTH_test/seg/s1", &auth, b"zzzz").status,
+        201
+    );
+    assert_eq!(
+        gw.req("DELETE", "/v1/AUTH_test/seg/s2", &auth, b"").status,
+        204
+    );
     let got = gw.req("GET", "/v1/AUTH_test/c/big", &auth, b"");
     assert_eq!((got.status, got.text().as_str()), (200, "aaaabbbb"));
+    assert_eq!(got.header("x-static-large-object"), Some("True"));
+    let got = gw.req("GET", "/v1/AUTH_test/c/nested", &auth, b"");
+    assert_eq!((got.status, got.text().as_str()), (200, "xxaabbaaaa"));
+    let ranged = gw.req(
+        "GET",
+        "/v1/AUTH_test/c/big",
+        &[auth[0], ("Range", "bytes=3-4")],
+        b"",
+    );
+    assert_eq!((ranged.status, ranged.text().as_str()), (206, "ab"));
 
-    // Damage the stored manifest behind the gateway's back, keeping its size and mtime so the
-    // gateway still trusts the stored metadata (an SLO) and only the segment list is bad.
-    let stored = dir.path().join("test/c/big");
-    let md = std::fs::metadata(&stored).expect("manifest file");
-    std::fs::write(&stored, vec![b'#'; md.len() as usize]).expect("corrupt the manifest");
-    let f = std::fs::File::options()
-        .write(true)
-        .open(&stored)
-        .expect("reopen the manifest");
-    f.set_modified(md.modified().expect("mtime"))
-        .expect("restore the mtime");
+    // The manifest is still what ?multipart-manifest=get returns, in Swift's stored form.
+    let m = gw.req(
+        "GET",
+        "/v1/AUTH_test/c/big?multipart-manifest=get",
+        &auth,
+        b"",
+    );
+    assert_eq!(m.status, 200, "{}", m.text());
+    let v: serde_json::Value = serde_json::from_str(&m.text()).expect("manifest json");
+    let names: Vec<_> = v
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect();
+    assert_eq!(names, ["/seg/s1", "/seg/s2"], "{v}");
 
+    // Replaced through POSIX, the file is a plain object.
+    std::fs::write(&file, b"posix").expect("write through POSIX");
     let got = gw.req("GET", "/v1/AUTH_test/c/big", &auth, b"");
+    assert_eq!((got.status, got.text().as_str()), (200, "posix"));
+    assert_eq!(got.header("x-static-large-object"), None);
+}
+
+#[test]
+fn an_slo_copied_as_a_manifest_and_deleted_with_its_segments() {
+    let (dir, gw, t) = with_slo();
+    let auth = [("X-Auth-Token", t.as_str())];
+    let copy = gw.req(
+        "COPY",
+        "/v1/AUTH_test/c/big?multipart-manifest=get",
+        &[auth[0], ("Destination", "c/copy")],
+        b"",
+    );
+    assert_eq!(copy.status, 201, "{}", copy.text());
+    assert_eq!(
+        std::fs::read(dir.path().join("test/c/copy")).expect("file"),
+        b"aaaabbbb"
+    );
+    let head = gw.req("HEAD", "/v1/AUTH_test/c/copy", &auth, b"");
+    assert_eq!(head.header("x-static-large-object"), Some("True"));
+    let del = gw.req(
+        "DELETE",
+        "/v1/AUTH_test/c/copy?multipart-manifest=delete",
+        &auth,
+        b"",
+    );
+    assert_eq!(del.status, 200, "{}", del.text());
+    for name in ["seg/s1", "seg/s2", "c/copy"] {
+        assert!(
+            !dir.path().join("test").join(name).exists(),
+            "{name} is left"
+        );
+    }
+    // The original keeps its bytes without its segments.
+    let got = gw.req("GET", "/v1/AUTH_test/c/big", &auth, b"");
+    assert_eq!((got.status, got.text().as_str()), (200, "aaaabbbb"));
+}
+
+#[test]
+fn corrupt_manifest_is_a_500_and_its_delete_leaks_no_segment() {
+    let (dir, gw, t) = with_slo();
+    let auth = [("X-Auth-Token", t.as_str())];
+    // Damage the stored manifest (in the file's metadata) behind the gateway's back; the
+    // file's size and mtime are unchanged, so the gateway still trusts the metadata.
+    let stored = dir.path().join("test/c/big");
+    let raw = xattr::get(&stored, "user.swift.metadata")
+        .expect("read xattr")
+        .expect("the SLO's metadata is in an xattr");
+    let mut meta: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&raw).expect("metadata json");
+    assert!(meta.contains_key("X-Lk-Slo-Manifest"), "{meta:?}");
+    meta.insert("X-Lk-Slo-Manifest".into(), "#####".into());
+    let raw = serde_json::to_vec(&meta).expect("json");
+    xattr::set(&stored, "user.swift.metadata", &raw).expect("write xattr");
+
+    // The bytes are the file's: a GET does not need the manifest.
+    let got = gw.req("GET", "/v1/AUTH_test/c/big", &auth, b"");
+    assert_eq!((got.status, got.text().as_str()), (200, "aaaabbbb"));
+    let got = gw.req(
+        "GET",
+        "/v1/AUTH_test/c/big?multipart-manifest=get&format=raw",
+        &auth,
+        b"",
+    );
     assert_eq!(got.status, 500, "{}", got.text());
     let del = gw.req(
         "DELETE",

@@ -201,6 +201,7 @@ fn put(gw: &lk_gateway::Gateway, name: &str, body: &'static [u8]) {
         expected_etag: None,
         expected_len: None,
         if_none_match_any: false,
+        stored_etag: None,
     };
     let writer = std::thread::spawn(move || {
         let _ = tx.blocking_send(Ok(bytes::Bytes::from_static(body)));
