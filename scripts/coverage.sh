@@ -5,10 +5,11 @@
 #   scripts/coverage.sh        # report: target/coverage/tarpaulin-report.{html,json}
 #
 # What it counts: code run inside the test processes (unit tests, and the integration tests
-# that call the crates in-process). The request handlers and the server are exercised by
-# integration tests through a spawned lk-gateway binary, whose profiles tarpaulin does not map
-# (tried: `--objects` with the binary, `--follow-exec`; the ptrace engine segfaults on the
-# changelog tests), so they show as uncovered: the figure is a lower bound.
+# that call the crates in-process). The request handlers and the server, and lk-sync's inotify
+# backend and hasher, are exercised by integration tests through spawned lk-gateway and lk-sync
+# binaries, whose profiles tarpaulin does not map (tried: `--objects` with the binaries,
+# `--follow-exec`; the ptrace engine segfaults on the changelog tests), so they show as
+# uncovered: the figure is a lower bound.
 # Not part of the test command: it rebuilds both crates instrumented (target/tarpaulin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
