@@ -9,6 +9,11 @@ cache=${LUSTREKIT_HELM_CACHE:-/var/cache/lustrekit/helm-template}
 src_hash=$(sha256sum "$here/helm-template/main.go" | cut -c1-16)
 bin="$cache/helm-template-$src_hash"
 
+mkdir -p "$cache"
+# Tests render charts in parallel: the first run on a machine builds the renderer while the
+# others wait on the lock, then find it built.
+exec 9>"$cache/.build.lock"
+flock 9
 if [[ ! -x "$bin" ]]; then
     need=()
     for pkg in golang-1.19-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev; do
@@ -26,9 +31,11 @@ if [[ ! -x "$bin" ]]; then
     # import paths, which a vendor folder maps onto Debian's unversioned folders.
     ln -s /usr/share/gocode/src/github.com/Masterminds/sprig "$pkg/vendor/github.com/Masterminds/sprig/v3"
     ln -s /usr/share/gocode/src/github.com/Masterminds/semver "$pkg/vendor/github.com/Masterminds/semver/v3"
-    mkdir -p "$cache"
     (cd "$pkg" && GO111MODULE=off GOPATH="$work:/usr/share/gocode" GOCACHE="$work/cache" \
         /usr/lib/go-1.19/bin/go build -o "$bin.tmp" .)
     mv "$bin.tmp" "$bin"
+    rm -rf "$work"
+    trap - EXIT
 fi
+exec 9>&-
 exec "$bin" "$@"
