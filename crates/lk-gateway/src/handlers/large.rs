@@ -145,16 +145,6 @@ pub async fn resolve(
     info: &ObjectInfo,
 ) -> SwiftResult<Resolved> {
     if info.is_slo() {
-        if info.slo_manifest().is_some() {
-            for c in slo_containers(info)? {
-                authorize(gw, req, a, Access::Read(&c)).await?;
-            }
-            return Ok(Resolved {
-                etag: info.meta.get(keys::SLO_ETAG).cloned().unwrap_or_default(),
-                large: true,
-                ..Resolved::single(info)
-            });
-        }
         let mut checked = BTreeSet::new();
         let segments = expand_slo(gw, req, a, info.clone(), 1, &mut checked).await?;
         return Ok(Resolved {
