@@ -80,6 +80,7 @@ pub enum PhaseName {
     Lnet,
     LnetCheck,
     Format,
+    RouteCheck,
     MountMgs,
     MountMdt,
     MountOst,
@@ -97,12 +98,13 @@ pub enum PhaseName {
 }
 
 /// The phases without a facet, for parsing and for error messages.
-const FIXED: [PhaseName; 17] = [
+const FIXED: [PhaseName; 18] = [
     PhaseName::Build,
     PhaseName::Install,
     PhaseName::Lnet,
     PhaseName::LnetCheck,
     PhaseName::Format,
+    PhaseName::RouteCheck,
     PhaseName::MountMgs,
     PhaseName::MountMdt,
     PhaseName::MountOst,
@@ -124,7 +126,8 @@ impl PhaseName {
             PhaseName::Build | PhaseName::Install => Stage::Install,
             PhaseName::Lnet | PhaseName::LnetCheck => Stage::Lnet,
             PhaseName::Format => Stage::Format,
-            PhaseName::MountMgs
+            PhaseName::RouteCheck
+            | PhaseName::MountMgs
             | PhaseName::MountMdt
             | PhaseName::MountOst
             | PhaseName::WaitOst
@@ -146,7 +149,10 @@ impl PhaseName {
             PhaseName::Build => "compile Lustre packages into the shared folder",
             PhaseName::Install => "install Lustre and check modules and tools",
             PhaseName::Lnet => "load LNet, add networks and routes, enable forwarding on routers",
-            PhaseName::LnetCheck => "lnetctl ping every peer this node talks to",
+            PhaseName::LnetCheck => "lnetctl ping every peer on a network this node is on",
+            PhaseName::RouteCheck => {
+                "wait until this node's routes are up, then lnetctl ping its peers across routers"
+            }
             PhaseName::Format => "mkfs.lustre each target on its primary node",
             PhaseName::MountMgs => "mount the MGT",
             PhaseName::MountMdt => "mount the MDTs",
@@ -190,6 +196,7 @@ impl fmt::Display for PhaseName {
             PhaseName::Install => "install",
             PhaseName::Lnet => "lnet",
             PhaseName::LnetCheck => "lnet-check",
+            PhaseName::RouteCheck => "route-check",
             PhaseName::Format => "format",
             PhaseName::MountMgs => "mount-mgs",
             PhaseName::MountMdt => "mount-mdt",

@@ -269,3 +269,81 @@ fn build_lab_builds_in_the_vm_with_kvm() {
         "the build VM does not install Lustre"
     );
 }
+
+fn phase_nodes(p: &Plan) -> Vec<(String, Vec<String>)> {
+    p.phases
+        .iter()
+        .map(|ph| (ph.name.to_string(), ph.nodes.clone()))
+        .collect()
+}
+
+#[test]
+fn routed_pings_wait_for_the_first_mount_that_needs_them() {
+    // The routing example: only the client has peers across routers, so the servers format
+    // and mount while the routers start forwarding, and route-check runs before mount-client.
+    let p = plan("routing");
+    let phases = phase_nodes(&p);
+    let at = |n: &str| phases.iter().position(|(x, _)| x == n).expect(n);
+    assert_eq!(at("route-check") + 1, at("mount-client"));
+    assert_eq!(phases[at("route-check")].1, ["client1"]);
+    assert!(commands(&p, "client1", "lnet-check").is_empty());
+    assert_eq!(
+        commands(&p, "client1", "route-check"),
+        [
+            "lnetctl route show -v  (until no route is down)",
+            "lnetctl ping 10.222.0.11@tcp2",
+            "lnetctl ping 10.222.0.12@tcp2",
+        ]
+    );
+    // Servers ping each other on their own network, and never wait for routes.
+    for server in ["mds1", "oss1"] {
+        let c = commands(&p, server, "lnet-check");
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].starts_with("lnetctl ping 10.222.0."), "{c:?}");
+    }
+
+    // An OSS on a fourth network: the MDS reaches it across a router, so route-check runs
+    // before the first server mount.
+    let yaml = std::fs::read_to_string(format!(
+        "{}/../../examples/routing.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("example")
+    .replace(
+        "    - { name: tcp2, cidr: 10.222.0.0/24 }\n",
+        "    - { name: tcp2, cidr: 10.222.0.0/24 }\n    - { name: tcp3, cidr: 10.223.0.0/24 }\n",
+    )
+    .replace(
+        "{ name: rtr2, roles: [router], networks: [tcp1, tcp2] }",
+        "{ name: rtr2, roles: [router], networks: [tcp1, tcp2, tcp3] }",
+    )
+    .replace(
+        "{ name: oss1, roles: [oss], networks: [tcp2] }",
+        "{ name: oss1, roles: [oss], networks: [tcp3] }",
+    )
+    .replace(
+        "    - { from: tcp1, to: tcp2, gateway: rtr2 }",
+        "    - { from: tcp1, to: tcp2, gateway: rtr2 }\n    - { from: tcp2, to: tcp3, gateway: rtr2 }",
+    );
+    let topology = lk_model::load(yaml.as_bytes()).expect("valid variant");
+    let p = lk_plan::plan(&topology, &lk_plan::PlanOptions::default());
+    let phases = phase_nodes(&p);
+    let at = |n: &str| phases.iter().position(|(x, _)| x == n).expect(n);
+    assert_eq!(at("format") + 1, at("route-check"));
+    assert_eq!(at("route-check") + 1, at("mount-mgs"));
+    let checkers = &phases[at("route-check")].1;
+    for n in ["client1", "mds1", "oss1"] {
+        assert!(checkers.iter().any(|c| c == n), "{n} in {checkers:?}");
+    }
+}
+
+#[test]
+fn a_plan_without_routes_has_no_route_check() {
+    for example in ["all-in-one", "small", "ha", "bench", "basic-lab"] {
+        let p = plan(example);
+        assert!(
+            p.phases.iter().all(|ph| ph.name != PhaseName::RouteCheck),
+            "{example}"
+        );
+    }
+}

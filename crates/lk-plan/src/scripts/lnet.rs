@@ -1,4 +1,10 @@
-//! `lnet` and `lnet-check`: networks and routes on each node, then a ping of every peer.
+//! `lnet`, `lnet-check` and `route-check`: networks and routes on each node, a ping of every
+//! peer on a shared network, and, later, a ping of every peer across routers.
+//!
+//! Routers forward only some time after routing is enabled (their router checks, see
+//! `install::ROUTER_CHECK_SECS`), so the check across routers is its own phase, placed just
+//! before the first mount that needs it: formatting and the mounts that need no router overlap
+//! that wait instead of queueing behind it.
 
 use lk_lustre::cmd;
 use lk_lustre::shell::{join, quote};
@@ -8,7 +14,8 @@ use super::install::ROUTER_CHECK_SECS;
 use super::script::{s, Script, HELPER_NID_PRESENT, HELPER_WAIT_FOR};
 use super::Ctx;
 
-/// Seconds lnet-check retries a ping to a peer on a shared network, and across routers.
+/// Seconds lnet-check retries a ping to a peer on a shared network, and route-check across
+/// routers.
 const LNET_PING_SECS: u32 = 60;
 const LNET_ROUTED_PING_SECS: u32 = 300;
 
@@ -104,31 +111,28 @@ impl Ctx<'_> {
         sc.line(format!("sleep {ROUTER_CHECK_SECS}"));
     }
 
-    pub(super) fn lnet_check(&self, node: &Node, sc: &mut Script) {
-        let peers = self.peers(node);
-        if peers.is_empty() {
-            sc.line("# No LNet peers to check from this node.");
-            return;
-        }
-        sc.helper(HELPER_WAIT_FOR);
-        sc.line("ping_nid() { lnetctl ping \"$1\" >/dev/null 2>&1; }");
-        if !self.a.routes(&node.name).is_empty() {
-            self.wait_for_routes(node, sc);
-        }
-        for (peer, nid) in peers {
-            let ping = join(&cmd::lnet_ping(&nid));
-            sc.commands.push(ping.clone());
-            // A route is down until the next check of its router (alive_router_check_interval),
-            // and a remote peer is only reached once every hop is up: wait longer across routers.
-            let routed = self
-                .t
-                .node(&peer)
-                .is_some_and(|p| !p.networks.iter().any(|n| node.networks.contains(n)));
-            let limit = if routed {
-                LNET_ROUTED_PING_SECS
-            } else {
-                LNET_PING_SECS
-            };
+    /// Whether `node` reaches `peer` only through routers (they share no network).
+    fn routed(&self, node: &Node, peer: &str) -> bool {
+        self.t
+            .node(peer)
+            .is_some_and(|p| !p.networks.iter().any(|n| node.networks.contains(n)))
+    }
+
+    /// Nodes with a peer across routers: they run `route-check`.
+    pub(super) fn route_checkers(&self) -> Vec<String> {
+        self.lustre_nodes()
+            .into_iter()
+            .filter(|n| self.peers(n).iter().any(|(p, _)| self.routed(n, p)))
+            .map(|n| n.name.clone())
+            .collect()
+    }
+
+    fn ping_peers(&self, node: &Node, routed: bool, limit: u32, sc: &mut Script) {
+        for (peer, nid) in self.peers(node) {
+            if self.routed(node, &peer) != routed {
+                continue;
+            }
+            sc.commands.push(join(&cmd::lnet_ping(&nid)));
             sc.line(format!(
                 "wait_for {limit} {} ping_nid {}",
                 quote(&format!(
@@ -138,5 +142,24 @@ impl Ctx<'_> {
                 quote(&nid)
             ));
         }
+    }
+
+    pub(super) fn lnet_check(&self, node: &Node, sc: &mut Script) {
+        if !self.peers(node).iter().any(|(p, _)| !self.routed(node, p)) {
+            sc.line("# No LNet peers on this node's networks to check.");
+            return;
+        }
+        sc.helper(HELPER_WAIT_FOR);
+        sc.line("ping_nid() { lnetctl ping \"$1\" >/dev/null 2>&1; }");
+        self.ping_peers(node, false, LNET_PING_SECS, sc);
+    }
+
+    /// A route is down until the next check of its router (alive_router_check_interval), and
+    /// a remote peer is only reached once every hop is up: wait for the routes, then ping.
+    pub(super) fn route_check(&self, node: &Node, sc: &mut Script) {
+        sc.helper(HELPER_WAIT_FOR);
+        sc.line("ping_nid() { lnetctl ping \"$1\" >/dev/null 2>&1; }");
+        self.wait_for_routes(node, sc);
+        self.ping_peers(node, true, LNET_ROUTED_PING_SECS, sc);
     }
 }

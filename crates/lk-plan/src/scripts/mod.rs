@@ -29,7 +29,7 @@ use lk_model::topology::{
 use lk_model::Topology;
 
 use crate::addressing::Addressing;
-use crate::{FailoverTarget, NodePlan, NodeStep, Phase, PhaseName};
+use crate::{FailoverTarget, NodePlan, NodeStep, Phase, PhaseName, Stage};
 use script::Script;
 
 /// Exit code of a script that finds Lustre missing or unusable on its node.
@@ -189,10 +189,32 @@ impl Ctx<'_> {
             ),
             (PhaseName::VerifyClients, clients),
         ]);
+        self.place_route_check(&mut phases);
         phases
             .into_iter()
             .map(|(n, nodes)| phase(n, nodes))
             .collect()
+    }
+
+    /// Inserts `route-check` just before the first mount phase with a node that checks routes
+    /// (clients, usually: servers' mounts then overlap the routers' start), or before
+    /// mount-client when only routers do. Nothing when no node has a peer across routers.
+    fn place_route_check(&self, phases: &mut Vec<(PhaseName, Vec<String>)>) {
+        let checkers = self.route_checkers();
+        if checkers.is_empty() {
+            return;
+        }
+        let is_mount = |p: &PhaseName| p.stage() == Stage::Mount;
+        let at = phases
+            .iter()
+            .position(|(p, nodes)| is_mount(p) && nodes.iter().any(|n| checkers.contains(n)))
+            .or_else(|| {
+                phases
+                    .iter()
+                    .position(|(p, _)| *p == PhaseName::MountClient)
+            })
+            .unwrap_or(phases.len());
+        phases.insert(at, (PhaseName::RouteCheck, checkers));
     }
 
     /// The guest phases of `down`, in order.
@@ -282,6 +304,7 @@ impl Ctx<'_> {
             PhaseName::Install => self.install(node, sc),
             PhaseName::Lnet => self.lnet(node, sc),
             PhaseName::LnetCheck => self.lnet_check(node, sc),
+            PhaseName::RouteCheck => self.route_check(node, sc),
             PhaseName::Format => self.format(node, sc),
             PhaseName::MountMgs => self.mount_targets(node, TargetKind::Mgt, sc),
             PhaseName::MountMdt => self.mount_targets(node, TargetKind::Mdt, sc),
