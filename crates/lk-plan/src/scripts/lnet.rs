@@ -49,7 +49,9 @@ impl Ctx<'_> {
             .push("lnetctl export --backup > /etc/lnet.conf; systemctl enable lnet".into());
         sc.line("lnetctl export --backup >/etc/lnet.conf");
         sc.line("if [ -e /lib/systemd/system/lnet.service ] || [ -e /usr/lib/systemd/system/lnet.service ]; then");
-        sc.line("    systemctl enable lnet.service >/dev/null 2>&1 || log 'could not enable lnet.service'");
+        // --no-reload: only the next boot needs the link, and a daemon-reload costs seconds of
+        // CPU per node under TCG (2.3 s against 0.14 s on an idle one).
+        sc.line("    systemctl enable --no-reload lnet.service >/dev/null 2>&1 || log 'could not enable lnet.service'");
         sc.line("fi");
     }
 
