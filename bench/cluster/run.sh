@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): `lustrekit bench` on two layouts of the quickstart's three VMs, one
 # OST against two OSTs on the same OSS, then `lustrekit bench compare` of each benchmark.
-# Every run writes its JSON, Markdown and SVG plot; the comparisons land here, in
-# bench/cluster/<benchmark>/compare.{md,svg}, with each run's report beside them.
+# Every run writes its JSON, Markdown and HTML reports and SVG plot; the comparisons land here,
+# in bench/cluster/<benchmark>/compare.{md,svg,html}, with each run's reports beside them.
 #
 #   bench/cluster/run.sh [KIND...]      # default: lnet-selftest obdfilter-survey fio
 #
@@ -38,7 +38,7 @@ for kind in "${kinds[@]}"; do
     b=$(runs_of "$kind" bench-2ost)
     for r in "$a" "$b"; do
         d=$(dirname "$r")
-        cp "$d"/*.md "$d"/*.svg "$out/"
+        cp "$d"/*.md "$d"/*.svg "$d"/*.html "$out/"
         cp "$r" "$out/$(basename "$(ls "$d"/*.md)" .md).json"
     done
     "$lk" bench compare "$a" "$b" --out "$out"

@@ -83,8 +83,8 @@ enum Command {
     /// Run one of Lustre's own test suites (auster) on a cluster that is up; results per
     /// subtest as JSON and JUnit XML.
     Test(cmd::test::Args),
-    /// Measure a cluster: lnet-selftest, obdfilter-survey or fio (JSON, Markdown report and
-    /// plot per run); `bench compare` puts runs side by side.
+    /// Measure a cluster: lnet-selftest, obdfilter-survey, fio, ior or mdtest (JSON, Markdown
+    /// and HTML reports and a plot per run); `bench compare` puts runs side by side.
     Bench(cmd::bench::Args),
     /// Build guest images.
     #[command(subcommand)]

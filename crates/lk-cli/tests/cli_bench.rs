@@ -74,11 +74,21 @@ fn bench_compare_refuses_runs_of_different_kinds() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let o = lustrekit(&["bench", "compare", &p(&a), &p(&c), "--out", &p(dir.path())]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(dir.path().join("compare.md").is_file() && dir.path().join("compare.svg").is_file());
+    for name in ["compare.md", "compare.svg", "compare.html"] {
+        assert!(dir.path().join(name).is_file(), "{name} not written");
+    }
+    // The HTML report stands alone: the plot is inside it.
+    let html = std::fs::read_to_string(dir.path().join("compare.html")).expect("compare.html");
+    assert!(
+        html.contains("<svg ") && html.contains("seq-write bw"),
+        "{html}"
+    );
+    assert!(!html.contains("compare.svg"), "{html}");
 }
 
 /// `bench reparse` reads a run folder's raw output again (here: real fio JSON from a lustrekit
-/// client) and rewrites run.json and the report; a folder without raw output is an error.
+/// client) and rewrites run.json, the reports and the plot; a folder without raw output is an
+/// error.
 #[test]
 fn bench_reparse_rebuilds_a_run_from_its_raw_output() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -103,11 +113,16 @@ fn bench_reparse_rebuilds_a_run_from_its_raw_output() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let (_, names) = reparsed(dir.path());
     assert!(names.iter().any(|n| n == "seq-write write bw"), "{names:?}");
-    assert!(std::fs::read_dir(dir.path()).expect("dir").any(|e| e
-        .expect("entry")
-        .path()
-        .extension()
-        .is_some_and(|x| x == "md")));
+    for ext in ["md", "svg", "html"] {
+        assert!(
+            std::fs::read_dir(dir.path()).expect("dir").any(|e| e
+                .expect("entry")
+                .path()
+                .extension()
+                .is_some_and(|x| x == ext)),
+            "no .{ext} report written"
+        );
+    }
 }
 
 /// ior and mdtest refuse bad input before anything runs (no libvirt is asked): a rank count

@@ -10,7 +10,8 @@
 //!   mdtest's summary, and the
 //!   [`bench::BenchRun`] record (JSON) of named metrics they produce;
 //! - [`report`]: Markdown of a run, [`report::compare()`] of runs of one kind (Markdown with
-//!   delta % and ratio), and SVG plots of either (the only I/O: to the caller's path).
+//!   delta % and ratio), SVG plots of either (the only I/O: to the caller's path), and
+//!   self-contained HTML of either with the plot inline.
 //!
 //! Fixtures live in `fixtures/` (see its README): captures by Lustre, fio or ior version, each
 //! snapshotted by a globbing test, and a malformed corpus per parser.

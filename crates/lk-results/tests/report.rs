@@ -1,5 +1,7 @@
-//! Reports: Markdown of runs made from every fixture kind and of comparisons (snapshots), the
-//! refusals of `compare`, JSON round trips, and plots that are written and are valid SVG.
+//! Reports: Markdown of runs made from every fixture kind and of comparisons (snapshots), HTML
+//! of a run and of a comparison (snapshots, and well-formed and self-contained with the real
+//! plot inline), the refusals of `compare`, JSON round trips, and plots that are written and
+//! are valid SVG.
 
 mod common;
 
@@ -91,8 +93,8 @@ fn run_markdown_of_each_kind() {
     }
 }
 
-#[test]
-fn comparison_markdown() {
+/// Two obdfilter-survey runs with a differing parameter, a failed, a missing and a new metric.
+fn survey_comparison() -> report::Comparison {
     let first = survey_run(
         "2.17.0/synthetic-obdfilter-survey-disk.txt",
         "2.16.0",
@@ -116,7 +118,12 @@ fn comparison_markdown() {
         "MiB/s",
         500.0,
     ));
-    let c = compare(&[first, second]).expect("comparable");
+    compare(&[first, second]).expect("comparable")
+}
+
+#[test]
+fn comparison_markdown() {
+    let c = survey_comparison();
     assert_eq!(c.metrics[1].ratio(1), Some(1.01));
     insta::assert_snapshot!(
         "compare-obdfilter-survey",
@@ -132,6 +139,82 @@ fn comparison_markdown() {
     ])
     .expect("comparable");
     insta::assert_snapshot!("compare-fio", fio.to_markdown(None));
+}
+
+/// A stand-in for the plot in the HTML snapshots, so that they pin the report and not
+/// plotters' drawing (the real plot is checked in `html_is_well_formed_and_self_contained`).
+const SVG_STAND_IN: &str = "<svg width=\"10\" height=\"10\" viewBox=\"0 0 10 10\" \
+    xmlns=\"http://www.w3.org/2000/svg\">\n<text x=\"0\" y=\"5\">plot</text>\n</svg>\n";
+
+#[test]
+fn run_and_comparison_html() {
+    let r = survey_run(
+        "2.17.0/synthetic-obdfilter-survey-errors.txt",
+        "2.17.0",
+        "2026-12-02T01:00:00Z",
+    );
+    insta::assert_snapshot!("run-html", report::run_html(&r, Some(SVG_STAND_IN)));
+    insta::assert_snapshot!(
+        "compare-html",
+        survey_comparison().to_html(Some(SVG_STAND_IN))
+    );
+}
+
+/// Reads an HTML report with quick-xml: every element name, every attribute as `name=value`,
+/// and the `<text>` of the plot.
+fn read_html(html: &str) -> (Vec<String>, Vec<String>, String) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(html);
+    let (mut names, mut attrs, mut texts) = (Vec::new(), Vec::new(), String::new());
+    loop {
+        match reader.read_event().expect("well-formed HTML") {
+            Event::Start(e) | Event::Empty(e) => {
+                names.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                for a in e.attributes() {
+                    let a = a.expect("attribute");
+                    let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+                    attrs.push(format!("{key}={}", a.unescape_value().expect("value")));
+                }
+            }
+            Event::Text(t) => texts.push_str(&t.unescape().expect("text")),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    (names, attrs, texts)
+}
+
+/// The HTML of a run and of a comparison with the real plot inline: well-formed, one inline
+/// `<svg>`, nothing loaded from elsewhere (no script, link, image, frame, `src` or `href`),
+/// and hostile text from a run shown as text.
+#[test]
+fn html_is_well_formed_and_self_contained() {
+    let mut r = lst_run();
+    r.parameters.insert("note <script>".into(), "<&>\"'".into());
+    let svg = report::render_run_svg(&r).expect("plot");
+    let c = survey_comparison();
+    let csvg = report::render_comparison_svg(&c).expect("plot");
+    for html in [report::run_html(&r, Some(&svg)), c.to_html(Some(&csvg))] {
+        assert!(html.starts_with("<!DOCTYPE html>\n"), "{html}");
+        let (names, attrs, texts) = read_html(&html);
+        assert_eq!(names.iter().filter(|n| *n == "svg").count(), 1, "{names:?}");
+        for banned in ["script", "link", "img", "iframe", "object", "embed"] {
+            assert!(
+                !names.iter().any(|n| n == banned),
+                "<{banned}> in {names:?}"
+            );
+        }
+        for banned in ["src=", "href=", "xlink:href="] {
+            assert!(
+                !attrs.iter().any(|a| a.starts_with(banned)),
+                "{banned} {attrs:?}"
+            );
+        }
+        assert!(texts.contains("MiB/s"), "{texts}");
+    }
+    let html = report::run_html(&r, Some(&svg));
+    assert!(html.contains("<td>&lt;&amp;&gt;&quot;&#39;</td>"), "{html}");
+    assert!(html.contains("note &lt;script&gt;"), "{html}");
 }
 
 #[test]

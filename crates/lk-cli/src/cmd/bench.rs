@@ -1,7 +1,7 @@
 //! `lustrekit bench CLUSTER KIND` (lnet-selftest, obdfilter-survey, fio, ior, mdtest) and
 //! `lustrekit bench compare RUN.json...`: each run is parsed strictly (lk-results), written as
-//! JSON with a Markdown report and an SVG plot, named by cluster, kind, Lustre version,
-//! topology hash and time.
+//! JSON with a Markdown report, an SVG plot and a self-contained HTML report (the plot inline),
+//! named by cluster, kind, Lustre version, topology hash and time.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,12 +39,12 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum Compare {
     /// Put runs of one benchmark side by side: Markdown table with deltas and ratios against
-    /// the first run, and an SVG plot.
+    /// the first run, an SVG plot, and the same as one HTML file.
     Compare {
         /// run.json files written by `lustrekit bench`.
         #[arg(required = true, num_args = 2..)]
         runs: Vec<PathBuf>,
-        /// Where compare.md and compare.svg go.
+        /// Where compare.md, compare.svg and compare.html go.
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
@@ -319,22 +319,26 @@ fn write_run(run: &BenchRun, dir: &Path) -> anyhow::Result<()> {
         .filter_map(|m| m.failure.as_ref().map(|f| format!("{}: {f}", m.name)))
         .collect();
     // A run whose every metric failed has nothing to plot; its report still says why.
-    let plot = if failed.len() < run.metrics.len() {
-        let svg = dir.join(format!("{stem}.svg"));
-        lk_results::report::plot_run(run, &svg)?;
-        Some(format!("{stem}.svg"))
+    let svg = if failed.len() < run.metrics.len() {
+        let svg = lk_results::report::render_run_svg(run)?;
+        write(&dir.join(format!("{stem}.svg")), &svg)?;
+        Some(svg)
     } else {
         None
     };
+    let plot = svg.as_ref().map(|_| format!("{stem}.svg"));
     let md = dir.join(format!("{stem}.md"));
     let text = lk_results::report::run_markdown(run, plot.as_deref());
-    std::fs::write(&md, &text).with_context(|| format!("write {}", md.display()))?;
+    write(&md, &text)?;
+    let html = dir.join(format!("{stem}.html"));
+    write(&html, &lk_results::report::run_html(run, svg.as_deref()))?;
     println!("{text}");
     eprintln!(
-        "bench: {} metric(s); {} (report {})",
+        "bench: {} metric(s); {} (report {}, {})",
         run.metrics.len(),
         json.display(),
-        md.display()
+        md.display(),
+        html.display()
     );
     if !failed.is_empty() {
         anyhow::bail!(
@@ -387,7 +391,9 @@ fn reparse(dir: &Path) -> anyhow::Result<()> {
     run.validate()?;
     for old in std::fs::read_dir(dir)? {
         let p = old?.path();
-        if p.extension().is_some_and(|x| x == "md" || x == "svg") {
+        if p.extension()
+            .is_some_and(|x| x == "md" || x == "svg" || x == "html")
+        {
             std::fs::remove_file(&p).with_context(|| format!("remove {}", p.display()))?;
         }
     }
@@ -402,17 +408,25 @@ fn compare(runs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     }
     let cmp = lk_results::report::compare(&loaded)?;
     std::fs::create_dir_all(out).with_context(|| format!("create {}", out.display()))?;
+    let plot = lk_results::report::render_comparison_svg(&cmp)?;
     let svg = out.join("compare.svg");
-    lk_results::report::plot_comparison(&cmp, &svg)?;
+    write(&svg, &plot)?;
     let md = out.join("compare.md");
     let text = cmp.to_markdown(Some("compare.svg"));
-    std::fs::write(&md, &text).with_context(|| format!("write {}", md.display()))?;
+    write(&md, &text)?;
+    let html = out.join("compare.html");
+    write(&html, &cmp.to_html(Some(&plot)))?;
     println!("{text}");
     eprintln!(
-        "bench compare: {} run(s); {} and {}",
+        "bench compare: {} run(s); {}, {} and {}",
         loaded.len(),
         md.display(),
-        svg.display()
+        svg.display(),
+        html.display()
     );
     Ok(())
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("write {}", path.display()))
 }

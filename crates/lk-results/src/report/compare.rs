@@ -58,6 +58,16 @@ impl Cell {
             _ => None,
         }
     }
+
+    /// The cell in a report's table: the value, `FAILED` (the reason is listed below the
+    /// table) or `—`. Plain text, for the caller to escape.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Cell::Value(v) => fmt_value(*v),
+            Cell::Failed(_) => "FAILED".to_string(),
+            Cell::Missing => "—".to_string(),
+        }
+    }
 }
 
 /// Who a run is, for legends.
@@ -91,6 +101,17 @@ impl ComparedMetric {
     /// `(v - v1) / v1 * 100`, under the same conditions as [`ComparedMetric::ratio`].
     pub fn delta_pct(&self, i: usize) -> Option<f64> {
         self.ratio(i).map(|r| (r - 1.0) * 100.0)
+    }
+
+    /// [`ComparedMetric::delta_pct`] as a report shows it: `+1.0%`, or `—`.
+    pub(crate) fn delta_text(&self, i: usize) -> String {
+        self.delta_pct(i)
+            .map_or("—".into(), |d| format!("{d:+.1}%"))
+    }
+
+    /// [`ComparedMetric::ratio`] as a report shows it: `1.010`, or `—`.
+    pub(crate) fn ratio_text(&self, i: usize) -> String {
+        self.ratio(i).map_or("—".into(), |r| format!("{r:.3}"))
     }
 }
 
@@ -191,7 +212,28 @@ fn cell(run: &BenchRun, name: &str) -> Cell {
     }
 }
 
+/// Whether a parameter's values are not the same in every run.
+pub(crate) fn differs(values: &[Option<String>]) -> bool {
+    values.iter().any(|v| *v != values[0])
+}
+
 impl Comparison {
+    /// Every failed cell: (metric name, run number from 1, reason), metric by metric.
+    pub(crate) fn failures(&self) -> Vec<(&str, usize, &str)> {
+        self.metrics
+            .iter()
+            .flat_map(|m| {
+                m.cells
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, c)| match c {
+                        Cell::Failed(why) => Some((m.name.as_str(), i + 1, why.as_str())),
+                        _ => None,
+                    })
+            })
+            .collect()
+    }
+
     /// The Markdown report: the runs, the parameters (differing ones marked), and the metric
     /// table (`#1`, then per later run its value, delta % and ratio against #1).
     pub fn to_markdown(&self, plot: Option<&str>) -> String {
@@ -228,7 +270,7 @@ impl Comparison {
         out.push_str(&format!("\n{rule}\n"));
         let mut differ = false;
         for (key, values) in &self.parameters {
-            let same = values.iter().all(|v| *v == values[0]);
+            let same = !differs(values);
             differ |= !same;
             let mark = if same { "" } else { " (differs)" };
             out.push_str(&format!("| {}{mark} |", md_cell(key)));
@@ -254,41 +296,23 @@ impl Comparison {
         for m in &self.metrics {
             out.push_str(&format!("| {} | {} |", md_cell(&m.name), md_cell(&m.unit)));
             for (i, c) in m.cells.iter().enumerate() {
-                let value = match c {
-                    Cell::Value(v) => fmt_value(*v),
-                    Cell::Failed(_) => "FAILED".to_string(),
-                    Cell::Missing => "—".to_string(),
-                };
-                out.push_str(&format!(" {value} |"));
+                out.push_str(&format!(" {} |", c.text()));
                 if i > 0 {
-                    let delta = m.delta_pct(i).map_or("—".into(), |d| format!("{d:+.1}%"));
-                    let ratio = m.ratio(i).map_or("—".into(), |r| format!("{r:.3}"));
-                    out.push_str(&format!(" {delta} | {ratio} |"));
+                    out.push_str(&format!(" {} | {} |", m.delta_text(i), m.ratio_text(i)));
                 }
             }
             out.push('\n');
         }
-        let failures: Vec<String> = self
-            .metrics
-            .iter()
-            .flat_map(|m| {
-                m.cells
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(i, c)| match c {
-                        Cell::Failed(why) => Some(format!(
-                            "- {} in run #{}: {}\n",
-                            md_cell(&m.name),
-                            i + 1,
-                            md_cell(why)
-                        )),
-                        _ => None,
-                    })
-            })
-            .collect();
+        let failures = self.failures();
         if !failures.is_empty() {
             out.push_str("\nFailed:\n\n");
-            out.extend(failures);
+            for (name, run, why) in failures {
+                out.push_str(&format!(
+                    "- {} in run #{run}: {}\n",
+                    md_cell(name),
+                    md_cell(why)
+                ));
+            }
         }
         out
     }

@@ -63,7 +63,8 @@ pub(crate) fn value_cell(m: &Metric) -> String {
     }
 }
 
-fn samples_cell(m: &Metric) -> String {
+/// `mean of N: min A, max B` for a metric with several samples, else empty.
+pub(crate) fn samples_cell(m: &Metric) -> String {
     let Some(samples) = m.samples.as_deref().filter(|s| s.len() > 1) else {
         return String::new();
     };

@@ -1,12 +1,15 @@
 //! Reports of benchmark runs: Markdown of one [`BenchRun`](crate::bench::BenchRun)
-//! ([`markdown`]), the comparison of several runs of one kind ([`compare()`]), and SVG plots of
-//! either ([`plot`]).
+//! ([`markdown`]), the comparison of several runs of one kind ([`compare()`]), SVG plots of
+//! either ([`plot`]), and self-contained HTML of either with its plot inline ([`html`]:
+//! [`run_html`], [`Comparison::to_html`]).
 
 pub mod compare;
+pub mod html;
 pub mod markdown;
 pub mod plot;
 
 pub use compare::{compare, Cell, CompareError, Comparison};
+pub use html::run_html;
 pub use markdown::run_markdown;
 pub use plot::{plot_comparison, plot_run, render_comparison_svg, render_run_svg, PlotError};
 
