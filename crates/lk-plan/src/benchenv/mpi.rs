@@ -121,7 +121,9 @@ fn mpirun(p: &BenchParams) -> String {
 }
 
 /// ior on the client mount: each rank writes then reads its own file (`-F`), fsync after the
-/// writes (`-e`); the JSON summary goes to the file named by $1 (ior's stdout goes to stderr).
+/// writes (`-e`), with O_DIRECT (`--posix.odirect`) because the ranks share one client: a
+/// buffered read phase would measure that client's page cache, not the OSTs. The JSON summary
+/// goes to the file named by $1 (ior's stdout goes to stderr).
 pub fn ior_script(plan: &Plan, node: &str, mount: &str, p: &BenchParams, tool: &ToolBin) -> String {
     let dir = format!("{mount}/.lustrekit-bench/ior");
     format!(
@@ -131,7 +133,7 @@ pub fn ior_script(plan: &Plan, node: &str, mount: &str, p: &BenchParams, tool: &
          mkdir -p {dir}\n\
          trap 'rm -rf {dir}' EXIT\n\
          log \"ior: {ranks} rank(s), {block} per rank in {transfer} transfers, on {dir}\"\n\
-         {mpirun} \"$tool\" -a POSIX -w -r -e -F -t {transfer_q} -b {block_q} \\\n    \
+         {mpirun} \"$tool\" -a POSIX --posix.odirect -w -r -e -F -t {transfer_q} -b {block_q} \\\n    \
          -o {dir}/ior.dat -O summaryFormat=JSON -O \"summaryFile=$out\" >&2\n",
         cluster = plan.cluster,
         check = preflight("ior", node, tool),
