@@ -143,7 +143,38 @@ def slo_object(c, size_mb, segments, r):
     return t1 - t0, t2 - t1, t3 - t2
 
 
-def large_object(cred, size_mb, rounds, segments):
+def dlo_object(c, size_mb, segments, r, tree):
+    """Uploads a `size_mb` object as a DLO of `segments` equal segments (as `swift upload`
+    does without --use-slo), then reads it back; returns (segments s, manifest s, file s,
+    GET s). With `tree` (the account's directory of a lustrekit gateway), file s is the time
+    from the manifest's 201 until the tree's file holds the whole object (lustrekit writes it
+    in the background); None otherwise."""
+    seg_bytes = (size_mb << 20) // segments
+    prefix = f"large_segments/dlo{r}/"
+    t0 = time.perf_counter()
+    for i in range(segments):
+        c.req("PUT", f"/{prefix}{i:04d}", Repeat(seg_bytes), {"Content-Length": str(seg_bytes)})
+    t1 = time.perf_counter()
+    c.req("PUT", f"/large/dlo{r}", b"", {"X-Object-Manifest": prefix})
+    t2 = time.perf_counter()
+    file_s = None
+    if tree:
+        path = os.path.join(tree, "large", f"dlo{r}")
+        deadline = t2 + 600
+        while not (os.path.exists(path) and os.path.getsize(path) == seg_bytes * segments):
+            assert time.perf_counter() < deadline, f"{path} never held the whole object"
+            time.sleep(0.02)
+        file_s = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    assert read_all(c, f"/large/dlo{r}") == seg_bytes * segments
+    get_s = time.perf_counter() - t3
+    c.req("DELETE", f"/large/dlo{r}")
+    for i in range(segments):
+        c.req("DELETE", f"/{prefix}{i:04d}")
+    return t1 - t0, t2 - t1, file_s, get_s
+
+
+def large_object(cred, size_mb, rounds, segments, tree):
     c = Client(*cred)
     c.req("PUT", "/large")
     c.req("PUT", "/large_segments")
@@ -160,6 +191,10 @@ def large_object(cred, size_mb, rounds, segments):
     slo = [slo_object(c, size_mb, segments, r) for r in range(rounds)]
     seg_s = statistics.median(s for s, _, _ in slo)
     manifest_s = statistics.median(m for _, m, _ in slo)
+    dlo = [dlo_object(c, size_mb, segments, r, tree) for r in range(rounds)]
+    dlo_seg_s = statistics.median(s for s, _, _, _ in dlo)
+    dlo_manifest_s = statistics.median(m for _, m, _, _ in dlo)
+    dlo_file_s = statistics.median(f for _, _, f, _ in dlo) if tree else None
     return {
         "size_mb": size_mb,
         "PUT_MBps": round(size_mb / statistics.median(put), 1),
@@ -169,6 +204,10 @@ def large_object(cred, size_mb, rounds, segments):
         "SLO_PUT_MBps": round(size_mb / (seg_s + manifest_s), 1),
         "SLO_manifest_s": round(manifest_s, 2),
         "SLO_GET_MBps": round(size_mb / statistics.median(g for _, _, g in slo), 1),
+        "DLO_PUT_MBps": round(size_mb / (dlo_seg_s + dlo_manifest_s), 1),
+        # Until the tree's file holds the whole object (lustrekit only).
+        "DLO_file_s": None if dlo_file_s is None else round(dlo_file_s, 2),
+        "DLO_GET_MBps": round(size_mb / statistics.median(g for _, _, _, g in dlo), 1),
     }
 
 
@@ -203,13 +242,14 @@ def main():
     ap.add_argument("--segments", type=int, default=8)
     ap.add_argument("--container", default="list100k")
     ap.add_argument("--max-seconds", type=float, default=60)
+    ap.add_argument("--tree", help="a lustrekit gateway's account directory (DLO file timing)")
     a = ap.parse_args()
     cred = auth(a.url, a.user, a.key)
     if a.what == "small":
         res = {"c1": small_objects(cred, 1, a.n1, a.size, a.max_seconds),
                "c16": small_objects(cred, 16, a.n16, a.size, a.max_seconds)}
     elif a.what == "large":
-        res = large_object(cred, a.large_mb, a.rounds, a.segments)
+        res = large_object(cred, a.large_mb, a.rounds, a.segments, a.tree)
     else:
         res = listing(cred, a.container, 5)
     print(json.dumps(res))

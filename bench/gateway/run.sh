@@ -168,7 +168,7 @@ dd if=/dev/zero of="$W/raw.bin" bs=1M count="$LARGE_MB" conv=fsync status=none
 t1=$(now)
 rm -f "$W/raw.bin"
 RAW_MBPS=$($PY -c "print(round($LARGE_MB / ($t1 - $t0), 1))")
-run_load lk "$LK_URL" large --large-mb "$LARGE_MB"
+run_load lk "$LK_URL" large --large-mb "$LARGE_MB" --tree "$W/lk/test"
 run_load swift "$SW_URL" large --large-mb "$LARGE_MB"
 
 # listing: a 10k-entry page from a LIST_N-object container

@@ -117,6 +117,12 @@ impl ObjectInfo {
     pub fn dlo(&self) -> Option<&str> {
         self.meta.get(keys::MANIFEST).map(String::as_str)
     }
+    /// For a DLO whose file holds its segments' bytes: the DLO ETag of those bytes.
+    pub fn dlo_file_etag(&self) -> Option<&str> {
+        self.dlo()
+            .and(self.meta.get(keys::DLO_ETAG))
+            .map(String::as_str)
+    }
     /// The record the index lists for it.
     pub fn record(&self, name: &str, mtime_ns: i64) -> ObjectRecord {
         let (size, etag) = if self.is_slo() {
@@ -132,6 +138,9 @@ impl ObjectInfo {
                     self.meta.get(keys::SLO_ETAG).map_or("", String::as_str)
                 ),
             )
+        } else if self.dlo_file_etag().is_some() {
+            // Listed as Swift lists a DLO: its manifest's own (empty) bytes.
+            (0, self.etag().to_string())
         } else {
             (self.file_size, self.etag().to_string())
         };
@@ -222,6 +231,9 @@ pub struct PutSpec {
     /// The ETag to record instead of the body's MD5: an SLO's file holds its content, yet
     /// its ETag (the `hash` of its listing entry) is the MD5 of its manifest, as in Swift.
     pub stored_etag: Option<String>,
+    /// Rewrite this version of the object only: commit while its `X-Timestamp` is still
+    /// this one (else 409, the temp file gone) and keep it (the DLO refresher).
+    pub keep_version: Option<String>,
 }
 
 impl Gateway {
@@ -301,6 +313,10 @@ impl Gateway {
         m.remove(keys::SLO_SIZE);
         m.remove(keys::SLO_MANIFEST);
         m.remove(keys::SLO_CONTAINERS);
+        // A DLO's file that held its segments now holds what was written: a plain object.
+        if m.remove(keys::DLO_ETAG).is_some() {
+            m.remove(keys::MANIFEST);
+        }
         m.entry(keys::CONTENT_TYPE.to_string())
             .or_insert_with(|| guess_content_type(o).to_string());
         m.insert(keys::ETAG.into(), etag);
@@ -359,8 +375,15 @@ impl Gateway {
         mtime_ns: i64,
     ) -> SwiftResult<()> {
         let at = crate::expiry::delete_at(&info.meta);
+        let view = crate::dlo::view_of(info);
         self.index.batch(|b| {
             b.upsert_object(a, c, &info.record(o, mtime_ns))?;
+            b.set_dlo_view(
+                a,
+                c,
+                o,
+                view.as_ref().map(|(s, p)| (s.as_str(), p.as_str())),
+            )?;
             b.set_expiry(a, c, o, at)
         })?;
         Ok(())

@@ -10,6 +10,7 @@
 //!   formatting, no I/O.
 //! - [`auth`]: tempauth v1.0 tokens and container ACLs; [`acl`]: referrer ACLs (`.r:`),
 //!   Swift's ACL cleaning.
+//! - [`dlo`]: DLOs as files (their file holds their segments' bytes) and the refresher.
 //! - [`expiry`]: `X-Delete-At` / `X-Delete-After` and the expirer.
 //! - [`store`]: the tree (safe path resolution, atomic temp+fsync+rename writes).
 //! - [`meta`]: metadata in `user.swift.metadata*` xattrs, side store when they run out.
@@ -35,6 +36,7 @@ pub mod body;
 pub mod cond;
 pub mod config;
 pub mod conn;
+pub mod dlo;
 pub mod error;
 pub mod expiry;
 pub mod framing;
@@ -159,6 +161,7 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         tracing::info!(%addr, root = %gw.store.root().display(), "serving Swift API v1");
         let gw = Arc::new(gw);
         tokio::spawn(expiry::run_expirer(gw.clone()));
+        tokio::spawn(dlo::run_refresher(gw.clone()));
         server::serve(gw, listener, shutdown_signal()).await;
         Ok(())
     })

@@ -71,6 +71,9 @@ pub mod keys {
     pub const CHANGED: &str = "X-Lk-Changed";
     /// Unix time (seconds) the object expires at (see [`crate::expiry`]).
     pub const DELETE_AT: &str = "X-Delete-At";
+    /// A DLO whose file holds its segments' bytes (see [`crate::dlo`]): the DLO ETag (MD5 of
+    /// the segments' ETags) of what the file holds. Its manifest's own bytes are empty.
+    pub const DLO_ETAG: &str = "X-Lk-Dlo-Etag";
 }
 
 /// Reads and writes metadata with the overflow policy.

@@ -174,8 +174,8 @@ impl Gateway {
                 )));
             }
         }
-        let ts = Timestamp::now();
-        file.set_modified(ts.to_system())
+        let now = Timestamp::now();
+        file.set_modified(now.to_system())
             .map_err(|e| SwiftError::io("set mtime of", &tmp, e))?;
         let md = file
             .metadata()
@@ -184,7 +184,11 @@ impl Gateway {
         let mut meta = spec.meta.clone();
         meta.insert(keys::ETAG.into(), spec.stored_etag.clone().unwrap_or(etag));
         meta.insert(keys::LENGTH.into(), n.to_string());
-        meta.insert(keys::TIMESTAMP.into(), ts.to_x_timestamp());
+        let ts = spec
+            .keep_version
+            .clone()
+            .unwrap_or_else(|| now.to_x_timestamp());
+        meta.insert(keys::TIMESTAMP.into(), ts);
         meta.insert(keys::MTIME.into(), mt.to_string());
         let key = object_key(&spec.account, &spec.container, &spec.object);
         self.meta.write_file(&file, &tmp, &key, &meta)?;
@@ -194,6 +198,19 @@ impl Gateway {
         let _guard = self
             .commit_locks
             .lock(&spec.account, &spec.container, &spec.object);
+        if let Some(version) = &spec.keep_version {
+            // `temp` is dropped (removed) on this return.
+            let current = match target.symlink_metadata() {
+                Ok(_) => self.meta.read(&target, &key)?,
+                Err(_) => None, // deleted meanwhile
+            };
+            if current.as_ref().and_then(|m| m.get(keys::TIMESTAMP)) != Some(version) {
+                return Err(SwiftError::Conflict(format!(
+                    "{} changed while it was being rewritten",
+                    spec.object
+                )));
+            }
+        }
         // commit_temp removes the temp file itself when the rename fails.
         temp.committed = true;
         self.store.commit_temp(&tmp, &target)?;

@@ -170,7 +170,9 @@ fn reconcile_container(
     Ok(())
 }
 
-/// An SLO manifest is listed with its logical size, not its file size.
+/// An SLO manifest is listed with its logical size, and a DLO whose file holds its segments
+/// with its manifest's (0), not their file size.
 fn size_may_differ(gw: &Gateway, a: &str, c: &str, name: &str) -> bool {
-    gw.load_object(a, c, name).is_ok_and(|i| i.is_slo())
+    gw.load_object(a, c, name)
+        .is_ok_and(|i| i.is_slo() || i.dlo_file_etag().is_some())
 }

@@ -69,7 +69,9 @@ pub(super) async fn copy(
             "a DLO manifest is not copied to another account as a manifest".into(),
         ));
     }
-    let resolved = if raw_manifest {
+    let resolved = if raw_manifest && src.dlo().is_some() {
+        large::manifest_itself(&src)
+    } else if raw_manifest {
         Resolved::single(&src)
     } else {
         large::resolve(gw, req, sa, &src).await?
@@ -104,6 +106,7 @@ pub(super) async fn copy(
         expected_len: Some(part.iter().map(|s| s.len).sum()),
         if_none_match_any: false,
         stored_etag,
+        keep_version: None,
     };
     let pieces: Vec<Piece> = part.into_iter().map(Piece::Part).collect();
     let stream = piece_stream(pieces)

@@ -70,8 +70,17 @@ impl Resolved {
 }
 
 /// What `?multipart-manifest=get` reads of a large object: an SLO's stored manifest (from
-/// its metadata, or the file of an older SLO), a DLO's own bytes.
+/// its metadata, or the file of an older SLO), a DLO's own bytes (none when its file holds
+/// its segments', see [`crate::dlo`]).
 pub fn manifest_itself(info: &ObjectInfo) -> Resolved {
+    if info.dlo_file_etag().is_some() {
+        return Resolved {
+            segments: Vec::new(),
+            total: 0,
+            etag: info.etag().to_string(),
+            large: false,
+        };
+    }
     match info.slo_manifest() {
         Some(m) => Resolved {
             segments: vec![Segment {
@@ -159,7 +168,15 @@ pub async fn resolve(
         // Swift's DLO lists the segment container with the caller's rights.
         authorize(gw, req, a, Access::List(&c)).await?;
         let (g, a) = (gw.clone(), a.to_string());
-        return blocking(move || resolve_dlo(&g, &a, &c, &prefix)).await;
+        let now = blocking(move || resolve_dlo(&g, &a, &c, &prefix)).await?;
+        // The file holds exactly these segments' bytes (crate::dlo): one file to stream.
+        if info.dlo_file_etag() == Some(now.etag.as_str()) && info.file_size == now.total {
+            return Ok(Resolved {
+                segments: Resolved::single(info).segments,
+                ..now
+            });
+        }
+        return Ok(now);
     }
     Ok(Resolved::single(info))
 }
@@ -386,7 +403,9 @@ fn delete_targets(
     Ok(())
 }
 
-fn resolve_dlo(gw: &Gateway, a: &str, c: &str, prefix: &str) -> SwiftResult<Resolved> {
+/// A DLO's segments now: every object of `c` under `prefix` in listing order (at most
+/// `max_dlo_segments`), their total size and the DLO ETag.
+pub(crate) fn resolve_dlo(gw: &Gateway, a: &str, c: &str, prefix: &str) -> SwiftResult<Resolved> {
     let p = ListParams {
         limit: gw.settings.limits.max_dlo_segments,
         prefix: Some(prefix.to_string()).filter(|p| !p.is_empty()),

@@ -380,6 +380,7 @@ async fn put(
         expected_len,
         if_none_match_any: inm,
         stored_etag: None,
+        keep_version: None,
     };
     let idle = Some(gw.settings.server.client_timeout);
     let info = write_stream(gw, spec, request_chunks(body), idle).await?;
@@ -415,12 +416,19 @@ async fn post(
     if let Some(m) = req.header("x-object-manifest").filter(|m| !m.is_empty()) {
         info.meta.insert(keys::MANIFEST.into(), m.to_string());
     }
+    let ended_dlo_file = info.dlo().is_none() && info.meta.contains_key(keys::DLO_ETAG);
     // As in Swift, a POST without X-Delete-At/-After removes the expiry.
     expiry::store(&mut info.meta, delete_at);
     info.meta
         .insert(keys::TIMESTAMP.into(), Timestamp::now().to_x_timestamp());
     let (g, a2, c2, o2) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
-    blocking(move || g.rewrite_object_meta(&a2, &c2, &o2, &info)).await?;
+    blocking(move || {
+        if ended_dlo_file {
+            crate::dlo::end_file(&mut info)?;
+        }
+        g.rewrite_object_meta(&a2, &c2, &o2, &info)
+    })
+    .await?;
     finish(
         resp(StatusCode::ACCEPTED).header("Content-Type", "text/html; charset=UTF-8"),
         body::empty(),

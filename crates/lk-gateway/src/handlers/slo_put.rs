@@ -337,6 +337,7 @@ async fn store_manifest(
                 expected_len: None,
                 if_none_match_any,
                 stored_etag: None,
+                keep_version: None,
             };
             write_manifest(gw, req, spec, stored, &slo_etag, total).await
         }

@@ -15,7 +15,8 @@
 //! xattrs (see [`crate::meta`]).
 //!
 //! It also holds the expiry queue (`expiring`): the objects with an `X-Delete-At`, by time,
-//! which listings leave out once due and the expirer removes (see [`crate::expiry`]).
+//! which listings leave out once due and the expirer removes (see [`crate::expiry`]), and the
+//! DLO views whose files [`crate::dlo`] keeps as whole objects (`dlo`).
 //!
 //! Layout: this file holds the records, the schema and the [`Index`] handle (reads and
 //! single changes); [`batch`] the transactional [`Batch`] feeders use; [`list`] Swift's
@@ -28,12 +29,14 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod batch;
+mod dlo;
 mod expiry;
 mod list;
 #[cfg(test)]
 mod tests;
 
 pub use batch::Batch;
+pub use dlo::DloView;
 pub use expiry::Expiring;
 pub use list::successor;
 use list::{list_generic, row_to_container, row_to_object};
@@ -213,6 +216,7 @@ impl Index {
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        conn.execute_batch(dlo::SCHEMA).map_err(open_err)?;
         Ok(Index {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),

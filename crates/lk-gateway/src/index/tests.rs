@@ -229,3 +229,69 @@ fn delimiter_rollups_reverse_and_multi_character() {
     assert_eq!(list("-&", false), ["test", "test-&*", "test-'baz", "tesu"]);
     assert_eq!(list("-&", true), ["tesu", "test-'baz", "test-&*", "test"]);
 }
+
+/// Whether the view of `acc/con/dlo` is dirty (`None`: no view).
+fn dirty(idx: &Index) -> Option<bool> {
+    idx.dlo_views()
+        .expect("views")
+        .into_iter()
+        .find(|(v, _)| v.name == "dlo")
+        .map(|(_, d)| d)
+}
+
+#[test]
+fn a_dlo_view_is_marked_by_every_change_under_its_prefix_and_only_those() {
+    let (_d, idx) = fixture();
+    idx.upsert_object("acc", "con", &rec("dlo", 0))
+        .expect("manifest");
+    idx.batch(|b| b.set_dlo_view("acc", "con", "dlo", Some(("con", "b/"))))
+        .expect("view");
+    assert_eq!(dirty(&idx), Some(true), "a new view is dirty");
+    assert_eq!(idx.take_dirty_dlo_views(10).expect("take").len(), 1);
+    assert_eq!(dirty(&idx), Some(false));
+    // Recording the same view again keeps it clean.
+    idx.batch(|b| b.set_dlo_view("acc", "con", "dlo", Some(("con", "b/"))))
+        .expect("view");
+    assert_eq!(dirty(&idx), Some(false));
+
+    // Outside the prefix, another container, the manifest's own row: no mark.
+    idx.upsert_object("acc", "con", &rec("c", 11)).expect("c");
+    idx.upsert_object("acc", "other", &rec("b/9", 1))
+        .expect("other");
+    idx.upsert_object("acc", "con", &rec("dlo", 20))
+        .expect("own");
+    assert_eq!(dirty(&idx), Some(false));
+
+    type Change = Box<dyn Fn(&Index)>;
+    let changes: [(&str, Change); 4] = [
+        (
+            "added",
+            Box::new(|i| i.upsert_object("acc", "con", &rec("b/4", 1)).expect("add")),
+        ),
+        (
+            "changed",
+            Box::new(|i| i.upsert_object("acc", "con", &rec("b/1", 5)).expect("chg")),
+        ),
+        (
+            "removed",
+            Box::new(|i| assert!(i.remove_object("acc", "con", "b/2").expect("rm"))),
+        ),
+        (
+            "renamed",
+            Box::new(|i| {
+                i.rename_prefix("acc", "con", "b/3/", "z/").expect("mv");
+            }),
+        ),
+    ];
+    for (what, change) in changes {
+        change(&idx);
+        assert_eq!(dirty(&idx), Some(true), "a segment {what}");
+        idx.take_dirty_dlo_views(10).expect("take");
+    }
+    // A changed manifest value makes the view dirty; the manifest leaving the index drops it.
+    idx.batch(|b| b.set_dlo_view("acc", "con", "dlo", Some(("con", "e"))))
+        .expect("view");
+    assert_eq!(dirty(&idx), Some(true));
+    assert!(idx.remove_object("acc", "con", "dlo").expect("rm"));
+    assert_eq!(dirty(&idx), None);
+}

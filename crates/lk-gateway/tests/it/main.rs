@@ -4,6 +4,7 @@
 mod common;
 mod conformance;
 mod crash;
+mod dlo;
 mod expiry;
 mod framing;
 mod index;

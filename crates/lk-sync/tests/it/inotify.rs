@@ -192,16 +192,26 @@ fn settings(t: &Tree) -> lk_gateway::Settings {
 }
 
 fn put(gw: &lk_gateway::Gateway, name: &str, body: &'static [u8]) {
+    put_with(gw, name, body, Default::default());
+}
+
+fn put_with(
+    gw: &lk_gateway::Gateway,
+    name: &str,
+    body: &'static [u8],
+    meta: lk_gateway::meta::Meta,
+) {
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     let spec = lk_gateway::gateway::PutSpec {
         account: "acct".into(),
         container: "cont".into(),
         object: name.into(),
-        meta: Default::default(),
+        meta,
         expected_etag: None,
         expected_len: None,
         if_none_match_any: false,
         stored_etag: None,
+        keep_version: None,
     };
     let writer = std::thread::spawn(move || {
         let _ = tx.blocking_send(Ok(bytes::Bytes::from_static(body)));
@@ -301,4 +311,40 @@ fn listings_fill_in_etags_the_sync_has_not_computed_yet() {
             .0;
         assert_eq!(r.etag, want, "{}", r.name);
     }
+}
+
+/// A DLO's file follows segments written through POSIX: the sync's index changes mark the
+/// DLO's view, and a refresher pass writes the segments' bytes into the manifest's file.
+#[test]
+fn a_dlo_file_follows_segments_written_through_posix() {
+    let t = tree(&["acct/cont"]);
+    let sync = start(&t, &["--hash-settle-ms", "0"]);
+    let gw = lk_gateway::Gateway::open(settings(&t)).expect("gateway");
+    let manifest = [(
+        lk_gateway::meta::keys::MANIFEST.to_string(),
+        "cont/seg/".to_string(),
+    )];
+    put_with(&gw, "big", b"", manifest.into_iter().collect());
+    assert_eq!(lk_gateway::dlo::refresh_dirty(&gw).expect("pass"), 1);
+    let file = t.root.join("acct/cont/big");
+    assert_eq!(std::fs::read(&file).expect("file"), b"");
+
+    write(&t.root.join("acct/cont/seg/1"), b"one,");
+    write(&t.root.join("acct/cont/seg/2"), b"two");
+    wait_converged(&t.root, &t.state, CONVERGE, &|| sync.log());
+    let deadline = std::time::Instant::now() + CONVERGE;
+    while std::fs::read(&file).expect("file") != b"one,two" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the DLO's file never held its segments\n{}",
+            sync.log()
+        );
+        lk_gateway::dlo::refresh_dirty(&gw).expect("pass");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Still the DLO the API serves, listed with its manifest's size.
+    let info = gw.load_object("acct", "cont", "big").expect("load");
+    assert_eq!(info.dlo(), Some("cont/seg/"));
+    let listed = gw.index.get_object("acct", "cont", "big").expect("q");
+    assert_eq!(listed.map(|r| r.size), Some(0));
 }
