@@ -255,6 +255,9 @@ pub fn prep_script(plan: &Plan, env: &TestEnv) -> String {
     }
     s.push_str("} >>/etc/hosts\n");
     s.push_str(&users());
+    if plan.backend == "zfs" {
+        s.push_str(&standby_disks(&plan.fsname));
+    }
     s.push_str(&ssh_setup(shared, env));
     let _ = write!(
         s,
@@ -300,6 +303,24 @@ fn users() -> String {
      getent passwd \"$id\" >/dev/null || useradd -u \"$id\" -g \"$id\" -M -N -s /bin/bash \"$name\"\n\
      done\n"
         .to_string()
+}
+
+/// The framework's `fail FACET` imports the facet's pool on its failover partner with
+/// `zpool import -d /dev/disk/by-id`. A partner that booted before the primary created the
+/// pool has not seen the shared disk's partitions, so the import finds nothing: every node
+/// re-reads the partition table of each target disk it has. A disk in use (its pool imported
+/// here) refuses, which is fine: this node already sees it.
+fn standby_disks(fsname: &str) -> String {
+    format!(
+        "\n# Target disks shared with a failover partner: their partitions, as the primary made them.\n\
+         for dev in /dev/disk/by-id/virtio-{fs}-*; do\n    \
+         case $dev in *-part[0-9]*) continue ;; esac\n    \
+         [ -e \"$dev\" ] || continue\n    \
+         blockdev --rereadpt \"$dev\" 2>/dev/null || true\n\
+         done\n\
+         udevadm settle || true\n",
+        fs = fsname,
+    )
 }
 
 fn ssh_setup(shared: &str, env: &TestEnv) -> String {
