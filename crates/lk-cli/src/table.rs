@@ -107,6 +107,8 @@ pub fn render(cluster: &str, rows: &[Row], stages: &StageState) -> String {
 pub fn stage_line(stages: &StageState) -> String {
     STAGES
         .iter()
+        // A cluster without services never runs that stage: say nothing of it.
+        .filter(|s| **s != lk_plan::Stage::Services || stages.stages.contains_key(*s))
         .map(|s| {
             let name = s.as_str();
             match stages.stages.get(s) {

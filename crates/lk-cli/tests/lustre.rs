@@ -25,6 +25,8 @@ const CHECK_WRITES: &str = include_str!("lustre/check-writes.sh");
 mod csi;
 #[path = "lustre/shares.rs"]
 mod shares;
+#[path = "lustre/swift.rs"]
+mod swift;
 #[path = "lustre/volumes.rs"]
 mod volumes;
 
@@ -255,8 +257,9 @@ fn all_in_one_on_real_lustre() {
     if !enabled_with("all_in_one_on_real_lustre", true) {
         return;
     }
-    with_cluster("all-in-one.yaml", "rl-aio", Down::Orderly, |_| {
-        check_filesystem("rl-aio", "node1", "/mnt/rlaio", 1, 2);
+    with_cluster("all-in-one.yaml", "rl-aio", Down::Orderly, |summary| {
+        check_filesystem("rl-aio", "node1", "/mnt/rlaio", 2, 2);
+        swift::swift_service("rl-aio", "node1", summary);
         lustre_sanity_subset("rl-aio");
         fio_bench("rl-aio");
     });

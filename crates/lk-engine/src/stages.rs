@@ -19,13 +19,15 @@ pub use crate::guests::{gather_logs, teardown_guests};
 use crate::observe::{Event, Observer};
 use crate::{cluster_dir, Cancel, STAGES_FILE};
 
-/// The guest stages of `up`, in order.
-pub const STAGES: [Stage; 5] = [
+/// The guest stages of `up`, in order. `services` has phases only when the topology has
+/// services; without them it is neither run nor recorded.
+pub const STAGES: [Stage; 6] = [
     Stage::Install,
     Stage::Lnet,
     Stage::Format,
     Stage::Mount,
     Stage::Verify,
+    Stage::Services,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,7 +144,7 @@ pub struct StageOptions {
 impl Default for StageOptions {
     fn default() -> Self {
         StageOptions {
-            until: Stage::Verify,
+            until: Stage::Services,
             from: None,
             phase_timeout: Duration::from_secs(1800),
             build_timeout: Duration::from_secs(4 * 3600),
@@ -174,6 +176,9 @@ pub fn run_stages(
     }
     let mut timings = Vec::new();
     for stage in todo {
+        if !plan.phases.iter().any(|p| p.stage == stage) {
+            continue;
+        }
         let t0 = Instant::now();
         let mut record = StageRecord {
             status: StageStatus::Running,
@@ -459,8 +464,12 @@ mod tests {
     fn a_fresh_cluster_runs_every_stage_up_to_until() {
         let s = StageState::default();
         assert_eq!(
-            stages_to_run(&s, None, Stage::Verify).ok(),
+            stages_to_run(&s, None, Stage::Services).ok(),
             Some(STAGES.to_vec())
+        );
+        assert_eq!(
+            stages_to_run(&s, None, Stage::Verify).ok(),
+            Some(STAGES[..5].to_vec())
         );
         assert_eq!(
             stages_to_run(&s, None, Stage::Lnet).ok(),

@@ -39,6 +39,11 @@ pub const MAX_LAYOUT_CLIENTS: u32 = 64;
 /// Most nodes one cluster may have.
 pub const MAX_NODES: usize = 128;
 
+/// Services: port, served directory under the mount, tempauth user (Swift's all-in-one one).
+pub const SERVICE_PORT: u16 = 8080;
+pub const SERVICE_PATH: &str = "swift";
+pub const SERVICE_USER: &str = "test:tester:testing:admin";
+
 /// Client mount point when none is given.
 pub fn mount_point(fsname: &str) -> String {
     format!("/mnt/{fsname}")

@@ -75,6 +75,9 @@ pub struct ClusterSpec {
     /// through several routers (multi-hop) are derived from these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
+    /// Services run on client nodes over their Lustre mount (`lustrekit up` deploys them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceSpec>,
 }
 
 /// Where the Lustre software on the nodes comes from.
@@ -300,4 +303,55 @@ pub struct LayoutSpec {
     /// Size of every OST. Default as for OSTs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ost_size: Option<String>,
+}
+
+/// A service deployed on a client node over its Lustre mount.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceSpec {
+    /// What it serves: `swift` (lustrekit's Swift-compatible object gateway).
+    pub kind: ServiceKind,
+    /// Unique service name: 1-12 of [a-z0-9-], starting with a letter. Default: the kind.
+    /// Names the systemd units and the MDT changelog user (`lk-<name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A node with the `client` role; the service runs over its mount.
+    pub node: String,
+    /// TCP port, 1024-65535. Default: 8080.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Directory under the node's mount that is served (accounts are its subdirectories):
+    /// relative, no `..`. Default: `swift`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// How changes made through POSIX reach the object listings: `changelog` (a changelog
+    /// user on every MDT, followed by `lustrekit sync`) or `none`. Default: `changelog`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<ServiceSync>,
+    /// Tempauth users, `ACCOUNT:USER:KEY[:admin]`. Default: `[test:tester:testing:admin]`
+    /// (Swift's all-in-one test user).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    Swift,
+}
+
+impl ServiceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceKind::Swift => "swift",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceSync {
+    #[default]
+    Changelog,
+    None,
 }

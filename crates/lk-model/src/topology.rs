@@ -7,7 +7,7 @@ use lk_lustre::target::TargetName;
 use serde::Serialize;
 
 pub use crate::net::Ipv4Cidr;
-pub use crate::raw::{Backend, FailoverMode, Role};
+pub use crate::raw::{Backend, FailoverMode, Role, ServiceKind, ServiceSync};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Topology {
@@ -27,6 +27,8 @@ pub struct Topology {
     /// One per client-role node, in node order.
     pub clients: Vec<ClientMount>,
     pub routes: Vec<Route>,
+    /// In topology order; names unique.
+    pub services: Vec<Service>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -121,6 +123,31 @@ impl Target {
 pub struct ClientMount {
     pub node: String,
     pub mount_point: String,
+}
+
+/// A service on a client node, over its mount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub kind: ServiceKind,
+    /// A client node.
+    pub node: String,
+    pub port: u16,
+    /// The served directory: the node's mount point joined with the relative `path`.
+    pub root: String,
+    /// The node's mount point.
+    pub mount_point: String,
+    pub sync: ServiceSync,
+    /// `ACCOUNT:USER:KEY[:admin]`, as the gateway's `--user`.
+    pub users: Vec<String>,
+}
+
+impl Service {
+    /// The changelog user registered on each MDT for this service (Lustre allows 15
+    /// characters: the name has at most 12).
+    pub fn changelog_user(&self) -> String {
+        format!("lk-{}", self.name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

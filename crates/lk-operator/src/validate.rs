@@ -44,6 +44,13 @@ pub fn validate(lc: &LustreCluster) -> Result<Validated, Vec<Diagnostic>> {
         }
         _ => {}
     }
+    if !lc.spec.cluster.services.is_empty() {
+        problems.push(Diagnostic::new(
+            "spec.services",
+            "services are deployed by `lustrekit up` on libvirt only; on Kubernetes run the \
+             gateway as a workload on a Lustre client (docs/gateway.md)",
+        ));
+    }
     let topology = match lk_model::validate::validate(&doc) {
         Ok(t) => Some(t),
         Err(mut p) => {

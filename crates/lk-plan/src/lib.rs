@@ -73,8 +73,35 @@ pub struct Plan {
     /// `release-<facet>` and `takeover-<facet>` on both nodes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failover: Vec<FailoverTarget>,
+    /// Services on client nodes (`spec.services`), with the endpoints they answer on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServicePlan>,
     /// Files for the shared folder, by path relative to it (scripts, cfg/local.sh).
     pub files: BTreeMap<String, String>,
+}
+
+/// A service of the topology, where it runs and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePlan {
+    pub name: String,
+    /// `swift`.
+    pub kind: String,
+    pub node: String,
+    /// `http://ADDRESS:PORT` on the node's first network (reachable from the host).
+    pub endpoint: String,
+    /// The tempauth URL clients authenticate at (`ENDPOINT/auth/v1.0`).
+    pub auth_url: String,
+    /// The served directory in the node's Lustre mount.
+    pub root: String,
+    /// `changelog` or `none`.
+    pub sync: String,
+    /// The changelog user registered on every MDT (with `sync: changelog`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changelog_user: Option<String>,
+    /// systemd units on the node.
+    pub units: Vec<String>,
+    /// Tempauth users as `ACCOUNT:USER` (their keys stay in the topology).
+    pub users: Vec<String>,
 }
 
 /// A target with a failover partner.
@@ -154,6 +181,44 @@ pub fn plan(topology: &Topology, options: &PlanOptions) -> Plan {
         phases: generated.phases,
         teardown: generated.teardown,
         failover: generated.failover,
+        services: service_plans(topology, &addressing),
         files,
     }
+}
+
+fn service_plans(t: &Topology, a: &addressing::Addressing) -> Vec<ServicePlan> {
+    use lk_model::topology::ServiceSync;
+    t.services
+        .iter()
+        .map(|s| {
+            // A client node is on at least one network (validation gives it the first).
+            let address = t
+                .node(&s.node)
+                .and_then(|n| n.networks.first())
+                .and_then(|net| a.address(&s.node, net))
+                .map_or_else(|| s.node.clone(), |ip| ip.to_string());
+            let endpoint = format!("http://{address}:{}", s.port);
+            let changelog = s.sync == ServiceSync::Changelog;
+            let mut units = scripts::services::unit_names(&s.name).to_vec();
+            if !changelog {
+                units.truncate(1);
+            }
+            ServicePlan {
+                name: s.name.clone(),
+                kind: s.kind.as_str().into(),
+                node: s.node.clone(),
+                auth_url: format!("{endpoint}/auth/v1.0"),
+                endpoint,
+                root: s.root.clone(),
+                sync: if changelog { "changelog" } else { "none" }.into(),
+                changelog_user: changelog.then(|| s.changelog_user()),
+                units,
+                users: s
+                    .users
+                    .iter()
+                    .map(|u| u.splitn(3, ':').take(2).collect::<Vec<_>>().join(":"))
+                    .collect(),
+            }
+        })
+        .collect()
 }

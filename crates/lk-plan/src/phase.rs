@@ -16,16 +16,18 @@ pub enum Stage {
     Format,
     Mount,
     Verify,
+    Services,
     Teardown,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 7] = [
         Stage::Install,
         Stage::Lnet,
         Stage::Format,
         Stage::Mount,
         Stage::Verify,
+        Stage::Services,
         Stage::Teardown,
     ];
 
@@ -36,6 +38,7 @@ impl Stage {
             Stage::Format => "format",
             Stage::Mount => "mount",
             Stage::Verify => "verify",
+            Stage::Services => "services",
             Stage::Teardown => "teardown",
         }
     }
@@ -88,6 +91,10 @@ pub enum PhaseName {
     MountClient,
     VerifyServers,
     VerifyClients,
+    ChangelogUsers,
+    StartServices,
+    StopServices,
+    ChangelogDeregister,
     UmountClient,
     UmountMdt,
     UmountOst,
@@ -98,7 +105,7 @@ pub enum PhaseName {
 }
 
 /// The phases without a facet, for parsing and for error messages.
-const FIXED: [PhaseName; 18] = [
+const FIXED: [PhaseName; 22] = [
     PhaseName::Build,
     PhaseName::Install,
     PhaseName::Lnet,
@@ -112,6 +119,10 @@ const FIXED: [PhaseName; 18] = [
     PhaseName::MountClient,
     PhaseName::VerifyServers,
     PhaseName::VerifyClients,
+    PhaseName::ChangelogUsers,
+    PhaseName::StartServices,
+    PhaseName::StopServices,
+    PhaseName::ChangelogDeregister,
     PhaseName::UmountClient,
     PhaseName::UmountMdt,
     PhaseName::UmountOst,
@@ -135,7 +146,10 @@ impl PhaseName {
             | PhaseName::Release { .. }
             | PhaseName::Takeover { .. } => Stage::Mount,
             PhaseName::VerifyServers | PhaseName::VerifyClients => Stage::Verify,
-            PhaseName::UmountClient
+            PhaseName::ChangelogUsers | PhaseName::StartServices => Stage::Services,
+            PhaseName::StopServices
+            | PhaseName::ChangelogDeregister
+            | PhaseName::UmountClient
             | PhaseName::UmountMdt
             | PhaseName::UmountOst
             | PhaseName::UmountMgs
@@ -161,6 +175,16 @@ impl PhaseName {
             PhaseName::MountClient => "mount the filesystem on the clients",
             PhaseName::VerifyServers => "targets UP in lctl dl, health_check healthy",
             PhaseName::VerifyClients => "every OST in lfs df, write/read with checksum",
+            PhaseName::ChangelogUsers => {
+                "register each service's changelog user on the MDTs mounted here"
+            }
+            PhaseName::StartServices => {
+                "start the services (Swift gateway and changelog sync) over this client's mount"
+            }
+            PhaseName::StopServices => "stop and remove the services on this node",
+            PhaseName::ChangelogDeregister => {
+                "deregister the services' changelog users from the MDTs mounted here"
+            }
             PhaseName::UmountClient => "unmount the clients",
             PhaseName::UmountMdt => "unmount the MDTs",
             PhaseName::UmountOst => "unmount the OSTs",
@@ -205,6 +229,10 @@ impl fmt::Display for PhaseName {
             PhaseName::MountClient => "mount-client",
             PhaseName::VerifyServers => "verify-servers",
             PhaseName::VerifyClients => "verify-clients",
+            PhaseName::ChangelogUsers => "changelog-users",
+            PhaseName::StartServices => "start-services",
+            PhaseName::StopServices => "stop-services",
+            PhaseName::ChangelogDeregister => "changelog-deregister",
             PhaseName::UmountClient => "umount-client",
             PhaseName::UmountMdt => "umount-mdt",
             PhaseName::UmountOst => "umount-ost",
@@ -330,7 +358,7 @@ mod tests {
         let e = "boot".parse::<Stage>().expect_err("not a guest stage");
         assert_eq!(
             e.to_string(),
-            "unknown stage `boot`: expected one of install, lnet, format, mount, verify, teardown"
+            "unknown stage `boot`: expected one of install, lnet, format, mount, verify, services, teardown"
         );
     }
 }

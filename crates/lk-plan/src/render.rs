@@ -155,6 +155,16 @@ pub fn text(plan: &Plan) -> String {
             );
         }
     }
+    if !plan.services.is_empty() {
+        let _ = writeln!(o, "Services");
+        for s in &plan.services {
+            let _ = writeln!(
+                o,
+                "  {:<12} {:<6} on {}  {}  auth {}  serves {}  sync {}",
+                s.name, s.kind, s.node, s.endpoint, s.auth_url, s.root, s.sync
+            );
+        }
+    }
     for n in &plan.nodes {
         let _ = writeln!(o);
         let _ = writeln!(

@@ -66,10 +66,13 @@ pub struct SyncArgs {
     /// changelog: the Lustre mount point that contains ROOT (given to `lfs fid2path`).
     #[cfg_attr(feature = "cli", arg(long, value_name = "DIR"))]
     pub mount: Option<PathBuf>,
-    /// changelog: an MDT to follow, e.g. lustre-MDT0000 (repeatable: one stream each).
-    #[cfg_attr(feature = "cli", arg(long = "mdt", value_name = "MDT"))]
+    /// changelog: an MDT to follow, e.g. lustre-MDT0000 (repeatable: one stream each). As
+    /// MDT=USER, with its own changelog user, e.g. lustre-MDT0001=cl2-lk-swift (a user
+    /// registered by name gets a different id on each MDT); a plain MDT uses --changelog-user.
+    #[cfg_attr(feature = "cli", arg(long = "mdt", value_name = "MDT[=USER]"))]
     pub mdts: Vec<String>,
-    /// changelog: the registered changelog user whose records are cleared, e.g. cl1.
+    /// changelog: the registered changelog user whose records are cleared, e.g. cl1, for each
+    /// --mdt given without its own =USER.
     #[cfg_attr(feature = "cli", arg(long, value_name = "ID"))]
     pub changelog_user: Option<String>,
     /// changelog: the `lfs` program (tests give a script replaying a recorded changelog).
@@ -162,6 +165,61 @@ pub fn run(args: SyncArgs) -> SyncResult<()> {
     }
 }
 
+/// The changelog streams of `--mdt MDT[=USER]` values, in order: an `MDT=USER` is cleared
+/// for its own USER, a plain `MDT` for `default_user` (`--changelog-user`). Refused, naming
+/// the value: a plain `MDT` without a default user, an empty MDT or USER (or default user),
+/// a USER with another `=`, the same MDT twice. No values give no streams (the backend then
+/// asks for an `--mdt`).
+pub fn mdt_streams(
+    values: &[String],
+    default_user: Option<&str>,
+) -> SyncResult<Vec<changelog::MdtStream>> {
+    let bad = |v: &str, why: String| {
+        SyncError::Config(format!(
+            "--mdt {v:?}: {why} (expected MDT=USER, or MDT with --changelog-user)"
+        ))
+    };
+    if default_user == Some("") {
+        return Err(SyncError::Config(
+            "--changelog-user \"\": empty user id".into(),
+        ));
+    }
+    let mut streams: Vec<changelog::MdtStream> = Vec::with_capacity(values.len());
+    for v in values {
+        let (mdt, user) = match v.split_once('=') {
+            Some((m, u)) => (m, u),
+            None => {
+                let u = default_user.ok_or_else(|| {
+                    bad(
+                        v,
+                        "no changelog user: give this MDT's own (registered with `lctl \
+                         --device MDT changelog_register`), or --changelog-user"
+                            .into(),
+                    )
+                })?;
+                (v.as_str(), u)
+            }
+        };
+        if mdt.is_empty() {
+            return Err(bad(v, "empty MDT".into()));
+        }
+        if user.is_empty() {
+            return Err(bad(v, "empty USER".into()));
+        }
+        if user.contains('=') {
+            return Err(bad(v, "more than one `=`".into()));
+        }
+        if streams.iter().any(|s| s.mdt == mdt) {
+            return Err(bad(v, format!("MDT {mdt} is given twice")));
+        }
+        streams.push(changelog::MdtStream {
+            mdt: mdt.to_string(),
+            user: user.to_string(),
+        });
+    }
+    Ok(streams)
+}
+
 /// The changelog backend: one `lfs changelog` stream per MDT, hashed entries refreshed by
 /// their own writer thread.
 fn run_changelog(
@@ -178,13 +236,7 @@ fn run_changelog(
         path: mount.clone(),
         source,
     })?;
-    let user = args.changelog_user.clone().ok_or_else(|| {
-        SyncError::Config(
-            "the changelog backend needs --changelog-user (registered with \
-             `lctl --device MDT changelog_register`)"
-                .into(),
-        )
-    })?;
+    let streams = mdt_streams(&args.mdts, args.changelog_user.as_deref())?;
     let poll = match args.poll {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => {
@@ -197,8 +249,7 @@ fn run_changelog(
     let opts = changelog::ChangelogOptions {
         lfs: args.lfs.clone(),
         mount,
-        mdts: args.mdts.clone(),
-        user,
+        streams,
         poll,
         once: args.once,
         batch_max: 20_000,
@@ -228,4 +279,90 @@ fn run_changelog(
     });
     ready();
     changelog::run(&applier, &opts, stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mdt_streams;
+    use crate::changelog::MdtStream;
+
+    fn v(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn ms(mdt: &str, user: &str) -> MdtStream {
+        MdtStream {
+            mdt: mdt.into(),
+            user: user.into(),
+        }
+    }
+
+    #[test]
+    fn each_mdt_gets_its_own_user_or_the_default() {
+        let two = v(&["fs-MDT0000=cl1-lk-swift", "fs-MDT0001=cl2-lk-swift"]);
+        for default in [None, Some("cl9")] {
+            assert_eq!(
+                mdt_streams(&two, default).expect("ok"),
+                [
+                    ms("fs-MDT0000", "cl1-lk-swift"),
+                    ms("fs-MDT0001", "cl2-lk-swift")
+                ]
+            );
+        }
+        let mixed = v(&["fs-MDT0000=cl1-lk-swift", "fs-MDT0001"]);
+        assert_eq!(
+            mdt_streams(&mixed, Some("cl2")).expect("ok"),
+            [ms("fs-MDT0000", "cl1-lk-swift"), ms("fs-MDT0001", "cl2")]
+        );
+        assert_eq!(mdt_streams(&[], None).expect("ok"), []);
+    }
+
+    #[test]
+    fn a_missing_user_an_empty_part_or_a_repeat_is_an_error() {
+        for (args, default, needle) in [
+            (
+                v(&["fs-MDT0000"]),
+                None,
+                r#""fs-MDT0000": no changelog user"#,
+            ),
+            (
+                v(&["fs-MDT0000=cl1", "fs-MDT0001"]),
+                None,
+                r#""fs-MDT0001": no changelog"#,
+            ),
+            (v(&["=cl1"]), None, r#""=cl1": empty MDT"#),
+            (v(&["="]), Some("cl1"), r#""=": empty MDT"#),
+            (
+                v(&["fs-MDT0000="]),
+                Some("cl1"),
+                r#""fs-MDT0000=": empty USER"#,
+            ),
+            (
+                v(&["fs-MDT0000=a=b"]),
+                None,
+                r#""fs-MDT0000=a=b": more than one `=`"#,
+            ),
+            (
+                v(&["fs-MDT0000"]),
+                Some(""),
+                r#"--changelog-user "": empty"#,
+            ),
+            (
+                v(&["fs-MDT0000", "fs-MDT0000=cl2"]),
+                Some("cl1"),
+                r#""fs-MDT0000=cl2": MDT fs-MDT0000 is given twice"#,
+            ),
+            (
+                v(&["fs-MDT0000=cl1", "fs-MDT0000=cl1"]),
+                None,
+                "is given twice",
+            ),
+        ] {
+            let e = mdt_streams(&args, default)
+                .expect_err("refused")
+                .to_string();
+            assert!(e.contains(needle), "{args:?} {default:?}: {e}");
+            assert!(e.starts_with("invalid configuration: "), "{e}");
+        }
+    }
 }

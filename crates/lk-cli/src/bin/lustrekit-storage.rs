@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-//! `lustrekit-storage volume|share|csi ...`: the storage commands of `lustrekit`, without libvirt.
+//! `lustrekit-storage volume|share|csi|gateway|sync ...`: the storage commands of `lustrekit`,
+//! without libvirt (guests run it: `share --cluster`, a topology's `services`).
 
 use std::process::ExitCode;
 
@@ -9,7 +10,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "lustrekit-storage",
     version,
-    about = "Volumes and shares on a Lustre mount"
+    about = "Volumes, shares and the Swift gateway on a Lustre mount"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,14 +25,20 @@ enum Command {
     Share(lk_storage_cli::share::Args),
     /// The CSI driver (Identity, Controller, Node) on a unix socket or TCP port.
     Csi(lk_storage_cli::csi::Args),
+    /// The Swift-compatible object gateway over a directory tree (a cluster's `services`).
+    Gateway(lk_gateway::GatewayArgs),
+    /// Keeps the gateway's listings in step with POSIX changes (inotify or the MDT changelog).
+    Sync(lk_sync::SyncArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Volume(args) => lk_storage_cli::volume::run(args),
-        Command::Share(args) => lk_storage_cli::share::run(args),
-        Command::Csi(args) => lk_storage_cli::csi::run(args),
+    let result = match cli.command {
+        Command::Volume(args) => lk_storage_cli::volume::run(&args),
+        Command::Share(args) => lk_storage_cli::share::run(&args),
+        Command::Csi(args) => lk_storage_cli::csi::run(&args),
+        Command::Gateway(args) => lk_storage_cli::serve::gateway(&args),
+        Command::Sync(args) => lk_storage_cli::serve::sync(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

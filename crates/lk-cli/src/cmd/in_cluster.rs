@@ -155,9 +155,9 @@ pub fn forwarded_args(args: &[String], subcommand: &str) -> Vec<String> {
 /// same storage commands without libvirt, which guests do not have).
 const GUEST_BINARY: &str = "lustrekit-storage";
 
-/// Copies `lustrekit-storage` to `shared/bin/` unless the same size and no older is already
+/// Copies `lustrekit-storage` to `shared/bin/` (for `--cluster` and a topology's services) unless the same size and no older is already
 /// there (atomic rename: a guest never runs half a file).
-fn place_binary(shared_host: &Path) -> anyhow::Result<()> {
+pub fn place_binary(shared_host: &Path) -> anyhow::Result<()> {
     let me = std::env::current_exe().context("cannot find lustrekit's own executable")?;
     let exe = me.with_file_name(GUEST_BINARY);
     if !exe.is_file() {

@@ -12,7 +12,6 @@ pub mod logs;
 pub mod plan;
 pub mod results;
 pub mod schema;
-pub mod serve;
 pub mod status;
 pub mod test;
 pub mod up;

@@ -36,6 +36,64 @@ pub struct Summary {
     /// Failover targets and the node serving each now.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub served: Vec<table::Served>,
+    /// The topology's services, each probed at its endpoint now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceStatus>,
+}
+
+/// A service and whether its endpoint answers from this host.
+#[derive(Debug, Serialize)]
+pub struct ServiceStatus {
+    #[serde(flatten)]
+    pub plan: lk_plan::ServicePlan,
+    /// `GET /info` answered 200 within a few seconds.
+    pub answers: bool,
+    /// Why not, when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// Each service of the plan, probed.
+pub fn services(plan: &Plan) -> Vec<ServiceStatus> {
+    plan.services
+        .iter()
+        .map(|s| {
+            let problem = probe_info(&s.endpoint).err();
+            ServiceStatus {
+                plan: s.clone(),
+                answers: problem.is_none(),
+                problem,
+            }
+        })
+        .collect()
+}
+
+/// `GET /info` on `http://ADDR:PORT`: Ok when the status is 200.
+fn probe_info(endpoint: &str) -> Result<(), String> {
+    use std::io::{BufRead as _, BufReader};
+    use std::net::{TcpStream, ToSocketAddrs as _};
+    use std::time::Duration;
+    let hostport = endpoint.trim_start_matches("http://");
+    let addr = hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("{hostport}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{hostport}: no address"))?;
+    let timeout = Duration::from_secs(3);
+    let mut conn =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{addr}: {e}"))?;
+    conn.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    conn.write_all(format!("GET /info HTTP/1.0\r\nHost: {hostport}\r\n\r\n").as_bytes())
+        .map_err(|e| format!("{addr}: {e}"))?;
+    let mut status = String::new();
+    BufReader::new(conn)
+        .read_line(&mut status)
+        .map_err(|e| format!("{addr}: {e}"))?;
+    match status.split_whitespace().nth(1) {
+        Some("200") => Ok(()),
+        _ => Err(format!("GET /info answered `{}`", status.trim())),
+    }
 }
 
 /// Where each failover target is served (from the cluster's `active.json`).
@@ -65,6 +123,24 @@ impl Summary {
         } else {
             out.write_all(table::render(&self.cluster, &self.nodes, &self.stages).as_bytes())?;
             out.write_all(table::render_served(&self.served).as_bytes())?;
+            for s in &self.services {
+                let state = match &s.problem {
+                    None => "answers".to_string(),
+                    Some(p) => format!("NOT ANSWERING ({p})"),
+                };
+                writeln!(
+                    out,
+                    "Service {} ({}) on {}: {} {state}; auth {} (users {}); serves {}; sync {}",
+                    s.plan.name,
+                    s.plan.kind,
+                    s.plan.node,
+                    s.plan.endpoint,
+                    s.plan.auth_url,
+                    s.plan.users.join(", "),
+                    s.plan.root,
+                    s.plan.sync
+                )?;
+            }
             if let Some(s) = self.seconds {
                 let created = self.steps.iter().filter(|s| s.created).count();
                 writeln!(
@@ -118,6 +194,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         stages: StageState::load(&c.dir())?,
         steps: Vec::new(),
         served: served(plan, &c.dir())?,
+        services: services(plan),
     }
     .print(args.json)
 }

@@ -43,6 +43,8 @@ pub enum Until {
     Format,
     Mount,
     Verify,
+    /// Everything: the topology's services too (the same as `verify` without services).
+    Services,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,6 +54,7 @@ pub enum From {
     Format,
     Mount,
     Verify,
+    Services,
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,7 +67,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = AccelArg::Auto)]
     pub accel: AccelArg,
     /// Last stage to run.
-    #[arg(long, value_enum, default_value_t = Until::Verify)]
+    #[arg(long, value_enum, default_value_t = Until::Services)]
     pub until: Until,
     /// Re-run the guest stages from this one (earlier stages must be done). Without it, `up`
     /// resumes at the first stage not done.
@@ -98,6 +101,7 @@ fn stage(u: Until) -> Option<lk_plan::Stage> {
         Until::Format => Some(S::Format),
         Until::Mount => Some(S::Mount),
         Until::Verify => Some(S::Verify),
+        Until::Services => Some(S::Services),
     }
 }
 
@@ -109,6 +113,7 @@ fn from_stage(f: From) -> lk_plan::Stage {
         From::Format => S::Format,
         From::Mount => S::Mount,
         From::Verify => S::Verify,
+        From::Services => S::Services,
     }
 }
 
@@ -185,6 +190,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     };
     lk_engine::save_report(&plan, &report)?;
+    if !plan.services.is_empty() {
+        // The services run lustrekit-storage from the shared folder (guests lack libvirt).
+        crate::cmd::in_cluster::place_binary(std::path::Path::new(
+            &plan.resources.shared.host_path,
+        ))?;
+    }
     let stages_result = match stage(args.until) {
         None => Ok(Vec::new()),
         Some(until) => lk_engine::run_stages(
@@ -211,6 +222,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         stages,
         steps: report.steps.clone(),
         served: crate::cmd::status::served(&plan, &lk_engine::cluster_dir(&plan))?,
+        services: crate::cmd::status::services(&plan),
     };
     summary.print(args.json)?;
     stages_result?;

@@ -4,6 +4,7 @@
 mod layout;
 mod networks;
 mod nodes;
+mod services;
 mod sources;
 mod targets;
 
@@ -69,6 +70,7 @@ impl Validator {
         let targets = self.targets(spec, &target_specs, &nodes, default_mode);
         let clients = self.clients(&client_specs, &nodes, &spec.fsname);
         let routes = self.routes(spec, &nodes, &networks);
+        let services = self.services(&spec.services, &clients);
         self.check_server_roles(&nodes, &target_specs);
         let lustre = self.lustre(spec);
         let image = self.image(spec);
@@ -90,6 +92,7 @@ impl Validator {
             osts,
             clients,
             routes,
+            services,
         })
     }
 

@@ -15,6 +15,7 @@
 mod install;
 mod lnet;
 mod script;
+pub mod services;
 mod targets;
 mod teardown;
 mod verify;
@@ -190,6 +191,7 @@ impl Ctx<'_> {
             (PhaseName::VerifyClients, clients),
         ]);
         self.place_route_check(&mut phases);
+        phases.extend(self.service_phases(PhaseName::ChangelogUsers, PhaseName::StartServices));
         phases
             .into_iter()
             .map(|(n, nodes)| phase(n, nodes))
@@ -220,16 +222,46 @@ impl Ctx<'_> {
     /// The guest phases of `down`, in order.
     fn teardown_phases(&self) -> Vec<Phase> {
         let lustre_nodes = Self::names(self.lustre_nodes().into_iter());
-        [
-            (PhaseName::UmountClient, self.with_role(Role::Client)),
-            (PhaseName::UmountMdt, self.servers_of(TargetKind::Mdt)),
-            (PhaseName::UmountOst, self.servers_of(TargetKind::Ost)),
-            (PhaseName::UmountMgs, self.servers_of(TargetKind::Mgt)),
-            (PhaseName::Unload, lustre_nodes),
-        ]
-        .into_iter()
-        .map(|(n, nodes)| phase(n, nodes))
-        .collect()
+        let mut services =
+            self.service_phases(PhaseName::ChangelogDeregister, PhaseName::StopServices);
+        services.reverse();
+        services
+            .into_iter()
+            .chain([
+                (PhaseName::UmountClient, self.with_role(Role::Client)),
+                (PhaseName::UmountMdt, self.servers_of(TargetKind::Mdt)),
+                (PhaseName::UmountOst, self.servers_of(TargetKind::Ost)),
+                (PhaseName::UmountMgs, self.servers_of(TargetKind::Mgt)),
+                (PhaseName::Unload, lustre_nodes),
+            ])
+            .map(|(n, nodes)| phase(n, nodes))
+            .collect()
+    }
+
+    /// The changelog phase (on every node that can serve an MDT, when a service follows the
+    /// changelog) and the services phase (on the services' nodes); none without services.
+    fn service_phases(
+        &self,
+        changelog: PhaseName,
+        services: PhaseName,
+    ) -> Vec<(PhaseName, Vec<String>)> {
+        let t = self.t;
+        let mut out = Vec::new();
+        if t.services
+            .iter()
+            .any(|s| s.sync == lk_model::topology::ServiceSync::Changelog)
+        {
+            out.push((changelog, self.servers_of(TargetKind::Mdt)));
+        }
+        let hosts = Self::names(
+            t.nodes
+                .iter()
+                .filter(|n| t.services.iter().any(|s| s.node == n.name)),
+        );
+        if !hosts.is_empty() {
+            out.push((services, hosts));
+        }
+        out
     }
 
     /// Writes the script of `p` for each of its nodes into `files`; returns each node's
@@ -313,6 +345,10 @@ impl Ctx<'_> {
             PhaseName::MountClient => self.mount_client(node, sc),
             PhaseName::VerifyServers => self.verify_server(node, sc),
             PhaseName::VerifyClients => self.verify_client(node, sc),
+            PhaseName::ChangelogUsers => self.changelog_users(node, sc),
+            PhaseName::StartServices => self.start_services(node, sc),
+            PhaseName::StopServices => self.stop_services(node, sc),
+            PhaseName::ChangelogDeregister => self.changelog_deregister(node, sc),
             PhaseName::UmountClient => self.umount_client(node, sc),
             PhaseName::UmountMdt => self.umount_targets(node, TargetKind::Mdt, sc),
             PhaseName::UmountOst => self.umount_targets(node, TargetKind::Ost, sc),

@@ -8,7 +8,8 @@
 //! parents and modified files), planned ([`plan::plan`]) and applied; the index commits the
 //! batch together with the cursor `changelog:MDT` = the last record index read. Only then does
 //! the stream run `lfs changelog_clear MDT USER LAST` (never with 0, which Lustre reads as
-//! "everything").
+//! "everything"), USER being that MDT's own changelog user ([`MdtStream`]: a user registered
+//! by name gets a different id on each MDT).
 //!
 //! After a restart the stream first clears up to its cursor (a crash may have come between
 //! commit and clear), then reads from cursor + 1; records at or below the cursor, should
@@ -43,16 +44,24 @@ pub struct ChangelogOptions {
     pub lfs: PathBuf,
     /// Lustre mount point (given to `lfs fid2path`), canonical.
     pub mount: PathBuf,
-    /// MDTs to follow (`fsname-MDT0000`), one stream each.
-    pub mdts: Vec<String>,
-    /// Registered changelog user (`cl1`) whose records are cleared.
-    pub user: String,
+    /// The MDTs to follow, one stream each, with the user each one clears for.
+    pub streams: Vec<MdtStream>,
     /// `None`: `lfs changelog --follow`; `Some(d)`: plain `lfs changelog` every `d`.
     pub poll: Option<Duration>,
     /// Read up to the current end once, apply, clear, and return.
     pub once: bool,
     /// Records per batch at most.
     pub batch_max: usize,
+}
+
+/// One MDT to follow and its registered changelog user (`cl1`, `cl2-lk-swift`), whose
+/// records the stream clears: the same name registered on two MDTs can have different ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdtStream {
+    /// The MDT (`fsname-MDT0000`).
+    pub mdt: String,
+    /// Its changelog user.
+    pub user: String,
 }
 
 /// The index cursor of an MDT's stream.
@@ -71,16 +80,16 @@ fn command_line(lfs: &Path, args: &[String]) -> String {
 
 /// Runs every MDT's stream until `stop` (or, with `once`, until each reached its end).
 pub fn run(applier: &Applier, opts: &ChangelogOptions, stop: &AtomicBool) -> SyncResult<()> {
-    if opts.mdts.is_empty() {
+    if opts.streams.is_empty() {
         return Err(SyncError::Config(
             "the changelog backend needs at least one --mdt".into(),
         ));
     }
     std::thread::scope(|s| {
         let streams: Vec<_> = opts
-            .mdts
+            .streams
             .iter()
-            .map(|mdt| s.spawn(move || stream(applier, opts, mdt, stop)))
+            .map(|ms| s.spawn(move || stream(applier, opts, ms, stop)))
             .collect();
         let mut first_err = None;
         for h in streams {
@@ -101,27 +110,65 @@ enum Line {
     NotUtf8(String),
 }
 
-fn stream(
-    applier: &Applier,
-    opts: &ChangelogOptions,
-    mdt: &str,
-    stop: &AtomicBool,
-) -> SyncResult<()> {
-    let name = cursor_name(mdt);
-    let mut cursor: u64 = match applier
+/// The record index committed for the stream's cursor `name` (0: none yet).
+fn read_cursor(applier: &Applier, name: &str) -> SyncResult<u64> {
+    match applier
         .gateway()
         .index
-        .cursor(&name)
+        .cursor(name)
         .map_err(crate::error::index_err("reading the changelog cursor"))?
     {
         Some(v) => v.parse().map_err(|_| {
             SyncError::Config(format!("cursor {name} holds `{v}`, not a record index"))
-        })?,
-        None => 0,
-    };
-    tracing::info!(mdt, cursor, "changelog stream starting");
+        }),
+        None => Ok(0),
+    }
+}
+
+/// Reads `out` line by line into a channel of at most `cap` lines (the reader blocks when
+/// the stream falls behind); the thread ends at end of file or when the receiver is gone.
+fn spawn_reader(
+    out: Option<std::process::ChildStdout>,
+    cap: usize,
+) -> (mpsc::Receiver<Line>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = mpsc::sync_channel::<Line>(cap);
+    let reader = std::thread::spawn(move || {
+        let Some(out) = out else { return };
+        let mut r = BufReader::new(out);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                buf.pop();
+            }
+            let line = match String::from_utf8(std::mem::take(&mut buf)) {
+                Ok(s) => Line::Text(s),
+                Err(e) => Line::NotUtf8(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (rx, reader)
+}
+
+fn stream(
+    applier: &Applier,
+    opts: &ChangelogOptions,
+    ms: &MdtStream,
+    stop: &AtomicBool,
+) -> SyncResult<()> {
+    let mdt = ms.mdt.as_str();
+    let name = cursor_name(mdt);
+    let mut cursor = read_cursor(applier, &name)?;
+    tracing::info!(mdt, user = %ms.user, cursor, "changelog stream starting");
     // A crash may have come between the last commit and its clear.
-    clear(opts, mdt, cursor);
+    clear(opts, ms, cursor);
     loop {
         let follow = !opts.once && opts.poll.is_none();
         let args = changelog_args(mdt, follow, (cursor > 0).then(|| cursor + 1));
@@ -136,30 +183,7 @@ fn stream(
                 command: cmd.clone(),
                 source,
             })?;
-        let (tx, rx) = mpsc::sync_channel::<Line>(opts.batch_max.max(1) * 2);
-        let out = child.stdout.take();
-        let reader = std::thread::spawn(move || {
-            let Some(out) = out else { return };
-            let mut r = BufReader::new(out);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match r.read_until(b'\n', &mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                    buf.pop();
-                }
-                let line = match String::from_utf8(std::mem::take(&mut buf)) {
-                    Ok(s) => Line::Text(s),
-                    Err(e) => Line::NotUtf8(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-                };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let (rx, reader) = spawn_reader(child.stdout.take(), opts.batch_max.max(1) * 2);
         let err = child.stderr.take();
         let errs = std::thread::spawn(move || {
             let mut s = String::new();
@@ -187,7 +211,7 @@ fn stream(
                     Err(_) => break,
                 }
             }
-            cursor = process(applier, opts, mdt, &name, cursor, lines)?;
+            cursor = process(applier, opts, ms, &name, cursor, lines)?;
         }
         let _ = reader.join();
         let status = child.wait().map_err(|source| SyncError::Spawn {
@@ -212,15 +236,9 @@ fn stream(
     }
 }
 
-/// Parses, coalesces, resolves and applies one batch; returns the new cursor.
-fn process(
-    applier: &Applier,
-    opts: &ChangelogOptions,
-    mdt: &str,
-    cursor_name: &str,
-    cursor: u64,
-    lines: Vec<Line>,
-) -> SyncResult<u64> {
+/// The records of a batch above `cursor`, the last record index read (malformed lines
+/// included, when they have one) and how many lines were malformed.
+fn parse_lines(mdt: &str, cursor: u64, lines: Vec<Line>) -> (Vec<Record>, u64, usize) {
     let mut records = Vec::new();
     let mut last = cursor;
     let (mut skipped, mut malformed) = (0usize, 0usize);
@@ -260,6 +278,20 @@ fn process(
             "records at or below the cursor skipped (already applied)"
         );
     }
+    (records, last, malformed)
+}
+
+/// Parses, coalesces, resolves and applies one batch; returns the new cursor.
+fn process(
+    applier: &Applier,
+    opts: &ChangelogOptions,
+    ms: &MdtStream,
+    cursor_name: &str,
+    cursor: u64,
+    lines: Vec<Line>,
+) -> SyncResult<u64> {
+    let mdt = ms.mdt.as_str();
+    let (records, last, malformed) = parse_lines(mdt, cursor, lines);
     if last == cursor {
         return Ok(cursor);
     }
@@ -294,14 +326,14 @@ fn process(
         ?stats,
         "changelog batch committed"
     );
-    clear(opts, mdt, last);
+    clear(opts, ms, last);
     Ok(last)
 }
 
-/// `lfs changelog_clear MDT USER ENDREC`, after the commit; failures are logged (the next
-/// clear covers the same records).
-fn clear(opts: &ChangelogOptions, mdt: &str, endrec: u64) {
-    let Some(args) = changelog_clear_args(mdt, &opts.user, endrec) else {
+/// `lfs changelog_clear MDT USER ENDREC` with the stream's own user, after the commit;
+/// failures are logged (the next clear covers the same records).
+fn clear(opts: &ChangelogOptions, ms: &MdtStream, endrec: u64) {
+    let Some(args) = changelog_clear_args(&ms.mdt, &ms.user, endrec) else {
         return;
     };
     let cmd = command_line(&opts.lfs, &args);

@@ -235,6 +235,12 @@ impl Lustre {
     }
 
     fn args(&self, mdts: &[&str]) -> Vec<String> {
+        self.args_as(Some("cl1"), mdts)
+    }
+
+    /// The arguments with `--changelog-user` `default_user` (none: not given) and `--mdt`
+    /// values as given (`MDT` or `MDT=USER`).
+    fn args_as(&self, default_user: Option<&str>, mdts: &[&str]) -> Vec<String> {
         let mut a = vec![
             "--backend".to_string(),
             "changelog".into(),
@@ -242,12 +248,13 @@ impl Lustre {
             self.root.display().to_string(),
             "--mount".into(),
             self.mount.display().to_string(),
-            "--changelog-user".into(),
-            "cl1".into(),
             "--lfs".into(),
             fake_lfs().display().to_string(),
             "--no-etag".into(),
         ];
+        if let Some(u) = default_user {
+            a.extend(["--changelog-user".to_string(), u.to_string()]);
+        }
         for m in mdts {
             a.push("--mdt".into());
             a.push(m.to_string());
@@ -257,10 +264,15 @@ impl Lustre {
 
     /// Runs `lk-sync --once` over what was recorded; returns (success, stderr).
     fn sync_once(&self) -> (bool, String) {
-        self.save();
         let mdts: Vec<&str> = self.records.keys().map(String::as_str).collect();
+        self.sync_once_with(self.args(&mdts))
+    }
+
+    /// Runs `lk-sync ARGS --once` over what was recorded; returns (success, stderr).
+    fn sync_once_with(&self, args: Vec<String>) -> (bool, String) {
+        self.save();
         let o = Command::new(crate::common::bin())
-            .args(self.args(&mdts))
+            .args(args)
             .arg("--once")
             .env("FAKE_LFS_DIR", &self.fake)
             .output()
@@ -306,11 +318,20 @@ impl Lustre {
     /// The clears of `mdt`: never 0, never going back, the last one at `last` (batches may
     /// split differently from run to run, and each start clears up to the cursor again).
     fn assert_clears(&self, mdt: &str, last: u64) -> Vec<u64> {
-        let ends: Vec<u64> = self
-            .clears()
+        self.assert_clears_as(mdt, "cl1", last)
+    }
+
+    /// As [`Lustre::assert_clears`], every clear of `mdt` being for `user`.
+    fn assert_clears_as(&self, mdt: &str, user: &str, last: u64) -> Vec<u64> {
+        let clears = self.clears();
+        let ends: Vec<u64> = clears
             .iter()
-            .filter_map(|c| c.strip_prefix(&format!("{mdt} cl1 ")))
-            .map(|e| e.parse().expect("number"))
+            .filter_map(|c| c.strip_prefix(&format!("{mdt} ")))
+            .map(|rest| {
+                let (u, e) = rest.split_once(' ').expect("USER ENDREC");
+                assert_eq!(u, user, "a clear of {mdt} for another user: {clears:?}");
+                e.parse().expect("number")
+            })
             .collect();
         assert!(!ends.is_empty(), "no clear of {mdt}");
         assert!(ends.iter().all(|e| *e > 0), "{ends:?}");
@@ -603,4 +624,57 @@ fn recorded_changelog_two_mdts_have_their_own_cursor() {
     assert_eq!(l.cursor(MDT), Some("2".into()));
     l.assert_clears(MDT, 2);
     l.assert_clears(mdt1, last1);
+}
+
+/// Records on two MDTs: a file on MDT0000, a directory on MDT0001; returns MDT0001's name
+/// and last record index.
+fn two_mdts(l: &mut Lustre) -> (&'static str, u64) {
+    let mdt1 = "lustre-MDT0001";
+    l.creat("swift/acct/cont/on-mdt0", "0");
+    std::fs::create_dir(l.mount.join("swift/acct/cont/remote")).expect("mkdir");
+    let d = l.new_fid();
+    l.fids.insert(d, vec!["swift/acct/cont/remote".into()]);
+    let e = l.entry("swift/acct/cont/remote");
+    (mdt1, l.record_on(mdt1, "02MKDIR", 0, d, &e))
+}
+
+#[test]
+fn recorded_changelog_each_mdt_is_cleared_with_its_own_user() {
+    // A user registered by name gets its own id on each MDT: both given as MDT=USER (no
+    // --changelog-user), then MDT0000 plain with --changelog-user cl1 beside MDT0001=USER.
+    for mixed in [false, true] {
+        let mut l = Lustre::new(false);
+        let (mdt1, last1) = two_mdts(&mut l);
+        let mdt1_arg = format!("{mdt1}=cl2-lk-swift");
+        let (user0, args) = if mixed {
+            ("cl1", l.args_as(Some("cl1"), &[MDT, &mdt1_arg]))
+        } else {
+            let mdt0_arg = format!("{MDT}=cl1-lk-swift");
+            ("cl1-lk-swift", l.args_as(None, &[&mdt0_arg, &mdt1_arg]))
+        };
+        let (ok, err) = l.sync_once_with(args);
+        assert!(ok, "mixed: {mixed}:\n{err}");
+        l.assert_converged();
+        assert_eq!(l.names(), ["acct/cont/on-mdt0"]);
+        assert_eq!(l.cursor(MDT), Some("2".into()));
+        assert_eq!(l.cursor(mdt1), Some(last1.to_string()));
+        l.assert_clears_as(MDT, user0, 2);
+        l.assert_clears_as(mdt1, "cl2-lk-swift", last1);
+    }
+}
+
+#[test]
+fn recorded_changelog_mdt_without_a_user_is_refused() {
+    let mut l = Lustre::new(false);
+    let (mdt1, _) = two_mdts(&mut l);
+    let mdt0_arg = format!("{MDT}=cl1-lk-swift");
+    let (ok, err) = l.sync_once_with(l.args_as(None, &[&mdt0_arg, mdt1]));
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains(&format!("--mdt \"{mdt1}\": no changelog user")),
+        "{err}"
+    );
+    // Nothing was read nor cleared.
+    assert!(l.clears().is_empty());
+    assert!(!l.fake.join("calls").exists());
 }

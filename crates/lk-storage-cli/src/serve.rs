@@ -1,4 +1,4 @@
-//! `lustrekit gateway` and `lustrekit sync`: the flags are the libraries' `GatewayArgs` /
+//! `gateway` and `sync` (in `lustrekit` and `lustrekit-storage`): the flags are the libraries' `GatewayArgs` /
 //! `SyncArgs` (their `cli` feature); the log subscriber is installed here, as the libraries
 //! leave it to their caller.
 
