@@ -21,7 +21,7 @@ spec:
   fsname: rep
   networks: [{name: tcp0, cidr: 10.241.0.0/24}]
   kubernetes:
-    timeouts: {replaceAfterSeconds: 3, recoverySeconds: 60}
+    timeouts: {replaceAfterSeconds: 3, recoverySeconds: 300}
   nodes:
     - {name: mds1, roles: [mgs, mds]}
     - {name: oss1, roles: [oss]}
@@ -32,8 +32,10 @@ spec:
     osts: [{index: 0, node: oss1}, {index: 1, node: oss1}]
 "#;
 
-/// The replacement must be Ready again within this (recoverySeconds is 60).
-const WITHIN: Duration = Duration::from_secs(60);
+/// A bound on each wait, not a speed check: six of these tests share a real kube-apiserver
+/// and two cores in CI, where one replacement round took over 60 s once. recoverySeconds is
+/// above it so that the recovery deadline never decides the outcome.
+const WITHIN: Duration = Duration::from_secs(180);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_server_is_replaced_with_its_volumes() {
