@@ -39,6 +39,7 @@ trap cleanup EXIT
 "$GW_BIN" --root "$W/root" --listen 127.0.0.1:0 --log warn \
     --user test:tester:testing:admin --user test:tester2:testing2:admin \
     --user test:tester3:testing3 --user test2:tester2:testing2:admin \
+    --policy Policy-0 --policy silver \
     >"$W/gw.out" 2>"$W/gw.err" &
 gw_pid=$!
 for _ in $(seq 1 300); do

@@ -67,6 +67,11 @@ pub struct GatewayArgs {
     /// Threads for filesystem work (Tokio's blocking pool; default 512).
     #[cfg_attr(feature = "cli", arg(long, value_name = "N"))]
     pub blocking_threads: Option<usize>,
+    /// A storage policy, NAME[:default,pool=P,stripe-count=N,stripe-size=S]; repeatable
+    /// (default: the one policy `Policy-0`). On Lustre a policy's layout is set on the
+    /// directories of the containers created in it.
+    #[cfg_attr(feature = "cli", arg(long = "policy", value_name = "NAME[:OPTIONS]"))]
+    pub policies: Vec<String>,
 }
 
 /// What happens when xattrs run out of room (ext4 holds ~4 KB per inode).
@@ -110,6 +115,9 @@ pub struct FileConfig {
     /// Users.
     #[serde(default)]
     pub users: Vec<FileUser>,
+    /// Storage policies (`[[policies]]`: name, default, pool, stripe-count, stripe-size).
+    #[serde(default)]
+    pub policies: Vec<crate::policy::StoragePolicy>,
     /// Limit overrides.
     #[serde(default)]
     pub limits: Option<Limits>,
@@ -253,6 +261,8 @@ pub struct Settings {
     pub reconcile: bool,
     /// What clients may hold of the server.
     pub server: ServerLimits,
+    /// Storage policies.
+    pub policies: crate::policy::Policies,
 }
 
 /// The account reseller prefix of tempauth: account `test` is served at `/v1/AUTH_test`.
@@ -264,6 +274,9 @@ pub const DEFAULT_STATE_DIR: &str = ".lustrekit-gateway";
 /// A configuration error.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A storage policy that breaks a rule.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
     /// Reading the config file failed.
     #[error("failed to read config file {}", path.display())]
     Read {
@@ -392,6 +405,11 @@ impl GatewayArgs {
         if users.is_empty() {
             return Err(ConfigError::NoUsers);
         }
+        let mut policies = file.policies;
+        for p in &self.policies {
+            policies.push(crate::policy::parse_policy(p)?);
+        }
+        let policies = crate::policy::Policies::new(policies)?;
         let mut limits = file.limits.unwrap_or_default();
         if let Some(m) = self.max_file_size {
             limits.max_file_size = m;
@@ -419,6 +437,7 @@ impl GatewayArgs {
             limits,
             reconcile: !self.no_reconcile,
             server,
+            policies,
         })
     }
 

@@ -47,6 +47,7 @@ pub mod index;
 pub mod listing;
 pub mod meta;
 pub mod path;
+pub mod policy;
 pub mod put;
 pub mod range;
 pub mod reconcile;

@@ -114,6 +114,7 @@ pub fn open_gateway(args: &SyncArgs) -> SyncResult<Arc<Gateway>> {
             .unwrap_or_else(|| args.root.join(DEFAULT_STATE_DIR)),
         token_ttl: 0,
         xattr_overflow: args.xattr_overflow.unwrap_or_default(),
+        policies: Default::default(),
         public_url: None,
         workers: None,
         log: args.log.clone(),

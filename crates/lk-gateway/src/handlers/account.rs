@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::index::PolicyStats;
 use crate::server::RequestBody;
 use http::{Method, Response, StatusCode};
 
@@ -70,14 +71,24 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body
         )?)
     };
     let (g, acct) = (gw.clone(), a.to_string());
-    let (meta, stats, entries) = blocking(move || {
+    let (meta, stats, per_policy, entries) = blocking(move || {
         let meta = ensure_account(&g, &acct)?;
         let stats = g.index.account_stats(&acct)?;
+        let default = &g.settings.policies.default_policy().name;
+        let mut per_policy = g.index.policy_stats(&acct, default)?;
+        if per_policy.is_empty() {
+            per_policy.push(PolicyStats {
+                policy: default.clone(),
+                container_count: 0,
+                object_count: 0,
+                bytes_used: 0,
+            });
+        }
         let entries = match params {
             Some(p) => Some(g.index.list_containers(&acct, &p)?),
             None => None,
         };
-        Ok((meta, stats, entries))
+        Ok((meta, stats, per_policy, entries))
     })
     .await?;
     let ts = meta.get(keys::TIMESTAMP).cloned().unwrap_or_default();
@@ -87,20 +98,15 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body
         .header("X-Account-Bytes-Used", stats.bytes_used)
         .header("X-Timestamp", super::hv(&ts))
         .header("X-Put-Timestamp", super::hv(&ts))
-        .header(
-            "X-Account-Storage-Policy-Policy-0-Container-Count",
-            stats.container_count,
-        )
-        .header(
-            "X-Account-Storage-Policy-Policy-0-Object-Count",
-            stats.object_count,
-        )
-        .header(
-            "X-Account-Storage-Policy-Policy-0-Bytes-Used",
-            stats.bytes_used,
-        )
         .header("Content-Type", format.content_type())
         .header("Accept-Ranges", "bytes");
+    for p in &per_policy {
+        let h = |what: &str| format!("X-Account-Storage-Policy-{}-{what}", p.policy);
+        b = b
+            .header(h("Container-Count"), p.container_count)
+            .header(h("Object-Count"), p.object_count)
+            .header(h("Bytes-Used"), p.bytes_used);
+    }
     b = add_meta(b, &meta, &["X-Account-Meta-"]);
     let Some(entries) = entries else {
         return finish(b.status(StatusCode::NO_CONTENT), body::empty());

@@ -15,6 +15,7 @@ use crate::gateway::{account_key, blocking, container_key, Gateway};
 use crate::listing::{parse_params, render_objects, Format};
 use crate::meta::{check_limits, headers_to_meta, keys, Meta};
 use crate::path::TMP_PREFIX;
+use crate::policy::{StoragePolicy, CONTAINER_POLICY_KEY};
 use crate::store::fsync_dir;
 use crate::time::Timestamp;
 
@@ -29,18 +30,21 @@ pub async fn handle(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResu
         }
         Method::PUT => {
             authorize(gw, req, a, Access::Admin).await?;
-            // One policy exists (see /info); naming another is Swift's 400, an empty value
-            // means the default.
-            if let Some(p) = req.header("x-storage-policy").filter(|p| !p.is_empty()) {
-                if !p.eq_ignore_ascii_case("Policy-0") {
-                    return Err(SwiftError::bad(format!("Invalid X-Storage-Policy '{p}'")));
-                }
-            }
-            put_or_post(gw, req, a, c, true).await
+            // Naming a policy that is not configured is Swift's 400; an empty value means
+            // the default.
+            let policy =
+                match req.header("x-storage-policy").filter(|p| !p.is_empty()) {
+                    Some(p) => Some(gw.settings.policies.get(p).cloned().ok_or_else(|| {
+                        SwiftError::bad(format!("Invalid X-Storage-Policy '{p}'"))
+                    })?),
+                    None => None,
+                };
+            put_or_post(gw, req, a, c, Some(policy)).await
         }
         Method::POST => {
             authorize(gw, req, a, Access::Admin).await?;
-            put_or_post(gw, req, a, c, false).await
+            // A container keeps its policy: a POST naming another is ignored, as in Swift.
+            put_or_post(gw, req, a, c, None).await
         }
         Method::DELETE => {
             authorize(gw, req, a, Access::Admin).await?;
@@ -69,40 +73,42 @@ fn requested_meta(req: &Req) -> SwiftResult<(Meta, Vec<String>)> {
     Ok((set, rm))
 }
 
+/// PUT (`create` holds the policy the request named, if any) or POST (`create` is `None`).
 async fn put_or_post(
     gw: &Arc<Gateway>,
     req: &Req,
     a: &str,
     c: &str,
-    create: bool,
+    create: Option<Option<StoragePolicy>>,
 ) -> SwiftResult<Response<Body>> {
     let (set, rm) = requested_meta(req)?;
     // The request's own metadata is judged before anything is created: Swift answers a bad
     // PUT with 400 and no container.
     check_limits(&set, "container", &gw.settings.limits)?;
     let (g, a, c) = (gw.clone(), a.to_string(), c.to_string());
+    let is_put = create.is_some();
     let created = blocking(move || {
         let adir = g.store.account_dir(&a);
         let dir = g.store.checked_container_dir(&a, &c)?;
         let mut created = false;
         if !dir.is_dir() {
-            if !create {
+            let Some(asked) = &create else {
                 return Err(SwiftError::NotFound);
-            }
+            };
             if !adir.is_dir() {
                 std::fs::create_dir_all(&adir).map_err(|e| SwiftError::io("create", &adir, e))?;
                 let m = Meta::from([(keys::TIMESTAMP.into(), Timestamp::now().to_x_timestamp())]);
                 g.meta.write_path(&adir, &account_key(&a), &m)?;
             }
-            match std::fs::create_dir(&dir) {
-                Ok(()) => created = true,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
-                Err(e) => return Err(SwiftError::io("create container", &dir, e)),
-            }
+            let policy = asked
+                .as_ref()
+                .unwrap_or_else(|| g.settings.policies.default_policy());
+            created = create_container_dir(&dir, policy)?;
             fsync_dir(&adir)?;
         }
         let key = container_key(&a, &c);
         let mut meta = g.meta.read(&dir, &key)?.unwrap_or_default();
+        let policy = settle_policy(&g, &mut meta, create.as_ref(), created)?;
         let ts = meta
             .entry(keys::TIMESTAMP.to_string())
             .or_insert_with(|| Timestamp::now().to_x_timestamp())
@@ -115,10 +121,11 @@ async fn put_or_post(
         meta.insert(keys::CHANGED.into(), Timestamp::now().to_x_timestamp());
         g.meta.write_path(&dir, &key, &meta)?;
         g.index.ensure_container(&a, &c, &ts)?;
+        g.index.set_container_policy(&a, &c, &policy)?;
         Ok(created)
     })
     .await?;
-    let status = match (create, created) {
+    let status = match (is_put, created) {
         (true, true) => StatusCode::CREATED,
         (true, false) => StatusCode::ACCEPTED,
         (false, _) => StatusCode::NO_CONTENT,
@@ -127,6 +134,62 @@ async fn put_or_post(
         resp(status).header("Content-Type", "text/html; charset=UTF-8"),
         body::empty(),
     )
+}
+
+/// Creates a container's directory with its policy's layout; false when it already existed.
+/// A directory whose layout cannot be set is removed again: a container is in its policy or
+/// does not exist.
+fn create_container_dir(dir: &Path, policy: &StoragePolicy) -> SwiftResult<bool> {
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {
+            return Ok(false)
+        }
+        Err(e) => return Err(SwiftError::io("create container", dir, e)),
+    }
+    if let Err(why) = policy.layout.apply(dir) {
+        let _ = std::fs::remove_dir(dir);
+        return Err(SwiftError::Internal(format!(
+            "storage policy {}: {why}",
+            policy.name
+        )));
+    }
+    Ok(true)
+}
+
+/// The container's policy after this request: a new container records the one asked for (or
+/// the default); an existing one keeps its own, and a PUT naming another is a 409.
+fn settle_policy(
+    g: &Gateway,
+    meta: &mut Meta,
+    create: Option<&Option<StoragePolicy>>,
+    created: bool,
+) -> SwiftResult<String> {
+    let policies = &g.settings.policies;
+    let asked = create.and_then(Option::as_ref);
+    if created || (!meta.contains_key(CONTAINER_POLICY_KEY) && asked.is_some()) {
+        let name = asked
+            .unwrap_or_else(|| policies.default_policy())
+            .name
+            .clone();
+        if !created && !name.eq_ignore_ascii_case(&policies.default_policy().name) {
+            // An older container, made before it recorded a policy, is in the default one.
+            return Err(SwiftError::Conflict(
+                "the container exists in another storage policy".into(),
+            ));
+        }
+        meta.insert(CONTAINER_POLICY_KEY.into(), name.clone());
+        return Ok(name);
+    }
+    let current = policies
+        .name_of(meta.get(CONTAINER_POLICY_KEY).map(String::as_str))
+        .to_string();
+    match asked {
+        Some(p) if !p.name.eq_ignore_ascii_case(&current) => Err(SwiftError::Conflict(
+            "the container exists in another storage policy".into(),
+        )),
+        _ => Ok(current),
+    }
 }
 
 async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Response<Body>> {
@@ -184,7 +247,13 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         .header("X-Timestamp", hv(&ts))
         .header("X-Put-Timestamp", hv(&ts))
         .header("Last-Modified", hv(&last_modified))
-        .header("X-Storage-Policy", "Policy-0")
+        .header(
+            "X-Storage-Policy",
+            hv(gw
+                .settings
+                .policies
+                .name_of(meta.get(CONTAINER_POLICY_KEY).map(String::as_str))),
+        )
         .header("Accept-Ranges", "bytes")
         .header("Content-Type", format.content_type());
     b = add_meta(b, &meta, &["X-Container-Meta-"]);

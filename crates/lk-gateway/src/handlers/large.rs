@@ -146,7 +146,8 @@ pub enum ManifestItem {
 /// may read every container a segment comes from: a manifest must not lend its reader
 /// access to segments a direct GET would refuse (Swift fetches segments with the caller's
 /// own rights). An SLO is checked whole, sub-SLOs included, before any byte is sent, so a
-/// forbidden segment is a 403 rather than a body truncated part-way.
+/// forbidden segment is Swift's 409 (a segment it could not read) rather than a body
+/// truncated part-way; a HEAD reads no segment, so it answers from the manifest, as Swift.
 pub async fn resolve(
     gw: &Arc<Gateway>,
     req: &Req,
@@ -155,7 +156,15 @@ pub async fn resolve(
 ) -> SwiftResult<Resolved> {
     if info.is_slo() {
         let mut checked = BTreeSet::new();
-        let segments = expand_slo(gw, req, a, info.clone(), 1, &mut checked).await?;
+        let segments = match expand_slo(gw, req, a, info.clone(), 1, &mut checked).await {
+            Err(SwiftError::Forbidden(_) | SwiftError::Unauthorized) => {
+                return Err(SwiftError::Conflict(
+                    "a segment of this large object may not be read with this request's rights"
+                        .into(),
+                ))
+            }
+            other => other?,
+        };
         return Ok(Resolved {
             total: segments.iter().map(|s| s.len).sum(),
             segments,
@@ -211,7 +220,9 @@ fn expand_slo<'a>(
             )));
         }
         if info.slo_manifest().is_some() {
-            for c in slo_containers(&info)? {
+            // Its file holds the bytes: a HEAD sends none of them, so it needs no segment.
+            let reads = req.method != http::Method::HEAD;
+            for c in slo_containers(&info)?.into_iter().filter(|_| reads) {
                 if checked.insert(c.clone()) {
                     authorize(gw, req, a, Access::Read(&c)).await?;
                 }

@@ -43,7 +43,7 @@ pub fn info_json(gw: &Gateway) -> serde_json::Value {
             "max_container_name_length": l.max_container_name_length,
             "extra_header_count": 0,
             "valid_api_versions": ["v1", "v1.0"],
-            "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": true}],
+            "policies": gw.settings.policies.info(),
             "allow_account_management": false,
             "account_autocreate": true,
             "strict_cors_mode": true,

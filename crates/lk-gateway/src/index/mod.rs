@@ -32,6 +32,7 @@ mod batch;
 mod dlo;
 mod expiry;
 mod list;
+mod policy;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +41,7 @@ pub use dlo::DloView;
 pub use expiry::Expiring;
 pub use list::successor;
 use list::{list_generic, row_to_container, row_to_object};
+pub use policy::PolicyStats;
 
 /// An index failure.
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +219,7 @@ impl Index {
             .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         conn.execute_batch(dlo::SCHEMA).map_err(open_err)?;
+        conn.execute_batch(policy::SCHEMA).map_err(open_err)?;
         Ok(Index {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),

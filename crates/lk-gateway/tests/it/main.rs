@@ -9,6 +9,7 @@ mod expiry;
 mod framing;
 mod index;
 mod large_acl;
+mod policy;
 mod referrer;
 mod security;
 mod slo;

@@ -181,6 +181,7 @@ fn settings(t: &Tree) -> lk_gateway::Settings {
         state_dir: t.state.clone(),
         token_ttl: 60,
         xattr_overflow: Default::default(),
+        policies: Default::default(),
         public_url: None,
         workers: None,
         log: "info".into(),
