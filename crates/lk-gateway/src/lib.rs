@@ -51,6 +51,7 @@ pub mod put;
 pub mod range;
 pub mod reconcile;
 pub mod server;
+pub mod staticweb;
 pub mod store;
 pub mod sync_api;
 pub mod time;

@@ -49,6 +49,7 @@ pub fn info_json(gw: &Gateway) -> serde_json::Value {
             "strict_cors_mode": true,
         },
         "tempauth": {"account_acls": false},
+        "staticweb": {},
         "slo": {
             "max_manifest_segments": l.max_manifest_segments,
             "max_manifest_size": l.max_manifest_size,

@@ -7,6 +7,7 @@
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
 //! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
+//! - [`staticweb`]: containers served as web sites (GET/HEAD without a token or in web mode).
 
 pub mod account;
 pub mod bulk;
@@ -17,6 +18,7 @@ pub mod misc;
 pub mod object;
 pub mod slo_heartbeat;
 pub mod slo_put;
+pub mod staticweb;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -322,9 +324,18 @@ pub async fn dispatch(
     if anonymous && (token_sent || !(method == Method::GET || method == Method::HEAD)) {
         return Err(SwiftError::Unauthorized);
     }
-    // A path or query that does not parse is a 401 too without a token: it is never judged.
+    // Static web may serve a pseudo-directory path (`c/dir/`), which names no object.
+    let web = staticweb::applies(&method, &headers, session.is_some());
     let parsed =
-        parse_target(raw_path, &gw.settings.limits).and_then(|t| Ok((t, parse_query(raw_query)?)));
+        parse_target(raw_path, &gw.settings.limits).or_else(|e| match staticweb::directory_target(
+            raw_path,
+            &gw.settings.limits,
+        ) {
+            Some(t) if web => Ok(t),
+            _ => Err(e),
+        });
+    // A path or query that does not parse is a 401 too without a token: it is never judged.
+    let parsed = parsed.and_then(|t| Ok((t, parse_query(raw_query)?)));
     let (target, query) = match parsed {
         Err(_) if anonymous => return Err(SwiftError::Unauthorized),
         p => p?,
@@ -346,6 +357,9 @@ pub async fn dispatch(
         Target::Account(a) => {
             check_session(&req, &a)?;
             account::handle(gw, &req, &a, body).await
+        }
+        Target::Container(..) | Target::Object(..) if web => {
+            staticweb::handle(gw, &req, raw_path).await
         }
         // A container or object of another account, or a request without a token: its
         // container ACL decides (authorize).

@@ -13,5 +13,6 @@ mod referrer;
 mod security;
 mod slo;
 mod stalled;
+mod staticweb;
 mod swiftclient;
 mod xattrs;
