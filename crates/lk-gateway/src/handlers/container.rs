@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use http::{Method, Response, StatusCode};
 
-use super::{add_meta, authorize, finish, hv, resp, Access, Req};
+use super::{add_meta, authorize, finish, hv, is_owner, owner_only, resp, Access, Req};
 use crate::body::{self, Body};
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{account_key, blocking, container_key, Gateway};
@@ -76,7 +76,13 @@ async fn put_or_post(
     c: &str,
     create: bool,
 ) -> SwiftResult<Response<Body>> {
-    let (set, rm) = requested_meta(req)?;
+    let (mut set, mut rm) = requested_meta(req)?;
+    // As Swift's proxy: what only owners may set is dropped from anyone else's request.
+    if !is_owner(gw, req, a).await? {
+        let owners = |k: &String| owner_only(k) || ACL_HEADERS.contains(&k.as_str());
+        set.retain(|k, _| !owners(k));
+        rm.retain(|k| !owners(k));
+    }
     // The request's own metadata is judged before anything is created: Swift answers a bad
     // PUT with 400 and no container.
     check_limits(&set, "container", &gw.settings.limits)?;
@@ -187,10 +193,13 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         .header("X-Storage-Policy", "Policy-0")
         .header("Accept-Ranges", "bytes")
         .header("Content-Type", format.content_type());
-    b = add_meta(b, &meta, &["X-Container-Meta-"]);
-    if req.is_admin_of(a) {
+    let mut meta = meta;
+    if is_owner(gw, req, a).await? {
         b = add_meta(b, &meta, &ACL_HEADERS);
+    } else {
+        meta.retain(|k, _| !owner_only(k));
     }
+    b = add_meta(b, &meta, &["X-Container-Meta-"]);
     let Some(entries) = entries else {
         return finish(b, body::empty());
     };

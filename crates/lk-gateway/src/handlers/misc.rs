@@ -48,7 +48,7 @@ pub fn info_json(gw: &Gateway) -> serde_json::Value {
             "account_autocreate": true,
             "strict_cors_mode": true,
         },
-        "tempauth": {"account_acls": false},
+        "tempauth": {"account_acls": true},
         "staticweb": {},
         "slo": {
             "max_manifest_segments": l.max_manifest_segments,
