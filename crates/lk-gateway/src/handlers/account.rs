@@ -55,7 +55,12 @@ pub async fn handle(
             authorize(gw, req, a, Access::Admin).await?;
             post(gw, req, a).await
         }
-        _ => Err(SwiftError::MethodNotAllowed),
+        // As Swift's proxy: the caller is judged before the method (another account's
+        // token is a 403, not a 405).
+        _ => {
+            authorize(gw, req, a, Access::Admin).await?;
+            Err(SwiftError::MethodNotAllowed)
+        }
     }
 }
 

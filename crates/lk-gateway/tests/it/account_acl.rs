@@ -168,8 +168,11 @@ fn read_write_writes_containers_but_not_owner_headers() {
 #[test]
 fn admin_is_an_owner_until_revoked() {
     let s = Acct::new();
+    // Callers are judged before the method: 403, then (as an owner) Swift's 405.
+    assert_eq!(s.by(&s.other, "PUT", "", &[]).status, 403);
     s.set_acl(r#"{"admin":["AUTH_other"]}"#);
     let t = &s.other;
+    assert_eq!(s.by(t, "PUT", "", &[]).status, 405);
     let r = s.by(t, "GET", "", &[]);
     assert_eq!(
         r.header("x-account-access-control"),
