@@ -50,9 +50,15 @@ pub async fn handle(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResu
     }
 }
 
-/// Metadata changes a PUT/POST asks for: (to set, to remove).
-fn requested_meta(req: &Req) -> SwiftResult<(Meta, Vec<String>)> {
+/// Metadata changes a PUT/POST asks for: (to set, to remove). As Swift's proxy, what only
+/// owners may set (ACLs, temp-URL keys) is dropped from anyone else's request unread.
+fn requested_meta(req: &Req, owner: bool) -> SwiftResult<(Meta, Vec<String>)> {
     let (mut set, mut rm) = headers_to_meta(&req.headers, "container")?;
+    if !owner {
+        set.retain(|k, _| !owner_only(k));
+        rm.retain(|k| !owner_only(k));
+        return Ok((set, rm));
+    }
     for h in ACL_HEADERS {
         if let Some(v) = req.header(h) {
             let v = crate::acl::clean(h, v).map_err(SwiftError::BadRequest)?;
@@ -76,13 +82,7 @@ async fn put_or_post(
     c: &str,
     create: bool,
 ) -> SwiftResult<Response<Body>> {
-    let (mut set, mut rm) = requested_meta(req)?;
-    // As Swift's proxy: what only owners may set is dropped from anyone else's request.
-    if !is_owner(gw, req, a).await? {
-        let owners = |k: &String| owner_only(k) || ACL_HEADERS.contains(&k.as_str());
-        set.retain(|k, _| !owners(k));
-        rm.retain(|k| !owners(k));
-    }
+    let (set, rm) = requested_meta(req, is_owner(gw, req, a).await?)?;
     // The request's own metadata is judged before anything is created: Swift answers a bad
     // PUT with 400 and no container.
     check_limits(&set, "container", &gw.settings.limits)?;
