@@ -7,7 +7,8 @@
 //! account only when that container's ACL names the token's account explicitly
 //! (`account:user`, `account:*` or `account`; wildcards grant their own account only), as
 //! Swift's cross-account container ACLs do; account-level requests and container changes stay
-//! with the account's own admins. There is no reseller admin. Referrer items (`.r:`,
+//! with the account's own admins, unless an account ACL ([`crate::account_acl`]) names the
+//! caller. There is no reseller admin. Referrer items (`.r:`,
 //! `.rlistings`) are [`crate::acl`]'s: they grant reads to anyone, with or without a token.
 
 use std::collections::HashMap;

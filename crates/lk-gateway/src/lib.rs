@@ -30,6 +30,7 @@
 //! their flags ([`GatewayArgs`], only with the `cli` feature) into [`Settings`] and installed
 //! a log subscriber; the library itself installs none.
 
+pub mod account_acl;
 pub mod acl;
 pub mod auth;
 pub mod body;
@@ -52,6 +53,7 @@ pub mod put;
 pub mod range;
 pub mod reconcile;
 pub mod server;
+pub mod staticweb;
 pub mod store;
 pub mod sync_api;
 pub mod time;

@@ -9,7 +9,8 @@ use crate::index::PolicyStats;
 use crate::server::RequestBody;
 use http::{Method, Response, StatusCode};
 
-use super::{add_meta, authorize, finish, resp, Access, Req};
+use super::{add_meta, authorize, finish, is_owner, owner_only, resp, Access, Req};
+use crate::account_acl;
 use crate::body::{self, Body};
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{account_key, blocking, Gateway};
@@ -55,7 +56,12 @@ pub async fn handle(
             authorize(gw, req, a, Access::Admin).await?;
             post(gw, req, a).await
         }
-        _ => Err(SwiftError::MethodNotAllowed),
+        // As Swift's proxy: the caller is judged before the method (another account's
+        // token is a 403, not a 405).
+        _ => {
+            authorize(gw, req, a, Access::Admin).await?;
+            Err(SwiftError::MethodNotAllowed)
+        }
     }
 }
 
@@ -91,6 +97,15 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body
         Ok((meta, stats, per_policy, entries))
     })
     .await?;
+    let mut meta = meta;
+    let owner = is_owner(gw, req, a).await?;
+    let acl = meta
+        .remove(account_acl::STORE_KEY)
+        .filter(|_| owner)
+        .and_then(|v| account_acl::display(&v));
+    if !owner {
+        meta.retain(|k, _| !owner_only(k));
+    }
     let ts = meta.get(keys::TIMESTAMP).cloned().unwrap_or_default();
     let mut b = resp(StatusCode::NO_CONTENT)
         .header("X-Account-Container-Count", stats.container_count)
@@ -108,6 +123,9 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body
             .header(h("Bytes-Used"), p.bytes_used);
     }
     b = add_meta(b, &meta, &["X-Account-Meta-"]);
+    if let Some(acl) = acl {
+        b = b.header(account_acl::HEADER, super::hv(&acl));
+    }
     let Some(entries) = entries else {
         return finish(b.status(StatusCode::NO_CONTENT), body::empty());
     };
@@ -122,7 +140,16 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body
 }
 
 async fn post(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body>> {
-    let (set, rm) = headers_to_meta(&req.headers, "account")?;
+    let (mut set, mut rm) = headers_to_meta(&req.headers, "account")?;
+    // Only owners reach an account POST (`authorize`); the ACL was validated there.
+    if let Some(v) = req.header(account_acl::HEADER) {
+        match account_acl::validate(v).map_err(SwiftError::BadRequest)? {
+            Some(v) => {
+                set.insert(account_acl::STORE_KEY.into(), v);
+            }
+            None => rm.push(account_acl::STORE_KEY.into()),
+        }
+    }
     let (g, acct, limits) = (gw.clone(), a.to_string(), gw.settings.limits.clone());
     blocking(move || {
         let mut meta = ensure_account(&g, &acct)?;

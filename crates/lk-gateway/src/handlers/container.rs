@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use http::{Method, Response, StatusCode};
 
-use super::{add_meta, authorize, finish, hv, resp, Access, Req};
+use super::{add_meta, authorize, finish, hv, is_owner, owner_only, resp, Access, Req};
 use crate::body::{self, Body};
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{account_key, blocking, container_key, Gateway};
@@ -54,9 +54,15 @@ pub async fn handle(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResu
     }
 }
 
-/// Metadata changes a PUT/POST asks for: (to set, to remove).
-fn requested_meta(req: &Req) -> SwiftResult<(Meta, Vec<String>)> {
+/// Metadata changes a PUT/POST asks for: (to set, to remove). As Swift's proxy, what only
+/// owners may set (ACLs, temp-URL keys) is dropped from anyone else's request unread.
+fn requested_meta(req: &Req, owner: bool) -> SwiftResult<(Meta, Vec<String>)> {
     let (mut set, mut rm) = headers_to_meta(&req.headers, "container")?;
+    if !owner {
+        set.retain(|k, _| !owner_only(k));
+        rm.retain(|k| !owner_only(k));
+        return Ok((set, rm));
+    }
     for h in ACL_HEADERS {
         if let Some(v) = req.header(h) {
             let v = crate::acl::clean(h, v).map_err(SwiftError::BadRequest)?;
@@ -81,7 +87,7 @@ async fn put_or_post(
     c: &str,
     create: Option<Option<StoragePolicy>>,
 ) -> SwiftResult<Response<Body>> {
-    let (set, rm) = requested_meta(req)?;
+    let (set, rm) = requested_meta(req, is_owner(gw, req, a).await?)?;
     // The request's own metadata is judged before anything is created: Swift answers a bad
     // PUT with 400 and no container.
     check_limits(&set, "container", &gw.settings.limits)?;
@@ -256,10 +262,13 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         )
         .header("Accept-Ranges", "bytes")
         .header("Content-Type", format.content_type());
-    b = add_meta(b, &meta, &["X-Container-Meta-"]);
-    if req.is_admin_of(a) {
+    let mut meta = meta;
+    if is_owner(gw, req, a).await? {
         b = add_meta(b, &meta, &ACL_HEADERS);
+    } else {
+        meta.retain(|k, _| !owner_only(k));
     }
+    b = add_meta(b, &meta, &["X-Container-Meta-"]);
     let Some(entries) = entries else {
         return finish(b, body::empty());
     };

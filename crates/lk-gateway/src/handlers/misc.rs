@@ -48,7 +48,8 @@ pub fn info_json(gw: &Gateway) -> serde_json::Value {
             "account_autocreate": true,
             "strict_cors_mode": true,
         },
-        "tempauth": {"account_acls": false},
+        "tempauth": {"account_acls": true},
+        "staticweb": {},
         "slo": {
             "max_manifest_segments": l.max_manifest_segments,
             "max_manifest_size": l.max_manifest_size,

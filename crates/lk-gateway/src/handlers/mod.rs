@@ -7,6 +7,7 @@
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
 //! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
+//! - [`staticweb`]: containers served as web sites (GET/HEAD without a token or in web mode).
 
 pub mod account;
 pub mod bulk;
@@ -17,6 +18,7 @@ pub mod misc;
 pub mod object;
 pub mod slo_heartbeat;
 pub mod slo_put;
+pub mod staticweb;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,11 +28,12 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
 
+use crate::account_acl;
 use crate::acl::referrer_grants;
 use crate::auth::{acl_allows, acl_allows_foreign, Session};
 use crate::body::{self, Body};
 use crate::error::{SwiftError, SwiftResult};
-use crate::gateway::{blocking, container_key, Gateway};
+use crate::gateway::{account_key, blocking, container_key, Gateway};
 use crate::meta::Meta;
 use crate::path::{parse_query, parse_target, query_get, Target};
 
@@ -57,14 +60,6 @@ impl Req {
     /// A query parameter.
     pub fn q(&self, key: &str) -> Option<&str> {
         query_get(&self.query, key)
-    }
-    /// Whether the caller is its account's admin.
-    /// Whether the caller is an admin of `account` (an admin of another account, reaching
-    /// a container through its ACL, is not).
-    pub fn is_admin_of(&self, account: &str) -> bool {
-        self.session
-            .as_ref()
-            .is_some_and(|s| s.admin && s.account == account)
     }
 }
 
@@ -94,6 +89,20 @@ pub fn set_header(
         h.insert(name, value);
     }
     b
+}
+
+/// Metadata only an account's owners see and set (Swift's `swift_owner_headers` that the
+/// gateway keeps): the temp-URL keys.
+pub const OWNER_META: [&str; 4] = [
+    "X-Account-Meta-Temp-Url-Key",
+    "X-Account-Meta-Temp-Url-Key-2",
+    "X-Container-Meta-Temp-Url-Key",
+    "X-Container-Meta-Temp-Url-Key-2",
+];
+
+/// Whether `key` is one of [`OWNER_META`].
+pub fn owner_only(key: &str) -> bool {
+    OWNER_META.iter().any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// Adds every `X-<Kind>-Meta-*` (and ACL/other kept headers) of `meta` to `b`, each with
@@ -155,13 +164,17 @@ pub enum Access<'a> {
 }
 
 /// Checks the caller against `access` on `account`. Refusals are 403 with a token and 401
-/// without one, as tempauth's `denied_response`.
+/// without one, as tempauth's `denied_response`. A request carrying
+/// `X-Account-Access-Control` that tempauth would refuse is its 400, whatever else it asks.
 pub async fn authorize(
     gw: &Arc<Gateway>,
     req: &Req,
     account: &str,
     access: Access<'_>,
 ) -> SwiftResult<()> {
+    if let Some(v) = req.header(account_acl::HEADER) {
+        account_acl::validate(v).map_err(SwiftError::BadRequest)?;
+    }
     let session = req.session.as_ref();
     let own = session.is_some_and(|s| s.account == account);
     if own && session.is_some_and(|s| s.admin) {
@@ -171,9 +184,33 @@ pub async fn authorize(
         Some(_) => SwiftError::Forbidden(why.into()),
         None => SwiftError::Unauthorized,
     };
+    if container_acl_grants(gw, req, account, access).await? {
+        return Ok(());
+    }
+    if let Some(s) = session {
+        let grant = account_grant(gw, account, s).await?;
+        if grant_allows(grant, access, req) {
+            return Ok(());
+        }
+    }
+    Err(denied(match access {
+        Access::Admin if own => "account admin required",
+        Access::Admin => "token is for another account",
+        Access::Read(_) | Access::List(_) => "X-Container-Read does not grant access",
+        Access::Write(_) => "X-Container-Write does not grant access",
+    }))
+}
+
+/// Whether the container's `X-Container-Read` / `-Write` ACL grants `access` (never
+/// [`Access::Admin`]).
+async fn container_acl_grants(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    account: &str,
+    access: Access<'_>,
+) -> SwiftResult<bool> {
     let (container, header) = match access {
-        Access::Admin if own => return Err(denied("account admin required")),
-        Access::Admin => return Err(denied("token is for another account")),
+        Access::Admin => return Ok(false),
         Access::Read(c) | Access::List(c) => (c, "X-Container-Read"),
         Access::Write(c) => (c, "X-Container-Write"),
     };
@@ -186,16 +223,59 @@ pub async fn authorize(
         Access::List(_) => referrer_grants(acl, req.header("referer"), false),
         Access::Admin | Access::Write(_) => false,
     };
-    let granted = referred
-        || match session {
+    let own = req.session.as_ref().is_some_and(|s| s.account == account);
+    Ok(referred
+        || match req.session.as_ref() {
             Some(s) if own => acl_allows(acl, s),
             Some(s) => acl_allows_foreign(acl, s),
             None => false,
-        };
-    if granted {
-        Ok(())
-    } else {
-        Err(denied(&format!("{header} does not grant access")))
+        })
+}
+
+/// What `account`'s `X-Account-Access-Control` grants `s`.
+pub async fn account_grant(
+    gw: &Arc<Gateway>,
+    account: &str,
+    s: &Session,
+) -> SwiftResult<account_acl::Grant> {
+    let (g, a) = (gw.clone(), account.to_string());
+    let stored = blocking(move || {
+        let dir = g.store.account_dir(&a);
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        let meta = g.meta.read(&dir, &account_key(&a))?.unwrap_or_default();
+        Ok(meta.get(account_acl::STORE_KEY).cloned())
+    })
+    .await?;
+    Ok(account_acl::grant(
+        stored.as_deref(),
+        &account_acl::groups(s),
+    ))
+}
+
+/// tempauth's rules for account ACLs: admin allows everything; read-write everything on
+/// containers and objects and reads of the account; read-only reads.
+fn grant_allows(grant: account_acl::Grant, access: Access<'_>, req: &Req) -> bool {
+    use account_acl::Grant;
+    let read_method = req.method == Method::GET || req.method == Method::HEAD;
+    let on_container = matches!(req.target, Target::Container(..) | Target::Object(..));
+    match access {
+        Access::Read(_) | Access::List(_) => grant >= Grant::ReadOnly,
+        Access::Write(_) => grant >= Grant::ReadWrite,
+        Access::Admin if read_method => grant >= Grant::ReadOnly,
+        Access::Admin if on_container => grant >= Grant::ReadWrite,
+        Access::Admin => grant == Grant::Admin,
+    }
+}
+
+/// Whether the caller is a "swift owner" of `account`: its admin, or named in the
+/// account ACL's `admin` list. Only owners see and set ACLs and temp-URL keys.
+pub async fn is_owner(gw: &Arc<Gateway>, req: &Req, account: &str) -> SwiftResult<bool> {
+    match req.session.as_ref() {
+        None => Ok(false),
+        Some(s) if s.admin && s.account == account => Ok(true),
+        Some(s) => Ok(account_grant(gw, account, s).await? == account_acl::Grant::Admin),
     }
 }
 
@@ -322,9 +402,18 @@ pub async fn dispatch(
     if anonymous && (token_sent || !(method == Method::GET || method == Method::HEAD)) {
         return Err(SwiftError::Unauthorized);
     }
-    // A path or query that does not parse is a 401 too without a token: it is never judged.
+    // Static web may serve a pseudo-directory path (`c/dir/`), which names no object.
+    let web = staticweb::applies(&method, &headers, session.is_some());
     let parsed =
-        parse_target(raw_path, &gw.settings.limits).and_then(|t| Ok((t, parse_query(raw_query)?)));
+        parse_target(raw_path, &gw.settings.limits).or_else(|e| match staticweb::directory_target(
+            raw_path,
+            &gw.settings.limits,
+        ) {
+            Some(t) if web => Ok(t),
+            _ => Err(e),
+        });
+    // A path or query that does not parse is a 401 too without a token: it is never judged.
+    let parsed = parsed.and_then(|t| Ok((t, parse_query(raw_query)?)));
     let (target, query) = match parsed {
         Err(_) if anonymous => return Err(SwiftError::Unauthorized),
         p => p?,
@@ -344,23 +433,18 @@ pub async fn dispatch(
         Target::Auth => misc::auth(gw, &req),
         Target::Healthcheck => finish(resp(StatusCode::OK), body::full("OK")),
         Target::Account(a) => {
-            check_session(&req, &a)?;
+            // Another account's token may hold an account ACL here: `authorize` decides.
+            if req.session.is_none() {
+                return Err(SwiftError::Unauthorized);
+            }
             account::handle(gw, &req, &a, body).await
+        }
+        Target::Container(..) | Target::Object(..) if web => {
+            staticweb::handle(gw, &req, raw_path).await
         }
         // A container or object of another account, or a request without a token: its
         // container ACL decides (authorize).
         Target::Container(a, c) => container::handle(gw, &req, &a, &c).await,
         Target::Object(a, c, o) => object::handle(gw, &req, &a, &c, &o, body).await,
-    }
-}
-
-/// 401 without a valid token, 403 for another account's token.
-fn check_session(req: &Req, account: &str) -> SwiftResult<()> {
-    match &req.session {
-        None => Err(SwiftError::Unauthorized),
-        Some(s) if s.account != account => {
-            Err(SwiftError::Forbidden("token is for another account".into()))
-        }
-        Some(_) => Ok(()),
     }
 }

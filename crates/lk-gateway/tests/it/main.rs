@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Integration tests of the gateway binary (one test binary, topic modules).
 
+mod account_acl;
 mod common;
 mod conformance;
 mod crash;
@@ -14,5 +15,6 @@ mod referrer;
 mod security;
 mod slo;
 mod stalled;
+mod staticweb;
 mod swiftclient;
 mod xattrs;
