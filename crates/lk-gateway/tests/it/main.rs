@@ -9,6 +9,7 @@ mod expiry;
 mod framing;
 mod index;
 mod large_acl;
+mod layout;
 mod referrer;
 mod security;
 mod slo;
