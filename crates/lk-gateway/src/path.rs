@@ -3,8 +3,9 @@
 //! the names are safe to map onto the tree. No I/O here.
 //!
 //! Every name that reaches [`crate::store`] has passed [`parse_target`]: it is valid UTF-8, has
-//! no NUL, no empty, `.` or `..` component, no component longer than `NAME_MAX`, and no
-//! component that starts with [`TMP_PREFIX`]. Symlinks are checked later, against the tree.
+//! no NUL, no `.` or `..` component, and no component that starts with the reserved `.lk-`
+//! ([`crate::layout::RESERVED_PREFIX`]). Empty and overlong components are stored as
+//! [`crate::layout`] says. Symlinks are checked later, against the tree.
 
 use percent_encoding::percent_decode_str;
 
@@ -102,24 +103,15 @@ pub fn parse_target(raw_path: &str, limits: &Limits) -> SwiftResult<Target> {
 }
 
 fn check_component(c: &str, what: &str) -> SwiftResult<()> {
-    if c.is_empty() {
-        return Err(SwiftError::bad(format!(
-            "{what} has an empty path component"
-        )));
-    }
     if c == "." || c == ".." {
         return Err(SwiftError::bad(format!(
             "{what} has a `.` or `..` component"
         )));
     }
-    if c.len() > NAME_MAX {
+    if crate::layout::is_reserved(c) {
         return Err(SwiftError::bad(format!(
-            "{what} has a component over {NAME_MAX} bytes"
-        )));
-    }
-    if c.starts_with(TMP_PREFIX) {
-        return Err(SwiftError::bad(format!(
-            "{what} uses the reserved prefix {TMP_PREFIX}"
+            "{what} uses the reserved prefix {}",
+            crate::layout::RESERVED_PREFIX
         )));
     }
     if c.contains('\0') {
@@ -136,10 +128,14 @@ pub fn check_container_name(name: &str, limits: &Limits) -> SwiftResult<()> {
     if name.contains('/') {
         return Err(SwiftError::bad("container name contains `/`"));
     }
+    if name.is_empty() {
+        return Err(SwiftError::bad("empty container name"));
+    }
     check_component(name, "container name")
 }
 
-/// Checks a decoded object name: every `/`-separated component must be a valid file name.
+/// Checks a decoded object name. Empty components (a leading, trailing or doubled `/`) and
+/// components over `NAME_MAX` are allowed: [`crate::layout`] gives them a path.
 pub fn check_object_name(name: &str, limits: &Limits) -> SwiftResult<()> {
     if name.len() > limits.max_object_name_length {
         return Err(SwiftError::bad(format!(
@@ -242,7 +238,6 @@ mod tests {
             "/v1/AUTH_a/c/x/../../../etc/passwd",
             "/v1/AUTH_a/c/x/%2E%2E/y",
             "/v1/AUTH_a/c/x%2f..%2f..%2fy",
-            "/v1/AUTH_a/c//etc/passwd",
             "/v1/AUTH_a/c/.",
             "/v1/AUTH_a/c/a/./b",
             "/v1/AUTH_..",
@@ -250,6 +245,11 @@ mod tests {
             "/v1/AUTH_a/c%2fd",
             "/v1/AUTH_a/c/.lk-tmp-123",
             "/v1/AUTH_a/c/x/.lk-tmp-1/y",
+            "/v1/AUTH_a/c/.lk-empty",
+            "/v1/AUTH_a/c/d/.lk-self",
+            "/v1/AUTH_a/c/.lk-long-00/x",
+            "/v1/AUTH_a/.lk-self",
+            "/v1/AUTH_a/c/x/.lk-",
             "/v1/AUTH_.lustrekit-gateway/c",
             "/v1/a/c",
         ] {
@@ -268,9 +268,26 @@ mod tests {
     }
 
     #[test]
+    fn accepts_names_the_layout_escapes() {
+        for (p, o) in [
+            ("/v1/AUTH_a/c//etc/passwd", "/etc/passwd"),
+            ("/v1/AUTH_a/c/d/", "d/"),
+            ("/v1/AUTH_a/c/a//b", "a//b"),
+            ("/v1/AUTH_a/c/d%2F", "d/"),
+        ] {
+            assert_eq!(
+                t(p).expect(p),
+                Target::Object("a".into(), "c".into(), o.into())
+            );
+        }
+        let long = "x".repeat(300);
+        assert!(t(&format!("/v1/AUTH_a/c/{long}/y")).is_ok());
+        assert!(t(&format!("/v1/AUTH_a/{}", "c".repeat(256))).is_ok());
+    }
+
+    #[test]
     fn refuses_overlong_names() {
-        let long = "x".repeat(256);
-        assert!(t(&format!("/v1/AUTH_a/c/{long}")).is_err());
+        assert!(t(&format!("/v1/AUTH_a/c/{}", "x".repeat(1025))).is_err());
         assert!(t(&format!("/v1/AUTH_a/{}", "c".repeat(257))).is_err());
         let deep = vec!["d"; 600].join("/");
         assert!(t(&format!("/v1/AUTH_a/c/{deep}")).is_err());

@@ -92,7 +92,8 @@ pub struct Upload {
     /// Where the body goes.
     pub sink: Sink,
     temp: TempFile,
-    target: PathBuf,
+    /// The object's plain path (its file is in there when it is a directory by commit time).
+    plain: PathBuf,
 }
 
 impl Gateway {
@@ -103,12 +104,12 @@ impl Gateway {
         if !cdir.is_dir() {
             return Err(SwiftError::NotFound);
         }
-        let target = self.store.object_path(a, c, o)?;
-        if target.is_dir() {
-            return Err(SwiftError::Conflict(format!(
-                "{o} is a directory in the tree"
-            )));
-        }
+        // Components too long for a file name are stored under their hash, recorded first so
+        // a path can always be read back into its name.
+        self.index
+            .record_long_names(&crate::layout::long_components(o))?;
+        let plain = self.store.object_plain_path(a, c, o)?;
+        let target = crate::store::resolve_self(&plain);
         if spec.if_none_match_any && target.is_file() {
             return Err(SwiftError::PreconditionFailed);
         }
@@ -116,8 +117,7 @@ impl Gateway {
         let mut attempt = 0;
         let (file, tmp) = loop {
             let made = self
-                .store
-                .make_parents(&cdir, &target)
+                .make_parents_for(a, c, o, &cdir, &target)
                 .and_then(|()| self.store.create_temp(&target));
             match made {
                 Err(SwiftError::Io { source, .. })
@@ -140,7 +140,7 @@ impl Gateway {
                 path: tmp,
                 committed: false,
             },
-            target,
+            plain,
         })
     }
 
@@ -150,7 +150,7 @@ impl Gateway {
         let Upload {
             sink,
             mut temp,
-            target,
+            plain,
         } = up;
         let Sink {
             file,
@@ -198,6 +198,9 @@ impl Gateway {
         let _guard = self
             .commit_locks
             .lock(&spec.account, &spec.container, &spec.object);
+        // Under the lock: `d` may have become a directory (`d/x` arrived) since the temp file
+        // was made; the object is then its SELF_FILE.
+        let target = crate::store::resolve_self(&plain);
         if let Some(version) = &spec.keep_version {
             // `temp` is dropped (removed) on this return.
             let current = match target.symlink_metadata() {
@@ -257,9 +260,9 @@ where
     let (g, sp) = (gw.clone(), spec.clone());
     let mut up = blocking(move || g.begin_put(&sp)).await?;
     // On an early return `up` is dropped, and with it the temp file.
-    let Upload { sink, temp, target } = up;
+    let Upload { sink, temp, plain } = up;
     let sink = pump(chunks, sink, idle).await?;
-    up = Upload { sink, temp, target };
+    up = Upload { sink, temp, plain };
     let g = gw.clone();
     blocking(move || g.finish_put(&spec, up)).await
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{container_key, Gateway};
+use crate::layout::{decode_container, decode_entry, Decoded, Skip};
 use crate::meta::keys;
 use crate::path::{check_container_name, check_object_name, TMP_PREFIX};
 use crate::time::Timestamp;
@@ -69,24 +70,31 @@ pub fn reconcile(gw: &Gateway, configured: &[String]) -> SwiftResult<Report> {
 fn reconcile_account(gw: &Gateway, a: &str, report: &mut Report) -> SwiftResult<()> {
     let adir = gw.store.account_dir(a);
     let indexed: HashSet<String> = gw.index.container_names(a)?.into_iter().collect();
-    let mut on_disk = HashSet::new();
+    // Container name -> its directory's file name.
+    let mut on_disk = HashMap::new();
     if let Ok(rd) = std::fs::read_dir(&adir) {
         for e in rd.flatten() {
             let Ok(ft) = e.file_type() else { continue };
             let Some(n) = valid_utf8(&e.file_name()).map(str::to_string) else {
                 continue;
             };
-            if ft.is_dir() && check_container_name(&n, &gw.settings.limits).is_ok() {
-                on_disk.insert(n);
+            if !ft.is_dir() {
+                continue;
+            }
+            let Some(c) = named(decode_container(&n, |h| gw.index.long_name(h))?, &adir, &n) else {
+                continue;
+            };
+            if check_container_name(&c, &gw.settings.limits).is_ok() {
+                on_disk.insert(c, n);
             }
         }
     }
-    for c in indexed.difference(&on_disk) {
+    for c in indexed.iter().filter(|c| !on_disk.contains_key(*c)) {
         gw.index.remove_container(a, c)?;
         report.containers_removed += 1;
     }
-    for c in &on_disk {
-        let dir = adir.join(c);
+    for (c, n) in &on_disk {
+        let dir = adir.join(n);
         if !indexed.contains(c) {
             let ts = match gw.meta.read(&dir, &container_key(a, c))? {
                 Some(m) if m.contains_key(keys::TIMESTAMP) => m[keys::TIMESTAMP].clone(),
@@ -133,11 +141,18 @@ fn reconcile_container(
                 }
                 continue;
             }
-            let name = format!("{prefix}{n}");
-            if ft.is_dir() {
-                stack.push((e.path(), format!("{name}/")));
-                continue;
-            }
+            let decoded = decode_entry(&prefix, &n, &mut |h| gw.index.long_name(h))?;
+            let name = match (decoded, ft.is_dir()) {
+                (Decoded::Name(name), true) => {
+                    stack.push((e.path(), format!("{name}/")));
+                    continue;
+                }
+                (Decoded::Name(name) | Decoded::SelfOf(name), false) => name,
+                (other, _) => {
+                    named(other, &d, &n);
+                    continue;
+                }
+            };
             if !ft.is_file() || check_object_name(&name, &gw.settings.limits).is_err() {
                 continue;
             }
@@ -168,6 +183,18 @@ fn reconcile_container(
         report.objects_removed += 1;
     }
     Ok(())
+}
+
+/// The name a decoded entry holds; a `.lk-long-` name the index does not know is logged.
+fn named(d: Decoded, dir: &Path, file_name: &str) -> Option<String> {
+    match d {
+        Decoded::Name(n) | Decoded::SelfOf(n) => Some(n),
+        Decoded::Skip(Skip::UnknownLong(_)) => {
+            tracing::warn!(dir = %dir.display(), file = file_name, "unknown long name skipped");
+            None
+        }
+        Decoded::Skip(Skip::Reserved) => None,
+    }
 }
 
 /// An SLO manifest is listed with its logical size, and a DLO whose file holds its segments

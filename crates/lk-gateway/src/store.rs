@@ -16,6 +16,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{SwiftError, SwiftResult};
+use crate::layout;
 use crate::path::TMP_PREFIX;
 
 /// The served tree.
@@ -44,21 +45,40 @@ impl Store {
         self.root.join(account)
     }
 
-    /// `ROOT/ACCOUNT/CONTAINER`.
+    /// `ROOT/ACCOUNT/CONTAINER` (a container name over `NAME_MAX` stored as
+    /// [`crate::layout`] says).
     pub fn container_dir(&self, account: &str, container: &str) -> PathBuf {
-        self.root.join(account).join(container)
+        self.root
+            .join(account)
+            .join(layout::encode_component(container).as_ref())
     }
 
-    /// `ROOT/ACCOUNT/CONTAINER/OBJECT`, after checking it stays inside the account.
+    /// The object's plain path `ROOT/ACCOUNT/CONTAINER/OBJECT` (components encoded as
+    /// [`crate::layout`] says), after checking it stays inside the account. When this path is
+    /// a directory the object is its [`layout::SELF_FILE`] ([`Store::resolve_self`]).
+    pub fn object_plain_path(
+        &self,
+        account: &str,
+        container: &str,
+        object: &str,
+    ) -> SwiftResult<PathBuf> {
+        let mut p = self.container_dir(account, container);
+        p.extend(layout::encode_name(object).iter().map(|c| c.as_ref()));
+        self.check_inside(account, &p)?;
+        Ok(p)
+    }
+
+    /// Where the object is: its plain path, or the [`layout::SELF_FILE`] inside it when the
+    /// plain path is a directory (objects exist below the name).
     pub fn object_path(
         &self,
         account: &str,
         container: &str,
         object: &str,
     ) -> SwiftResult<PathBuf> {
-        let p = self.container_dir(account, container).join(object);
-        self.check_inside(account, &p)?;
-        Ok(p)
+        Ok(resolve_self(
+            &self.object_plain_path(account, container, object)?,
+        ))
     }
 
     /// Checked container directory.
@@ -246,6 +266,16 @@ impl Store {
     }
 }
 
+/// The file of the object whose plain path is `plain`: `plain` itself, or its
+/// [`layout::SELF_FILE`] when `plain` is a directory (not through a symlink: a link stays the
+/// object, as before).
+pub fn resolve_self(plain: &Path) -> PathBuf {
+    match fs::symlink_metadata(plain) {
+        Ok(md) if md.is_dir() => plain.join(layout::SELF_FILE),
+        _ => plain.to_path_buf(),
+    }
+}
+
 /// O_NOFOLLOW: never open through a symlink at the last component.
 fn libc_o_nofollow() -> i32 {
     libc::O_NOFOLLOW
@@ -318,8 +348,13 @@ mod tests {
         drop(f);
         s.commit_temp(&tmp, &target).expect("commit");
         assert!(target.is_file());
-        // x/y is a directory: an object there clashes.
-        let clash = s.object_path("a", "c", "x/y").expect("path");
+        // x/y is a directory: the object x/y is its .lk-self; a rename over the directory
+        // itself is still refused.
+        assert_eq!(
+            s.object_path("a", "c", "x/y").expect("path"),
+            cdir.join("x/y/.lk-self")
+        );
+        let clash = s.object_plain_path("a", "c", "x/y").expect("path");
         let (_f, tmp) = s.create_temp(&clash).expect("temp");
         assert!(matches!(
             s.commit_temp(&tmp, &clash),
@@ -332,6 +367,17 @@ mod tests {
             s.make_parents(&cdir, &below),
             Err(SwiftError::Clash { .. })
         ));
+        // Escaped components.
+        assert_eq!(
+            s.object_plain_path("a", "c", "/d//e/").expect("path"),
+            cdir.join(".lk-empty/d/.lk-empty/e/.lk-empty")
+        );
+        let long = "l".repeat(256);
+        assert_eq!(
+            s.container_dir("a", &long),
+            s.account_dir("a")
+                .join(format!(".lk-long-{}", crate::layout::long_hash(&long)))
+        );
         assert!(s.remove_object_file(&cdir, &target).expect("rm"));
         assert!(!cdir.join("x").exists(), "empty parents pruned");
         assert!(cdir.exists());

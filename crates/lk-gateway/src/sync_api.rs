@@ -8,6 +8,8 @@ pub use crate::config::{valid_account_name, Limits, Settings, XattrOverflow, DEF
 pub use crate::error::{StartError, SwiftError};
 pub use crate::gateway::{container_key, guess_content_type, object_key, Gateway, ObjectInfo};
 pub use crate::index::{Batch, Index, IndexError, ObjectRecord};
+pub use crate::layout;
 pub use crate::meta::keys;
 pub use crate::path::{check_container_name, check_object_name, TMP_PREFIX};
+pub use crate::store::resolve_self;
 pub use crate::time::Timestamp;

@@ -91,7 +91,10 @@ fn run(gw: &Gateway, settle: Duration, rx: &mpsc::Receiver<Key>, done: &dyn Fn(S
 fn hash_one(gw: &Gateway, settle: Duration, k: &Key, done: &dyn Fn(String)) -> Option<Duration> {
     let (a, c, o) = (&k.0, &k.1, &k.2);
     let rel = format!("{a}/{c}/{o}");
-    let path = gw.store.root().join(&rel);
+    let Ok(path) = gw.store.object_path(a, c, o) else {
+        done(rel); // leads out of the account: never indexed
+        return None;
+    };
     let Ok(md) = path.symlink_metadata() else {
         done(rel);
         return None;

@@ -5,6 +5,7 @@
 //! Paths are relative to the root, `/`-separated, valid UTF-8 (a name that is not can never
 //! be an account, container or object, so the backends drop it before it gets here).
 
+use lk_gateway::sync_api::layout::{decode_container, decode_object, Decoded, Skip};
 use lk_gateway::sync_api::{check_container_name, check_object_name, TMP_PREFIX};
 use lk_gateway::sync_api::{valid_account_name, Limits};
 
@@ -35,34 +36,63 @@ pub enum Place {
 }
 
 /// Classifies `rel`; `None` when no Swift name can live there: invalid account, container or
-/// object names, gateway temp files (`.lk-tmp-*`), names with empty, `.` or `..` components.
-pub fn classify(rel: &str, limits: &Limits) -> Option<Place> {
+/// object names, gateway files (`.lk-tmp-*` and other reserved `.lk-` names), `.` or `..`
+/// components. Paths are read back into names as the gateway stores them
+/// ([`lk_gateway::sync_api::layout`]): `.lk-empty` is an empty component, `.lk-long-H` the
+/// component the index records for `H` (`lookup`; unknown: `None`, with a warning), a final
+/// `.lk-self` the object named like its directory.
+pub fn classify<E>(
+    rel: &str,
+    limits: &Limits,
+    mut lookup: impl FnMut(&str) -> Result<Option<String>, E>,
+) -> Result<Option<Place>, E> {
     if rel.is_empty() {
-        return Some(Place::Root);
+        return Ok(Some(Place::Root));
     }
-    let mut parts = rel.splitn(3, '/');
-    let account = parts.next()?;
+    let mut parts = rel.split('/');
+    let account = parts.next().unwrap_or_default();
     if !valid_account_name(account) {
-        return None;
+        return Ok(None);
     }
     let Some(container) = parts.next() else {
-        return Some(Place::Account(account.to_string()));
+        return Ok(Some(Place::Account(account.to_string())));
     };
-    if check_container_name(container, limits).is_err() || container.starts_with(TMP_PREFIX) {
-        return None;
+    let Some(container) = named(rel, decode_container(container, &mut lookup)?) else {
+        return Ok(None);
+    };
+    if check_container_name(&container, limits).is_err() {
+        return Ok(None);
     }
-    let Some(name) = parts.next() else {
-        return Some(Place::Container {
+    let rest: Vec<&str> = parts.collect();
+    if rest.is_empty() {
+        return Ok(Some(Place::Container {
             account: account.to_string(),
-            container: container.to_string(),
-        });
+            container,
+        }));
+    }
+    let Some(name) = named(rel, decode_object(&rest, lookup)?) else {
+        return Ok(None);
     };
-    check_object_name(name, limits).ok()?;
-    Some(Place::Object {
+    if check_object_name(&name, limits).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(Place::Object {
         account: account.to_string(),
-        container: container.to_string(),
-        name: name.to_string(),
-    })
+        container,
+        name,
+    }))
+}
+
+/// The name a decoded path holds (an unknown long component is logged).
+fn named(rel: &str, d: Decoded) -> Option<String> {
+    match d {
+        Decoded::Name(n) | Decoded::SelfOf(n) => Some(n),
+        Decoded::Skip(Skip::UnknownLong(_)) => {
+            tracing::warn!(path = rel, "unknown long name: not indexed");
+            None
+        }
+        Decoded::Skip(Skip::Reserved) => None,
+    }
 }
 
 /// Whether a file name is one of the gateway's temp files (never listed).
@@ -96,7 +126,51 @@ mod tests {
     use super::*;
 
     fn c(rel: &str) -> Option<Place> {
-        classify(rel, &Limits::default())
+        let long = "l".repeat(300);
+        let known = lk_gateway::sync_api::layout::long_hash(&long);
+        classify::<()>(rel, &Limits::default(), |h| {
+            Ok((h == known).then(|| long.clone()))
+        })
+        .expect("no lookup error")
+    }
+
+    fn obj(container: &str, name: &str) -> Option<Place> {
+        Some(Place::Object {
+            account: "test".into(),
+            container: container.into(),
+            name: name.into(),
+        })
+    }
+
+    #[test]
+    fn decodes_the_gateway_layout() {
+        let long = "l".repeat(300);
+        let stored = format!(
+            ".lk-long-{}",
+            lk_gateway::sync_api::layout::long_hash(&long)
+        );
+        assert_eq!(c("test/c/d/.lk-self"), obj("c", "d"));
+        assert_eq!(c("test/c/d/.lk-empty"), obj("c", "d/"));
+        assert_eq!(c("test/c/.lk-empty/a"), obj("c", "/a"));
+        assert_eq!(c("test/c/a/.lk-empty/b"), obj("c", "a//b"));
+        assert_eq!(
+            c(&format!("test/c/{stored}/x")),
+            obj("c", &format!("{long}/x"))
+        );
+        // A 300-byte container name is over Swift's 256-byte limit.
+        assert_eq!(c(&format!("test/{stored}")), None);
+        // Unknown long names, reserved names and a .lk-self of the container: nothing.
+        let unknown = format!(".lk-long-{}", "0".repeat(64));
+        for bad in [
+            format!("test/c/{unknown}"),
+            format!("test/{unknown}/x"),
+            "test/c/.lk-self".to_string(),
+            "test/c/.lk-other".to_string(),
+            "test/c/d/.lk-self/x".to_string(),
+            "test/.lk-empty".to_string(),
+        ] {
+            assert_eq!(c(&bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -129,7 +203,7 @@ mod tests {
             "test/c/d/.lk-tmp-abc",
             "test/.lk-tmp-x",
             "te st/c/x",
-            "test/c/a//b",
+            "test/c/a/./b",
         ] {
             assert_eq!(c(bad), None, "{bad}");
         }

@@ -95,6 +95,8 @@ async fn put_or_post(
     let is_put = create.is_some();
     let created = blocking(move || {
         let adir = g.store.account_dir(&a);
+        g.index
+            .record_long_names(&crate::layout::long_components(&c))?;
         let dir = g.store.checked_container_dir(&a, &c)?;
         let mut created = false;
         if !dir.is_dir() {

@@ -20,7 +20,8 @@
 //!
 //! Layout: this file holds the records, the schema and the [`Index`] handle (reads and
 //! single changes); [`batch`] the transactional [`Batch`] feeders use; [`list`] Swift's
-//! listing loop and row mapping; `expiry` the expiry queue.
+//! listing loop and row mapping; `expiry` the expiry queue; `long_names` the name components
+//! over `NAME_MAX` that the tree stores under their hash ([`crate::layout`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ mod dlo;
 mod expiry;
 mod list;
 mod policy;
+mod long_names;
 #[cfg(test)]
 mod tests;
 
@@ -220,6 +222,7 @@ impl Index {
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         conn.execute_batch(dlo::SCHEMA).map_err(open_err)?;
         conn.execute_batch(policy::SCHEMA).map_err(open_err)?;
+        conn.execute_batch(long_names::SCHEMA).map_err(open_err)?;
         Ok(Index {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),

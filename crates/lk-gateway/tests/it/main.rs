@@ -11,6 +11,7 @@ mod framing;
 mod index;
 mod large_acl;
 mod policy;
+mod layout;
 mod referrer;
 mod security;
 mod slo;

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use lk_gateway::sync_api::{guess_content_type, object_key, Gateway, ObjectInfo, ObjectRecord};
-use lk_gateway::sync_api::{keys, Timestamp};
+use lk_gateway::sync_api::{keys, resolve_self, Timestamp};
 
-use crate::error::SyncResult;
+use crate::error::{index_err, SyncResult};
 use crate::hasher::Hasher;
 use crate::layout::{classify, Place};
 use crate::ops::{dedup, Op};
@@ -124,6 +124,14 @@ impl Applier {
         self.gw.store.root()
     }
 
+    /// Where `rel` sits in the Swift layout, long components looked up in the index.
+    fn place(&self, rel: &str) -> SyncResult<Option<Place>> {
+        classify(rel, &self.gw.settings.limits, |h| {
+            self.gw.index.long_name(h)
+        })
+        .map_err(index_err("reading a long name"))
+    }
+
     fn abs(&self, rel: &str) -> PathBuf {
         if rel.is_empty() {
             self.root().to_path_buf()
@@ -163,15 +171,23 @@ impl Applier {
     /// The change that makes the entry at `rel` match the tree (`None`: not an object path,
     /// or unreadable).
     fn refresh(&self, rel: &str) -> Option<Mutation> {
+        let place = match self.place(rel) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(path = rel, error = %e, "cannot classify; left for a rescan");
+                return None;
+            }
+        };
         let Some(Place::Object {
             account,
             container,
             name,
-        }) = classify(rel, &self.gw.settings.limits)
+        }) = place
         else {
             return None;
         };
-        let path = self.abs(rel);
+        // A directory is the object when it holds its .lk-self (see the gateway's layout).
+        let path = resolve_self(&self.abs(rel));
         match path.symlink_metadata() {
             Ok(md) if md.is_file() => {
                 let rec = self.record(&account, &container, &name, &path, &md);

@@ -4,11 +4,12 @@
 
 use std::os::unix::fs::MetadataExt;
 
+use lk_gateway::sync_api::layout::{decode_entry, encode_component, encode_name, Decoded, Skip};
 use lk_gateway::sync_api::{check_object_name, container_key, keys, Timestamp};
 
 use super::{is_gone, is_real_dir, lstat, mtime_ns, Applier, DirWatch, Mutation, Stats};
 use crate::error::{index_err, SyncResult};
-use crate::layout::{classify, is_temp, Place};
+use crate::layout::Place;
 use crate::ops::Op;
 
 impl Applier {
@@ -28,8 +29,7 @@ impl Applier {
             Op::Scan(rel) => self.scan(rel, watch, &mut out, stats)?,
             Op::Gone(rel) => self.gone(rel, watch, &mut out, stats)?,
             Op::Moved { from, to } => {
-                let limits = &self.gw.settings.limits;
-                match (classify(from, limits), classify(to, limits)) {
+                match (self.place(from)?, self.place(to)?) {
                     (
                         Some(Place::Object {
                             account,
@@ -43,6 +43,18 @@ impl Applier {
                         }),
                     ) if account == a2 && container == c2 && !is_real_dir(&self.abs(from)) => {
                         let (old, new) = (format!("{f}/"), format!("{t}/"));
+                        // A moved directory takes its .lk-self (the object `f`) along; the
+                        // rescan below finds it as `t`.
+                        self.push(
+                            &mut out,
+                            Mutation::Remove {
+                                account: account.clone(),
+                                container: container.clone(),
+                                name: f.clone(),
+                            },
+                            stats,
+                        )?;
+                        self.commit(&mut out, None, stats)?;
                         let n = self
                             .gw
                             .index
@@ -72,7 +84,7 @@ impl Applier {
         out: &mut Vec<Mutation>,
         stats: &mut Stats,
     ) -> SyncResult<()> {
-        match classify(rel, &self.gw.settings.limits) {
+        match self.place(rel)? {
             None => Ok(()),
             Some(Place::Root) => self.scan_root(watch, out, stats),
             Some(Place::Account(a)) => self.scan_account(&a, watch, out, stats),
@@ -133,7 +145,7 @@ impl Applier {
         out: &mut Vec<Mutation>,
         stats: &mut Stats,
     ) -> SyncResult<()> {
-        match classify(rel, &self.gw.settings.limits) {
+        match self.place(rel)? {
             None => Ok(()),
             Some(Place::Root) => self.scan_root(watch, out, stats),
             Some(Place::Account(a)) => {
@@ -159,6 +171,18 @@ impl Applier {
                         out,
                         stats,
                     );
+                }
+                if lstat(&self.abs(rel)).is_none() {
+                    // Nothing there: neither the file nor a directory holding its .lk-self.
+                    self.push(
+                        out,
+                        Mutation::Remove {
+                            account: account.clone(),
+                            container: container.clone(),
+                            name: name.clone(),
+                        },
+                        stats,
+                    )?;
                 }
                 self.push(
                     out,
@@ -210,10 +234,7 @@ impl Applier {
         if let Ok(rd) = std::fs::read_dir(&root) {
             for e in rd.flatten() {
                 if let Some(n) = e.file_name().to_str() {
-                    if matches!(
-                        classify(n, &self.gw.settings.limits),
-                        Some(Place::Account(_))
-                    ) {
+                    if matches!(self.place(n)?, Some(Place::Account(_))) {
                         accounts.insert(n.to_string());
                     }
                 }
@@ -251,12 +272,10 @@ impl Applier {
         if let Ok(rd) = std::fs::read_dir(&adir) {
             for e in rd.flatten() {
                 if let Some(n) = e.file_name().to_str() {
-                    let rel = format!("{a}/{n}");
-                    if matches!(
-                        classify(&rel, &self.gw.settings.limits),
-                        Some(Place::Container { .. })
-                    ) {
-                        containers.insert(n.to_string());
+                    if let Some(Place::Container { container, .. }) =
+                        self.place(&format!("{a}/{n}"))?
+                    {
+                        containers.insert(container);
                     }
                 }
             }
@@ -275,7 +294,7 @@ impl Applier {
         out: &mut Vec<Mutation>,
         stats: &mut Stats,
     ) -> SyncResult<()> {
-        let cdir = self.root().join(a).join(c);
+        let cdir = self.gw.store.container_dir(a, c);
         if !is_real_dir(&cdir) {
             return self.push(
                 out,
@@ -323,11 +342,8 @@ impl Applier {
             .index
             .object_states_under(a, c, prefix)
             .map_err(index_err("reading object states"))?;
-        let start_rel = format!("{a}/{c}/{prefix}");
-        let mut stack = vec![(
-            start_rel.trim_end_matches('/').to_string(),
-            prefix.to_string(),
-        )];
+        let start_rel = dir_rel(a, c, prefix);
+        let mut stack = vec![(start_rel, prefix.to_string())];
         while let Some((rel_dir, pre)) = stack.pop() {
             let dir = self.abs(&rel_dir);
             watch.dir(&rel_dir, &dir);
@@ -336,19 +352,24 @@ impl Applier {
                 let Some(n) = e.file_name().to_str().map(str::to_string) else {
                     continue;
                 };
-                if is_temp(&n) {
-                    continue;
-                }
-                let name = format!("{pre}{n}");
-                if check_object_name(&name, limits).is_err() {
-                    continue;
-                }
                 let Some(md) = lstat(&e.path()) else { continue };
-                if md.is_dir() {
-                    stack.push((format!("{rel_dir}/{n}"), format!("{name}/")));
-                    continue;
-                }
-                if !md.is_file() {
+                let decoded = decode_entry(&pre, &n, &mut |h| self.gw.index.long_name(h))
+                    .map_err(index_err("reading a long name"))?;
+                let name = match (decoded, md.is_dir()) {
+                    (Decoded::Name(name), true) => {
+                        if check_object_name(&name, limits).is_ok() {
+                            stack.push((format!("{rel_dir}/{n}"), format!("{name}/")));
+                        }
+                        continue;
+                    }
+                    (Decoded::Name(name) | Decoded::SelfOf(name), false) => name,
+                    (Decoded::Skip(Skip::UnknownLong(_)), _) => {
+                        tracing::warn!(dir = %dir.display(), file = n, "unknown long name: not indexed");
+                        continue;
+                    }
+                    _ => continue,
+                };
+                if !md.is_file() || check_object_name(&name, limits).is_err() {
                     continue;
                 }
                 stats.scanned += 1;
@@ -387,9 +408,10 @@ impl Applier {
         out: &mut Vec<Mutation>,
         stats: &mut Stats,
     ) -> SyncResult<()> {
-        let cdir = self.root().join(a).join(c);
         for name in names {
-            let path = cdir.join(&name);
+            let Ok(path) = self.gw.store.object_path(a, c, &name) else {
+                continue; // not a path inside the account (a symlink leading out): not listed
+            };
             let m = match lstat(&path) {
                 Some(md) if md.is_file() => Mutation::Upsert {
                     account: a.to_string(),
@@ -408,6 +430,16 @@ impl Applier {
     }
 }
 
+/// The directory (relative to the root) holding the names under `prefix` (empty or ending in
+/// `/`), components encoded as the gateway stores them.
+fn dir_rel(a: &str, c: &str, prefix: &str) -> String {
+    let cdir = format!("{a}/{}", encode_component(c));
+    match prefix.strip_suffix('/') {
+        Some(p) => format!("{cdir}/{}", encode_name(p).join("/")),
+        None => cdir,
+    }
+}
+
 /// The entries of `dir`; `None` when it is gone, or unreadable (logged; its next event or
 /// rescan retries).
 fn read_dir(dir: &std::path::Path) -> Option<std::fs::ReadDir> {
@@ -418,5 +450,20 @@ fn read_dir(dir: &std::path::Path) -> Option<std::fs::ReadDir> {
             tracing::warn!(dir = %dir.display(), error = %e, "cannot read directory");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dir_rel;
+
+    #[test]
+    fn prefixes_map_to_encoded_directories() {
+        assert_eq!(dir_rel("a", "c", ""), "a/c");
+        assert_eq!(dir_rel("a", "c", "d/"), "a/c/d");
+        assert_eq!(dir_rel("a", "c", "d//"), "a/c/d/.lk-empty");
+        assert_eq!(dir_rel("a", "c", "/"), "a/c/.lk-empty");
+        let long = "l".repeat(256);
+        assert!(dir_rel("a", &long, "").starts_with("a/.lk-long-"));
     }
 }

@@ -8,3 +8,4 @@
 mod changelog;
 mod common;
 mod inotify;
+mod layout;
