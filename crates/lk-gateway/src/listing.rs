@@ -71,7 +71,17 @@ pub fn parse_params(query: &[(String, String)], max: usize) -> SwiftResult<ListP
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
-    let delimiter = opt("delimiter");
+    // `path=P` (Swift's container server): the names directly below `P/`, whatever
+    // `prefix` and `delimiter` say.
+    let path = query_get(query, "path").map(|p| match p {
+        "" => String::new(),
+        p => format!("{}/", p.trim_end_matches('/')),
+    });
+    let delimiter = if path.is_some() {
+        Some("/".to_string())
+    } else {
+        opt("delimiter")
+    };
     let reverse = matches!(
         query_get(query, "reverse")
             .map(str::to_ascii_lowercase)
@@ -82,9 +92,13 @@ pub fn parse_params(query: &[(String, String)], max: usize) -> SwiftResult<ListP
         limit,
         marker: opt("marker"),
         end_marker: opt("end_marker"),
-        prefix: opt("prefix"),
+        prefix: match &path {
+            Some(p) => Some(p.clone()).filter(|p| !p.is_empty()),
+            None => opt("prefix"),
+        },
         delimiter,
         reverse,
+        path: path.is_some(),
     })
 }
 

@@ -187,6 +187,7 @@ impl Ctx<'_> {
             prefix: Some(prefix.to_string()).filter(|p| !p.is_empty()),
             delimiter: Some("/".into()),
             reverse: false,
+            path: false,
         };
         let (g, a, c) = (self.gw.clone(), self.a.to_string(), self.c.to_string());
         blocking(move || {

@@ -89,11 +89,22 @@ pub(super) fn list_generic<T>(
             let item = row.map_err(q("listing"))?;
             got += 1;
             let name = name_of(&item).clone();
+            if p.path && name == prefix {
+                advance(&mut lower, &mut upper, p.reverse, name);
+                continue;
+            }
             if let Some(d) = p.delimiter.as_deref().filter(|d| !d.is_empty()) {
-                if let Some(pos) = name[prefix.len()..].find(d) {
+                let below = name[prefix.len()..]
+                    .find(d)
+                    .filter(|pos| !p.path || prefix.len() + pos + d.len() < name.len());
+                if let Some(pos) = below {
                     let end = prefix.len() + pos;
                     let dir = name[..end + d.len()].to_string();
-                    if p.reverse {
+                    if p.reverse && p.path {
+                        // The marker `dir` itself is an object here: bound just above it
+                        // (no name holds a NUL).
+                        upper = Some(format!("{dir}\u{0}"));
+                    } else if p.reverse {
                         // Exclusive: `d` itself (before `d/`) still comes next.
                         upper = Some(dir.clone());
                     } else {
@@ -108,17 +119,13 @@ pub(super) fn list_generic<T>(
                             .map_or_else(|| last.to_string(), String::from);
                         lower = Some(format!("{}{head}{bumped}", &name[..end]));
                     }
-                    if Some(&dir) != orig_marker.as_ref() {
+                    if !p.path && Some(&dir) != orig_marker.as_ref() {
                         out.push(Entry::Subdir(dir));
                     }
                     continue 'outer;
                 }
             }
-            if p.reverse {
-                upper = Some(name);
-            } else {
-                lower = Some(name);
-            }
+            advance(&mut lower, &mut upper, p.reverse, name);
             out.push(Entry::Item(item));
         }
         if got < want {
@@ -126,4 +133,13 @@ pub(super) fn list_generic<T>(
         }
     }
     Ok(out)
+}
+
+/// Moves the listing's open bound past `name`.
+fn advance(lower: &mut Option<String>, upper: &mut Option<String>, reverse: bool, name: String) {
+    if reverse {
+        *upper = Some(name);
+    } else {
+        *lower = Some(name);
+    }
 }

@@ -33,8 +33,8 @@ mod batch;
 mod dlo;
 mod expiry;
 mod list;
-mod policy;
 mod long_names;
+mod policy;
 #[cfg(test)]
 mod tests;
 
@@ -164,6 +164,10 @@ pub struct ListParams {
     pub delimiter: Option<String>,
     /// Descending order.
     pub reverse: bool,
+    /// Swift's `path` query: only the names directly below `prefix` (which then ends with
+    /// the `/` delimiter), no `subdir` entries, not `prefix` itself; a name ending with `/`
+    /// right below it (a directory marker) is listed as an object.
+    pub path: bool,
 }
 
 /// A listing entry.

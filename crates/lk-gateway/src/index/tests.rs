@@ -295,3 +295,29 @@ fn a_dlo_view_is_marked_by_every_change_under_its_prefix_and_only_those() {
     assert!(idx.remove_object("acc", "con", "dlo").expect("rm"));
     assert_eq!(dirty(&idx), None);
 }
+
+#[test]
+fn path_lists_only_what_is_directly_below() {
+    let (_d, idx) = fixture();
+    for n in ["b/", "b/3/", "b/4/", "b/4/y"] {
+        idx.upsert_object("acc", "con", &rec(n, 1)).expect("upsert");
+    }
+    let path = |p: &str, limit: usize, reverse: bool| {
+        let q = [("path".to_string(), p.to_string())];
+        let mut lp = crate::listing::parse_params(&q, 10_000).expect("params");
+        lp.limit = limit;
+        lp.reverse = reverse;
+        names(&idx.list_objects("acc", "con", &lp).expect("l"))
+    };
+    // No subdirs, not `b/` itself; the markers `b/3/` and `b/4/` are objects directly below.
+    assert_eq!(path("b", 100, false), ["b/1", "b/2", "b/3/", "b/4/"]);
+    assert_eq!(path("b/", 100, false), path("b", 100, false));
+    // Subdirs do not count against the limit.
+    assert_eq!(path("b", 3, false), ["b/1", "b/2", "b/3/"]);
+    assert_eq!(path("b", 100, true), ["b/4/", "b/3/", "b/2", "b/1"]);
+    assert_eq!(path("", 100, false), ["a", "b/", "c", "e"]);
+    // `/` is the names below an empty first component, as in Swift.
+    idx.upsert_object("acc", "con", &rec("/top", 1))
+        .expect("upsert");
+    assert_eq!(path("/", 100, false), ["/top"]);
+}
