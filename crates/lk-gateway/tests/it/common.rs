@@ -103,9 +103,31 @@ impl Gw {
     }
 }
 
+impl Gw {
+    /// SIGTERM, as a service manager stops it, then SIGKILL if it has not exited within
+    /// 3 s. An orderly exit also lets a coverage build write its counters.
+    pub fn stop(&mut self) {
+        let Some(c) = self.child.as_mut() else {
+            return;
+        };
+        if let Some(pid) = rustix::process::Pid::from_raw(c.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if matches!(c.try_wait(), Ok(Some(_))) {
+                self.child = None;
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.kill9();
+    }
+}
+
 impl Drop for Gw {
     fn drop(&mut self) {
-        self.kill9();
+        self.stop();
     }
 }
 

@@ -256,9 +256,10 @@ fn tokens_need_web_mode_and_their_own_rights() {
     assert!(r.text().starts_with("404err.html\n"), "{}", r.text());
     let r = s.admin_req("GET", "/v1/AUTH_test/web", &[("X-Web-Mode", "false")], b"");
     assert_eq!(r.status, 200);
-    // The pseudo-directory path is still no object name for the API.
+    // For the API the pseudo-directory path names the object `dir/` (a directory marker),
+    // which does not exist: Swift's 404.
     let r = s.admin_req("GET", "/v1/AUTH_test/web/dir/", &[], b"");
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 404);
     let r = s.web_mode(&s.admin, "/v1/AUTH_test/web/dir/");
     assert_eq!(r.status, 200);
     assert!(r.text().contains("Listing of /v1/AUTH_test/web/dir/"));
