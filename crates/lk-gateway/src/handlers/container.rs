@@ -187,9 +187,14 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         .header("X-Storage-Policy", "Policy-0")
         .header("Accept-Ranges", "bytes")
         .header("Content-Type", format.content_type());
-    b = add_meta(b, &meta, &["X-Container-Meta-"]);
     if req.is_admin_of(a) {
+        b = add_meta(b, &meta, &["X-Container-Meta-"]);
         b = add_meta(b, &meta, &ACL_HEADERS);
+    } else {
+        // As Swift's `swift_owner_headers`: the temporary URL keys are the owner's only.
+        let mut shown = meta.clone();
+        shown.retain(|k, _| !crate::tempurl::CONTAINER_KEYS.contains(&k.as_str()));
+        b = add_meta(b, &shown, &["X-Container-Meta-"]);
     }
     let Some(entries) = entries else {
         return finish(b, body::empty());
