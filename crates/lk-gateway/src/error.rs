@@ -22,6 +22,10 @@ pub enum SwiftError {
     /// No or an invalid/expired token.
     #[error("unauthorized")]
     Unauthorized,
+    /// A temporary URL that is not valid (bad or expired signature, no key, wrong method,
+    /// path or client address); answered with Swift's bare text.
+    #[error("temp URL invalid")]
+    TempUrlInvalid,
     /// A valid token that does not grant access to this path.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -169,7 +173,7 @@ impl SwiftError {
     pub fn status(&self) -> StatusCode {
         match self {
             SwiftError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            SwiftError::Unauthorized => StatusCode::UNAUTHORIZED,
+            SwiftError::Unauthorized | SwiftError::TempUrlInvalid => StatusCode::UNAUTHORIZED,
             SwiftError::Forbidden(_) => StatusCode::FORBIDDEN,
             SwiftError::NotFound => StatusCode::NOT_FOUND,
             SwiftError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -12,6 +12,7 @@
 //!   Swift's ACL cleaning.
 //! - [`dlo`]: DLOs as files (their file holds their segments' bytes) and the refresher.
 //! - [`expiry`]: `X-Delete-At` / `X-Delete-After` and the expirer.
+//! - [`tempurl`]: temporary URL signatures (pure rules; applied by `handlers::tempurl`).
 //! - [`store`]: the tree (safe path resolution, atomic temp+fsync+rename writes).
 //! - [`meta`]: metadata in `user.swift.metadata*` xattrs, side store when they run out.
 //! - [`index`]: the SQLite listing index.
@@ -58,6 +59,7 @@ pub mod server;
 pub mod staticweb;
 pub mod store;
 pub mod sync_api;
+pub mod tempurl;
 pub mod time;
 pub mod uploads;
 

@@ -184,7 +184,7 @@ async fn serve_request(
     };
     let path = parts.uri.path();
     let query = parts.uri.query();
-    handlers::dispatch(gw, parts.method, path, query, parts.headers, body).await
+    handlers::dispatch(gw, client, parts.method, path, query, parts.headers, body).await
 }
 
 fn log_error(tx: &str, method: &Method, path: &str, e: &SwiftError) {

@@ -8,6 +8,7 @@
 //! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
 //! - [`staticweb`]: containers served as web sites (GET/HEAD without a token or in web mode).
+//! - [`tempurl`]: temporary URLs (signature check, grant, answer headers).
 
 pub mod account;
 pub mod bulk;
@@ -19,6 +20,7 @@ pub mod object;
 pub mod slo_heartbeat;
 pub mod slo_put;
 pub mod staticweb;
+pub mod tempurl;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,8 +50,10 @@ pub struct Req {
     pub query: Vec<(String, String)>,
     /// Headers.
     pub headers: HeaderMap,
-    /// The caller, when a valid token was given.
+    /// The caller, when a valid token was given (never together with `tempurl`).
     pub session: Option<Session>,
+    /// What a valid temporary URL grants (the request then runs without a session).
+    pub tempurl: Option<tempurl::Grant>,
 }
 
 impl Req {
@@ -172,6 +176,9 @@ pub async fn authorize(
     account: &str,
     access: Access<'_>,
 ) -> SwiftResult<()> {
+    if let Some(grant) = &req.tempurl {
+        return grant.authorize(account, access);
+    }
     if let Some(v) = req.header(account_acl::HEADER) {
         account_acl::validate(v).map_err(SwiftError::BadRequest)?;
     }
@@ -318,6 +325,9 @@ pub fn error_response(e: &SwiftError, head: bool, hidden: &[&std::path::Path]) -
         SwiftError::Busy(_) => b = b.header("Retry-After", "1"),
         // Swift sends these as bare text, and clients (Swift's tests among them) compare it.
         SwiftError::BadPath(text) => return bare_text(status, b, head, text),
+        SwiftError::TempUrlInvalid => {
+            return bare_text(status, b, head, crate::tempurl::INVALID_TEXT)
+        }
         SwiftError::BadRequest(text) if !names_any(text, hidden) => {
             return bare_text(status, b, head, text)
         }
@@ -382,17 +392,36 @@ fn html_escape(s: &str) -> String {
 /// Routes one request.
 pub async fn dispatch(
     gw: &Arc<Gateway>,
+    client: std::net::IpAddr,
     method: Method,
     raw_path: &str,
     raw_query: Option<&str>,
-    headers: HeaderMap,
+    mut headers: HeaderMap,
     body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
+    // A temporary URL is judged before any token (Swift's tempurl runs before tempauth): a
+    // valid one runs with its grant and no session, anything else that claims to be one
+    // is a 401.
+    let temp = match method {
+        Method::OPTIONS => None,
+        _ => temp_url(gw, client, &method, raw_path, raw_query, &mut headers).await?,
+    };
     let token = headers
         .get("x-auth-token")
         .or_else(|| headers.get("x-storage-token"))
         .and_then(crate::hdr::text);
     let session = token.and_then(|t| gw.auth.validate(t));
+    if let Some((grant, target, query)) = temp {
+        let req = Req {
+            method,
+            target,
+            query,
+            headers,
+            session: None,
+            tempurl: Some(grant),
+        };
+        return tempurl::serve(gw, &req, body).await;
+    }
     // As tempauth: a /v1/ request with a token that is not valid (not even text) is a 401
     // whatever its path holds. Without a token, only CORS preflights and reads of containers
     // and objects go on, for a referrer ACL to decide (`authorize`); anything else is a 401.
@@ -424,6 +453,7 @@ pub async fn dispatch(
         query,
         headers,
         session,
+        tempurl: None,
     };
     if req.method == Method::OPTIONS {
         return misc::options(gw, &req).await;
@@ -447,4 +477,36 @@ pub async fn dispatch(
         Target::Container(a, c) => container::handle(gw, &req, &a, &c).await,
         Target::Object(a, c, o) => object::handle(gw, &req, &a, &c, &o, body).await,
     }
+}
+
+/// A request's temporary URL: `None` when it has no `temp_url_sig` nor
+/// `temp_url_expires`; else its grant with the target and the query it goes on with, or
+/// the 401 (a path or query that does not parse is one too). The request's headers are
+/// cleaned as Swift's tempurl does (a disallowed one is a 400).
+async fn temp_url(
+    gw: &Arc<Gateway>,
+    client: std::net::IpAddr,
+    method: &Method,
+    raw_path: &str,
+    raw_query: Option<&str>,
+    headers: &mut HeaderMap,
+) -> SwiftResult<Option<(tempurl::Grant, Target, Vec<(String, String)>)>> {
+    let Ok(query) = parse_query(raw_query) else {
+        let claims =
+            raw_query.is_some_and(|q| q.contains("temp_url_sig") || q.contains("temp_url_expires"));
+        return if claims {
+            Err(SwiftError::TempUrlInvalid)
+        } else {
+            Ok(None)
+        };
+    };
+    let params = crate::tempurl::Params::from_query(&query);
+    if !params.present() {
+        return Ok(None);
+    }
+    let target =
+        parse_target(raw_path, &gw.settings.limits).map_err(|_| SwiftError::TempUrlInvalid)?;
+    let grant = tempurl::check(gw, method, &target, &params, client).await?;
+    tempurl::clean_request(method, headers)?;
+    Ok(Some((grant, target, params.reduced_query())))
 }

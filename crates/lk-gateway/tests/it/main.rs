@@ -18,4 +18,5 @@ mod slo;
 mod stalled;
 mod staticweb;
 mod swiftclient;
+mod tempurl;
 mod xattrs;

@@ -174,7 +174,26 @@ expect_status(404, c.head_container, "bulk")
 
 # --- /info advertises exactly what is implemented
 caps = c.get_capabilities()
-check(set(caps) == {"swift", "tempauth", "slo", "dlo", "bulk_delete", "staticweb"}, caps.keys())
+check(set(caps) == {"swift", "tempauth", "slo", "dlo", "bulk_delete", "staticweb", "tempurl"}, caps.keys())
+check(caps["tempurl"]["allowed_digests"] == ["sha1", "sha256", "sha512"], caps["tempurl"])
+
+# --- temporary URLs, signed by python-swiftclient
+from swiftclient.utils import generate_temp_url  # noqa: E402
+
+c.post_account({"X-Account-Meta-Temp-URL-Key": "py-key"})
+for digest in ("sha1", "sha256", "sha512"):
+    for iso in (False, True):
+        signed = generate_temp_url(path + "/api/a", 600, "py-key", "GET", digest=digest, iso8601=iso)
+        st, h, body = raw("GET", signed)
+        check(st == 200 and body == b"data of a", f"tempurl {digest} iso={iso}: {st} {body!r}")
+        check(h.get("content-disposition", "").startswith("attachment; filename=\"a\""), h)
+signed = generate_temp_url(path + "/api/", 600, "py-key", "GET", prefix=True)
+check(raw("GET", signed.replace("/api/?", "/api/a?"))[0] == 200, "prefix tempurl")
+signed = generate_temp_url(path + "/api/a", 600, "py-key", "GET")
+st, _, body = raw("PUT", signed, body=b"x")
+check(st == 401 and body == b"401 Unauthorized: Temp URL invalid\n", (st, body))
+c.post_account({"X-Remove-Account-Meta-Temp-URL-Key": "x"})
+check(raw("GET", signed)[0] == 401, "no key, no tempurl")
 check(caps["swift"]["max_meta_value_length"] == 256, caps["swift"])
 
 # --- CORS
