@@ -66,6 +66,8 @@ fn requested_meta(req: &Req) -> SwiftResult<(Meta, Vec<String>)> {
             rm.push(h.to_string());
         }
     }
+    let change = super::versioned_writes::requested_change(|h| req.header(h))?;
+    super::versioned_writes::apply_change(change, &mut set, &mut rm);
     Ok((set, rm))
 }
 
@@ -188,6 +190,7 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         .header("Accept-Ranges", "bytes")
         .header("Content-Type", format.content_type());
     b = add_meta(b, &meta, &["X-Container-Meta-"]);
+    b = super::versioned_writes::add_location_header(b, &meta);
     if req.is_admin_of(a) {
         b = add_meta(b, &meta, &ACL_HEADERS);
     }
