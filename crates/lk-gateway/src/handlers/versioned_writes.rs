@@ -302,6 +302,34 @@ pub async fn delete(
     }
 }
 
+/// [`delete`] as a subrequest of another operation (bulk delete): only the caller's token
+/// carries over, as in Swift's subrequests. Returns false for a 404.
+pub async fn delete_subrequest(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    (a, c, o): (&str, &str, &str),
+    v: &Versioning,
+) -> SwiftResult<bool> {
+    let mut headers = http::HeaderMap::new();
+    for name in ["x-auth-token", "x-storage-token"] {
+        if let Some(v) = req.headers.get(name) {
+            headers.insert(name, v.clone());
+        }
+    }
+    let sub = Req {
+        method: http::Method::DELETE,
+        target: crate::path::Target::Object(a.into(), c.into(), o.into()),
+        query: Vec::new(),
+        headers,
+        session: req.session.clone(),
+    };
+    match delete(gw, &sub, (a, c, o), v).await {
+        Ok(_) => Ok(true),
+        Err(SwiftError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Writes a history-mode delete marker for `o` into `vc`.
 async fn write_marker(gw: &Arc<Gateway>, a: &str, vc: &str, o: &str) -> SwiftResult<()> {
     let name = version_name(o, Timestamp::now());

@@ -337,3 +337,26 @@ fn slo_manifests_are_archived_as_manifests() {
     let v: Value = serde_json::from_slice(&listed.body).expect("json");
     assert_eq!(v[0]["bytes"], 1000);
 }
+
+#[test]
+fn bulk_deletes_go_through_the_versioning() {
+    let s = Setup::new("X-Versions-Location");
+    assert_eq!(s.admin("PUT", OBJ, &[], b"old").status, 201);
+    assert_eq!(s.admin("PUT", OBJ, &[], b"new").status, 201);
+    let bulk = "/v1/AUTH_test?bulk-delete";
+    let h = [
+        ("Accept", "application/json"),
+        ("Content-Type", "text/plain"),
+    ];
+    let r = s.admin("POST", bulk, &h, b"/objs/o\n");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(v["Number Deleted"], 1, "{v}");
+    // Stack mode: the bulk delete popped the previous version back.
+    assert_eq!(s.body_of(OBJ), (200, b"old".to_vec()));
+    assert!(s.listing("vers").is_empty());
+    // Bulk deletes are the account admin's: the reader restores nothing.
+    let r = s.with(&s.reader, "POST", bulk, &h, b"/objs/o\n");
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(s.body_of(OBJ), (200, b"old".to_vec()));
+}
