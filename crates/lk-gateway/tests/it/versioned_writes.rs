@@ -138,6 +138,10 @@ fn history_mode_archives_and_leaves_delete_markers() {
     let s = Setup::new("X-History-Location");
     assert_eq!(s.admin("PUT", OBJ, &[], b"v1").status, 201);
     assert_eq!(s.admin("PUT", OBJ, &[], b"v2").status, 201);
+    // Without write access to `objs`: no archive, no marker.
+    assert_eq!(s.with(&s.reader, "DELETE", OBJ, &[], b"").status, 403);
+    assert_eq!(s.with(&s.other, "DELETE", OBJ, &[], b"").status, 403);
+    assert_eq!(s.listing("vers").len(), 1);
     assert_eq!(s.admin("DELETE", OBJ, &[], b"").status, 204);
     assert_eq!(s.admin("GET", OBJ, &[], b"").status, 404);
     // A DELETE of nothing is a 404 and still leaves a marker.
@@ -359,4 +363,31 @@ fn bulk_deletes_go_through_the_versioning() {
     let r = s.with(&s.reader, "POST", bulk, &h, b"/objs/o\n");
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(s.body_of(OBJ), (200, b"old".to_vec()));
+}
+
+#[test]
+fn dlo_manifests_are_archived_and_restored_as_manifests() {
+    let s = Setup::new("X-Versions-Location");
+    assert_eq!(s.admin("PUT", "/v1/AUTH_test/segs", &[], b"").status, 201);
+    for (i, body) in [(1, b"11"), (2, b"22")] {
+        let p = format!("/v1/AUTH_test/segs/part/{i}");
+        assert_eq!(s.admin("PUT", &p, &[], body).status, 201);
+    }
+    assert_eq!(s.admin("PUT", OBJ, &[], b"old content").status, 201);
+    let dlo = [("X-Object-Manifest", "segs/part/")];
+    assert_eq!(s.admin("PUT", OBJ, &dlo, b"").status, 201);
+    assert_eq!(s.body_of(OBJ), (200, b"1122".to_vec()));
+    assert_eq!(s.admin("PUT", OBJ, &[], b"new content").status, 201);
+    let archived = s.listing("vers");
+    assert_eq!(archived.len(), 2);
+    let newest = format!("/v1/AUTH_test/vers/{}", archived[1].0);
+    let r = s.admin("GET", &newest, &[], b"");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"1122"[..]));
+    assert_eq!(r.header("x-object-manifest"), Some("segs/part/"));
+    assert_eq!(s.admin("DELETE", OBJ, &[], b"").status, 204);
+    let r = s.admin("GET", OBJ, &[], b"");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"1122"[..]));
+    assert_eq!(r.header("x-object-manifest"), Some("segs/part/"));
+    assert_eq!(s.admin("DELETE", OBJ, &[], b"").status, 204);
+    assert_eq!(s.body_of(OBJ), (200, b"old content".to_vec()));
 }
