@@ -10,7 +10,7 @@ use http::{Response, StatusCode};
 use serde_json::json;
 
 use super::container::delete_container_blocking;
-use super::{authorize, finish, read_body, resp, Access, Req};
+use super::{authorize, finish, read_body, resp, versioned_writes, Access, Req};
 use crate::body::{self, Body};
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{blocking, Gateway};
@@ -106,8 +106,7 @@ pub async fn bulk_delete(
             r.errors.push((line.to_string(), e.status().to_string()));
             continue;
         }
-        let (g, a2) = (gw.clone(), a.to_string());
-        match blocking(move || g.delete_object(&a2, &c, &o)).await {
+        match delete_one(gw, req, a, &c, &o).await {
             Ok(true) => r.deleted += 1,
             Ok(false) => r.not_found += 1,
             Err(e) => r.errors.push((line.to_string(), e.status().to_string())),
@@ -126,4 +125,15 @@ pub async fn bulk_delete(
         }
     }
     render_result(req, &r)
+}
+
+/// Deletes one object of the list, through its container's versioning when it has one
+/// (Swift's bulk deletes are subrequests that pass the versioned-writes middleware).
+/// Returns false when there was nothing to delete.
+async fn delete_one(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str, o: &str) -> SwiftResult<bool> {
+    if let Some(v) = versioned_writes::of_container(gw, a, c).await? {
+        return versioned_writes::delete_subrequest(gw, req, (a, c, o), &v).await;
+    }
+    let (g, a, c, o) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
+    blocking(move || g.delete_object(&a, &c, &o)).await
 }

@@ -76,6 +76,8 @@ fn requested_meta(req: &Req, owner: bool) -> SwiftResult<(Meta, Vec<String>)> {
             rm.push(h.to_string());
         }
     }
+    let change = super::versioned_writes::requested_change(|h| req.header(h))?;
+    super::versioned_writes::apply_change(change, &mut set, &mut rm);
     Ok((set, rm))
 }
 
@@ -264,6 +266,7 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         )
         .header("Accept-Ranges", "bytes")
         .header("Content-Type", format.content_type());
+    b = super::versioned_writes::add_location_header(b, &meta);
     let mut meta = meta;
     if is_owner(gw, req, a).await? {
         b = add_meta(b, &meta, &ACL_HEADERS);

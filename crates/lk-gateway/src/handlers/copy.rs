@@ -108,6 +108,7 @@ pub(super) async fn copy(
         stored_etag,
         keep_version: None,
     };
+    super::versioned_writes::before_overwrite(gw, da, dc, d_o).await?;
     let pieces: Vec<Piece> = part.into_iter().map(Piece::Part).collect();
     let stream = piece_stream(pieces)
         .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))

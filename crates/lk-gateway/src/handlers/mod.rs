@@ -9,6 +9,7 @@
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
 //! - [`staticweb`]: containers served as web sites (GET/HEAD without a token or in web mode).
 //! - [`tempurl`]: temporary URLs (signature check, grant, answer headers).
+//! - [`versioned_writes`]: legacy versioning (`X-Versions-Location`, `X-History-Location`).
 
 pub mod account;
 pub mod bulk;
@@ -21,6 +22,7 @@ pub mod slo_heartbeat;
 pub mod slo_put;
 pub mod staticweb;
 pub mod tempurl;
+pub mod versioned_writes;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -13,7 +13,7 @@ use http_body_util::BodyStream;
 
 use super::copy::{account_of, copy};
 use super::large::{self, Resolved};
-use super::{add_meta, authorize, finish, hv, resp, set_header, Access, Req};
+use super::{add_meta, authorize, finish, hv, resp, set_header, versioned_writes, Access, Req};
 use crate::body::{self, multipart_pieces, pieces_len, slice_segments, Body, Piece};
 use crate::cond::{Conditions, Verdict};
 use crate::error::{SwiftError, SwiftResult};
@@ -70,6 +70,9 @@ pub async fn handle(
             authorize(gw, req, a, Access::Write(c)).await?;
             if req.q("multipart-manifest") == Some("delete") {
                 return large::delete_slo(gw, req, a, c, o).await;
+            }
+            if let Some(v) = versioned_writes::of_container(gw, a, c).await? {
+                return versioned_writes::delete(gw, req, (a, c, o), &v).await;
             }
             delete(gw, req, a, c, o).await
         }
@@ -382,6 +385,7 @@ async fn put(
         stored_etag: None,
         keep_version: None,
     };
+    versioned_writes::before_overwrite(gw, a, c, o).await?;
     let idle = Some(gw.settings.server.client_timeout);
     let info = write_stream(gw, spec, request_chunks(body), idle).await?;
     finish(created(&info), body::empty())
@@ -435,7 +439,8 @@ async fn post(
     )
 }
 
-async fn delete(
+/// A plain DELETE (also the last step of a versioned container's, see [`versioned_writes`]).
+pub(super) async fn delete(
     gw: &Arc<Gateway>,
     req: &Req,
     a: &str,

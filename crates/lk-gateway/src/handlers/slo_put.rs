@@ -403,6 +403,8 @@ async fn write_manifest(
     spec.stored_etag = Some(hex::encode(Md5::digest(manifest.as_bytes())));
     spec.meta.insert(keys::SLO_MANIFEST.into(), manifest);
     spec.expected_len = Some(total);
+    let (a, c, o) = (&spec.account, &spec.container, &spec.object);
+    super::versioned_writes::before_overwrite(gw, a, c, o).await?;
     let pieces: Vec<Piece> = segments.into_iter().map(Piece::Part).collect();
     let stream = piece_stream(pieces)
         .map(|r| r.map_err(|e| SwiftError::io("read an SLO segment", "", e)))

@@ -19,4 +19,5 @@ mod stalled;
 mod staticweb;
 mod swiftclient;
 mod tempurl;
+mod versioned_writes;
 mod xattrs;
