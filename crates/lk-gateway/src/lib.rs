@@ -52,6 +52,7 @@ pub mod range;
 pub mod reconcile;
 pub mod server;
 pub mod store;
+pub mod symlink;
 pub mod sync_api;
 pub mod time;
 pub mod uploads;
