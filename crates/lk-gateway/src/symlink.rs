@@ -237,8 +237,8 @@ mod tests {
 
     #[test]
     fn parse_normalizes_encoded_targets() {
-        let r = LinkRequest::parse("c/dealde%2Fl04 011e%204c8df/flash.png", None, None, OWN)
-            .unwrap();
+        let r =
+            LinkRequest::parse("c/dealde%2Fl04 011e%204c8df/flash.png", None, None, OWN).unwrap();
         assert_eq!(r.container, "c");
         assert_eq!(r.object, "dealde/l04 011e 4c8df/flash.png");
         assert_eq!(r.quoted(), "c/dealde/l04%20011e%204c8df/flash.png");
@@ -247,7 +247,10 @@ mod tests {
     #[test]
     fn parse_refusals() {
         let status = |t: &str, a: Option<&str>, e: Option<&str>| {
-            LinkRequest::parse(t, a, e, OWN).unwrap_err().status().as_u16()
+            LinkRequest::parse(t, a, e, OWN)
+                .unwrap_err()
+                .status()
+                .as_u16()
         };
         assert_eq!(status("obj", None, None), 412);
         assert_eq!(status("/c/o", None, None), 412);
@@ -279,7 +282,7 @@ mod tests {
         let r = LinkRequest::parse("c/o", None, None, OWN).unwrap();
         r.store(&mut m, Some(3), None);
         let l = Link::of(&m).unwrap();
-        assert_eq!((l.etag, l.bytes, l.account), (None, None, None));
+        assert_eq!((&l.etag, l.bytes, &l.account), (&None, None, &None));
         assert_eq!(l.location("AUTH_test"), "/v1/AUTH_test/c/o");
     }
 }

@@ -101,7 +101,10 @@ async fn walk_links(
             Some(l) if mode == Follow::All || l.etag.is_some() => l,
             _ => break,
         };
-        let found = link.etag.clone().unwrap_or_else(|| w.info.etag().to_string());
+        let found = link
+            .etag
+            .clone()
+            .unwrap_or_else(|| w.info.etag().to_string());
         if w.target_etag.as_ref().is_some_and(|t| *t != found) {
             let e = conflict("X-Symlink-Target-Etag headers do not match".into());
             return Err(located(e, &w.location));
@@ -114,7 +117,8 @@ async fn walk_links(
         w.location = Some(link.location(&url_account(&w.account)));
         w.hops += 1;
         w.target_etag = link.etag.clone();
-        let account = target_account(req, link.account.as_deref(), &w.account).map_err(|e| located(e, &w.location))?;
+        let account = target_account(req, link.account.as_deref(), &w.account)
+            .map_err(|e| located(e, &w.location))?;
         w.info = read_target(gw, req, &account, &link.container, &link.object)
             .await
             .map_err(|e| located(e, &w.location))?;
@@ -173,7 +177,10 @@ pub async fn put(
         status: StatusCode::BAD_REQUEST,
         text: "Symlink requests require a zero byte body".into(),
     };
-    if req.header("content-length").is_some_and(|l| l.trim() != "0") {
+    if req
+        .header("content-length")
+        .is_some_and(|l| l.trim() != "0")
+    {
         return Err(zero());
     }
     let idle = gw.settings.server.client_timeout;
@@ -211,7 +218,10 @@ pub async fn create(
                 meta.insert(keys::CONTENT_TYPE.into(), t.info.content_type().to_string());
             }
             let size = t.info.record("", 0).size;
-            let slo = t.info.is_slo().then(|| t.info.meta.get(keys::SLO_ETAG).cloned());
+            let slo = t
+                .info
+                .is_slo()
+                .then(|| t.info.meta.get(keys::SLO_ETAG).cloned());
             (Some(size), slo.flatten())
         }
         None => {

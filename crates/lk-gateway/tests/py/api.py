@@ -172,7 +172,8 @@ expect_status(404, c.head_container, "bulk")
 
 # --- /info advertises exactly what is implemented
 caps = c.get_capabilities()
-check(set(caps) == {"swift", "tempauth", "slo", "dlo", "bulk_delete"}, caps.keys())
+check(set(caps) == {"swift", "tempauth", "slo", "dlo", "symlink", "bulk_delete"}, caps.keys())
+check(caps["symlink"] == {"symloop_max": 2, "static_links": True}, caps["symlink"])
 check(caps["swift"]["max_meta_value_length"] == 256, caps["swift"])
 
 # --- CORS
