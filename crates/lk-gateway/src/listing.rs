@@ -114,9 +114,16 @@ fn add_symlink_fields(o: &mut serde_json::Value, r: &ObjectRecord, account: &str
     let Some(target) = r.param("symlink_target") else {
         return;
     };
-    let quoted_own = crate::symlink::quote(account);
-    let acct = r.param("symlink_target_account").unwrap_or(&quoted_own);
-    o["symlink_path"] = json!(format!("/v1/{acct}/{target}"));
+    // Listed decoded, as Swift's container records give it back (the headers keep it quoted).
+    let plain = |v: &str| {
+        percent_encoding::percent_decode_str(v)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let acct = r
+        .param("symlink_target_account")
+        .map_or_else(|| account.to_string(), plain);
+    o["symlink_path"] = json!(format!("/v1/{acct}/{}", plain(target)));
     if let Some(e) = r.param("symlink_target_etag") {
         o["symlink_etag"] = json!(e);
     }
@@ -368,7 +375,7 @@ mod tests {
         let j = render_objects(&e, Format::Json, "AUTH_a", "c").expect("body");
         let v: serde_json::Value = serde_json::from_slice(&j).expect("json");
         assert_eq!(v[0]["hash"], "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(v[0]["symlink_path"], "/v1/AUTH_a/c/o%20x");
+        assert_eq!(v[0]["symlink_path"], "/v1/AUTH_a/c/o x");
         assert!(v[0].get("symlink_etag").is_none());
         assert_eq!(v[1]["symlink_path"], "/v1/AUTH_b/c/m");
         assert_eq!(v[1]["symlink_etag"], "e1");
