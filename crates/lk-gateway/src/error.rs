@@ -140,6 +140,24 @@ pub enum SwiftError {
     /// than chunked).
     #[error("not implemented: {0}")]
     NotImplemented(String),
+    /// An error Swift answers with exactly this text as `text/plain` (the symlink
+    /// middleware's 409s and 400s).
+    #[error("{text}")]
+    Plain {
+        /// The status.
+        status: StatusCode,
+        /// The whole body.
+        text: String,
+    },
+    /// An error met while following a symlink: answered as `inner`, with the target's path
+    /// in `Content-Location` (Swift's symlink middleware).
+    #[error("{inner} (following a symlink to {location})")]
+    Located {
+        /// The error itself.
+        inner: Box<SwiftError>,
+        /// `/v1/ACCOUNT/container/object` of the target.
+        location: String,
+    },
     /// The listing index failed.
     #[error("listing index failed")]
     Index(#[from] crate::index::IndexError),
@@ -194,6 +212,8 @@ impl SwiftError {
             SwiftError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             SwiftError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             SwiftError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SwiftError::Plain { status, .. } => *status,
+            SwiftError::Located { inner, .. } => inner.status(),
             SwiftError::Io { .. }
             | SwiftError::CorruptManifest { .. }
             | SwiftError::Index(_)
@@ -216,6 +236,7 @@ impl SwiftError {
             | SwiftError::CorruptManifest { .. }
             | SwiftError::Index(_)
             | SwiftError::Internal(_) => "An error occurred".to_string(),
+            SwiftError::Located { inner, .. } => inner.public_message(),
             other => other.to_string(),
         }
     }

@@ -123,6 +123,10 @@ impl ObjectInfo {
             .and(self.meta.get(keys::DLO_ETAG))
             .map(String::as_str)
     }
+    /// The symlink it is, if it is one.
+    pub fn link(&self) -> Option<crate::symlink::Link> {
+        crate::symlink::Link::of(&self.meta)
+    }
     /// The record the index lists for it.
     pub fn record(&self, name: &str, mtime_ns: i64) -> ObjectRecord {
         let (size, etag) = if self.is_slo() {
@@ -143,6 +147,16 @@ impl ObjectInfo {
             (0, self.etag().to_string())
         } else {
             (self.file_size, self.etag().to_string())
+        };
+        let etag = match self.link() {
+            Some(l) => {
+                let slo = self.meta.get(crate::symlink::keys::SLO_ETAG);
+                let slo = slo.map_or(String::new(), |s| {
+                    format!("{}{s}", crate::index::SLO_ETAG_PARAM)
+                });
+                format!("{etag}{slo}{}", l.listing_params())
+            }
+            None => etag,
         };
         ObjectRecord {
             name: name.to_string(),
@@ -313,6 +327,10 @@ impl Gateway {
         m.remove(keys::SLO_SIZE);
         m.remove(keys::SLO_MANIFEST);
         m.remove(keys::SLO_CONTAINERS);
+        // Nor a symlink.
+        for k in crate::symlink::keys::ALL {
+            m.remove(k);
+        }
         // A DLO's file that held its segments now holds what was written: a plain object.
         if m.remove(keys::DLO_ETAG).is_some() {
             m.remove(keys::MANIFEST);

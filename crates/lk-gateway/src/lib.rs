@@ -58,6 +58,7 @@ pub mod selfdir;
 pub mod server;
 pub mod staticweb;
 pub mod store;
+pub mod symlink;
 pub mod sync_api;
 pub mod tempurl;
 pub mod time;

@@ -121,10 +121,39 @@ fn iso(ts: &str) -> String {
     Timestamp::parse(ts).unwrap_or(Timestamp(0)).iso()
 }
 
+/// A symlink's JSON listing fields, as Swift's symlink middleware adds them: `symlink_path`
+/// (`/v1/ACCOUNT/container/object`, the link's own `account` unless it names another) and,
+/// for a static link, `symlink_etag` and `symlink_bytes`.
+fn add_symlink_fields(o: &mut serde_json::Value, r: &ObjectRecord, account: &str) {
+    let Some(target) = r.param("symlink_target") else {
+        return;
+    };
+    // Listed decoded, as Swift's container records give it back (the headers keep it quoted).
+    let plain = |v: &str| {
+        percent_encoding::percent_decode_str(v)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let acct = r
+        .param("symlink_target_account")
+        .map_or_else(|| account.to_string(), plain);
+    o["symlink_path"] = json!(format!("/v1/{acct}/{}", plain(target)));
+    if let Some(e) = r.param("symlink_target_etag") {
+        o["symlink_etag"] = json!(e);
+    }
+    if let Some(b) = r
+        .param("symlink_target_bytes")
+        .and_then(|b| b.parse::<u64>().ok())
+    {
+        o["symlink_bytes"] = json!(b);
+    }
+}
+
 /// Renders a container listing. `None` for plain with no entries (Swift answers 204).
 pub fn render_objects(
     entries: &[Entry<ObjectRecord>],
     format: Format,
+    account: &str,
     container: &str,
 ) -> Option<Vec<u8>> {
     match format {
@@ -157,6 +186,7 @@ pub fn render_objects(
                         if let Some(slo) = r.slo_etag() {
                             o["slo_etag"] = json!(format!("\"{slo}\""));
                         }
+                        add_symlink_fields(&mut o, r, account);
                         o
                     }
                     Entry::Subdir(d) => json!({ "subdir": d }),
@@ -317,20 +347,55 @@ mod tests {
             mtime_ns: 0,
         };
         let e = vec![Entry::Item(r), Entry::Subdir("d/".into())];
-        let j = render_objects(&e, Format::Json, "c").expect("body");
+        let j = render_objects(&e, Format::Json, "AUTH_a", "c").expect("body");
         let v: serde_json::Value = serde_json::from_slice(&j).expect("json");
         assert_eq!(v[0]["last_modified"], "2023-11-14T22:13:20.123450");
         assert_eq!(v[0]["bytes"], 3);
         assert_eq!(v[1]["subdir"], "d/");
-        let x =
-            String::from_utf8(render_objects(&e, Format::Xml, "c").expect("body")).expect("utf8");
+        let x = String::from_utf8(render_objects(&e, Format::Xml, "AUTH_a", "c").expect("body"))
+            .expect("utf8");
         assert!(x.contains("<name>a&lt;b</name>"));
         assert!(x.contains("<subdir name=\"d/\"><name>d/</name></subdir>"));
         assert_eq!(
-            render_objects(&e, Format::Plain, "c").expect("body"),
+            render_objects(&e, Format::Plain, "AUTH_a", "c").expect("body"),
             b"a<b\nd/\n"
         );
-        assert!(render_objects(&[], Format::Plain, "c").is_none());
-        assert_eq!(render_objects(&[], Format::Json, "c").expect("body"), b"[]");
+        assert!(render_objects(&[], Format::Plain, "AUTH_a", "c").is_none());
+        assert_eq!(
+            render_objects(&[], Format::Json, "AUTH_a", "c").expect("body"),
+            b"[]"
+        );
+    }
+
+    #[test]
+    fn symlink_fields_in_json_only() {
+        let rec = |etag: &str| {
+            Entry::Item(ObjectRecord {
+                name: "l".into(),
+                size: 0,
+                etag: etag.into(),
+                content_type: "application/symlink".into(),
+                timestamp: "1700000000.12345".into(),
+                mtime_ns: 0,
+            })
+        };
+        let e = vec![
+            rec("d41d8cd98f00b204e9800998ecf8427e; symlink_target=c/o%20x"),
+            rec(
+                "d41d8cd98f00b204e9800998ecf8427e; slo_etag=s1; symlink_target=c/m; \
+                 symlink_target_account=AUTH_b; symlink_target_etag=e1; symlink_target_bytes=7",
+            ),
+        ];
+        let j = render_objects(&e, Format::Json, "AUTH_a", "c").expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&j).expect("json");
+        assert_eq!(v[0]["hash"], "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(v[0]["symlink_path"], "/v1/AUTH_a/c/o x");
+        assert!(v[0].get("symlink_etag").is_none());
+        assert_eq!(v[1]["symlink_path"], "/v1/AUTH_b/c/m");
+        assert_eq!(v[1]["symlink_etag"], "e1");
+        assert_eq!(v[1]["symlink_bytes"], 7);
+        assert_eq!(v[1]["slo_etag"], "\"s1\"");
+        let x = render_objects(&e, Format::Xml, "AUTH_a", "c").expect("body");
+        assert!(!String::from_utf8(x).expect("utf8").contains("symlink_"));
     }
 }

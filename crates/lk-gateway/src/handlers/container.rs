@@ -277,7 +277,12 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
     let Some(entries) = entries else {
         return finish(b, body::empty());
     };
-    match render_objects(&entries, format, c) {
+    match render_objects(
+        &entries,
+        format,
+        &format!("{}{a}", crate::config::RESELLER_PREFIX),
+        c,
+    ) {
         None => finish(b, body::empty()),
         Some(bytes) => finish(b.status(StatusCode::OK), body::full(bytes)),
     }

@@ -11,7 +11,7 @@ use http::Response;
 use super::large::{self, Resolved};
 use super::object::{created, load, requested_expiry, wants_manifest_itself, KEPT_HEADERS};
 use super::slo_put::{copy_manifest, segment_errors, SloOutcome};
-use super::{authorize, finish, hv, Access, Req};
+use super::{authorize, finish, hv, symlink, Access, Req};
 use crate::body::{self, piece_stream, slice_segments, Body, Piece};
 use crate::error::{SwiftError, SwiftResult};
 use crate::expiry;
@@ -55,11 +55,29 @@ pub(super) async fn copy(
 ) -> SwiftResult<Response<Body>> {
     authorize(gw, req, sa, Access::Read(sc)).await?;
     let src = load(gw, sa, sc, so).await?;
+    // A link is copied as a link with `?symlink=get`, else its target's content is copied
+    // (read with the caller's rights, as a GET of the link would).
+    let (from, src) = match src.link() {
+        Some(link) if req.q("symlink") == Some("get") => {
+            if authorize_dest {
+                authorize(gw, req, da, Access::Write(dc)).await?;
+            }
+            let lreq = symlink::copied_link(req, &link, (da, dc, d_o))?;
+            let meta = copy_meta(gw, req, &src)?;
+            let info = symlink::create(gw, req, (da, dc, d_o), &lreq, meta, true).await?;
+            return finish(copied(&info, &src, (sa, sc, so), da), body::empty());
+        }
+        Some(_) => {
+            let f = symlink::follow(gw, req, sa, src).await?;
+            (f.account, f.info)
+        }
+        None => (sa.to_string(), src),
+    };
     if authorize_dest {
         authorize(gw, req, da, Access::Write(dc)).await?;
     }
     let raw_manifest = wants_manifest_itself(req, &src);
-    if raw_manifest && sa != da {
+    if raw_manifest && from != da {
         if src.is_slo() {
             return copy_slo_manifest_across(gw, req, &src, (sa, sc, so), (da, dc, d_o)).await;
         }
@@ -74,7 +92,7 @@ pub(super) async fn copy(
     } else if raw_manifest {
         Resolved::single(&src)
     } else {
-        large::resolve(gw, req, sa, &src).await?
+        large::resolve(gw, req, &from, &src).await?
     };
     let mut meta = copy_meta(gw, req, &src)?;
     // A manifest copied as a manifest: the same keys, and (an SLO holding its bytes) the

@@ -21,6 +21,7 @@ pub mod object;
 pub mod slo_heartbeat;
 pub mod slo_put;
 pub mod staticweb;
+pub mod symlink;
 pub mod tempurl;
 pub mod versioned_writes;
 
@@ -312,6 +313,15 @@ pub fn error_response(e: &SwiftError, head: bool, hidden: &[&std::path::Path]) -
     let status = e.status();
     let mut b = resp(status).header("Content-Type", "text/html; charset=UTF-8");
     match e {
+        SwiftError::Located { inner, location } => {
+            let mut r = error_response(inner, head, hidden);
+            r.headers_mut().insert("Content-Location", hv(location));
+            return r;
+        }
+        SwiftError::Plain { text, .. } if !names_any(text, hidden) => {
+            let b = set_header(b, "Content-Type", HeaderValue::from_static("text/plain"));
+            return bare_text(status, b, head, text);
+        }
         SwiftError::NotModified {
             etag,
             last_modified,

@@ -60,10 +60,19 @@ pub async fn handle(
             if req.q("multipart-manifest") == Some("put") {
                 return super::slo_put::put_slo(gw, req, a, c, o, body).await;
             }
+            if let Some(target) = req.header("x-symlink-target") {
+                return super::symlink::put(gw, req, (a, c, o), target, body).await;
+            }
             put(gw, req, a, c, o, body).await
         }
         Method::POST => {
             authorize(gw, req, a, Access::Write(c)).await?;
+            if req.header("x-symlink-target").is_some() {
+                return Err(SwiftError::Plain {
+                    status: StatusCode::BAD_REQUEST,
+                    text: "A PUT request is required to set a symlink target".into(),
+                });
+            }
             post(gw, req, a, c, o).await
         }
         Method::DELETE => {
@@ -144,6 +153,11 @@ fn object_headers(info: &ObjectInfo, etag_header: &str) -> http::response::Build
     if info.is_slo() {
         b = b.header("X-Static-Large-Object", "True");
     }
+    if let Some(l) = info.link() {
+        for (k, v) in l.headers() {
+            b = b.header(k, hv(&v));
+        }
+    }
     b
 }
 
@@ -175,11 +189,18 @@ pub(super) fn wants_manifest_itself(req: &Req, info: &ObjectInfo) -> bool {
 
 /// `?multipart-manifest=get&format=raw`: the SLO manifest as a PUT takes it, with the
 /// object's own Content-Type and the MD5 of that body as ETag (Swift).
-async fn manifest_for_put(req: &Req, info: &ObjectInfo) -> SwiftResult<Response<Body>> {
+async fn manifest_for_put(
+    req: &Req,
+    info: &ObjectInfo,
+    location: Option<&str>,
+) -> SwiftResult<Response<Body>> {
     let src = info.clone();
     let body = blocking(move || large::manifest_as_put(&src)).await?;
     let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
-    let b = object_headers(info, &etag).header("Content-Length", body.len());
+    let mut b = object_headers(info, &etag).header("Content-Length", body.len());
+    if let Some(l) = location {
+        b = b.header("Content-Location", hv(l));
+    }
     if req.method == Method::HEAD {
         return finish(b, body::empty());
     }
@@ -202,9 +223,24 @@ async fn get(
         }
         other => other?,
     };
+    let (a, info, location) = match info.link() {
+        Some(_) if req.q("symlink") != Some("get") => {
+            let f = super::symlink::follow(gw, req, a, info).await?;
+            (f.account, f.info, f.location)
+        }
+        _ => (a.to_string(), info, None),
+    };
+    let a = a.as_str();
+    let headers = |etag: &str| {
+        let b = object_headers(&info, etag);
+        match &location {
+            Some(l) => b.header("Content-Location", hv(l)),
+            None => b,
+        }
+    };
     let raw_manifest = wants_manifest_itself(req, &info);
     if raw_manifest && info.is_slo() && req.q("format") == Some("raw") {
-        return manifest_for_put(req, &info).await;
+        return manifest_for_put(req, &info, location.as_deref()).await;
     }
     let resolved = if raw_manifest {
         large::manifest_itself(&info)
@@ -226,9 +262,9 @@ async fn get(
         Verdict::PreconditionFailed => Some(SwiftError::PreconditionFailed),
     };
     if let Some(e) = refused {
-        return Ok(refusal(&e, head, object_headers(&info, &etag_header)));
+        return Ok(refusal(&e, head, headers(&etag_header)));
     }
-    let mut b = object_headers(&info, &etag_header);
+    let mut b = headers(&etag_header);
     if raw_manifest && info.is_slo() {
         b = set_header(b, "Content-Type", hv("application/json; charset=utf-8"));
     }
@@ -291,7 +327,7 @@ fn send_ranges(
 }
 
 /// Metadata a PUT asks to store (user meta, kept headers, Content-Type, DLO manifest).
-fn put_meta(req: &Req, o: &str, limits: &crate::config::Limits) -> SwiftResult<Meta> {
+pub(super) fn put_meta(req: &Req, o: &str, limits: &crate::config::Limits) -> SwiftResult<Meta> {
     let (mut meta, _) = headers_to_meta(&req.headers, "object")?;
     check_limits(&meta, "object", limits)?;
     for h in KEPT_HEADERS {
@@ -402,7 +438,8 @@ async fn post(
     check_limits(&user, "object", &gw.settings.limits)?;
     let delete_at = requested_expiry(req)?;
     let mut info = load(gw, a, c, o).await?;
-    // POST replaces all user metadata and kept headers; system keys stay.
+    let link = info.link();
+    // POST replaces all user metadata and kept headers; system keys stay (a link's too).
     info.meta
         .retain(|k, _| !k.starts_with("X-Object-Meta-") && !KEPT_HEADERS.contains(&k.as_str()));
     info.meta.extend(user);
@@ -433,6 +470,9 @@ async fn post(
         g.rewrite_object_meta(&a2, &c2, &o2, &info)
     })
     .await?;
+    if let Some(l) = link {
+        return super::symlink::post_redirect(a, &l);
+    }
     finish(
         resp(StatusCode::ACCEPTED).header("Content-Type", "text/html; charset=UTF-8"),
         body::empty(),

@@ -99,16 +99,27 @@ pub struct ObjectRecord {
 pub const SLO_ETAG_PARAM: &str = "; slo_etag=";
 
 impl ObjectRecord {
-    /// The listing's `hash`: the MD5 of what is stored (for an SLO, of its manifest).
+    /// The listing's `hash`: the MD5 of what is stored (for an SLO, of its manifest), without
+    /// the `; key=value` parameters Swift's container records append to it.
     pub fn hash(&self) -> &str {
         self.etag
-            .split_once(SLO_ETAG_PARAM)
+            .split_once("; ")
             .map_or(self.etag.as_str(), |(h, _)| h)
+    }
+
+    /// A `; key=value` parameter of [`ObjectRecord::etag`] (`slo_etag`, `symlink_target`...).
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.etag
+            .split("; ")
+            .skip(1)
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
     }
 
     /// An SLO's etag (the MD5 of its segments' etags), listed as `slo_etag`.
     pub fn slo_etag(&self) -> Option<&str> {
-        self.etag.split_once(SLO_ETAG_PARAM).map(|(_, s)| s)
+        self.param("slo_etag")
     }
 }
 

@@ -18,6 +18,7 @@ mod slo;
 mod stalled;
 mod staticweb;
 mod swiftclient;
+mod symlink;
 mod tempurl;
 mod versioned_writes;
 mod xattrs;

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Swift symlinks: links created, followed, copied, listed, redirected on POST, and every
+//! target read with the caller's own rights (the link never lends access).
+
+use crate::common::{Gw, Resp};
+
+const BODY: &[u8] = b"target body";
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    gw: Gw,
+    admin: String,
+    reader: String,
+    other: String,
+}
+
+impl Setup {
+    /// `links` readable and writable by test:reader, `tgt` (admin only) with `tgt/t`.
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gw = Gw::start(dir.path(), &[]);
+        let admin = gw.token("test:tester", "testing");
+        let reader = gw.token("test:reader", "readkey");
+        let other = gw.token("other:admin", "otherkey");
+        let s = Setup {
+            _dir: dir,
+            gw,
+            admin,
+            reader,
+            other,
+        };
+        let acl = [
+            ("X-Container-Read", "test:reader"),
+            ("X-Container-Write", "test:reader"),
+        ];
+        assert_eq!(
+            s.req(&s.admin, "PUT", "/v1/AUTH_test/links", &acl, b"")
+                .status,
+            201
+        );
+        assert_eq!(
+            s.req(&s.admin, "PUT", "/v1/AUTH_test/tgt", &[], b"").status,
+            201
+        );
+        let put = s.req(&s.admin, "PUT", "/v1/AUTH_test/tgt/t", &[], BODY);
+        assert_eq!(put.status, 201);
+        s
+    }
+
+    fn req(&self, token: &str, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
+        let mut all = vec![("X-Auth-Token", token)];
+        all.extend_from_slice(h);
+        self.gw.req(m, p, &all, body)
+    }
+
+    fn link(&self, token: &str, path: &str, target: &str, more: &[(&str, &str)]) -> Resp {
+        let mut h = vec![("X-Symlink-Target", target)];
+        h.extend_from_slice(more);
+        self.req(token, "PUT", path, &h, b"")
+    }
+}
+
+const LOC: &str = "/v1/AUTH_test/tgt/t";
+
+#[test]
+fn a_link_is_followed_and_read_itself_with_symlink_get() {
+    let s = Setup::new();
+    assert_eq!(
+        s.link(&s.admin, "/v1/AUTH_test/links/l", "tgt/t", &[])
+            .status,
+        201
+    );
+    let g = s.req(&s.admin, "GET", "/v1/AUTH_test/links/l", &[], b"");
+    assert_eq!((g.status, g.body.as_slice()), (200, BODY));
+    assert_eq!(g.header("content-location"), Some(LOC));
+    let r = s.req(
+        &s.admin,
+        "GET",
+        "/v1/AUTH_test/links/l",
+        &[("Range", "bytes=7-10")],
+        b"",
+    );
+    assert_eq!((r.status, r.text().as_str()), (206, "body"));
+    let own = s.req(
+        &s.admin,
+        "GET",
+        "/v1/AUTH_test/links/l?symlink=get",
+        &[],
+        b"",
+    );
+    assert_eq!((own.status, own.body.len()), (200, 0));
+    assert_eq!(own.header("x-symlink-target"), Some("tgt/t"));
+    assert_eq!(own.header("content-type"), Some("application/symlink"));
+    // Stored as a zero-byte regular file, never a POSIX symlink.
+    let md = std::fs::symlink_metadata(s.gw.root.join("test/links/l")).expect("stat");
+    assert!(md.file_type().is_file() && md.len() == 0);
+    // Listed with its target.
+    let l = s.req(&s.admin, "GET", "/v1/AUTH_test/links?format=json", &[], b"");
+    let v: serde_json::Value = serde_json::from_slice(&l.body).expect("json");
+    assert_eq!(v[0]["symlink_path"], LOC);
+    assert_eq!(v[0]["hash"], "d41d8cd98f00b204e9800998ecf8427e");
+    // POST applies to the link and answers 307 to the target.
+    let p = s.req(
+        &s.admin,
+        "POST",
+        "/v1/AUTH_test/links/l",
+        &[("X-Object-Meta-A", "1")],
+        b"",
+    );
+    assert_eq!((p.status, p.header("location")), (307, Some(LOC)));
+    let own = s.req(
+        &s.admin,
+        "HEAD",
+        "/v1/AUTH_test/links/l?symlink=get",
+        &[],
+        b"",
+    );
+    assert_eq!(own.header("x-object-meta-a"), Some("1"));
+    assert_eq!(own.header("x-symlink-target"), Some("tgt/t"));
+    // DELETE removes the link only.
+    assert_eq!(
+        s.req(&s.admin, "DELETE", "/v1/AUTH_test/links/l", &[], b"")
+            .status,
+        204
+    );
+    assert_eq!(
+        s.req(&s.admin, "GET", "/v1/AUTH_test/tgt/t", &[], b"")
+            .status,
+        200
+    );
+}
+
+#[test]
+fn swift_refusals_dangling_links_and_loops() {
+    let s = Setup::new();
+    let l = "/v1/AUTH_test/links/l";
+    let r = s.req(&s.admin, "PUT", l, &[("X-Symlink-Target", "tgt/t")], b"x");
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (400, "Symlink requests require a zero byte body")
+    );
+    let r = s.link(&s.admin, l, "t", &[]);
+    assert_eq!(r.status, 412);
+    let r = s.link(&s.admin, l, "links/l", &[]);
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (400, "Symlink cannot target itself")
+    );
+    let r = s.req(
+        &s.admin,
+        "POST",
+        "/v1/AUTH_test/tgt/t",
+        &[("X-Symlink-Target", "a/b")],
+        b"",
+    );
+    assert_eq!(r.status, 400);
+    // Dangling: 404 with where it points.
+    assert_eq!(s.link(&s.admin, l, "tgt/nothing", &[]).status, 201);
+    let g = s.req(&s.admin, "GET", l, &[], b"");
+    assert_eq!(
+        (g.status, g.header("content-location")),
+        (404, Some("/v1/AUTH_test/tgt/nothing"))
+    );
+    // Two links naming each other: 409 past symloop_max.
+    assert_eq!(
+        s.link(&s.admin, "/v1/AUTH_test/links/a", "links/b", &[])
+            .status,
+        201
+    );
+    assert_eq!(
+        s.link(&s.admin, "/v1/AUTH_test/links/b", "links/a", &[])
+            .status,
+        201
+    );
+    let g = s.req(&s.admin, "GET", "/v1/AUTH_test/links/a", &[], b"");
+    assert_eq!(g.status, 409);
+    assert_eq!(
+        g.text(),
+        "Too many levels of symbolic links, maximum allowed is 2"
+    );
+}
+
+#[test]
+fn static_links_check_the_target_etag() {
+    let s = Setup::new();
+    let etag = format!("{:x}", md5::Md5::digest(BODY));
+    let l = "/v1/AUTH_test/links/st";
+    let bad = s.link(&s.admin, l, "tgt/t", &[("X-Symlink-Target-Etag", "nope")]);
+    assert_eq!(bad.status, 409);
+    assert_eq!(
+        bad.text(),
+        format!("Object Etag '{etag}' does not match X-Symlink-Target-Etag header 'nope'")
+    );
+    let none = s.link(&s.admin, l, "tgt/none", &[("X-Symlink-Target-Etag", &etag)]);
+    assert_eq!(
+        (none.status, none.text().as_str()),
+        (409, "X-Symlink-Target does not exist")
+    );
+    assert_eq!(
+        s.link(&s.admin, l, "tgt/t", &[("X-Symlink-Target-Etag", &etag)])
+            .status,
+        201
+    );
+    let lst = s.req(&s.admin, "GET", "/v1/AUTH_test/links?format=json", &[], b"");
+    let v: serde_json::Value = serde_json::from_slice(&lst.body).expect("json");
+    assert_eq!(
+        (
+            v[0]["symlink_etag"].as_str(),
+            v[0]["symlink_bytes"].as_u64()
+        ),
+        (Some(etag.as_str()), Some(11))
+    );
+    // The target changes: the static link is broken (409), still saying where it points.
+    assert_eq!(
+        s.req(&s.admin, "PUT", "/v1/AUTH_test/tgt/t", &[], b"new")
+            .status,
+        201
+    );
+    let g = s.req(&s.admin, "GET", l, &[], b"");
+    assert_eq!((g.status, g.header("content-location")), (409, Some(LOC)));
+}
+
+use md5::Digest;
+
+#[test]
+fn copies_take_the_target_or_with_symlink_get_the_link() {
+    let s = Setup::new();
+    assert_eq!(
+        s.link(&s.admin, "/v1/AUTH_test/links/l", "tgt/t", &[])
+            .status,
+        201
+    );
+    let c = s.req(
+        &s.admin,
+        "COPY",
+        "/v1/AUTH_test/links/l",
+        &[("Destination", "links/c1")],
+        b"",
+    );
+    assert_eq!(c.status, 201);
+    let g = s.req(&s.admin, "GET", "/v1/AUTH_test/links/c1", &[], b"");
+    assert_eq!(
+        (g.body.as_slice(), g.header("content-location")),
+        (BODY, None)
+    );
+    let c = s.req(
+        &s.admin,
+        "COPY",
+        "/v1/AUTH_test/links/l?symlink=get",
+        &[("Destination", "links/c2")],
+        b"",
+    );
+    assert_eq!(c.status, 201);
+    let g = s.req(&s.admin, "GET", "/v1/AUTH_test/links/c2", &[], b"");
+    assert_eq!(
+        (g.body.as_slice(), g.header("content-location")),
+        (BODY, Some(LOC))
+    );
+}
+
+#[test]
+fn following_a_link_needs_read_on_the_target_container() {
+    let s = Setup::new();
+    // The reader may write `links` but not read `tgt`.
+    assert_eq!(
+        s.link(&s.reader, "/v1/AUTH_test/links/l", "tgt/t", &[])
+            .status,
+        201
+    );
+    let g = s.req(&s.reader, "GET", "/v1/AUTH_test/links/l", &[], b"");
+    assert_eq!((g.status, g.header("content-location")), (403, Some(LOC)));
+    assert!(!g.text().contains("target body"));
+    assert_eq!(
+        s.req(&s.reader, "HEAD", "/v1/AUTH_test/links/l", &[], b"")
+            .status,
+        403
+    );
+    // The link itself is the reader's to read.
+    assert_eq!(
+        s.req(
+            &s.reader,
+            "GET",
+            "/v1/AUTH_test/links/l?symlink=get",
+            &[],
+            b""
+        )
+        .status,
+        200
+    );
+    // Copying through the link is refused too, and so is a static link (its check reads).
+    let c = s.req(
+        &s.reader,
+        "COPY",
+        "/v1/AUTH_test/links/l",
+        &[("Destination", "links/c")],
+        b"",
+    );
+    assert_eq!(c.status, 403);
+    let etag = format!("{:x}", md5::Md5::digest(BODY));
+    let st = s.link(
+        &s.reader,
+        "/v1/AUTH_test/links/st",
+        "tgt/t",
+        &[("X-Symlink-Target-Etag", &etag)],
+    );
+    assert_eq!(st.status, 403);
+    // Once the ACL grants it, the link reads.
+    let acl = [("X-Container-Read", "test:reader")];
+    assert_eq!(
+        s.req(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
+            .status,
+        204
+    );
+    let g = s.req(&s.reader, "GET", "/v1/AUTH_test/links/l", &[], b"");
+    assert_eq!((g.status, g.body.as_slice()), (200, BODY));
+}
+
+#[test]
+fn a_public_container_does_not_publish_a_link_target() {
+    let s = Setup::new();
+    let acl = [("X-Container-Read", ".r:*")];
+    assert_eq!(
+        s.req(&s.admin, "PUT", "/v1/AUTH_test/pub", &acl, b"")
+            .status,
+        201
+    );
+    assert_eq!(
+        s.link(&s.admin, "/v1/AUTH_test/pub/l", "tgt/t", &[]).status,
+        201
+    );
+    let g = s.gw.req("GET", "/v1/AUTH_test/pub/l", &[], b"");
+    assert_eq!((g.status, g.header("content-location")), (401, Some(LOC)));
+    let own = s.gw.req("GET", "/v1/AUTH_test/pub/l?symlink=get", &[], b"");
+    assert_eq!(own.status, 200);
+}
+
+#[test]
+fn cross_account_links_follow_the_target_account_acl() {
+    let s = Setup::new();
+    assert_eq!(
+        s.req(&s.other, "PUT", "/v1/AUTH_other/c", &[], b"").status,
+        201
+    );
+    let l = "/v1/AUTH_other/c/l";
+    let r = s.link(
+        &s.other,
+        l,
+        "tgt/t",
+        &[("X-Symlink-Target-Account", "AUTH_test")],
+    );
+    assert_eq!(r.status, 201);
+    let own = s.req(&s.other, "HEAD", &format!("{l}?symlink=get"), &[], b"");
+    assert_eq!(own.header("x-symlink-target-account"), Some("AUTH_test"));
+    let g = s.req(&s.other, "GET", l, &[], b"");
+    assert_eq!((g.status, g.header("content-location")), (403, Some(LOC)));
+    // A wildcard of the target account grants nothing to another account.
+    let acl = [("X-Container-Read", "*")];
+    assert_eq!(
+        s.req(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
+            .status,
+        204
+    );
+    assert_eq!(s.req(&s.other, "GET", l, &[], b"").status, 403);
+    let acl = [("X-Container-Read", "other")];
+    assert_eq!(
+        s.req(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
+            .status,
+        204
+    );
+    let g = s.req(&s.other, "GET", l, &[], b"");
+    assert_eq!((g.status, g.body.as_slice()), (200, BODY));
+}
