@@ -55,6 +55,7 @@ pub mod store;
 pub mod sync_api;
 pub mod time;
 pub mod uploads;
+pub mod versioning;
 
 use std::sync::Arc;
 

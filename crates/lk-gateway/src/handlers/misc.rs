@@ -57,6 +57,7 @@ pub fn info_json(gw: &Gateway) -> serde_json::Value {
             "allow_async_delete": false,
         },
         "dlo": {"max_segments": l.max_dlo_segments},
+        "object_versioning": {},
         "bulk_delete": {
             "max_deletes_per_request": l.max_deletes_per_request,
             "max_failed_deletes": l.max_deletes_per_request,

@@ -7,6 +7,7 @@
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
 //! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
+//! - [`versioning`]: object versioning (`X-Versions-Enabled`, `?version-id`, `?versions`).
 
 pub mod account;
 pub mod bulk;
@@ -17,6 +18,7 @@ pub mod misc;
 pub mod object;
 pub mod slo_heartbeat;
 pub mod slo_put;
+pub mod versioning;
 
 use std::sync::Arc;
 use std::time::Duration;

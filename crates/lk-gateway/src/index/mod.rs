@@ -34,12 +34,14 @@ mod expiry;
 mod list;
 #[cfg(test)]
 mod tests;
+mod versions;
 
 pub use batch::Batch;
 pub use dlo::DloView;
 pub use expiry::Expiring;
 pub use list::successor;
 use list::{list_generic, row_to_container, row_to_object};
+pub use versions::VersionRecord;
 
 /// An index failure.
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +219,7 @@ impl Index {
             .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
         conn.execute_batch(dlo::SCHEMA).map_err(open_err)?;
+        conn.execute_batch(versions::SCHEMA).map_err(open_err)?;
         Ok(Index {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),

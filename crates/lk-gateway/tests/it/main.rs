@@ -14,4 +14,5 @@ mod security;
 mod slo;
 mod stalled;
 mod swiftclient;
+mod versioning;
 mod xattrs;

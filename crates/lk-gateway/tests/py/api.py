@@ -172,7 +172,7 @@ expect_status(404, c.head_container, "bulk")
 
 # --- /info advertises exactly what is implemented
 caps = c.get_capabilities()
-check(set(caps) == {"swift", "tempauth", "slo", "dlo", "bulk_delete"}, caps.keys())
+check(set(caps) == {"swift", "tempauth", "slo", "dlo", "bulk_delete", "object_versioning"}, caps.keys())
 check(caps["swift"]["max_meta_value_length"] == 256, caps["swift"])
 
 # --- CORS
