@@ -35,6 +35,9 @@ pub enum SwiftError {
     /// The method is not supported on this path.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 406: the listing cannot be given in the format asked for.
+    #[error("not acceptable")]
+    NotAcceptable,
     /// A name clash in the tree (a file where a directory is needed, or the reverse), or a
     /// container that is not empty.
     #[error("conflict: {0}")]
@@ -195,6 +198,7 @@ impl SwiftError {
             SwiftError::Forbidden(_) => StatusCode::FORBIDDEN,
             SwiftError::NotFound => StatusCode::NOT_FOUND,
             SwiftError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            SwiftError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             SwiftError::Conflict(_) | SwiftError::Clash { .. } => StatusCode::CONFLICT,
             SwiftError::Link { .. } => StatusCode::FORBIDDEN,
             SwiftError::LengthRequired => StatusCode::LENGTH_REQUIRED,

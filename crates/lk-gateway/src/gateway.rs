@@ -463,6 +463,8 @@ impl Gateway {
 
     fn delete_locked(&self, a: &str, c: &str, o: &str, path: &Path) -> SwiftResult<bool> {
         let cdir = self.store.checked_container_dir(a, c)?;
+        // A current object with a version id stays as a kept version.
+        crate::versioning::store::keep_current(self, a, c, o, path)?;
         let existed = self.store.remove_object_file(&cdir, path)?;
         let listed = self.index.remove_object(a, c, o)?;
         self.meta.forget(&object_key(a, c, o))?;

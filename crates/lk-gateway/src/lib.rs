@@ -63,6 +63,7 @@ pub mod sync_api;
 pub mod tempurl;
 pub mod time;
 pub mod uploads;
+pub mod versioning;
 
 use std::sync::Arc;
 

@@ -131,6 +131,13 @@ pub fn check_container_name(name: &str, limits: &Limits) -> SwiftResult<()> {
     if name.is_empty() {
         return Err(SwiftError::bad("empty container name"));
     }
+    // The account's `.lk-…` directories are the gateway's (kept object versions).
+    if name.starts_with(crate::versioning::RESERVED_PREFIX) {
+        return Err(SwiftError::bad(format!(
+            "container names starting {} are reserved",
+            crate::versioning::RESERVED_PREFIX
+        )));
+    }
     check_component(name, "container name")
 }
 

@@ -113,6 +113,13 @@ impl Gateway {
         if spec.if_none_match_any && target.is_file() {
             return Err(SwiftError::PreconditionFailed);
         }
+        let versions = crate::versioning::store::state(self, a, c)?;
+        if versions.versioned() && crate::versioning::has_reserved_component(o) {
+            return Err(SwiftError::bad(format!(
+                "object names with a component starting {} are reserved in versioned containers",
+                crate::versioning::RESERVED_PREFIX
+            )));
+        }
         // A concurrent DELETE may prune an empty parent between the two steps: retry.
         let mut attempt = 0;
         let (file, tmp) = loop {
@@ -214,6 +221,21 @@ impl Gateway {
                 )));
             }
         }
+        // Versioning: the object being replaced may have to stay as a version (never for the
+        // DLO refresher's rewrite of the same version).
+        let versions = match spec.keep_version {
+            Some(_) => crate::versioning::State::Never,
+            None => crate::versioning::store::state(self, &spec.account, &spec.container)?,
+        };
+        if versions.versioned() {
+            let (a, c, o) = (&spec.account, &spec.container, &spec.object);
+            // A null current object first (keep_null skips one with a version id), then one
+            // with a version id.
+            if versions == crate::versioning::State::Enabled {
+                crate::versioning::store::keep_null(self, a, c, o, &target)?;
+            }
+            crate::versioning::store::keep_current(self, a, c, o, &target)?;
+        }
         // commit_temp removes the temp file itself when the rename fails.
         temp.committed = true;
         self.store.commit_temp(&tmp, &target)?;
@@ -225,6 +247,10 @@ impl Gateway {
         // Objects reached through a symlink are not listed (see Gateway::load_object_at).
         if !self.store.through_link(&spec.account, &info.path) {
             self.index_object(&spec.account, &spec.container, &spec.object, &info, mt)?;
+            if versions.versioned() {
+                let (a, c, o) = (&spec.account, &spec.container, &spec.object);
+                crate::versioning::store::after_write(self, a, c, o, &info, versions)?;
+            }
         }
         Ok(info)
     }

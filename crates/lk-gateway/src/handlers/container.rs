@@ -18,6 +18,7 @@ use crate::path::TMP_PREFIX;
 use crate::policy::{StoragePolicy, CONTAINER_POLICY_KEY};
 use crate::store::fsync_dir;
 use crate::time::Timestamp;
+use crate::versioning;
 
 const ACL_HEADERS: [&str; 2] = ["X-Container-Read", "X-Container-Write"];
 
@@ -78,6 +79,15 @@ fn requested_meta(req: &Req, owner: bool) -> SwiftResult<(Meta, Vec<String>)> {
     }
     let change = super::versioned_writes::requested_change(|h| req.header(h))?;
     super::versioned_writes::apply_change(change, &mut set, &mut rm);
+    // Object versioning: the flag, and (once enabled) that versions may exist.
+    if let Some(v) = req.header(versioning::ENABLED_HEADER) {
+        let on = versioning::is_true(v);
+        let flag = if on { "True" } else { "False" };
+        set.insert(versioning::ENABLED_HEADER.to_string(), flag.to_string());
+        if on {
+            set.insert(versioning::EVER_ENABLED_KEY.to_string(), "1".to_string());
+        }
+    }
     Ok((set, rm))
 }
 
@@ -204,8 +214,18 @@ fn settle_policy(
 
 async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Response<Body>> {
     let head = req.method == Method::HEAD;
-    let format = Format::choose(&req.query, req.header("accept"))?;
-    let params = if head {
+    let versions_listing = match req.query.iter().any(|(k, _)| k == "versions") && !head {
+        true => Some(super::versioning::listing::parse_query(
+            req,
+            gw.settings.limits.container_listing_limit,
+        )?),
+        false => None,
+    };
+    let format = match versions_listing {
+        Some(_) => Format::Json,
+        None => Format::choose(&req.query, req.header("accept"))?,
+    };
+    let params = if head || versions_listing.is_some() {
         None
     } else {
         Some(parse_params(
@@ -274,6 +294,11 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         meta.retain(|k, _| !owner_only(k));
     }
     b = add_meta(b, &meta, &["X-Container-Meta-"]);
+    b = add_meta(b, &meta, &[versioning::ENABLED_HEADER]);
+    if let Some(q) = versions_listing {
+        let bytes = super::versioning::listing::body(gw, a, c, q).await?;
+        return finish(b.status(StatusCode::OK), body::full(bytes));
+    }
     let Some(entries) = entries else {
         return finish(b, body::empty());
     };
@@ -314,6 +339,7 @@ pub fn delete_container_blocking(g: &Gateway, a: &str, c: &str) -> SwiftResult<(
     if !dir.is_dir() {
         return Err(SwiftError::NotFound);
     }
+    versioning::store::check_deletable(g, a, c)?;
     if g.index.container(a, c)?.is_some_and(|r| r.object_count > 0) {
         return Err(SwiftError::Conflict("the container is not empty".into()));
     }
@@ -327,6 +353,7 @@ pub fn delete_container_blocking(g: &Gateway, a: &str, c: &str) -> SwiftResult<(
     fsync_dir(&g.store.account_dir(a))?;
     g.index.remove_container(a, c)?;
     g.meta.forget(&container_key(a, c))?;
+    versioning::store::forget_container(g, a, c)?;
     Ok(())
 }
 

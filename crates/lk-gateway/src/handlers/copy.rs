@@ -55,6 +55,19 @@ pub(super) async fn copy(
 ) -> SwiftResult<Response<Body>> {
     authorize(gw, req, sa, Access::Read(sc)).await?;
     let src = load(gw, sa, sc, so).await?;
+    copy_loaded(gw, req, src, (sa, sc, so), (da, dc, d_o), authorize_dest).await
+}
+
+/// [`copy`] of an already loaded (and authorized) source: the current object or a kept
+/// version of it.
+pub(super) async fn copy_loaded(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    src: ObjectInfo,
+    (sa, sc, so): (&str, &str, &str),
+    (da, dc, d_o): (&str, &str, &str),
+    authorize_dest: bool,
+) -> SwiftResult<Response<Body>> {
     // A link is copied as a link with `?symlink=get`, else its target's content is copied
     // (read with the caller's rights, as a GET of the link would).
     let (from, src) = match src.link() {
@@ -132,7 +145,9 @@ pub(super) async fn copy(
         .map(|r| r.map_err(|e| SwiftError::io("read copy source", "", e)))
         .boxed();
     let info = write_stream(gw, spec, stream, None).await?;
-    finish(copied(&info, &src, (sa, sc, so), da), body::empty())
+    let b = copied(&info, &src, (sa, sc, so), da);
+    let b = super::versioning::with_version_header(gw, b, (da, dc, d_o)).await?;
+    finish(b, body::empty())
 }
 
 /// The metadata of a copy of `src`: its user metadata and kept headers (none with

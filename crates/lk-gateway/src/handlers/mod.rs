@@ -10,6 +10,7 @@
 //! - [`staticweb`]: containers served as web sites (GET/HEAD without a token or in web mode).
 //! - [`tempurl`]: temporary URLs (signature check, grant, answer headers).
 //! - [`versioned_writes`]: legacy versioning (`X-Versions-Location`, `X-History-Location`).
+//! - [`versioning`]: object versioning (`X-Versions-Enabled`, `?version-id`, `?versions`).
 
 pub mod account;
 pub mod bulk;
@@ -24,6 +25,7 @@ pub mod staticweb;
 pub mod symlink;
 pub mod tempurl;
 pub mod versioned_writes;
+pub mod versioning;
 
 use std::sync::Arc;
 use std::time::Duration;

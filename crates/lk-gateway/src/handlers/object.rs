@@ -41,6 +41,29 @@ pub async fn handle(
     o: &str,
     body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
+    let body = match super::versioning::intercept(gw, req, (a, c, o), body).await? {
+        super::versioning::Outcome::Done(r) => return Ok(r),
+        super::versioning::Outcome::Pass(body) => body,
+    };
+    let r = handle_current(gw, req, a, c, o, body).await?;
+    let touches_current = req.method == Method::GET
+        || req.method == Method::HEAD
+        || (req.method == Method::PUT && r.status() == StatusCode::CREATED);
+    if touches_current {
+        return super::versioning::decorate(gw, req, (a, c, o), r).await;
+    }
+    Ok(r)
+}
+
+/// The verbs on the current object (no versioning request).
+async fn handle_current(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    c: &str,
+    o: &str,
+    body: RequestBody,
+) -> SwiftResult<Response<Body>> {
     match req.method {
         Method::GET | Method::HEAD => {
             authorize(gw, req, a, Access::Read(c)).await?;
@@ -207,14 +230,13 @@ async fn manifest_for_put(
     finish(b, body::full(body))
 }
 
-async fn get(
+pub(super) async fn get(
     gw: &Arc<Gateway>,
     req: &Req,
     a: &str,
     c: &str,
     o: &str,
 ) -> SwiftResult<Response<Body>> {
-    let head = req.method == Method::HEAD;
     let info = match load(gw, a, c, o).await {
         Err(SwiftError::NotFound)
             if conditions(req).evaluate_missing() == Verdict::PreconditionFailed =>
@@ -223,6 +245,17 @@ async fn get(
         }
         other => other?,
     };
+    serve(gw, req, a, info).await
+}
+
+/// GET/HEAD of a loaded object (the current one, or a kept version).
+pub(super) async fn serve(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    info: ObjectInfo,
+) -> SwiftResult<Response<Body>> {
+    let head = req.method == Method::HEAD;
     let (a, info, location) = match info.link() {
         Some(_) if req.q("symlink") != Some("get") => {
             let f = super::symlink::follow(gw, req, a, info).await?;

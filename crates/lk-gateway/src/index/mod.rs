@@ -37,6 +37,7 @@ mod long_names;
 mod policy;
 #[cfg(test)]
 mod tests;
+mod versions;
 
 pub use batch::Batch;
 pub use dlo::DloView;
@@ -44,6 +45,7 @@ pub use expiry::Expiring;
 pub use list::successor;
 use list::{list_generic, row_to_container, row_to_object};
 pub use policy::PolicyStats;
+pub use versions::VersionRecord;
 
 /// An index failure.
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +240,7 @@ impl Index {
         conn.execute_batch(dlo::SCHEMA).map_err(open_err)?;
         conn.execute_batch(policy::SCHEMA).map_err(open_err)?;
         conn.execute_batch(long_names::SCHEMA).map_err(open_err)?;
+        conn.execute_batch(versions::SCHEMA).map_err(open_err)?;
         Ok(Index {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),

@@ -21,4 +21,5 @@ mod swiftclient;
 mod symlink;
 mod tempurl;
 mod versioned_writes;
+mod versioning;
 mod xattrs;
