@@ -22,6 +22,14 @@ use crate::versioning;
 
 const ACL_HEADERS: [&str; 2] = ["X-Container-Read", "X-Container-Write"];
 
+/// Container sync's shared secret: kept and shown to owners only, as Swift's container
+/// server keeps it (`swift_owner_headers`). Nothing here syncs containers; the key is only
+/// stored, so that a client that sets it reads it back.
+const SYNC_KEY: &str = "X-Container-Sync-Key";
+
+/// What only owners see on a container HEAD/GET.
+const OWNER_HEADERS: [&str; 3] = [ACL_HEADERS[0], ACL_HEADERS[1], SYNC_KEY];
+
 /// Entry point.
 pub async fn handle(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Response<Body>> {
     match req.method {
@@ -76,6 +84,13 @@ fn requested_meta(req: &Req, owner: bool) -> SwiftResult<(Meta, Vec<String>)> {
         if req.header(&format!("X-Remove-{}", &h[2..])).is_some() {
             rm.push(h.to_string());
         }
+    }
+    match req.header(SYNC_KEY) {
+        Some("") => rm.push(SYNC_KEY.to_string()),
+        Some(v) => {
+            set.insert(SYNC_KEY.to_string(), v.to_string());
+        }
+        None => {}
     }
     let change = super::versioned_writes::requested_change(|h| req.header(h))?;
     super::versioned_writes::apply_change(change, &mut set, &mut rm);
@@ -289,7 +304,7 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
     b = super::versioned_writes::add_location_header(b, &meta);
     let mut meta = meta;
     if is_owner(gw, req, a).await? {
-        b = add_meta(b, &meta, &ACL_HEADERS);
+        b = add_meta(b, &meta, &OWNER_HEADERS);
     } else {
         meta.retain(|k, _| !owner_only(k));
     }

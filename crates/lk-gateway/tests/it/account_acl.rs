@@ -202,3 +202,35 @@ fn admin_is_an_owner_until_revoked() {
     assert_eq!(s.by(&s.reader, "GET", "/c/o", &[]).status, 403);
     assert_eq!(s.by(&s.admin, "GET", "/c/o", &[]).status, 200);
 }
+
+/// Container sync's key is kept but is the owners' only: a read-write user's container POST
+/// applies its metadata and drops the key; an `admin` user sets and sees it.
+#[test]
+fn container_sync_key_is_for_owners_only() {
+    let s = Acct::new();
+    let key = "x-container-sync-key";
+    let post = |t: &str, h: &[(&str, &str)]| s.by(t, "POST", "/c", h).status;
+    assert_eq!(post(&s.admin, &[(key, "secret")]), 204);
+    assert_eq!(
+        s.by(&s.admin, "HEAD", "/c", &[]).header(key),
+        Some("secret")
+    );
+    s.set_acl(r#"{"read-write":["test:reader"]}"#);
+    let head = s.by(&s.reader, "HEAD", "/c", &[]);
+    assert_eq!((head.status, head.header(key)), (204, None));
+    assert_eq!(
+        post(&s.reader, &[(key, "mine"), ("X-Container-Meta-T", "v")]),
+        204
+    );
+    let owner_view = s.by(&s.admin, "HEAD", "/c", &[]);
+    assert_eq!(owner_view.header(key), Some("secret"));
+    assert_eq!(owner_view.header("x-container-meta-t"), Some("v"));
+    s.set_acl(r#"{"admin":["test:reader"]}"#);
+    assert_eq!(post(&s.reader, &[(key, "rotated")]), 204);
+    assert_eq!(
+        s.by(&s.reader, "HEAD", "/c", &[]).header(key),
+        Some("rotated")
+    );
+    assert_eq!(post(&s.admin, &[(key, "")]), 204);
+    assert_eq!(s.by(&s.admin, "HEAD", "/c", &[]).header(key), None);
+}
