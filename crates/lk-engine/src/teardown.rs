@@ -76,6 +76,9 @@ pub fn down(lv: &dyn Provider, cluster_dir: &Path, obs: &dyn Observer) -> Result
         return Ok(Vec::new());
     }
     let mut ledger = Ledger::open(cluster_dir)?;
+    // Whatever is undone takes the stages' work with it: a `down` that fails part-way must
+    // not leave progress that would make the next `up` skip every stage on new machines.
+    let _ = std::fs::remove_file(cluster_dir.join(STAGES_FILE));
     let failures = unwind(lv, &mut ledger, "down", outstanding.clone(), obs);
     if !failures.is_empty() {
         return Err(Error::Down(failures));

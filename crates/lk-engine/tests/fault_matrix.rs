@@ -311,3 +311,37 @@ fn gc_never_touches_what_is_not_ours() {
     );
     assert_eq!(left.objects(), 3);
 }
+
+/// A `down` that fails part-way forgets the stages' progress at once: the next `up` (on
+/// machines made anew) must run every stage again, not find them done.
+#[test]
+fn a_failed_down_forgets_stage_progress() {
+    let example = examples().into_iter().next().expect("an example");
+    let c = case(&example);
+    let counting = Fake::new();
+    full_up(&counting, &c.plan, "r1").unwrap_or_else(|e| match e {
+        Failed::Infra(e) | Failed::Stages(e) => panic!("up: {}", chain(e)),
+    });
+    let calls = counting.calls().len();
+    down(&counting, &cluster_dir(&c.plan), &()).unwrap_or_else(|e| panic!("down: {}", chain(e)));
+
+    let c = case(&example);
+    let dir = cluster_dir(&c.plan);
+    let fake = Fake::failing(calls, FaultKind::Error);
+    full_up(&fake, &c.plan, "r1").unwrap_or_else(|e| match e {
+        Failed::Infra(e) | Failed::Stages(e) => panic!("up: {}", chain(e)),
+    });
+    assert!(
+        dir.join(lk_engine::STAGES_FILE).is_file(),
+        "stages recorded"
+    );
+    let failed = down(&fake, &dir, &());
+    assert!(matches!(failed, Err(Error::Down(_))), "{failed:?}");
+    assert!(
+        !dir.join(lk_engine::STAGES_FILE).exists(),
+        "stage progress kept"
+    );
+    fake.revive();
+    down(&fake, &dir, &()).unwrap_or_else(|e| panic!("down again: {}", chain(e)));
+    assert_empty(&fake, &c.plan, "down after a failed down");
+}
