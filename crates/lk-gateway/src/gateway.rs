@@ -269,7 +269,27 @@ impl Gateway {
         c: &str,
         p: &ListParams,
     ) -> SwiftResult<Vec<Entry<ObjectRecord>>> {
-        let entries = self.index.list_objects(a, c, p)?;
+        self.hash_entries(a, c, self.index.list_objects(a, c, p)?)
+    }
+
+    /// As [`Gateway::list_objects_hashed`] with the expired objects not removed yet
+    /// ([`crate::index::Index::list_objects_with_expired`]).
+    pub fn list_objects_hashed_with_expired(
+        &self,
+        a: &str,
+        c: &str,
+        p: &ListParams,
+    ) -> SwiftResult<Vec<Entry<ObjectRecord>>> {
+        self.hash_entries(a, c, self.index.list_objects_with_expired(a, c, p)?)
+    }
+
+    /// Listed entries with their ETags filled in (read from the objects lacking one).
+    fn hash_entries(
+        &self,
+        a: &str,
+        c: &str,
+        entries: Vec<Entry<ObjectRecord>>,
+    ) -> SwiftResult<Vec<Entry<ObjectRecord>>> {
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {
             match e {

@@ -202,7 +202,8 @@ pub async fn put(
 }
 
 /// Stores a link at `a/c/o` with `meta` (user metadata, kept headers, Content-Type when
-/// `given_type`). A static link's target is checked first, as the caller.
+/// `given_type`). A static link's target is checked first, as the caller; then, in a
+/// legacy-versioned container, the object the link replaces is archived.
 pub async fn create(
     gw: &Arc<Gateway>,
     req: &Req,
@@ -243,6 +244,9 @@ pub async fn create(
         stored_etag: None,
         keep_version: None,
     };
+    // A link overwrites like any object: in a legacy-versioned container the current
+    // object (a link is archived as a link) is copied to the versions container first.
+    super::versioned_writes::before_overwrite(gw, a, c, o).await?;
     let empty = futures_util::stream::empty::<SwiftResult<Bytes>>();
     write_stream(gw, spec, empty, None).await
 }

@@ -365,6 +365,22 @@ impl Index {
         })
     }
 
+    /// As [`Index::list_objects`] with the objects that have expired but are not removed
+    /// yet (a versioned container's current versions, which the expirer keeps as versions).
+    pub fn list_objects_with_expired(
+        &self,
+        account: &str,
+        container: &str,
+        p: &ListParams,
+    ) -> IResult<Vec<Entry<ObjectRecord>>> {
+        let conn = self.lock()?;
+        let sql_base = "SELECT name,size,etag,content_type,timestamp,mtime_ns FROM objects o
+                        WHERE account=?1 AND container=?2";
+        list_generic(&conn, sql_base, account, container, p, row_to_object, |r| {
+            &r.name
+        })
+    }
+
     /// A page of an account listing.
     pub fn list_containers(
         &self,

@@ -391,3 +391,68 @@ fn dlo_manifests_are_archived_and_restored_as_manifests() {
     assert_eq!(s.admin("DELETE", OBJ, &[], b"").status, 204);
     assert_eq!(s.body_of(OBJ), (200, b"old content".to_vec()));
 }
+
+#[test]
+fn symlinks_are_archived_and_restored_as_links() {
+    let s = Setup::new("X-Versions-Location");
+    for (name, body) in [("a", b"aaaaa"), ("b", b"bbbbb")] {
+        let p = format!("/v1/AUTH_test/objs/{name}");
+        assert_eq!(s.admin("PUT", &p, &[], body).status, 201);
+    }
+    let link = |t: &'static str| [("X-Symlink-Target", t), ("Content-Length", "0")];
+    assert_eq!(s.admin("PUT", OBJ, &link("objs/a"), b"").status, 201);
+    // A link overwriting a link archives the old link, as a link.
+    assert_eq!(s.admin("PUT", OBJ, &link("objs/b"), b"").status, 201);
+    assert_eq!(s.body_of(OBJ), (200, b"bbbbb".to_vec()));
+    let archived = s.listing("vers");
+    assert_eq!(archived.len(), 1);
+    assert_eq!(archived[0].1, "application/symlink");
+    let old = format!("/v1/AUTH_test/vers/{}", archived[0].0);
+    assert_eq!(s.body_of(&old), (200, b"aaaaa".to_vec()));
+    let raw = s.admin("HEAD", &format!("{old}?symlink=get"), &[], b"");
+    assert_eq!(raw.header("x-symlink-target"), Some("objs/a"));
+    // A plain overwrite archives the current link; a copy of the archived link with
+    // `?symlink=get` restores it as a link and archives the plain object.
+    assert_eq!(s.admin("PUT", OBJ, &[], b"plain").status, 201);
+    assert_eq!(s.listing("vers").len(), 2);
+    let copy = [("Destination", "objs/o")];
+    let r = s.admin("COPY", &format!("{old}?symlink=get"), &copy, b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(s.body_of(OBJ), (200, b"aaaaa".to_vec()));
+    assert_eq!(s.listing("vers").len(), 3);
+    // DELETE pops the plain object back, then the link to b, then the link to a.
+    assert_eq!(s.admin("DELETE", OBJ, &[], b"").status, 204);
+    assert_eq!(s.body_of(OBJ), (200, b"plain".to_vec()));
+    assert_eq!(s.admin("DELETE", OBJ, &[], b"").status, 204);
+    assert_eq!(s.body_of(OBJ), (200, b"bbbbb".to_vec()));
+    let raw = s.admin("HEAD", &format!("{OBJ}?symlink=get"), &[], b"");
+    assert_eq!(raw.header("x-symlink-target"), Some("objs/b"));
+    assert_eq!(raw.header("content-type"), Some("application/symlink"));
+    assert_eq!(s.admin("DELETE", OBJ, &[], b"").status, 204);
+    assert_eq!(s.body_of(OBJ), (200, b"aaaaa".to_vec()));
+    assert!(s.listing("vers").is_empty());
+}
+
+#[test]
+fn a_null_version_delete_goes_through_legacy_versioning() {
+    // Stack mode: `DELETE ?version-id=null` pops the newest archived version back.
+    let s = Setup::new("X-Versions-Location");
+    for body in [&b"v1"[..], b"v2", b"v3"] {
+        assert_eq!(s.admin("PUT", OBJ, &[], body).status, 201);
+    }
+    let null = format!("{OBJ}?version-id=null");
+    assert_eq!(s.admin("DELETE", &null, &[], b"").status, 204);
+    assert_eq!(s.body_of(OBJ), (200, b"v2".to_vec()));
+    assert_eq!(s.listing("vers").len(), 1);
+
+    // History mode: it archives the object and leaves a delete marker.
+    let s = Setup::new("X-History-Location");
+    for body in [&b"v1"[..], b"v2"] {
+        assert_eq!(s.admin("PUT", OBJ, &[], body).status, 201);
+    }
+    assert_eq!(s.admin("DELETE", &null, &[], b"").status, 204);
+    assert_eq!(s.admin("GET", OBJ, &[], b"").status, 404);
+    let types: Vec<String> = s.listing("vers").into_iter().map(|e| e.1).collect();
+    assert_eq!(types.len(), 3);
+    assert!(types[2].starts_with("application/x-deleted"), "{types:?}");
+}

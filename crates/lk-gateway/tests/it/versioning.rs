@@ -215,3 +215,31 @@ fn versions_need_the_owner_and_stay_out_of_account_listings() {
     assert_eq!(s.req("GET", &format!("{C}/o"), &[], b"").text(), "one");
     assert_eq!(s.versions().len(), 3);
 }
+
+#[test]
+fn an_expired_current_version_stays_listed() {
+    let s = Setup::new();
+    let r = s.req(
+        "PUT",
+        &format!("{C}/e"),
+        &[("X-Delete-After", "1")],
+        b"gone soon",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.header("x-object-version-id").expect("id").to_string();
+    let start = std::time::Instant::now();
+    while s.req("HEAD", &format!("{C}/e"), &[], b"").status != 404 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "expired"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Expired, whether or not the expirer has run yet (it keeps it as a version): the
+    // version is listed, and readable by its id.
+    let listed = s.versions();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["version_id"], id.as_str());
+    let got = s.req("GET", &format!("{C}/e?version-id={id}"), &[], b"");
+    assert_eq!((got.status, got.body.as_slice()), (200, &b"gone soon"[..]));
+}

@@ -257,18 +257,31 @@ pub async fn body(gw: &Arc<Gateway>, a: &str, c: &str, q: VersionsQuery) -> Swif
             prefix: q.params.prefix.clone(),
             ..ListParams::default()
         };
-        let objects: Vec<ObjectRecord> = g
-            .list_objects_hashed(&a, &c, &all)?
-            .into_iter()
-            .filter_map(|e| match e {
-                Entry::Item(r) => Some(r),
-                Entry::Subdir(_) => None,
-            })
-            .collect();
         let current: HashMap<String, String> = g
             .index
             .current_versions_under(&a, &c, &prefix)?
             .into_iter()
+            .collect();
+        // A current object with a version id that has expired is listed until the expirer
+        // removes it (and keeps it as a version); an expired null version is not, as in a
+        // plain listing.
+        let live: HashSet<String> = g
+            .list_objects_hashed(&a, &c, &all)?
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Item(r) => Some(r.name),
+                Entry::Subdir(_) => None,
+            })
+            .collect();
+        let objects: Vec<ObjectRecord> = g
+            .list_objects_hashed_with_expired(&a, &c, &all)?
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Item(r) if live.contains(&r.name) || current.contains_key(&r.name) => {
+                    Some(r)
+                }
+                _ => None,
+            })
             .collect();
         let kept = g.index.versions_under(&a, &c, &prefix)?;
         Ok(render(&merge(&q, &objects, &current, &kept)))

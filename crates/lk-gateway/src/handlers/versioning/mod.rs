@@ -103,6 +103,12 @@ async fn versioned_request(
         }
         (m, Asked::Null) if m == Method::DELETE => {
             authorize(gw, req, a, Access::Write(c)).await?;
+            // Swift's legacy versioned writes sit before object versioning and see every
+            // DELETE: in a container with X-Versions-Location / X-History-Location the
+            // null version's DELETE pops or archives as a plain DELETE does.
+            if let Some(v) = super::versioned_writes::of_container(gw, a, c).await? {
+                return super::versioned_writes::delete(gw, req, (a, c, o), &v).await;
+            }
             object::delete(gw, req, a, c, o).await
         }
         (_, Asked::Null) => Err(SwiftError::bad("Invalid version parameter")),
