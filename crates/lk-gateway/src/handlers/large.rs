@@ -11,15 +11,18 @@
 //!   Swift's internal form (`[{name, hash, bytes, content_type, last_modified, range?}]`, what
 //!   `?multipart-manifest=get` returns) with `X-Static-Large-Object: True`. Segments live in
 //!   the same account. A segment may itself be an SLO (`sub_slo`, at most [`MAX_SLO_DEPTH`]
-//!   deep) or inline bytes (`data`, base64 in the manifest), as in Swift. The PUT side is in
+//!   deep) or inline bytes (`data`, base64 in the manifest), as in Swift. A segment may be a
+//!   Swift symlink: it is followed with the caller's rights and stands for its target
+//!   ([`follow_segment`]; links into another account are refused). The PUT side is in
 //!   `slo_put`.
 //!
 //!   The bytes are those of the segments when the manifest was written: overwriting or
 //!   deleting a segment afterwards changes neither the file nor what a GET returns (Swift
 //!   would fail such a GET part-way). A GET still needs read access to every container the
-//!   bytes came from ([`keys::SLO_CONTAINERS`]), as Swift reads each segment with the
-//!   caller's rights. An SLO written before this layout (its file is the manifest, no
-//!   [`keys::SLO_MANIFEST`]) is expanded from its segments when read, as before.
+//!   bytes came from ([`keys::SLO_CONTAINERS`], link targets' included), as Swift reads
+//!   each segment with the caller's rights. An SLO written before this layout (its file is
+//!   the manifest, no [`keys::SLO_MANIFEST`]) is expanded from its segments when read, as
+//!   before.
 
 use std::collections::BTreeSet;
 use std::path::Path;
