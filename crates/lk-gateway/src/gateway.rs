@@ -347,6 +347,7 @@ impl Gateway {
         m.remove(keys::SLO_SIZE);
         m.remove(keys::SLO_MANIFEST);
         m.remove(keys::SLO_CONTAINERS);
+        m.remove(keys::SLO_DEPTH);
         // Nor a symlink.
         for k in crate::symlink::keys::ALL {
             m.remove(k);

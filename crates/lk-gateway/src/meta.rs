@@ -66,6 +66,11 @@ pub mod keys {
     /// Every container an SLO's bytes came from, sub-SLOs' included (JSON list): a reader
     /// must be allowed to read each, as a Swift GET reads each segment with its rights.
     pub const SLO_CONTAINERS: &str = "X-Lk-Slo-Containers";
+    /// How deep an SLO's manifests nest (1: its segments are plain objects), sub-SLOs
+    /// reached through links included: a GET of one deeper than Swift's
+    /// `max_slo_recursion_depth` is refused, as Swift refuses it, though its file holds the
+    /// bytes.
+    pub const SLO_DEPTH: &str = "X-Lk-Slo-Depth";
     /// When a container's metadata last changed (PUT or POST; object writes do not count),
     /// its `Last-Modified` as in Swift.
     pub const CHANGED: &str = "X-Lk-Changed";

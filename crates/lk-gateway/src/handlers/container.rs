@@ -302,6 +302,7 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
         .header("Accept-Ranges", "bytes")
         .header("Content-Type", format.content_type());
     b = super::versioned_writes::add_location_header(b, &meta);
+    let ever_versioned = meta.contains_key(versioning::EVER_ENABLED_KEY);
     let mut meta = meta;
     if is_owner(gw, req, a).await? {
         b = add_meta(b, &meta, &OWNER_HEADERS);
@@ -317,15 +318,73 @@ async fn get(gw: &Arc<Gateway>, req: &Req, a: &str, c: &str) -> SwiftResult<Resp
     let Some(entries) = entries else {
         return finish(b, body::empty());
     };
-    match render_objects(
+    let listed = render_objects(
         &entries,
         format,
         &format!("{}{a}", crate::config::RESELLER_PREFIX),
         c,
-    ) {
+    );
+    match listed {
         None => finish(b, body::empty()),
+        Some(bytes) if ever_versioned && format == Format::Json => {
+            let bytes = mark_versioned(gw, a, c, bytes).await?;
+            finish(b.status(StatusCode::OK), body::full(bytes))
+        }
         Some(bytes) => finish(b.status(StatusCode::OK), body::full(bytes)),
     }
+}
+
+/// A JSON listing of a container that has had versioning on, with its versioned objects
+/// marked as Swift lists them (each is, in Swift, a symlink to its current version):
+/// `version_symlink: true` and `symlink_path` `/v1/AUTH_a/c/o?version-id=ID`.
+async fn mark_versioned(
+    gw: &Arc<Gateway>,
+    a: &str,
+    c: &str,
+    bytes: Vec<u8>,
+) -> SwiftResult<Vec<u8>> {
+    let Ok(serde_json::Value::Array(mut items)) = serde_json::from_slice(&bytes) else {
+        return Ok(bytes);
+    };
+    let names: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i.get("name").and_then(|n| n.as_str()))
+        .collect();
+    // The page's names share the common prefix of its first and last (listings are sorted):
+    // only the current versions under it are read.
+    let prefix = match (names.first(), names.last()) {
+        (Some(x), Some(y)) => {
+            let n = x
+                .char_indices()
+                .zip(y.chars())
+                .take_while(|((_, p), q)| p == q)
+                .last()
+                .map_or(0, |((i, p), _)| i + p.len_utf8());
+            x[..n].to_string()
+        }
+        _ => return Ok(bytes),
+    };
+    let (g, a2, c2) = (gw.clone(), a.to_string(), c.to_string());
+    let current: std::collections::HashMap<String, String> =
+        blocking(move || Ok(g.index.current_versions_under(&a2, &c2, &prefix)?))
+            .await?
+            .into_iter()
+            .collect();
+    if current.is_empty() {
+        return Ok(bytes);
+    }
+    for item in &mut items {
+        let Some(name) = item.get("name").and_then(|n| n.as_str()) else {
+            continue;
+        };
+        let Some(id) = current.get(name) else {
+            continue;
+        };
+        let path = super::versioning::listing::quote_path(a, c, name);
+        item["symlink_path"] = serde_json::json!(format!("{path}?version-id={id}"));
+        item["version_symlink"] = serde_json::json!(true);
+    }
+    Ok(serde_json::Value::Array(items).to_string().into_bytes())
 }
 
 /// Removes empty directories and stale temp files below `dir` (bottom-up).

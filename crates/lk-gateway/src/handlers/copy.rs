@@ -117,6 +117,7 @@ pub(super) async fn copy_loaded(
             keys::SLO_SIZE,
             keys::SLO_MANIFEST,
             keys::SLO_CONTAINERS,
+            keys::SLO_DEPTH,
         ];
         for k in [keys::SLO, keys::MANIFEST].iter().chain(&slo_keys) {
             if let Some(v) = src.meta.get(*k) {

@@ -11,15 +11,18 @@
 //!   Swift's internal form (`[{name, hash, bytes, content_type, last_modified, range?}]`, what
 //!   `?multipart-manifest=get` returns) with `X-Static-Large-Object: True`. Segments live in
 //!   the same account. A segment may itself be an SLO (`sub_slo`, at most [`MAX_SLO_DEPTH`]
-//!   deep) or inline bytes (`data`, base64 in the manifest), as in Swift. The PUT side is in
+//!   deep) or inline bytes (`data`, base64 in the manifest), as in Swift. A segment may be a
+//!   Swift symlink: it is followed with the caller's rights and stands for its target
+//!   ([`follow_segment`]; links into another account are refused). The PUT side is in
 //!   `slo_put`.
 //!
 //!   The bytes are those of the segments when the manifest was written: overwriting or
 //!   deleting a segment afterwards changes neither the file nor what a GET returns (Swift
 //!   would fail such a GET part-way). A GET still needs read access to every container the
-//!   bytes came from ([`keys::SLO_CONTAINERS`]), as Swift reads each segment with the
-//!   caller's rights. An SLO written before this layout (its file is the manifest, no
-//!   [`keys::SLO_MANIFEST`]) is expanded from its segments when read, as before.
+//!   bytes came from ([`keys::SLO_CONTAINERS`], link targets' included), as Swift reads
+//!   each segment with the caller's rights. An SLO written before this layout (its file is
+//!   the manifest, no [`keys::SLO_MANIFEST`]) is expanded from its segments when read, as
+//!   before.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -97,6 +100,16 @@ pub fn manifest_itself(info: &ObjectInfo) -> Resolved {
     }
 }
 
+/// What expanding an SLO met: the containers its bytes come from (each authorized once)
+/// and how deep its manifests nest.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// Every container read, in the SLO's account.
+    pub containers: BTreeSet<String>,
+    /// The deepest manifest level reached (1: the SLO itself).
+    pub deepest: usize,
+}
+
 /// How deep SLOs may nest (Swift's `max_slo_recursion_depth`).
 pub const MAX_SLO_DEPTH: usize = 10;
 
@@ -155,7 +168,7 @@ pub async fn resolve(
     info: &ObjectInfo,
 ) -> SwiftResult<Resolved> {
     if info.is_slo() {
-        let mut checked = BTreeSet::new();
+        let mut checked = Walked::default();
         let segments = match expand_slo(gw, req, a, info.clone(), 1, &mut checked).await {
             Err(SwiftError::Forbidden(_) | SwiftError::Unauthorized) => {
                 return Err(SwiftError::Conflict(
@@ -165,6 +178,16 @@ pub async fn resolve(
             }
             other => other?,
         };
+        // Its file holds the bytes, but Swift would fail to read so deep a nesting (with
+        // its default 409 page).
+        if checked.deepest > MAX_SLO_DEPTH && req.method != http::Method::HEAD {
+            return Err(SwiftError::Plain {
+                status: http::StatusCode::CONFLICT,
+                text: "<html><h1>Conflict</h1><p>There was a conflict when trying to complete \
+                       your request.</p></html>"
+                    .into(),
+            });
+        }
         return Ok(Resolved {
             total: segments.iter().map(|s| s.len).sum(),
             segments,
@@ -211,7 +234,7 @@ fn expand_slo<'a>(
     a: &'a str,
     info: ObjectInfo,
     depth: usize,
-    checked: &'a mut BTreeSet<String>,
+    checked: &'a mut Walked,
 ) -> BoxFuture<'a, SwiftResult<Vec<Segment>>> {
     async move {
         if depth > MAX_SLO_DEPTH {
@@ -220,10 +243,16 @@ fn expand_slo<'a>(
             )));
         }
         if info.slo_manifest().is_some() {
+            let levels = info
+                .meta
+                .get(keys::SLO_DEPTH)
+                .and_then(|d| d.parse::<usize>().ok())
+                .unwrap_or(1);
+            checked.deepest = checked.deepest.max(depth + levels - 1);
             // Its file holds the bytes: a HEAD sends none of them, so it needs no segment.
             let reads = req.method != http::Method::HEAD;
             for c in slo_containers(&info)?.into_iter().filter(|_| reads) {
-                if checked.insert(c.clone()) {
+                if checked.containers.insert(c.clone()) {
                     authorize(gw, req, a, Access::Read(&c)).await?;
                 }
             }
@@ -245,9 +274,10 @@ pub fn expand_items<'a>(
     a: &'a str,
     items: Vec<ManifestItem>,
     depth: usize,
-    checked: &'a mut BTreeSet<String>,
+    checked: &'a mut Walked,
 ) -> BoxFuture<'a, SwiftResult<Vec<Segment>>> {
     async move {
+        checked.deepest = checked.deepest.max(depth);
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             let (s, c, o) = match item {
@@ -262,13 +292,27 @@ pub fn expand_items<'a>(
                 }
                 ManifestItem::Object(s, c, o) => (s, c, o),
             };
-            if checked.insert(c.clone()) {
+            if checked.containers.insert(c.clone()) {
                 authorize(gw, req, a, Access::Read(&c)).await?;
             }
             let range = stored_range(&s);
+            let (g, a2, c2, o2) = (gw.clone(), a.to_string(), c.clone(), o.clone());
+            let loaded = blocking(move || g.load_object(&a2, &c2, &o2)).await;
+            // A segment that is a link reads its target (its containers recorded too).
+            let seg_info = match loaded {
+                Ok(i) if i.link().is_some() => {
+                    let (target, via) = follow_segment(gw, req, a, &s.name, i).await?;
+                    checked.containers.extend(via);
+                    Some(target)
+                }
+                Ok(i) => Some(i),
+                Err(SwiftError::NotFound) if !s.sub_slo => None,
+                Err(e) => return Err(e),
+            };
             if s.sub_slo {
-                let (g, a2, c2, o2) = (gw.clone(), a.to_string(), c.clone(), o.clone());
-                let sub_info = blocking(move || g.load_object(&a2, &c2, &o2)).await?;
+                let Some(sub_info) = seg_info else {
+                    return Err(SwiftError::NotFound);
+                };
                 let sub = expand_slo(gw, req, a, sub_info, depth + 1, checked).await?;
                 match range {
                     Some((x, y)) => out.extend(slice_segments(&sub, x, y)),
@@ -276,7 +320,10 @@ pub fn expand_items<'a>(
                 }
                 continue;
             }
-            let path = gw.store.object_path(a, &c, &o)?;
+            let path = match seg_info {
+                Some(i) => i.path,
+                None => gw.store.object_path(a, &c, &o)?,
+            };
             let (offset, len) = match range {
                 Some((x, y)) => (x, y - x + 1),
                 None => (0, s.bytes),
@@ -290,6 +337,32 @@ pub fn expand_items<'a>(
         Ok(out)
     }
     .boxed()
+}
+
+/// What an SLO segment that may be a symlink reads: the object reached by following it
+/// (with the caller's rights, as Swift's SLO fetches segments through the symlink
+/// middleware) and every container read on the way (each must stay readable for the SLO's
+/// bytes to be). A link whose walk leaves the account `a` is refused (400): the SLO's record
+/// of the containers its bytes came from ([`keys::SLO_CONTAINERS`]) names containers of
+/// its own account only, and it must not lend access to another account's objects.
+pub async fn follow_segment(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    name: &str,
+    info: ObjectInfo,
+) -> SwiftResult<(ObjectInfo, Vec<String>)> {
+    if info.link().is_none() {
+        return Ok((info, Vec::new()));
+    }
+    let f = super::symlink::follow(gw, req, a, info).await?;
+    if f.account != a || f.visited.iter().any(|(acct, _)| acct != a) {
+        return Err(SwiftError::bad(format!(
+            "SLO segment {name} is a symlink that leads to another account, which an SLO \
+             segment may not do"
+        )));
+    }
+    Ok((f.info, f.visited.into_iter().map(|(_, c)| c).collect()))
 }
 
 /// A stored segment's `first-last` range.

@@ -50,6 +50,15 @@ pub async fn handle(
         || req.method == Method::HEAD
         || (req.method == Method::PUT && r.status() == StatusCode::CREATED);
     if touches_current {
+        if let Some(LinkTarget((ta, tc, to))) = r.extensions().get::<LinkTarget>().cloned() {
+            // The link's Content-Location (the target's path) stays.
+            let loc = r.headers().get("Content-Location").cloned();
+            let mut r = super::versioning::decorate(gw, req, (&ta, &tc, &to), r).await?;
+            if let Some(l) = loc {
+                r.headers_mut().insert("Content-Location", l);
+            }
+            return Ok(r);
+        }
         return super::versioning::decorate(gw, req, (a, c, o), r).await;
     }
     Ok(r)
@@ -255,15 +264,35 @@ pub(super) async fn serve(
     a: &str,
     info: ObjectInfo,
 ) -> SwiftResult<Response<Body>> {
-    let head = req.method == Method::HEAD;
-    let (a, info, location) = match info.link() {
+    let (a, info, location, target) = match info.link() {
         Some(_) if req.q("symlink") != Some("get") => {
             let f = super::symlink::follow(gw, req, a, info).await?;
-            (f.account, f.info, f.location)
+            (f.account, f.info, f.location, f.target)
         }
-        _ => (a.to_string(), info, None),
+        _ => (a.to_string(), info, None, None),
     };
-    let a = a.as_str();
+    let mut r = serve_reached(gw, req, &a, info, location).await?;
+    if let Some(t) = target {
+        r.extensions_mut().insert(LinkTarget(t));
+    }
+    Ok(r)
+}
+
+/// The (account, container, object) a GET/HEAD reached by following a link, kept on its
+/// answer so the version headers are the target's, as in Swift (whose symlink middleware
+/// reads the target through the versioning one).
+#[derive(Debug, Clone)]
+pub struct LinkTarget(pub (String, String, String));
+
+/// GET/HEAD of the object `info` of account `a`, reached through links to `location` if any.
+async fn serve_reached(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    info: ObjectInfo,
+    location: Option<String>,
+) -> SwiftResult<Response<Body>> {
+    let head = req.method == Method::HEAD;
     let headers = |etag: &str| {
         let b = object_headers(&info, etag);
         match &location {
@@ -298,6 +327,10 @@ pub(super) async fn serve(
         return Ok(refusal(&e, head, headers(&etag_header)));
     }
     let mut b = headers(&etag_header);
+    if !raw_manifest && info.is_slo() {
+        // Swift's SLO gives the manifest's own ETag alongside the large object's.
+        b = set_header(b, "X-Manifest-Etag", hv(info.etag()));
+    }
     if raw_manifest && info.is_slo() {
         b = set_header(b, "Content-Type", hv("application/json; charset=utf-8"));
     }

@@ -5,7 +5,7 @@
 //! [`super::large`]). A segment may be an SLO itself (stored with `sub_slo`, its
 //! ETag and size those of its content) or inline `data` (base64), as in Swift.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -124,6 +124,17 @@ async fn check_segments(
             Ok(i) => i,
             Err(SwiftError::NotFound) => {
                 out.problem(seg_path, "404 Not Found");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        // A link stands for its target (Swift HEADs the segment through the symlink
+        // middleware): its ETag, size and type are checked and stored.
+        let info = match super::large::follow_segment(gw, req, a, seg_path, info).await {
+            Ok((target, _)) => target,
+            Err(SwiftError::BadRequest(m)) => return Err(SwiftError::BadRequest(m)),
+            Err(e) if e.status().is_client_error() => {
+                out.problem(seg_path, &e.status().to_string());
                 continue;
             }
             Err(e) => return Err(e),
@@ -390,16 +401,18 @@ async fn write_manifest(
         .store
         .object_path(&spec.account, &spec.container, &spec.object)?;
     let items = super::large::parse_manifest(gw, &target, manifest.as_bytes())?;
-    let mut containers = BTreeSet::new();
+    let mut walked = super::large::Walked::default();
     let segments =
-        super::large::expand_items(gw, req, &spec.account, items, 1, &mut containers).await?;
-    let containers = serde_json::to_string(&containers)
+        super::large::expand_items(gw, req, &spec.account, items, 1, &mut walked).await?;
+    let containers = serde_json::to_string(&walked.containers)
         .map_err(|e| SwiftError::Internal(format!("failed to serialise a list: {e}")))?;
     spec.meta.insert(keys::SLO.into(), "True".into());
     spec.meta
         .insert(keys::SLO_ETAG.into(), slo_etag.to_string());
     spec.meta.insert(keys::SLO_SIZE.into(), total.to_string());
     spec.meta.insert(keys::SLO_CONTAINERS.into(), containers);
+    spec.meta
+        .insert(keys::SLO_DEPTH.into(), walked.deepest.max(1).to_string());
     spec.stored_etag = Some(hex::encode(Md5::digest(manifest.as_bytes())));
     spec.meta.insert(keys::SLO_MANIFEST.into(), manifest);
     spec.expected_len = Some(total);

@@ -39,6 +39,10 @@ pub struct Followed {
     pub info: ObjectInfo,
     /// Its path (`Content-Location`), when at least one link was followed.
     pub location: Option<String>,
+    /// The (account, container) of every target read on the way, in order.
+    pub visited: Vec<(String, String)>,
+    /// The (account, container, object) reached, when at least one link was followed.
+    pub target: Option<(String, String, String)>,
 }
 
 /// A walk in progress.
@@ -48,6 +52,8 @@ struct Walk {
     target_etag: Option<String>,
     location: Option<String>,
     hops: usize,
+    visited: Vec<(String, String)>,
+    last_object: String,
 }
 
 fn url_account(a: &str) -> String {
@@ -86,6 +92,8 @@ pub async fn follow(
         target_etag: None,
         location: None,
         hops: 0,
+        visited: Vec::new(),
+        last_object: String::new(),
     };
     walk_links(gw, req, walk, Follow::All).await
 }
@@ -119,6 +127,8 @@ async fn walk_links(
         w.target_etag = link.etag.clone();
         let account = target_account(req, link.account.as_deref(), &w.account)
             .map_err(|e| located(e, &w.location))?;
+        w.visited.push((account.clone(), link.container.clone()));
+        w.last_object = link.object.clone();
         w.info = read_target(gw, req, &account, &link.container, &link.object)
             .await
             .map_err(|e| located(e, &w.location))?;
@@ -137,6 +147,11 @@ async fn walk_links(
         account: w.account,
         info: w.info,
         location: w.location,
+        target: w
+            .visited
+            .last()
+            .map(|(a, c)| (a.clone(), c.clone(), w.last_object.clone())),
+        visited: w.visited,
     })
 }
 
@@ -278,6 +293,8 @@ async fn check_static(
         Err(e) => return Err(e),
     };
     let walk = Walk {
+        visited: vec![(account.clone(), lreq.container.clone())],
+        last_object: lreq.object.clone(),
         account,
         info,
         target_etag: Some(etag.to_string()),

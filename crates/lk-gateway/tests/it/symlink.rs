@@ -370,3 +370,160 @@ fn cross_account_links_follow_the_target_account_acl() {
     let g = s.req(&s.other, "GET", l, &[], b"");
     assert_eq!((g.status, g.body.as_slice()), (200, BODY));
 }
+
+/// An SLO manifest `[{"path": p}...]` for `paths`.
+fn manifest(paths: &[&str]) -> Vec<u8> {
+    let v: Vec<serde_json::Value> = paths
+        .iter()
+        .map(|p| serde_json::json!({ "path": p }))
+        .collect();
+    serde_json::to_vec(&v).expect("json")
+}
+
+#[test]
+fn slo_segments_that_are_links_read_their_targets() {
+    let s = Setup::new();
+    let etag = format!("{:x}", md5::Md5::digest(BODY));
+    let dynamic = s.link(&s.admin, "/v1/AUTH_test/links/d", "tgt/t", &[]);
+    assert_eq!(dynamic.status, 201);
+    let stat = s.link(
+        &s.admin,
+        "/v1/AUTH_test/links/s",
+        "tgt/t",
+        &[("X-Symlink-Target-Etag", etag.as_str())],
+    );
+    assert_eq!(stat.status, 201);
+    // Each link stands for its target: its ETag and size are checked and hashed.
+    let bad =
+        serde_json::json!([{ "path": "links/d", "etag": "d41d8cd98f00b204e9800998ecf8427e" }]);
+    let r = s.req(
+        &s.admin,
+        "PUT",
+        "/v1/AUTH_test/links/bad?multipart-manifest=put",
+        &[],
+        &serde_json::to_vec(&bad).expect("json"),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let good = serde_json::json!([
+        { "path": "links/d", "etag": etag, "size_bytes": BODY.len() },
+        { "path": "links/s" },
+    ]);
+    let m = "/v1/AUTH_test/links/m";
+    let r = s.req(
+        &s.admin,
+        "PUT",
+        &format!("{m}?multipart-manifest=put"),
+        &[],
+        &serde_json::to_vec(&good).expect("json"),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let slo_etag = format!("{:x}", md5::Md5::digest(format!("{etag}{etag}")));
+    let g = s.req(&s.admin, "GET", m, &[], b"");
+    assert_eq!(g.status, 200);
+    assert_eq!(g.body, [BODY, BODY].concat());
+    assert_eq!(g.header("etag"), Some(format!("\"{slo_etag}\"").as_str()));
+    // The stored manifest names the links, with their targets' ETag and size.
+    let raw = s.req(
+        &s.admin,
+        "GET",
+        &format!("{m}?multipart-manifest=get"),
+        &[],
+        b"",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&raw.body).expect("json");
+    assert_eq!(v[0]["name"], "/links/d");
+    assert_eq!(v[0]["hash"], etag.as_str());
+    assert_eq!(v[1]["bytes"], BODY.len());
+}
+
+#[test]
+fn slo_bytes_from_a_link_target_need_read_on_the_target_container() {
+    let s = Setup::new();
+    assert_eq!(
+        s.link(&s.admin, "/v1/AUTH_test/links/l", "tgt/t", &[])
+            .status,
+        201
+    );
+    let m = "/v1/AUTH_test/links/m";
+    let put = format!("{m}?multipart-manifest=put");
+    // The reader may read `links`, not `tgt`: its manifest PUT through the link is refused.
+    let r = s.req(&s.reader, "PUT", &put, &[], &manifest(&["links/l"]));
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("403 Forbidden"), "{}", r.text());
+    // The admin's SLO in `links` holds tgt/t's bytes: the reader may not read them...
+    let r = s.req(&s.admin, "PUT", &put, &[], &manifest(&["links/l"]));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(s.req(&s.admin, "GET", m, &[], b"").body, BODY);
+    assert_eq!(s.req(&s.reader, "GET", m, &[], b"").status, 409);
+    // ...a SLO nesting it (through another link) neither...
+    assert_eq!(
+        s.link(&s.admin, "/v1/AUTH_test/links/lm", "links/m", &[])
+            .status,
+        201
+    );
+    let outer = "/v1/AUTH_test/links/outer";
+    let r = s.req(
+        &s.admin,
+        "PUT",
+        &format!("{outer}?multipart-manifest=put"),
+        &[],
+        &manifest(&["links/lm"]),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(s.req(&s.admin, "GET", outer, &[], b"").body, BODY);
+    assert_eq!(s.req(&s.reader, "GET", outer, &[], b"").status, 409);
+    // ...until `tgt` lets the reader read.
+    let acl = [("X-Container-Read", "test:reader")];
+    assert_eq!(
+        s.req(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
+            .status,
+        204
+    );
+    let g = s.req(&s.reader, "GET", m, &[], b"");
+    assert_eq!((g.status, g.body.as_slice()), (200, BODY));
+    assert_eq!(s.req(&s.reader, "GET", outer, &[], b"").body, BODY);
+}
+
+#[test]
+fn slo_segments_linking_to_another_account_are_refused() {
+    let s = Setup::new();
+    assert_eq!(
+        s.req(
+            &s.other,
+            "PUT",
+            "/v1/AUTH_other/c",
+            &[("X-Container-Read", "test:tester")],
+            b""
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        s.req(&s.other, "PUT", "/v1/AUTH_other/c/o", &[], BODY)
+            .status,
+        201
+    );
+    let r = s.link(
+        &s.admin,
+        "/v1/AUTH_test/links/x",
+        "c/o",
+        &[("X-Symlink-Target-Account", "AUTH_other")],
+    );
+    assert_eq!(r.status, 201);
+    // The link itself can be read...
+    assert_eq!(
+        s.req(&s.admin, "GET", "/v1/AUTH_test/links/x", &[], b"")
+            .body,
+        BODY
+    );
+    // ...but an SLO records the containers of its own account only: refused, not lent.
+    let r = s.req(
+        &s.admin,
+        "PUT",
+        "/v1/AUTH_test/links/m?multipart-manifest=put",
+        &[],
+        &manifest(&["links/x"]),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("another account"), "{}", r.text());
+}
