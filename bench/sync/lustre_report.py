@@ -93,7 +93,7 @@ else:
     ax.set_xscale("log")
     ax.set_xlabel("POSIX-to-listing lag (s, log)")
     ax.set_ylabel("fraction of files listed")
-    ax.set_title("lk-sync changelog backend on Lustre 2.17.0, 10k files, 2 MDTs")
+    ax.set_title("lk-sync changelog backend on Lustre 2.17.0, 2 MDTs (burst 10k files, paced 2k)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
