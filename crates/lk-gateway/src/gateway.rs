@@ -35,6 +35,8 @@ pub struct Gateway {
     /// Striped locks serializing "rename/unlink + index update" per object name, so the index
     /// always ends with the entry of the file that won.
     pub commit_locks: CommitLocks,
+    /// Containers' object-versioning states (see [`crate::versioning::store::StateCache`]).
+    pub version_states: crate::versioning::store::StateCache,
 }
 
 /// A fixed set of mutexes picked by hashing the object's full name.

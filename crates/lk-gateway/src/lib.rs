@@ -97,6 +97,7 @@ impl Gateway {
             meta: meta::MetaStore::new(index.clone(), settings.xattr_overflow),
             auth: auth::Auth::new(settings.users.clone(), settings.token_ttl),
             commit_locks: gateway::CommitLocks::default(),
+            version_states: Default::default(),
             store,
             index,
             settings,

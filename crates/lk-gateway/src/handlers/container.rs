@@ -154,7 +154,11 @@ async fn put_or_post(
         meta.extend(set);
         check_limits(&meta, "container", &g.settings.limits)?;
         meta.insert(keys::CHANGED.into(), Timestamp::now().to_x_timestamp());
+        // Forgotten before and after the write: a request that read the old metadata
+        // meanwhile cannot leave it cached.
+        g.version_states.forget(&a, &c);
         g.meta.write_path(&dir, &key, &meta)?;
+        g.version_states.forget(&a, &c);
         g.index.ensure_container(&a, &c, &ts)?;
         g.index.set_container_policy(&a, &c, &policy)?;
         Ok(created)
@@ -425,6 +429,7 @@ pub fn delete_container_blocking(g: &Gateway, a: &str, c: &str) -> SwiftResult<(
         });
     }
     fsync_dir(&g.store.account_dir(a))?;
+    g.version_states.forget(a, c);
     g.index.remove_container(a, c)?;
     g.meta.forget(&container_key(a, c))?;
     versioning::store::forget_container(g, a, c)?;

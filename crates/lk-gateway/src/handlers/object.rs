@@ -41,9 +41,10 @@ pub async fn handle(
     o: &str,
     body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
-    let body = match super::versioning::intercept(gw, req, (a, c, o), body).await? {
+    // The container's versioning state is read once per request (intercept, then decorate).
+    let (body, st) = match super::versioning::intercept(gw, req, (a, c, o), body).await? {
         super::versioning::Outcome::Done(r) => return Ok(r),
-        super::versioning::Outcome::Pass(body) => body,
+        super::versioning::Outcome::Pass(body, st) => (body, st),
     };
     let r = handle_current(gw, req, a, c, o, body).await?;
     let touches_current = req.method == Method::GET
@@ -53,13 +54,13 @@ pub async fn handle(
         if let Some(LinkTarget((ta, tc, to))) = r.extensions().get::<LinkTarget>().cloned() {
             // The link's Content-Location (the target's path) stays.
             let loc = r.headers().get("Content-Location").cloned();
-            let mut r = super::versioning::decorate(gw, req, (&ta, &tc, &to), r).await?;
+            let mut r = super::versioning::decorate(gw, req, (&ta, &tc, &to), None, r).await?;
             if let Some(l) = loc {
                 r.headers_mut().insert("Content-Location", l);
             }
             return Ok(r);
         }
-        return super::versioning::decorate(gw, req, (a, c, o), r).await;
+        return super::versioning::decorate(gw, req, (a, c, o), Some(st), r).await;
     }
     Ok(r)
 }

@@ -22,6 +22,10 @@ use crate::time::Timestamp;
 
 /// A container's versioning state (a missing container is [`State::Never`]).
 pub fn state(gw: &Gateway, a: &str, c: &str) -> SwiftResult<State> {
+    let key = (a.to_string(), c.to_string());
+    if let Some(st) = gw.version_states.get(&key) {
+        return Ok(st);
+    }
     let dir = gw.store.checked_container_dir(a, c)?;
     if !dir.is_dir() {
         return Ok(State::Never);
@@ -30,7 +34,44 @@ pub fn state(gw: &Gateway, a: &str, c: &str) -> SwiftResult<State> {
         .meta
         .read(&dir, &container_key(a, c))?
         .unwrap_or_default();
-    Ok(State::of(&meta))
+    let st = State::of(&meta);
+    gw.version_states.insert(key, st);
+    Ok(st)
+}
+
+/// Each container's versioning state as last read, so that object requests do not read the
+/// container's metadata again each time (a HEAD costs little more than that read). Only a
+/// container PUT, POST or DELETE through this gateway changes the state, and each forgets
+/// the container's entry; the map is emptied when it grows past [`StateCache::MAX`].
+#[derive(Default)]
+pub struct StateCache(std::sync::Mutex<std::collections::HashMap<(String, String), State>>);
+
+impl StateCache {
+    /// Entries kept at most.
+    pub const MAX: usize = 65_536;
+
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, String), State>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, key: &(String, String)) -> Option<State> {
+        self.map().get(key).copied()
+    }
+
+    fn insert(&self, key: (String, String), st: State) {
+        let mut m = self.map();
+        if m.len() >= Self::MAX {
+            m.clear();
+        }
+        m.insert(key, st);
+    }
+
+    /// Forgets a container's state (its metadata is being changed).
+    pub fn forget(&self, a: &str, c: &str) {
+        self.map().remove(&(a.to_string(), c.to_string()));
+    }
 }
 
 /// The file of a kept version.
@@ -281,4 +322,26 @@ pub fn forget_container(gw: &Gateway, a: &str, c: &str) -> SwiftResult<()> {
     }
     gw.index.forget_versions(a, c)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod state_cache_tests {
+    use super::*;
+
+    #[test]
+    fn remembers_forgets_and_stays_bounded() {
+        let cache = StateCache::default();
+        let key = |c: &str| ("a".to_string(), c.to_string());
+        assert_eq!(cache.get(&key("c")), None);
+        cache.insert(key("c"), State::Enabled);
+        assert_eq!(cache.get(&key("c")), Some(State::Enabled));
+        cache.forget("a", "c");
+        assert_eq!(cache.get(&key("c")), None);
+        for i in 0..StateCache::MAX {
+            cache.insert(key(&i.to_string()), State::Never);
+        }
+        cache.insert(key("last"), State::Enabled);
+        assert_eq!(cache.map().len(), 1, "emptied once full");
+        assert_eq!(cache.get(&key("last")), Some(State::Enabled));
+    }
 }

@@ -28,8 +28,9 @@ use crate::versioning::{State, VersionId, DELETE_MARKER_CONTENT_TYPE, NULL_VERSI
 pub enum Outcome {
     /// Answered it.
     Done(Response<Body>),
-    /// Not a versioning request: the usual handler goes on with the body.
-    Pass(RequestBody),
+    /// Not a versioning request: the usual handler goes on with the body; the container's
+    /// state, read once, is handed on to [`decorate`].
+    Pass(RequestBody, State),
 }
 
 /// A container's versioning state, off the async threads.
@@ -85,7 +86,7 @@ pub async fn intercept(
             authorize(gw, req, a, Access::Write(c)).await?;
             done(delete_with_marker(gw, a, c, o).await?)
         }
-        None => Ok(Outcome::Pass(body)),
+        None => Ok(Outcome::Pass(body, st)),
     }
 }
 
@@ -377,9 +378,13 @@ pub async fn decorate(
     gw: &Arc<Gateway>,
     req: &Req,
     (a, c, o): (&str, &str, &str),
+    known: Option<State>,
     mut r: Response<Body>,
 ) -> SwiftResult<Response<Body>> {
-    let st = state(gw, a, c).await?;
+    let st = match known {
+        Some(st) => st,
+        None => state(gw, a, c).await?,
+    };
     let reading = req.method == Method::GET || req.method == Method::HEAD;
     if !st.versioned() || !(reading || st == State::Enabled) {
         return Ok(r);
