@@ -26,6 +26,17 @@ pub fn state(gw: &Gateway, a: &str, c: &str) -> SwiftResult<State> {
     if let Some(st) = gw.version_states.get(&key) {
         return Ok(st);
     }
+    read_state(gw, key)
+}
+
+/// A container's state when it is cached: no filesystem access, so callable on the async
+/// threads (a hop to the blocking pool costs more than the whole lookup).
+pub fn cached_state(gw: &Gateway, a: &str, c: &str) -> Option<State> {
+    gw.version_states.get(&(a.to_string(), c.to_string()))
+}
+
+fn read_state(gw: &Gateway, key: (String, String)) -> SwiftResult<State> {
+    let (a, c) = (key.0.as_str(), key.1.as_str());
     let dir = gw.store.checked_container_dir(a, c)?;
     if !dir.is_dir() {
         return Ok(State::Never);

@@ -35,6 +35,9 @@ pub enum Outcome {
 
 /// A container's versioning state, off the async threads.
 pub async fn state(gw: &Arc<Gateway>, a: &str, c: &str) -> SwiftResult<State> {
+    if let Some(st) = vstore::cached_state(gw, a, c) {
+        return Ok(st);
+    }
     let (g, a, c) = (gw.clone(), a.to_string(), c.to_string());
     blocking(move || vstore::state(&g, &a, &c)).await
 }
