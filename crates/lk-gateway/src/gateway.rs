@@ -35,7 +35,7 @@ pub struct Gateway {
     /// Striped locks serializing "rename/unlink + index update" per object name, so the index
     /// always ends with the entry of the file that won.
     pub commit_locks: CommitLocks,
-    /// Containers' object-versioning states (see [`crate::versioning::store::StateCache`]).
+    /// Containers' versioning facts (see [`crate::versioning::store::StateCache`]).
     pub version_states: crate::versioning::store::StateCache,
 }
 
@@ -486,8 +486,11 @@ impl Gateway {
 
     fn delete_locked(&self, a: &str, c: &str, o: &str, path: &Path) -> SwiftResult<bool> {
         let cdir = self.store.checked_container_dir(a, c)?;
-        // A current object with a version id stays as a kept version.
-        crate::versioning::store::keep_current(self, a, c, o, path)?;
+        // A current object with a version id stays as a kept version (only a container
+        // that was ever versioned has such objects).
+        if crate::versioning::store::state(self, a, c)?.versioned() {
+            crate::versioning::store::keep_current(self, a, c, o, path)?;
+        }
         let existed = self.store.remove_object_file(&cdir, path)?;
         let listed = self.index.remove_object(a, c, o)?;
         self.meta.forget(&object_key(a, c, o))?;

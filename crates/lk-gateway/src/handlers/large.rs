@@ -16,9 +16,10 @@
 //!   ([`follow_segment`]; links into another account are refused). The PUT side is in
 //!   `slo_put`.
 //!
-//!   The bytes are those of the segments when the manifest was written: overwriting or
-//!   deleting a segment afterwards changes neither the file nor what a GET returns (Swift
-//!   would fail such a GET part-way). A GET still needs read access to every container the
+//!   The file's bytes are those of the segments when the manifest was written: overwriting
+//!   or deleting a segment afterwards does not change the file. The API is Swift's: a GET
+//!   of an SLO whose segment is gone or changed is a 409 ([`super::slo_intact`]), a HEAD
+//!   answers from the manifest. A GET still needs read access to every container the
 //!   bytes came from ([`keys::SLO_CONTAINERS`], link targets' included), as Swift reads
 //!   each segment with the caller's rights. An SLO written before this layout (its file is
 //!   the manifest, no [`keys::SLO_MANIFEST`]) is expanded from its segments when read, as
@@ -181,12 +182,16 @@ pub async fn resolve(
         // Its file holds the bytes, but Swift would fail to read so deep a nesting (with
         // its default 409 page).
         if checked.deepest > MAX_SLO_DEPTH && req.method != http::Method::HEAD {
-            return Err(SwiftError::Plain {
-                status: http::StatusCode::CONFLICT,
-                text: "<html><h1>Conflict</h1><p>There was a conflict when trying to complete \
-                       your request.</p></html>"
-                    .into(),
-            });
+            return Err(super::slo_intact::conflict());
+        }
+        // A GET reads the segments in Swift: one gone or changed since is its 409.
+        if req.method != http::Method::HEAD {
+            let (g, a2, i) = (gw.clone(), a.to_string(), info.clone());
+            let broken = blocking(move || super::slo_intact::broken_segment(&g, &a2, &i, 1));
+            if let Some(why) = broken.await? {
+                tracing::info!(object = %info.path.display(), %why, "SLO GET refused: a segment changed");
+                return Err(super::slo_intact::conflict());
+            }
         }
         return Ok(Resolved {
             total: segments.iter().map(|s| s.len).sum(),
@@ -525,6 +530,27 @@ pub async fn delete_slo(
     o: &str,
 ) -> SwiftResult<Response<Body>> {
     let info = super::object::load(gw, a, c, o).await?;
+    let (g, a2, c2, o2) = (gw.clone(), a.to_string(), c.to_string(), o.to_string());
+    delete_with_segments(gw, req, a, (c, o, &info), move || {
+        g.delete_object(&a2, &c2, &o2)
+    })
+    .await
+}
+
+/// `?multipart-manifest=delete` of `info`, object `o` of container `c` (the current one or
+/// a kept version): an SLO's segments first, each with the caller's right to write its
+/// container, then the object itself through `remove` (whether it existed). Answers Swift's
+/// bulk report.
+pub async fn delete_with_segments<F>(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    a: &str,
+    (c, o, info): (&str, &str, &ObjectInfo),
+    remove: F,
+) -> SwiftResult<Response<Body>>
+where
+    F: FnOnce() -> SwiftResult<bool> + Send + 'static,
+{
     let mut result = BulkResult::default();
     let mut targets: Vec<(String, String)> = Vec::new();
     if info.is_slo() {
@@ -537,7 +563,6 @@ pub async fn delete_slo(
         })
         .await?;
     }
-    targets.push((c.to_string(), o.to_string()));
     for (sc, so) in targets {
         if let Err(e) = authorize(gw, req, a, Access::Write(&sc)).await {
             result
@@ -546,11 +571,24 @@ pub async fn delete_slo(
             continue;
         }
         let (g, a2) = (gw.clone(), a.to_string());
-        match blocking(move || g.delete_object(&a2, &sc, &so)).await {
-            Ok(true) => result.deleted += 1,
-            Ok(false) => result.not_found += 1,
-            Err(e) => result.errors.push((String::new(), e.status().to_string())),
-        }
+        tally(
+            &mut result,
+            blocking(move || g.delete_object(&a2, &sc, &so)).await,
+        );
+    }
+    match authorize(gw, req, a, Access::Write(c)).await {
+        Ok(()) => tally(&mut result, blocking(remove).await),
+        Err(e) => result
+            .errors
+            .push((format!("/{c}/{o}"), e.status().to_string())),
     }
     render_result(req, &result)
+}
+
+fn tally(result: &mut BulkResult, deleted: SwiftResult<bool>) {
+    match deleted {
+        Ok(true) => result.deleted += 1,
+        Ok(false) => result.not_found += 1,
+        Err(e) => result.errors.push((String::new(), e.status().to_string())),
+    }
 }

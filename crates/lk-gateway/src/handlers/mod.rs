@@ -6,6 +6,7 @@
 //! - [`copy`]: COPY and PUT with `X-Copy-From`, across accounts too.
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
 //! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
+//! - [`slo_intact`]: whether an SLO's segments are still those its manifest names.
 //! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
 //! - [`staticweb`]: containers served as web sites (GET/HEAD without a token or in web mode).
 //! - [`tempurl`]: temporary URLs (signature check, grant, answer headers).
@@ -20,6 +21,7 @@ pub mod large;
 pub mod misc;
 pub mod object;
 pub mod slo_heartbeat;
+pub mod slo_intact;
 pub mod slo_put;
 pub mod staticweb;
 pub mod symlink;

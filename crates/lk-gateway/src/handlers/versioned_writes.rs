@@ -39,6 +39,7 @@ use crate::index::{Entry, ListParams, ObjectRecord};
 use crate::meta::{keys, Meta};
 use crate::put::write_stream;
 use crate::time::Timestamp;
+use crate::versioning::store as vstore;
 
 /// Content type of a history-mode delete marker.
 pub const DELETE_MARKER: &str = "application/x-deleted;swift_versions_deleted=1";
@@ -192,9 +193,17 @@ pub fn versioning_of(meta: &Meta) -> SwiftResult<Option<Versioning>> {
 }
 
 /// The versioning of container `c` of `a` (`None`: not versioned, or no container).
+/// A container known (cached) not to use it answers without reading its metadata.
 pub async fn of_container(gw: &Arc<Gateway>, a: &str, c: &str) -> SwiftResult<Option<Versioning>> {
+    if vstore::cached(gw, a, c).is_some_and(|f| !f.legacy) {
+        return Ok(None);
+    }
+    let generation = gw.version_states.generation();
     match container_meta(gw, a, c).await? {
-        Some(meta) => versioning_of(&meta),
+        Some(meta) => {
+            vstore::remember(gw, a, c, generation, &meta);
+            versioning_of(&meta)
+        }
         None => Ok(None),
     }
 }

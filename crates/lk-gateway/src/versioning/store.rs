@@ -16,72 +16,133 @@ use super::{
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{container_key, object_key, Gateway, ObjectInfo};
 use crate::index::VersionRecord;
-use crate::meta::keys;
+use crate::meta::{keys, Meta};
 use crate::store::fsync_dir;
 use crate::time::Timestamp;
 
 /// A container's versioning state (a missing container is [`State::Never`]).
 pub fn state(gw: &Gateway, a: &str, c: &str) -> SwiftResult<State> {
-    let key = (a.to_string(), c.to_string());
-    if let Some(st) = gw.version_states.get(&key) {
-        return Ok(st);
+    Ok(facts(gw, a, c)?.state)
+}
+
+/// A container's versioning facts, from the cache or its metadata.
+pub fn facts(gw: &Gateway, a: &str, c: &str) -> SwiftResult<Facts> {
+    if let Some(f) = cached(gw, a, c) {
+        return Ok(f);
     }
-    read_state(gw, key)
-}
-
-/// A container's state when it is cached: no filesystem access, so callable on the async
-/// threads (a hop to the blocking pool costs more than the whole lookup).
-pub fn cached_state(gw: &Gateway, a: &str, c: &str) -> Option<State> {
-    gw.version_states.get(&(a.to_string(), c.to_string()))
-}
-
-fn read_state(gw: &Gateway, key: (String, String)) -> SwiftResult<State> {
-    let (a, c) = (key.0.as_str(), key.1.as_str());
+    let generation = gw.version_states.generation();
     let dir = gw.store.checked_container_dir(a, c)?;
     if !dir.is_dir() {
-        return Ok(State::Never);
+        return Ok(Facts::default());
     }
     let meta = gw
         .meta
         .read(&dir, &container_key(a, c))?
         .unwrap_or_default();
-    let st = State::of(&meta);
-    gw.version_states.insert(key, st);
-    Ok(st)
+    Ok(remember(gw, a, c, generation, &meta))
 }
 
-/// Each container's versioning state as last read, so that object requests do not read the
+/// A container's facts when they are cached: no filesystem access, so callable on the async
+/// threads (a hop to the blocking pool costs more than the whole lookup).
+pub fn cached(gw: &Gateway, a: &str, c: &str) -> Option<Facts> {
+    gw.version_states.get(&(a.to_string(), c.to_string()))
+}
+
+/// A container's state when it is cached (see [`cached`]).
+pub fn cached_state(gw: &Gateway, a: &str, c: &str) -> Option<State> {
+    cached(gw, a, c).map(|f| f.state)
+}
+
+/// Caches the facts of `meta`, container metadata read after the cache was at `generation`
+/// (nothing is cached if the metadata of any container changed since: the read may predate
+/// the change). Returns them.
+pub fn remember(gw: &Gateway, a: &str, c: &str, generation: u64, meta: &Meta) -> Facts {
+    let f = Facts::of(meta);
+    gw.version_states
+        .insert_if(generation, (a.to_string(), c.to_string()), f);
+    f
+}
+
+/// What object requests need to know of a container's versioning, both kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// Object versioning (`X-Versions-Enabled`).
+    pub state: State,
+    /// Whether legacy versioned writes (`X-Versions-Location` / `X-History-Location`) are on.
+    pub legacy: bool,
+}
+
+impl Default for Facts {
+    fn default() -> Self {
+        Facts {
+            state: State::Never,
+            legacy: false,
+        }
+    }
+}
+
+impl Facts {
+    /// From a container's metadata.
+    pub fn of(meta: &Meta) -> Self {
+        let location = crate::handlers::versioned_writes::SYSMETA_LOCATION;
+        Facts {
+            state: State::of(meta),
+            legacy: meta.get(location).is_some_and(|l| !l.is_empty()),
+        }
+    }
+}
+
+type Key = (String, String);
+
+/// Each container's versioning facts as last read, so that object requests do not read the
 /// container's metadata again each time (a HEAD costs little more than that read). Only a
-/// container PUT, POST or DELETE through this gateway changes the state, and each forgets
-/// the container's entry; the map is emptied when it grows past [`StateCache::MAX`].
+/// container PUT, POST or DELETE through this gateway changes them: each forgets the
+/// container's entry and moves the generation on, before and after its write, and a
+/// metadata read is cached only if no generation passed during it. The map is emptied when
+/// it grows past [`StateCache::MAX`].
 #[derive(Default)]
-pub struct StateCache(std::sync::Mutex<std::collections::HashMap<(String, String), State>>);
+pub struct StateCache {
+    map: std::sync::Mutex<std::collections::HashMap<Key, Facts>>,
+    generation: std::sync::atomic::AtomicU64,
+}
 
 impl StateCache {
     /// Entries kept at most.
     pub const MAX: usize = 65_536;
 
-    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, String), State>> {
-        self.0
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Key, Facts>> {
+        self.map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn get(&self, key: &(String, String)) -> Option<State> {
+    /// The current generation (take it before reading a container's metadata).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn get(&self, key: &Key) -> Option<Facts> {
         self.map().get(key).copied()
     }
 
-    fn insert(&self, key: (String, String), st: State) {
+    fn insert_if(&self, generation: u64, key: Key, f: Facts) {
         let mut m = self.map();
+        // Checked under the lock: `forget` moves the generation on under it too.
+        if self.generation() != generation {
+            return;
+        }
         if m.len() >= Self::MAX {
             m.clear();
         }
-        m.insert(key, st);
+        m.insert(key, f);
     }
 
-    /// Forgets a container's state (its metadata is being changed).
+    /// Forgets a container's facts (its metadata is being changed).
     pub fn forget(&self, a: &str, c: &str) {
-        self.map().remove(&(a.to_string(), c.to_string()));
+        let mut m = self.map();
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        m.remove(&(a.to_string(), c.to_string()));
     }
 }
 
@@ -339,20 +400,56 @@ pub fn forget_container(gw: &Gateway, a: &str, c: &str) -> SwiftResult<()> {
 mod state_cache_tests {
     use super::*;
 
+    fn enabled() -> Facts {
+        Facts {
+            state: State::Enabled,
+            legacy: false,
+        }
+    }
+
     #[test]
     fn remembers_forgets_and_stays_bounded() {
         let cache = StateCache::default();
         let key = |c: &str| ("a".to_string(), c.to_string());
         assert_eq!(cache.get(&key("c")), None);
-        cache.insert(key("c"), State::Enabled);
-        assert_eq!(cache.get(&key("c")), Some(State::Enabled));
+        cache.insert_if(cache.generation(), key("c"), enabled());
+        assert_eq!(cache.get(&key("c")), Some(enabled()));
         cache.forget("a", "c");
         assert_eq!(cache.get(&key("c")), None);
         for i in 0..StateCache::MAX {
-            cache.insert(key(&i.to_string()), State::Never);
+            cache.insert_if(cache.generation(), key(&i.to_string()), Facts::default());
         }
-        cache.insert(key("last"), State::Enabled);
+        cache.insert_if(cache.generation(), key("last"), enabled());
         assert_eq!(cache.map().len(), 1, "emptied once full");
-        assert_eq!(cache.get(&key("last")), Some(State::Enabled));
+        assert_eq!(cache.get(&key("last")), Some(enabled()));
+    }
+
+    #[test]
+    fn a_read_that_a_change_overtook_is_not_cached() {
+        let cache = StateCache::default();
+        let key = ("a".to_string(), "c".to_string());
+        let before = cache.generation();
+        // A container POST forgets (twice, around its write) while the read is under way.
+        cache.forget("a", "other");
+        cache.insert_if(before, key.clone(), enabled());
+        assert_eq!(cache.get(&key), None, "the read may hold the old metadata");
+        cache.insert_if(cache.generation(), key.clone(), enabled());
+        assert_eq!(cache.get(&key), Some(enabled()));
+    }
+
+    #[test]
+    fn facts_of_metadata() {
+        let mut meta = Meta::new();
+        assert_eq!(Facts::of(&meta), Facts::default());
+        meta.insert(
+            crate::handlers::versioned_writes::SYSMETA_LOCATION.into(),
+            "v".into(),
+        );
+        assert!(Facts::of(&meta).legacy);
+        meta.insert(
+            crate::handlers::versioned_writes::SYSMETA_LOCATION.into(),
+            String::new(),
+        );
+        assert!(!Facts::of(&meta).legacy, "an empty location is off");
     }
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Static large objects: the object's file holds its bytes (readable through POSIX) and
-//! stays as written when segments change; a corrupt stored manifest is a 500, and a manifest
-//! delete then removes nothing (reading it as "no segments" would leak every segment).
+//! stays as written when segments change, while a GET then fails as Swift's does (409); a
+//! corrupt stored manifest is a 500, and a manifest delete then removes nothing (reading it
+//! as "no segments" would leak every segment).
 
 use crate::common::Gw;
 
@@ -31,7 +32,7 @@ fn with_slo() -> (tempfile::TempDir, Gw, String) {
 }
 
 #[test]
-fn an_slo_is_its_whole_bytes_in_the_tree_and_keeps_them_when_segments_change() {
+fn an_slo_keeps_its_bytes_in_the_tree_and_its_get_fails_as_swift_once_a_segment_changes() {
     let (dir, gw, t) = with_slo();
     let auth = [("X-Auth-Token", t.as_str())];
     let file = dir.path().join("test/c/big");
@@ -49,21 +50,41 @@ fn an_slo_is_its_whole_bytes_in_the_tree_and_keeps_them_when_segments_change() {
     let nested_file = dir.path().join("test/c/nested");
     assert_eq!(std::fs::read(&nested_file).expect("file"), b"xxaabbaaaa");
 
-    // Segments overwritten and deleted afterwards: the objects keep the bytes they were
-    // written with, in the tree and through the API.
+    // A segment overwritten afterwards: the files keep the bytes they were written with,
+    // but the API is Swift's, which reads the segments at every GET: a 409 before any byte
+    // (Swift's GET fails on the changed ETag), while a HEAD answers from the manifest.
     assert_eq!(
         gw.req("PUT", "/v1/AUTH_test/seg/s1", &auth, b"zzzz").status,
         201
     );
+    assert_eq!(std::fs::read(&file).expect("file"), b"aaaabbbb");
+    assert_eq!(std::fs::read(&nested_file).expect("file"), b"xxaabbaaaa");
+    for path in ["/v1/AUTH_test/c/big", "/v1/AUTH_test/c/nested"] {
+        let got = gw.req("GET", path, &auth, b"");
+        assert_eq!(got.status, 409, "{path}: {}", got.text());
+        assert!(
+            got.text().contains("There was a conflict"),
+            "{}",
+            got.text()
+        );
+        let head = gw.req("HEAD", path, &auth, b"");
+        assert_eq!(head.status, 200, "{path}");
+        assert_eq!(head.header("x-static-large-object"), Some("True"));
+    }
+    let ranged = gw.req(
+        "GET",
+        "/v1/AUTH_test/c/big",
+        &[auth[0], ("Range", "bytes=3-4")],
+        b"",
+    );
+    assert_eq!(ranged.status, 409);
+    // The same bytes written back: the segment is what the manifest names again.
     assert_eq!(
-        gw.req("DELETE", "/v1/AUTH_test/seg/s2", &auth, b"").status,
-        204
+        gw.req("PUT", "/v1/AUTH_test/seg/s1", &auth, b"aaaa").status,
+        201
     );
     let got = gw.req("GET", "/v1/AUTH_test/c/big", &auth, b"");
     assert_eq!((got.status, got.text().as_str()), (200, "aaaabbbb"));
-    assert_eq!(got.header("x-static-large-object"), Some("True"));
-    let got = gw.req("GET", "/v1/AUTH_test/c/nested", &auth, b"");
-    assert_eq!((got.status, got.text().as_str()), (200, "xxaabbaaaa"));
     let ranged = gw.req(
         "GET",
         "/v1/AUTH_test/c/big",
@@ -71,6 +92,17 @@ fn an_slo_is_its_whole_bytes_in_the_tree_and_keeps_them_when_segments_change() {
         b"",
     );
     assert_eq!((ranged.status, ranged.text().as_str()), (206, "ab"));
+
+    // A segment deleted: the same (the sub-SLO's segment is gone too, for `nested`).
+    assert_eq!(
+        gw.req("DELETE", "/v1/AUTH_test/seg/s2", &auth, b"").status,
+        204
+    );
+    assert_eq!(std::fs::read(&file).expect("file"), b"aaaabbbb");
+    for path in ["/v1/AUTH_test/c/big", "/v1/AUTH_test/c/nested"] {
+        assert_eq!(gw.req("GET", path, &auth, b"").status, 409, "{path}");
+        assert_eq!(gw.req("HEAD", path, &auth, b"").status, 200, "{path}");
+    }
 
     // The manifest is still what ?multipart-manifest=get returns, in Swift's stored form.
     let m = gw.req(
@@ -126,9 +158,13 @@ fn an_slo_copied_as_a_manifest_and_deleted_with_its_segments() {
             "{name} is left"
         );
     }
-    // The original keeps its bytes without its segments.
+    // The original's file keeps its bytes without its segments; its GET is Swift's 409.
+    assert_eq!(
+        std::fs::read(dir.path().join("test/c/big")).expect("file"),
+        b"aaaabbbb"
+    );
     let got = gw.req("GET", "/v1/AUTH_test/c/big", &auth, b"");
-    assert_eq!((got.status, got.text().as_str()), (200, "aaaabbbb"));
+    assert_eq!(got.status, 409, "{}", got.text());
 }
 
 #[test]
@@ -148,9 +184,16 @@ fn corrupt_manifest_is_a_500_and_its_delete_leaks_no_segment() {
     let raw = serde_json::to_vec(&meta).expect("json");
     xattr::set(&stored, "user.swift.metadata", &raw).expect("write xattr");
 
-    // The bytes are the file's: a GET does not need the manifest.
+    // A GET checks the segments the manifest names, so it fails too; a HEAD needs only
+    // the recorded size and ETag, and the file keeps its bytes.
     let got = gw.req("GET", "/v1/AUTH_test/c/big", &auth, b"");
-    assert_eq!((got.status, got.text().as_str()), (200, "aaaabbbb"));
+    assert_eq!(got.status, 500, "{}", got.text());
+    assert!(!got.text().contains(dir.path().to_str().expect("utf-8")));
+    assert_eq!(
+        gw.req("HEAD", "/v1/AUTH_test/c/big", &auth, b"").status,
+        200
+    );
+    assert_eq!(std::fs::read(&stored).expect("file"), b"aaaabbbb");
     let got = gw.req(
         "GET",
         "/v1/AUTH_test/c/big?multipart-manifest=get&format=raw",

@@ -243,3 +243,41 @@ fn an_expired_current_version_stays_listed() {
     let got = s.req("GET", &format!("{C}/e?version-id={id}"), &[], b"");
     assert_eq!((got.status, got.body.as_slice()), (200, &b"gone soon"[..]));
 }
+
+#[test]
+fn a_kept_slo_version_deleted_with_its_segments() {
+    let s = Setup::new();
+    assert_eq!(s.req("PUT", "/v1/AUTH_test/segs", &[], b"").status, 201);
+    assert_eq!(
+        s.req("PUT", "/v1/AUTH_test/segs/a", &[], b"aaaa").status,
+        201
+    );
+    let manifest = br#"[{"path": "/segs/a"}]"#;
+    let put = s.req(
+        "PUT",
+        &format!("{C}/slo?multipart-manifest=put"),
+        &[],
+        manifest,
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    let v1 = put.header("x-object-version-id").expect("id").to_string();
+    s.put("slo", b"plain now");
+
+    // A reader may not; the owner deletes version v1 and its one segment.
+    let path = format!("{C}/slo?multipart-manifest=delete&version-id={v1}");
+    let accept = [("Accept", "application/json")];
+    assert_eq!(s.as_(&s.reader, "DELETE", &path, &accept, b"").status, 403);
+    let r = s.req("DELETE", &path, &accept, b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let report: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(report["Response Status"], "200 OK", "{report}");
+    assert_eq!(report["Number Deleted"], 2, "{report}");
+    assert_eq!(report["Errors"], serde_json::json!([]), "{report}");
+    assert_eq!(s.req("GET", "/v1/AUTH_test/segs/a", &[], b"").status, 404);
+    let gone = s.req("GET", &format!("{C}/slo?version-id={v1}"), &[], b"");
+    assert_eq!(gone.status, 404);
+    // The current object is untouched.
+    let cur = s.req("GET", &format!("{C}/slo"), &[], b"");
+    assert_eq!((cur.status, cur.text().as_str()), (200, "plain now"));
+    assert_eq!(s.versions().len(), 1, "{:?}", s.versions());
+}

@@ -122,6 +122,9 @@ async fn versioned_request(
         }
         (m, Asked::Id(id)) if m == Method::DELETE => {
             authorize(gw, req, a, Access::Admin).await?;
+            if req.q("multipart-manifest") == Some("delete") {
+                return delete_version_with_segments(gw, req, (a, c, o), &id).await;
+            }
             delete_version(gw, a, c, o, &id).await
         }
         (_, Asked::Id(id)) if copy_from => copy_version_from(gw, req, (a, c, o), &id).await,
@@ -233,6 +236,32 @@ async fn delete_version(
         b = b.header(k, hv(v));
     }
     finish(b, body::empty())
+}
+
+/// `DELETE ?multipart-manifest=delete&version-id=ID`: the kept (or current) version `ID`
+/// and, when it is an SLO, its segments, answered with Swift's bulk report. A delete
+/// marker is removed as by a plain version DELETE.
+async fn delete_version_with_segments(
+    gw: &Arc<Gateway>,
+    req: &Req,
+    (a, c, o): (&str, &str, &str),
+    id: &str,
+) -> SwiftResult<Response<Body>> {
+    let info = match find(gw, (a, c, o), id).await? {
+        Found::Current(info) | Found::Kept(info) => info,
+        Found::Marker => return delete_version(gw, a, c, o, id).await,
+        Found::Missing => return Err(SwiftError::NotFound),
+    };
+    let (g, a2, c2, o2, id2) = (
+        gw.clone(),
+        a.to_string(),
+        c.to_string(),
+        o.to_string(),
+        id.to_string(),
+    );
+    let remove =
+        move || vstore::delete_version(&g, &a2, &c2, &o2, &id2).map(|(existed, _)| existed);
+    super::large::delete_with_segments(gw, req, a, (c, o, &info), remove).await
 }
 
 /// DELETE with versioning enabled: the current object is kept as a version, a delete marker
