@@ -12,6 +12,7 @@
 //!   Swift's ACL cleaning.
 //! - [`dlo`]: DLOs as files (their file holds their segments' bytes) and the refresher.
 //! - [`expiry`]: `X-Delete-At` / `X-Delete-After` and the expirer.
+//! - [`quota`]: container quotas (`X-Container-Meta-Quota-Bytes` / `-Count`), pure rules.
 //! - [`tempurl`]: temporary URL signatures (pure rules; applied by `handlers::tempurl`).
 //! - [`store`]: the tree (safe path resolution, atomic temp+fsync+rename writes).
 //! - [`meta`]: metadata in `user.swift.metadata*` xattrs, side store when they run out.
@@ -52,6 +53,7 @@ pub mod meta;
 pub mod path;
 pub mod policy;
 pub mod put;
+pub mod quota;
 pub mod range;
 pub mod reconcile;
 pub mod selfdir;

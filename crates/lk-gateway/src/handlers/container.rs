@@ -114,6 +114,7 @@ async fn put_or_post(
     c: &str,
     create: Option<Option<StoragePolicy>>,
 ) -> SwiftResult<Response<Body>> {
+    crate::quota::validate(|h| req.header(h))?;
     let (set, rm) = requested_meta(req, is_owner(gw, req, a).await?)?;
     // The request's own metadata is judged before anything is created: Swift answers a bad
     // PUT with 400 and no container.

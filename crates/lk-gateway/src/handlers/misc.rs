@@ -62,6 +62,7 @@ pub fn info_json(gw: &Gateway) -> serde_json::Value {
         "versioned_writes": {"allowed_flags": super::versioned_writes::ALLOWED_FLAGS},
         "symlink": {"symloop_max": crate::symlink::SYMLOOP_MAX, "static_links": true},
         "object_versioning": {},
+        "container_quotas": {},
         "bulk_delete": {
             "max_deletes_per_request": l.max_deletes_per_request,
             "max_failed_deletes": l.max_deletes_per_request,

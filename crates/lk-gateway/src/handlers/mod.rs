@@ -4,6 +4,7 @@
 //! - [`misc`]: `/info`, `/auth/v1.0`, `/healthcheck`, CORS preflight.
 //! - [`account`], [`container`], [`object`]: the Swift verbs on each resource.
 //! - [`copy`]: COPY and PUT with `X-Copy-From`, across accounts too.
+//! - [`quota`]: container quotas on object PUTs.
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
 //! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`slo_intact`]: whether an SLO's segments are still those its manifest names.
@@ -20,6 +21,7 @@ pub mod copy;
 pub mod large;
 pub mod misc;
 pub mod object;
+pub mod quota;
 pub mod slo_heartbeat;
 pub mod slo_intact;
 pub mod slo_put;

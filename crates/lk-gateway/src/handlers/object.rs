@@ -81,6 +81,7 @@ async fn handle_current(
         }
         Method::PUT => {
             authorize(gw, req, a, Access::Write(c)).await?;
+            super::quota::enforce(gw, req, a, c).await?;
             if let Some(src) = req.header("x-copy-from") {
                 let (sc, so) = split_container_object(&decode(src)?, &gw.settings.limits, true)?;
                 let so = so.unwrap_or_default();

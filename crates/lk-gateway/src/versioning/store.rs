@@ -63,13 +63,16 @@ pub fn remember(gw: &Gateway, a: &str, c: &str, generation: u64, meta: &Meta) ->
     f
 }
 
-/// What object requests need to know of a container's versioning, both kinds.
+/// What object requests need to know of a container: its versioning, both kinds, and
+/// whether it has a quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Facts {
     /// Object versioning (`X-Versions-Enabled`).
     pub state: State,
     /// Whether legacy versioned writes (`X-Versions-Location` / `X-History-Location`) are on.
     pub legacy: bool,
+    /// Whether a container quota is set ([`crate::quota`]).
+    pub quota: bool,
 }
 
 impl Default for Facts {
@@ -77,6 +80,7 @@ impl Default for Facts {
         Facts {
             state: State::Never,
             legacy: false,
+            quota: false,
         }
     }
 }
@@ -88,6 +92,7 @@ impl Facts {
         Facts {
             state: State::of(meta),
             legacy: meta.get(location).is_some_and(|l| !l.is_empty()),
+            quota: crate::quota::Quota::present(meta),
         }
     }
 }
@@ -403,7 +408,7 @@ mod state_cache_tests {
     fn enabled() -> Facts {
         Facts {
             state: State::Enabled,
-            legacy: false,
+            ..Facts::default()
         }
     }
 

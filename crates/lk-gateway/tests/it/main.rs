@@ -12,6 +12,7 @@ mod index;
 mod large_acl;
 mod layout;
 mod policy;
+mod quota;
 mod referrer;
 mod security;
 mod slo;

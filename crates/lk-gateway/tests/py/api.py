@@ -175,7 +175,8 @@ expect_status(404, c.head_container, "bulk")
 # --- /info advertises exactly what is implemented
 caps = c.get_capabilities()
 check(set(caps) == {"swift", "tempauth", "slo", "dlo", "bulk_delete", "staticweb", "tempurl",
-                   "versioned_writes", "symlink", "object_versioning"}, caps.keys())
+                   "versioned_writes", "symlink", "object_versioning", "container_quotas"},
+      caps.keys())
 check(caps["tempurl"]["allowed_digests"] == ["sha1", "sha256", "sha512"], caps["tempurl"])
 
 # --- temporary URLs, signed by python-swiftclient
