@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Turns the JSON of bench/sync/lustre.sh into LUSTRE.md (and lustre.png with matplotlib)."""
 import argparse
-import json
 import os
-import subprocess
 import time
+
+import results  # bench/sync/results.py, beside this script
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--dir", required=True)
@@ -15,17 +15,15 @@ a = ap.parse_args()
 
 
 def load(name):
-    with open(os.path.join(a.dir, name + ".json")) as f:
-        return json.load(f)
+    return results.load(a.dir, name)
 
 
 def pct(v, q):
-    return v[min(len(v) - 1, int(len(v) * q))] if v else float("nan")
+    return results.pct(v, q)
 
 
 runs = {k: load(k) for k in ("burst", "paced")}
-rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                     text=True).stdout.strip()
+rev = results.git_rev()
 with open(os.path.join(a.dir, "users.txt")) as f:
     users = f.read().strip()
 

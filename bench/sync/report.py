@@ -3,11 +3,12 @@
 """Turns the JSON results of bench/sync/run.sh into RESULTS.md (and results.png when
 matplotlib is available)."""
 import argparse
-import json
 import os
 import platform
 import subprocess
 import time
+
+import results  # bench/sync/results.py, beside this script
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--dir", required=True)
@@ -18,20 +19,18 @@ a = ap.parse_args()
 
 
 def load(name):
-    with open(os.path.join(a.dir, name + ".json")) as f:
-        return json.load(f)
+    return results.load(a.dir, name)
 
 
 def pct(v, q):
-    return v[min(len(v) - 1, int(len(v) * q))] * 1000
+    return results.pct(v, q) * 1000  # in ms
 
 
 lag = {k: load(k) for k in ("lag-burst", "lag-paced")}
 cl = {k: load(k) for k in ("changelog-create", "changelog-modify")}
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                      capture_output=True, text=True).stdout.strip()
-rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                     text=True).stdout.strip()
+rev = results.git_rev()
 
 lines = [
     "# lk-sync benchmark",
