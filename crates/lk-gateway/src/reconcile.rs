@@ -5,8 +5,8 @@
 //! metadata written), files changed are re-read, entries whose file is gone are dropped,
 //! containers are added and removed likewise. A file whose size and mtime match its index
 //! entry costs one `stat`, so a restart over a large unchanged tree is a directory walk.
-//! Gateway temp files are never indexed; those older than [`STALE_TEMP`] (left by a crash)
-//! are removed. Symlinks and names that are not valid object names are skipped.
+//! Gateway temp files and directories are never indexed; those older than [`STALE_TEMP`]
+//! (left by a crash) are removed, unless a temp directory holds an object's only copy. Symlinks and names that are not valid object names are skipped.
 
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
@@ -135,8 +135,7 @@ fn reconcile_container(
             let ft = md.file_type();
             if n.starts_with(TMP_PREFIX) {
                 let old = md.modified().ok().and_then(|m| now.duration_since(m).ok());
-                if ft.is_file() && old.is_some_and(|age| age > STALE_TEMP) {
-                    let _ = std::fs::remove_file(e.path());
+                if old.is_some_and(|age| age > STALE_TEMP) && remove_stale_temp(&e.path(), ft) {
                     report.temps_removed += 1;
                 }
                 continue;
@@ -183,6 +182,38 @@ fn reconcile_container(
         report.objects_removed += 1;
     }
     Ok(())
+}
+
+/// Removes a crash's leftover temp: a temp file (an upload that never committed), or a
+/// temp directory of [`crate::selfdir`] holding nothing but a second link of an object
+/// (`.lk-self` whose inode has another link: the object is still in place). A directory
+/// whose `.lk-self` is the only link (a crash in the middle of the non-atomic fallback) is
+/// the object's only copy: it is kept and named in the log. Whether it was removed.
+fn remove_stale_temp(path: &Path, ft: std::fs::FileType) -> bool {
+    if ft.is_file() {
+        return std::fs::remove_file(path).is_ok();
+    }
+    if !ft.is_dir() {
+        return false;
+    }
+    let Ok(rd) = std::fs::read_dir(path) else {
+        return false;
+    };
+    let entries: Vec<_> = rd.flatten().collect();
+    let only_spare_links = entries.iter().all(|e| {
+        e.file_name() == crate::layout::SELF_FILE
+            && e.path()
+                .symlink_metadata()
+                .is_ok_and(|m| m.is_file() && m.nlink() > 1)
+    });
+    if !only_spare_links {
+        tracing::warn!(dir = %path.display(), "a leftover temp directory holds an object's only copy; kept");
+        return false;
+    }
+    entries
+        .iter()
+        .all(|e| std::fs::remove_file(e.path()).is_ok())
+        && std::fs::remove_dir(path).is_ok()
 }
 
 /// The name a decoded entry holds; a `.lk-long-` name the index does not know is logged.

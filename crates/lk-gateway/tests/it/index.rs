@@ -142,3 +142,60 @@ fn large_container_pages_in_order() {
     ));
     assert_eq!(em, ["d01/f099", "d02/f000"]);
 }
+
+/// Sets a path's modification time an hour back (older than the reconciler's stale limit).
+fn age(path: &std::path::Path) {
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::open(path)
+        .expect("open")
+        .set_modified(hour_ago)
+        .expect("set mtime");
+}
+
+#[test]
+fn restart_removes_stale_temps_but_keeps_a_temp_dir_holding_an_only_copy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut gw = Gw::start(dir.path(), &[]);
+    let t = gw.token("test:tester", "testing");
+    let auth = [("X-Auth-Token", t.as_str())];
+    assert_eq!(gw.req("PUT", "/v1/AUTH_test/c", &auth, b"").status, 201);
+    assert_eq!(
+        gw.req("PUT", "/v1/AUTH_test/c/obj", &auth, b"data").status,
+        201
+    );
+    gw.kill9();
+
+    // As a crash leaves them: a temp file, a conversion's temp directory holding a second
+    // link of `obj`, and one whose `.lk-self` is the only link left of some object.
+    let c = dir.path().join("test/c");
+    let (file, spare, only) = (
+        c.join(".lk-tmp-00000000000000f1"),
+        c.join(".lk-tmp-00000000000000d1"),
+        c.join(".lk-tmp-00000000000000d2"),
+    );
+    std::fs::write(&file, b"partial").expect("temp file");
+    std::fs::create_dir(&spare).expect("mkdir");
+    std::fs::hard_link(c.join("obj"), spare.join(".lk-self")).expect("link");
+    std::fs::create_dir(&only).expect("mkdir");
+    std::fs::write(only.join(".lk-self"), b"the only copy").expect("write");
+    for p in [&file, &spare, &only] {
+        age(p);
+    }
+    gw.restart();
+    let t = gw.token("test:tester", "testing");
+    assert!(!file.exists(), "a stale temp file goes");
+    assert!(
+        !spare.exists(),
+        "a temp directory holding a second link goes"
+    );
+    assert_eq!(
+        std::fs::read(only.join(".lk-self")).expect("kept"),
+        b"the only copy"
+    );
+    let r = gw.req("GET", "/v1/AUTH_test/c/obj", &[("X-Auth-Token", &t)], b"");
+    assert_eq!((r.status, r.body.as_slice()), (200, b"data".as_slice()));
+    assert_eq!(
+        names(&list(&gw, &t, "/v1/AUTH_test/c?format=json")),
+        ["obj"]
+    );
+}
