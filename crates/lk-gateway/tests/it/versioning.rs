@@ -3,42 +3,28 @@
 //! removed by `?version-id`, listed by `?versions`, restored; the container cannot go while
 //! versions remain; the layout in the tree; and who may do what.
 
-use crate::common::{Gw, Resp};
+use std::ops::Deref;
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    gw: Gw,
-    admin: String,
-    reader: String,
-    other: String,
+use crate::common::Cluster;
+
+/// The shared cluster plus the versioned container [`C`] and this module's helpers.
+struct Setup(Cluster);
+
+impl Deref for Setup {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
 }
 
 const C: &str = "/v1/AUTH_test/vers";
 
 impl Setup {
     fn new() -> Setup {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let gw = Gw::start(dir.path(), &[]);
-        let s = Setup {
-            admin: gw.token("test:tester", "testing"),
-            reader: gw.token("test:reader", "readkey"),
-            other: gw.token("other:admin", "otherkey"),
-            _dir: dir,
-            gw,
-        };
+        let s = Setup(Cluster::start());
         let r = s.req("PUT", C, &[("X-Versions-Enabled", "true")], b"");
         assert_eq!(r.status, 201, "{}", r.text());
         s
-    }
-
-    fn req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        self.as_(&self.admin, m, p, h, body)
-    }
-
-    fn as_(&self, token: &str, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut all = vec![("X-Auth-Token", token)];
-        all.extend_from_slice(h);
-        self.gw.req(m, p, &all, body)
     }
 
     fn put(&self, name: &str, body: &[u8]) -> String {
