@@ -173,6 +173,19 @@ impl Cluster {
     }
 }
 
+/// `data` as a chunked body (one chunk, then the last one), for a request sent with
+/// `Transfer-Encoding: chunked`.
+pub fn chunked(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    if !data.is_empty() {
+        out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+        out.extend_from_slice(data);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
 /// A raw response.
 #[derive(Debug)]
 pub struct Resp {
@@ -213,10 +226,11 @@ pub fn raw_request(
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    if !headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-    {
+    // A caller that frames the body itself (a length, or chunks) gets no length added.
+    let framed = headers.iter().any(|(k, _)| {
+        k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding")
+    });
+    if !framed {
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");

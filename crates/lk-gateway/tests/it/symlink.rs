@@ -4,7 +4,7 @@
 
 use std::ops::Deref;
 
-use crate::common::{Cluster, Resp};
+use crate::common::{chunked, Cluster, Resp};
 
 const BODY: &[u8] = b"target body";
 
@@ -165,6 +165,36 @@ fn swift_refusals_dangling_links_and_loops() {
         g.text(),
         "Too many levels of symbolic links, maximum allowed is 2"
     );
+}
+
+/// A link's PUT must carry no body bytes however it is framed (a chunked one is read up to
+/// its first byte, as Swift does): a zero length or an empty chunked body makes the link.
+#[test]
+fn a_link_needs_a_zero_byte_body_however_framed() {
+    let s = Setup::new();
+    let path = "/v1/AUTH_test/links/z";
+    let put = |framing: (&str, &str), body: &[u8]| {
+        let h = [("X-Symlink-Target", "tgt/t"), framing];
+        s.as_(&s.admin, "PUT", path, &h, body)
+    };
+    let te = ("Transfer-Encoding", "chunked");
+    for (framing, body) in [
+        (("Content-Length", "5"), b"hello".to_vec()),
+        (te, chunked(b"hello")),
+    ] {
+        let r = put(framing, &body);
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (400, "Symlink requests require a zero byte body"),
+            "{framing:?}"
+        );
+        assert_eq!(s.as_(&s.admin, "GET", path, &[], b"").status, 404);
+    }
+    for (framing, body) in [(("Content-Length", "0"), Vec::new()), (te, chunked(b""))] {
+        let r = put(framing, &body);
+        assert_eq!(r.status, 201, "{framing:?}: {}", r.text());
+        assert_eq!(s.as_(&s.admin, "GET", path, &[], b"").body, BODY);
+    }
 }
 
 #[test]

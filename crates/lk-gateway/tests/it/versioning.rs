@@ -5,7 +5,7 @@
 
 use std::ops::Deref;
 
-use crate::common::Cluster;
+use crate::common::{chunked, Cluster};
 
 /// The shared cluster plus the versioned container [`C`] and this module's helpers.
 struct Setup(Cluster);
@@ -147,6 +147,38 @@ fn restore_suspend_and_null_versions() {
         b"",
     );
     assert_eq!(r.status, 400);
+}
+
+/// `PUT ?version-id` must carry no body bytes however it is framed (a chunked one is read up
+/// to its first byte, as Swift does): a zero length or an empty chunked body restores.
+#[test]
+fn a_restore_needs_a_zero_byte_body_however_framed() {
+    let s = Setup::new();
+    let v1 = s.put("o", b"one");
+    let v2 = s.put("o", b"two");
+    let restore = |v: &str, framing: (&str, &str), body: &[u8]| {
+        s.req("PUT", &format!("{C}/o?version-id={v}"), &[framing], body)
+    };
+    let current = || s.req("GET", &format!("{C}/o"), &[], b"").text();
+    let te = ("Transfer-Encoding", "chunked");
+    for (framing, body) in [
+        (("Content-Length", "5"), b"hello".to_vec()),
+        (te, chunked(b"hello")),
+    ] {
+        let r = restore(&v1, framing, &body);
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (400, "PUT version-id requests require a zero byte body"),
+            "{framing:?}"
+        );
+        assert_eq!(current(), "two");
+    }
+    let r = restore(&v1, ("Content-Length", "0"), b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(current(), "one");
+    let r = restore(&v2, te, &chunked(b""));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(current(), "two");
 }
 
 #[test]
