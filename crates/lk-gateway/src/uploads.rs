@@ -14,8 +14,10 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use crate::error::SwiftError;
+use crate::error::{SwiftError, SwiftResult};
+use crate::server::RequestBody;
 
 /// The slots of one gateway.
 #[derive(Debug)]
@@ -98,6 +100,34 @@ pub fn has_body(headers: &http::HeaderMap) -> bool {
             .is_some_and(|v| v.trim() != "0")
 }
 
+/// Refuses with `refusal` a request that must have a zero-byte body but carries bytes, as
+/// Swift's symlink and object-versioning middlewares do (`content_length != 0`, else
+/// `body_file.read(1)`): a non-zero `Content-Length` is refused without reading; a body
+/// without one (chunked) is read only until its first data frame, each wait bounded by
+/// `idle` (408 past it), so an empty chunked body passes and a long or endless one is
+/// refused without draining it.
+pub async fn refuse_body(
+    headers: &http::HeaderMap,
+    body: RequestBody,
+    idle: Duration,
+    refusal: SwiftError,
+) -> SwiftResult<()> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(crate::hdr::text);
+    // Swift compares the number, so `00` is zero too; the server has already refused a
+    // length that is not a number.
+    if declared.is_some_and(|v| v.trim().parse::<u64>() != Ok(0)) {
+        return Err(refusal);
+    }
+    // At most 0 bytes: the first data byte ends the read as "too large".
+    match crate::handlers::read_body(body, 0, idle).await {
+        Ok(_) => Ok(()),
+        Err(SwiftError::TooLarge(_)) => Err(refusal),
+        Err(e) => Err(e),
+    }
+}
+
 /// File descriptors an upload may hold: its socket and its temp file.
 const FDS_PER_UPLOAD: u64 = 2;
 /// File descriptors kept for everything else (index, listeners, downloads, logs).
@@ -170,5 +200,69 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert("transfer-encoding", "chunked".parse().expect("hv"));
         assert!(has_body(&h));
+    }
+
+    /// Short, so a helper that waited for a silent client would fail with 408, not hang.
+    const IDLE: Duration = Duration::from_millis(200);
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().expect("hv"));
+        }
+        h
+    }
+
+    /// A body sent as `chunks`; with `silent`, the client then sends nothing more and never
+    /// ends it.
+    fn sent(chunks: &[&'static str], silent: bool) -> RequestBody {
+        use futures_util::stream::{self, StreamExt};
+        let it = chunks.iter().map(|c| Ok::<_, std::io::Error>(c.as_bytes()));
+        let it = stream::iter(it.collect::<Vec<_>>());
+        match silent {
+            true => RequestBody::from_stream(it.chain(stream::pending())),
+            false => RequestBody::from_stream(it),
+        }
+    }
+
+    async fn check(pairs: &[(&'static str, &'static str)], body: RequestBody) -> SwiftResult<()> {
+        refuse_body(&headers(pairs), body, IDLE, SwiftError::bad("zero")).await
+    }
+
+    fn refused(r: SwiftResult<()>) -> bool {
+        matches!(r, Err(SwiftError::BadRequest(t)) if t == "zero")
+    }
+
+    #[tokio::test]
+    async fn a_zero_length_or_an_empty_chunked_body_passes() {
+        let cl0 = [("content-length", "0")];
+        assert!(check(&cl0, RequestBody::empty()).await.is_ok());
+        let cl00 = [("content-length", "00")];
+        assert!(check(&cl00, RequestBody::empty()).await.is_ok());
+        assert!(check(&[], RequestBody::empty()).await.is_ok());
+        let te = [("transfer-encoding", "chunked")];
+        assert!(check(&te, sent(&["", ""], false)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_non_zero_length_is_refused_unread() {
+        // The body never comes: reading it would end in 408, not the refusal.
+        let r = check(&[("content-length", "5")], sent(&[], true)).await;
+        assert!(refused(r));
+    }
+
+    #[tokio::test]
+    async fn chunked_bytes_are_refused_at_the_first_one() {
+        let te = [("transfer-encoding", "chunked")];
+        assert!(refused(check(&te, sent(&["abc"], false)).await));
+        // The rest never comes: draining to the end would be a 408.
+        assert!(refused(check(&te, sent(&["", "x"], true)).await));
+    }
+
+    #[tokio::test]
+    async fn a_silent_chunked_body_is_408() {
+        let te = [("transfer-encoding", "chunked")];
+        let r = check(&te, sent(&[], true)).await;
+        assert!(matches!(r, Err(SwiftError::RequestTimeout)));
     }
 }

@@ -188,22 +188,12 @@ pub async fn put(
     target: &str,
     body: crate::server::RequestBody,
 ) -> SwiftResult<Response<Body>> {
-    let zero = || SwiftError::Plain {
+    let zero = SwiftError::Plain {
         status: StatusCode::BAD_REQUEST,
         text: "Symlink requests require a zero byte body".into(),
     };
-    if req
-        .header("content-length")
-        .is_some_and(|l| l.trim() != "0")
-    {
-        return Err(zero());
-    }
     let idle = gw.settings.server.client_timeout;
-    match super::read_body(body, 0, idle).await {
-        Ok(_) => {}
-        Err(SwiftError::TooLarge(_)) => return Err(zero()),
-        Err(e) => return Err(e),
-    }
+    crate::uploads::refuse_body(&req.headers, body, idle, zero).await?;
     let lreq = LinkRequest::parse(
         target,
         req.header("x-symlink-target-account"),

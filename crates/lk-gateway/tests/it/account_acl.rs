@@ -3,14 +3,18 @@
 //! only the account's owners set and see them, and what `read-only`, `read-write` and
 //! `admin` each open, to a user of the account and to another account's user.
 
-use crate::common::{Gw, Resp};
+use std::ops::Deref;
 
-struct Acct {
-    _dir: tempfile::TempDir,
-    gw: Gw,
-    admin: String,
-    reader: String,
-    other: String,
+use crate::common::{Cluster, Resp};
+
+/// The shared cluster plus this module's container and requests relative to the account.
+struct Acct(Cluster);
+
+impl Deref for Acct {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
 }
 
 const ACL: &str = "X-Account-Access-Control";
@@ -18,18 +22,7 @@ const ACL: &str = "X-Account-Access-Control";
 impl Acct {
     /// Account `test` with the private container `c` holding `o`, and a temp-URL key.
     fn new() -> Acct {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let gw = Gw::start(dir.path(), &[]);
-        let admin = gw.token("test:tester", "testing");
-        let reader = gw.token("test:reader", "readkey");
-        let other = gw.token("other:admin", "otherkey");
-        let s = Acct {
-            _dir: dir,
-            gw,
-            admin,
-            reader,
-            other,
-        };
+        let s = Acct(Cluster::start());
         let key = ("X-Account-Meta-Temp-Url-Key", "sekrit");
         assert_eq!(s.by(&s.admin, "POST", "", &[key]).status, 204);
         let acl = ("X-Container-Read", "jdoe");
@@ -40,10 +33,7 @@ impl Acct {
 
     /// A request by `token` on `/v1/AUTH_test{path}`.
     fn by(&self, token: &str, m: &str, path: &str, h: &[(&str, &str)]) -> Resp {
-        let mut all = vec![("X-Auth-Token", token)];
-        all.extend_from_slice(h);
-        self.gw
-            .req(m, &format!("/v1/AUTH_test{path}"), &all, b"data")
+        self.as_(token, m, &format!("/v1/AUTH_test{path}"), h, b"data")
     }
 
     fn set_acl(&self, acl: &str) {

@@ -4,10 +4,11 @@
 //! a manifest with its own bytes keeps them; a POST ending the DLO empties the file; a POSIX
 //! rewrite makes a plain object; reading still needs the caller's rights.
 
+use std::ops::Deref;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{Gw, Resp};
+use crate::common::{Cluster, Resp};
 
 const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
@@ -30,31 +31,26 @@ fn wait_for_file(file: &Path, want: &[u8]) {
     }
 }
 
-struct Setup {
-    dir: tempfile::TempDir,
-    gw: Gw,
-    token: String,
+/// The shared cluster plus the segments and this module's helpers.
+struct Setup(Cluster);
+
+impl Deref for Setup {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
 }
 
 impl Setup {
     /// Containers `seg` (segments p1 = "aaa", p2 = "bb") and `c`.
     fn new() -> Setup {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let gw = Gw::start(dir.path(), &[]);
-        let token = gw.token("test:tester", "testing");
-        let s = Setup { dir, gw, token };
+        let s = Setup(Cluster::start());
         for p in ["/v1/AUTH_test/seg", "/v1/AUTH_test/c"] {
             assert_eq!(s.req("PUT", p, &[], b"").status, 201, "{p}");
         }
         s.put("seg/p1", b"aaa");
         s.put("seg/p2", b"bb");
         s
-    }
-
-    fn req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut all = vec![("X-Auth-Token", self.token.as_str())];
-        all.extend_from_slice(h);
-        self.gw.req(m, p, &all, body)
     }
 
     fn put(&self, name: &str, data: &[u8]) {
@@ -67,7 +63,7 @@ impl Setup {
     }
 
     fn file(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join("test").join(name)
+        self.gw.root.join("test").join(name)
     }
 }
 
@@ -174,7 +170,7 @@ fn a_manifest_with_its_own_bytes_keeps_them_and_rights_still_apply() {
     // A reader of `c` who may not list `seg` is refused the DLO, whose file holds the bytes.
     let acl = [("X-Container-Read", "test:reader")];
     assert_eq!(s.req("POST", "/v1/AUTH_test/c", &acl, b"").status, 204);
-    let reader = s.gw.token("test:reader", "readkey");
+    let reader = s.reader.clone();
     let r = s.gw.req(
         "GET",
         "/v1/AUTH_test/c/big",

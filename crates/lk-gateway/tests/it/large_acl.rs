@@ -2,62 +2,40 @@
 //! Large objects read their segments with the caller's rights: a user who may write one
 //! container cannot read another through a DLO or SLO manifest pointing at it (issue 14).
 
-use crate::common::{Gw, Resp};
+use std::ops::Deref;
+
+use crate::common::Cluster;
 
 const SECRET: &[u8] = b"SECRET-BYTES";
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    gw: Gw,
-    admin: String,
-    reader: String,
+/// The shared cluster plus containers `pub` and `secret` and this module's checks.
+struct Setup(Cluster);
+
+impl Deref for Setup {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
 }
 
 impl Setup {
     fn new() -> Setup {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let gw = Gw::start(dir.path(), &[]);
-        let admin = gw.token("test:tester", "testing");
-        let reader = gw.token("test:reader", "readkey");
-        let s = Setup {
-            _dir: dir,
-            gw,
-            admin,
-            reader,
-        };
+        let s = Setup(Cluster::start());
         let acl = [
             ("X-Container-Read", "test:reader"),
             ("X-Container-Write", "test:reader"),
         ];
-        assert_eq!(
-            s.admin_req("PUT", "/v1/AUTH_test/pub", &acl, b"").status,
-            201
-        );
-        assert_eq!(
-            s.admin_req("PUT", "/v1/AUTH_test/secret", &[], b"").status,
-            201
-        );
-        let put = s.admin_req("PUT", "/v1/AUTH_test/secret/s1", &[], SECRET);
+        assert_eq!(s.req("PUT", "/v1/AUTH_test/pub", &acl, b"").status, 201);
+        assert_eq!(s.req("PUT", "/v1/AUTH_test/secret", &[], b"").status, 201);
+        let put = s.req("PUT", "/v1/AUTH_test/secret/s1", &[], SECRET);
         assert_eq!(put.status, 201);
-        let put = s.admin_req("PUT", "/v1/AUTH_test/pub/p1", &[], b"-public");
+        let put = s.req("PUT", "/v1/AUTH_test/pub/p1", &[], b"-public");
         assert_eq!(put.status, 201);
         s
     }
 
-    fn admin_req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut all = vec![("X-Auth-Token", self.admin.as_str())];
-        all.extend_from_slice(h);
-        self.gw.req(m, p, &all, body)
-    }
-
-    fn reader_req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut all = vec![("X-Auth-Token", self.reader.as_str())];
-        all.extend_from_slice(h);
-        self.gw.req(m, p, &all, body)
-    }
-
     fn grant_secret_read(&self) {
-        let r = self.admin_req(
+        let r = self.req(
             "POST",
             "/v1/AUTH_test/secret",
             &[("X-Container-Read", "test:reader")],
@@ -72,7 +50,7 @@ impl Setup {
     }
 
     fn assert_refused_with(&self, m: &str, path: &str, status: u16) {
-        let r = self.reader_req(m, path, &[], b"");
+        let r = self.as_(&self.reader, m, path, &[], b"");
         assert_eq!(r.status, status, "{m} {path}: {}", r.text());
         assert!(
             !r.text().contains("SECRET"),
@@ -88,11 +66,12 @@ fn dlo_segments_need_read_access_to_their_container() {
     s.assert_refused("GET", "/v1/AUTH_test/secret/s1");
     let manifest = [("X-Object-Manifest", "secret/")];
     // Like Swift, the manifest itself may be written (it is checked when read).
-    let put = s.reader_req("PUT", "/v1/AUTH_test/pub/dlo", &manifest, b"");
+    let put = s.as_(&s.reader, "PUT", "/v1/AUTH_test/pub/dlo", &manifest, b"");
     assert_eq!(put.status, 201, "{}", put.text());
     s.assert_refused("GET", "/v1/AUTH_test/pub/dlo");
     s.assert_refused("HEAD", "/v1/AUTH_test/pub/dlo");
-    let range = s.reader_req(
+    let range = s.as_(
+        &s.reader,
         "GET",
         "/v1/AUTH_test/pub/dlo",
         &[("Range", "bytes=0-3")],
@@ -100,7 +79,8 @@ fn dlo_segments_need_read_access_to_their_container() {
     );
     assert_eq!(range.status, 403);
     // Nor through a server-side copy of the manifest.
-    let copy = s.reader_req(
+    let copy = s.as_(
+        &s.reader,
         "PUT",
         "/v1/AUTH_test/pub/stolen",
         &[("X-Copy-From", "pub/dlo")],
@@ -108,13 +88,13 @@ fn dlo_segments_need_read_access_to_their_container() {
     );
     assert_eq!(copy.status, 403, "{}", copy.text());
     assert_eq!(
-        s.reader_req("GET", "/v1/AUTH_test/pub/stolen", &[], b"")
+        s.as_(&s.reader, "GET", "/v1/AUTH_test/pub/stolen", &[], b"")
             .status,
         404
     );
 
     s.grant_secret_read();
-    let got = s.reader_req("GET", "/v1/AUTH_test/pub/dlo", &[], b"");
+    let got = s.as_(&s.reader, "GET", "/v1/AUTH_test/pub/dlo", &[], b"");
     assert_eq!((got.status, got.body.as_slice()), (200, SECRET));
 }
 
@@ -124,7 +104,7 @@ fn slo_segments_need_read_access_at_put_and_at_get() {
     let body = br#"[{"path": "/pub/p1"}, {"path": "/secret/s1"}]"#;
     let path = "/v1/AUTH_test/pub/slo?multipart-manifest=put";
     // At PUT, Swift HEADs each segment as the caller: the refusal is listed in a 400.
-    let put = s.reader_req("PUT", path, &[], body);
+    let put = s.as_(&s.reader, "PUT", path, &[], body);
     assert_eq!(put.status, 400, "{}", put.text());
     assert!(
         put.text().contains("/secret/s1, 403 Forbidden"),
@@ -132,17 +112,18 @@ fn slo_segments_need_read_access_at_put_and_at_get() {
         put.text()
     );
     assert_eq!(
-        s.reader_req("GET", "/v1/AUTH_test/pub/slo", &[], b"")
+        s.as_(&s.reader, "GET", "/v1/AUTH_test/pub/slo", &[], b"")
             .status,
         404
     );
 
     // A manifest the admin made is read with the reader's rights: a segment it may not read
     // is Swift's 409 for a GET; a HEAD reads no segment and answers from the manifest.
-    let put = s.admin_req("PUT", path, &[], body);
+    let put = s.req("PUT", path, &[], body);
     assert_eq!(put.status, 201, "{}", put.text());
     s.assert_refused_with("GET", "/v1/AUTH_test/pub/slo", 409);
-    let ranged = s.reader_req(
+    let ranged = s.as_(
+        &s.reader,
         "GET",
         "/v1/AUTH_test/pub/slo",
         &[("Range", "bytes=7-12")],
@@ -152,11 +133,12 @@ fn slo_segments_need_read_access_at_put_and_at_get() {
         ranged.status, 409,
         "a range of public bytes only is refused too"
     );
-    let head = s.reader_req("HEAD", "/v1/AUTH_test/pub/slo", &[], b"");
+    let head = s.as_(&s.reader, "HEAD", "/v1/AUTH_test/pub/slo", &[], b"");
     assert_eq!(head.status, 200);
     assert_eq!(head.header("content-length"), Some("19"));
     assert!(head.body.is_empty());
-    let raw = s.reader_req(
+    let raw = s.as_(
+        &s.reader,
         "GET",
         "/v1/AUTH_test/pub/slo?multipart-manifest=get",
         &[],
@@ -167,7 +149,8 @@ fn slo_segments_need_read_access_at_put_and_at_get() {
         "the manifest itself is in a readable container"
     );
     assert!(!raw.text().contains("SECRET-BYTES"));
-    let copy = s.reader_req(
+    let copy = s.as_(
+        &s.reader,
         "COPY",
         "/v1/AUTH_test/pub/slo",
         &[("Destination", "pub/x")],
@@ -175,12 +158,14 @@ fn slo_segments_need_read_access_at_put_and_at_get() {
     );
     assert_eq!(copy.status, 409, "{}", copy.text());
     assert_eq!(
-        s.reader_req("GET", "/v1/AUTH_test/pub/x", &[], b"").status,
+        s.as_(&s.reader, "GET", "/v1/AUTH_test/pub/x", &[], b"")
+            .status,
         404
     );
 
     s.grant_secret_read();
-    let put = s.reader_req(
+    let put = s.as_(
+        &s.reader,
         "PUT",
         "/v1/AUTH_test/pub/mine?multipart-manifest=put",
         &[],
@@ -188,7 +173,13 @@ fn slo_segments_need_read_access_at_put_and_at_get() {
     );
     assert_eq!(put.status, 201, "{}", put.text());
     for name in ["slo", "mine"] {
-        let got = s.reader_req("GET", &format!("/v1/AUTH_test/pub/{name}"), &[], b"");
+        let got = s.as_(
+            &s.reader,
+            "GET",
+            &format!("/v1/AUTH_test/pub/{name}"),
+            &[],
+            b"",
+        );
         assert_eq!(got.status, 200, "{name}");
         assert_eq!(got.text(), "-publicSECRET-BYTES", "{name}");
     }
@@ -201,15 +192,10 @@ fn slo_segments_need_read_access_at_put_and_at_get() {
 /// segments. A DLO manifest is still refused.
 #[test]
 fn manifests_copied_to_another_account_check_their_segments_there() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let gw = Gw::start(dir.path(), &[]);
-    let t = gw.token("test:tester", "testing");
-    let o = gw.token("other:admin", "otherkey");
-    let req = |tok: &str, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]| {
-        let mut all = vec![("X-Auth-Token", tok)];
-        all.extend_from_slice(h);
-        gw.req(m, p, &all, body)
-    };
+    let s = Cluster::start();
+    let (t, o, gw) = (s.admin.clone(), s.other.clone(), &s.gw);
+    let req =
+        |tok: &str, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]| s.as_(tok, m, p, h, body);
     let segs = [("s1", &b"aaaa"[..]), ("s2", b"bbbb")];
     for p in ["/v1/AUTH_test/segs", "/v1/AUTH_test/c"] {
         assert_eq!(req(&t, "PUT", p, &[], b"").status, 201);

@@ -3,44 +3,37 @@
 //! of objects without a token (listings only with `.rlistings`), never writes, never another
 //! container; a token that is not valid is still a 401.
 
-use crate::common::{Gw, Resp};
+use std::ops::Deref;
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    gw: Gw,
-    admin: String,
+use crate::common::{Cluster, Resp};
+
+/// The shared cluster plus containers `pub` and `priv` and this module's helpers.
+struct Setup(Cluster);
+
+impl Deref for Setup {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
 }
 
 impl Setup {
     fn new() -> Setup {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let gw = Gw::start(dir.path(), &[]);
-        let admin = gw.token("test:tester", "testing");
-        let s = Setup {
-            _dir: dir,
-            gw,
-            admin,
-        };
+        let s = Setup(Cluster::start());
         for (path, body) in [
             ("/v1/AUTH_test/pub", &b""[..]),
             ("/v1/AUTH_test/pub/o", b"public bytes"),
             ("/v1/AUTH_test/priv", b""),
             ("/v1/AUTH_test/priv/secret", b"SECRET"),
         ] {
-            assert_eq!(s.admin_req("PUT", path, &[], body).status, 201, "{path}");
+            assert_eq!(s.req("PUT", path, &[], body).status, 201, "{path}");
         }
         s
     }
 
-    fn admin_req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut all = vec![("X-Auth-Token", self.admin.as_str())];
-        all.extend_from_slice(h);
-        self.gw.req(m, p, &all, body)
-    }
-
     fn set_read_acl(&self, container: &str, acl: &str) {
         let p = format!("/v1/AUTH_test/{container}");
-        let r = self.admin_req("POST", &p, &[("X-Container-Read", acl)], b"");
+        let r = self.req("POST", &p, &[("X-Container-Read", acl)], b"");
         assert_eq!(r.status, 204, "{acl}: {}", r.text());
     }
 
@@ -80,10 +73,10 @@ fn assert_anonymous_writes_refused(s: &Setup) {
         assert_eq!(r.status, 401, "{m} {p} without a token: {}", r.text());
         assert!(!r.text().contains("SECRET"), "{m} {p}");
     }
-    let o = s.admin_req("GET", "/v1/AUTH_test/pub/o", &[], b"");
+    let o = s.req("GET", "/v1/AUTH_test/pub/o", &[], b"");
     assert_eq!(o.body, b"public bytes");
     assert_eq!(o.header("x-object-meta-a"), None);
-    let list = s.admin_req("GET", "/v1/AUTH_test/pub", &[], b"");
+    let list = s.req("GET", "/v1/AUTH_test/pub", &[], b"");
     assert_eq!(list.text(), "o\n", "nothing was created");
 }
 
@@ -125,8 +118,7 @@ fn referrer_acls_open_object_reads_only() {
     }
     assert_eq!(token_bytes_not_utf8(&s.gw.addr), "401");
     // Tokens of users with no other right read the objects too, and write nothing.
-    let reader = s.gw.token("test:reader", "readkey");
-    let other = s.gw.token("other:admin", "otherkey");
+    let (reader, other) = (s.reader.clone(), s.other.clone());
     for t in [&reader, &other] {
         let auth = ("X-Auth-Token", t.as_str());
         let got = s.gw.req("GET", "/v1/AUTH_test/pub/o", &[auth], b"");
@@ -157,7 +149,7 @@ fn referrer_acls_open_object_reads_only() {
 fn referrer_hosts_are_matched_in_order_and_never_grant_writes() {
     let s = Setup::new();
     for acl in [".r:*", ".ref:example.com", "a,.r:*"] {
-        let r = s.admin_req(
+        let r = s.req(
             "POST",
             "/v1/AUTH_test/pub",
             &[("X-Container-Write", acl)],
@@ -167,7 +159,7 @@ fn referrer_hosts_are_matched_in_order_and_never_grant_writes() {
         assert!(r.text().contains("Referrers not allowed in write ACL"));
     }
     for acl in [".r:", ".r:-", ".x:y"] {
-        let r = s.admin_req(
+        let r = s.req(
             "POST",
             "/v1/AUTH_test/pub",
             &[("X-Container-Read", acl)],
@@ -175,11 +167,11 @@ fn referrer_hosts_are_matched_in_order_and_never_grant_writes() {
         );
         assert_eq!(r.status, 400, "{acl}");
     }
-    let head = s.admin_req("HEAD", "/v1/AUTH_test/pub", &[], b"");
+    let head = s.req("HEAD", "/v1/AUTH_test/pub", &[], b"");
     assert_eq!(head.header("x-container-write"), None, "nothing stored");
     assert_eq!(head.header("x-container-read"), None, "nothing stored");
     s.set_read_acl("pub", " .ref:*.example.com , .referrer:-thief.example.com");
-    let head = s.admin_req("HEAD", "/v1/AUTH_test/pub", &[], b"");
+    let head = s.req("HEAD", "/v1/AUTH_test/pub", &[], b"");
     assert_eq!(
         head.header("x-container-read"),
         Some(".r:.example.com,.r:-thief.example.com")
@@ -215,7 +207,7 @@ fn large_objects_need_referrer_access_to_their_segments() {
         ),
     ] {
         let body = p.rsplit('/').next().unwrap_or("").as_bytes();
-        assert_eq!(s.admin_req("PUT", p, &h, body).status, 201, "{p}");
+        assert_eq!(s.req("PUT", p, &h, body).status, 201, "{p}");
     }
     let r = s.anon("GET", "/v1/AUTH_test/pub/dlo", &[]);
     assert_eq!(r.status, 401, "{}", r.text());

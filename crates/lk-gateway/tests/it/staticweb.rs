@@ -4,12 +4,18 @@
 //! with one in `X-Web-Mode`; and that it never reads what the caller could not read
 //! directly.
 
-use crate::common::{Gw, Resp};
+use std::ops::Deref;
 
-struct Site {
-    _dir: tempfile::TempDir,
-    gw: Gw,
-    admin: String,
+use crate::common::{Cluster, Resp};
+
+/// The shared cluster plus this module's site and its anonymous and web-mode requests.
+struct Site(Cluster);
+
+impl Deref for Site {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
 }
 
 impl Site {
@@ -17,14 +23,7 @@ impl Site {
     /// `dir/sub/x`, `dir2/index.html`, and container `priv` holding `secret` and
     /// `404err.html`.
     fn new() -> Site {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let gw = Gw::start(dir.path(), &[]);
-        let admin = gw.token("test:tester", "testing");
-        let s = Site {
-            _dir: dir,
-            gw,
-            admin,
-        };
+        let s = Site(Cluster::start());
         for (path, body) in [
             ("/v1/AUTH_test/web", &b""[..]),
             ("/v1/AUTH_test/web/index.html", b"INDEX PAGE"),
@@ -38,21 +37,15 @@ impl Site {
             ("/v1/AUTH_test/priv/index.html", b"PRIVATE INDEX"),
             ("/v1/AUTH_test/priv/404err.html", b"PRIVATE 404"),
         ] {
-            assert_eq!(s.admin_req("PUT", path, &[], body).status, 201, "{path}");
+            assert_eq!(s.req("PUT", path, &[], body).status, 201, "{path}");
         }
         s.post("priv", &[("X-Container-Meta-Web-Listings", "true")]);
         s
     }
 
-    fn admin_req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut all = vec![("X-Auth-Token", self.admin.as_str())];
-        all.extend_from_slice(h);
-        self.gw.req(m, p, &all, body)
-    }
-
     fn post(&self, container: &str, h: &[(&str, &str)]) {
         let p = format!("/v1/AUTH_test/{container}");
-        let r = self.admin_req("POST", &p, h, b"");
+        let r = self.req("POST", &p, h, b"");
         assert_eq!(r.status, 204, "{h:?}: {}", r.text());
     }
 
@@ -61,12 +54,7 @@ impl Site {
     }
 
     fn web_mode(&self, token: &str, p: &str) -> Resp {
-        self.gw.req(
-            "GET",
-            p,
-            &[("X-Auth-Token", token), ("X-Web-Mode", "true")],
-            b"",
-        )
+        self.as_(token, "GET", p, &[("X-Web-Mode", "true")], b"")
     }
 }
 
@@ -184,7 +172,7 @@ fn directory_markers_are_not_served_as_pages() {
     let s = Site::new();
     public_listings(&s);
     let ct = [("Content-Type", "application/directory")];
-    let r = s.admin_req("PUT", "/v1/AUTH_test/web/marker", &ct, b"");
+    let r = s.req("PUT", "/v1/AUTH_test/web/marker", &ct, b"");
     assert_eq!(r.status, 201);
     assert_eq!(s.anon("GET", "/v1/AUTH_test/web/marker").status, 404);
     // With another directory type, that one marks directories instead.
@@ -251,14 +239,14 @@ fn tokens_need_web_mode_and_their_own_rights() {
     let s = Site::new();
     public_listings(&s);
     // Without X-Web-Mode, a token's GET is the API's: a plain listing.
-    let r = s.admin_req("GET", "/v1/AUTH_test/web", &[], b"");
+    let r = s.req("GET", "/v1/AUTH_test/web", &[], b"");
     assert_eq!(r.status, 200);
     assert!(r.text().starts_with("404err.html\n"), "{}", r.text());
-    let r = s.admin_req("GET", "/v1/AUTH_test/web", &[("X-Web-Mode", "false")], b"");
+    let r = s.req("GET", "/v1/AUTH_test/web", &[("X-Web-Mode", "false")], b"");
     assert_eq!(r.status, 200);
     // For the API the pseudo-directory path names the object `dir/` (a directory marker),
     // which does not exist: Swift's 404.
-    let r = s.admin_req("GET", "/v1/AUTH_test/web/dir/", &[], b"");
+    let r = s.req("GET", "/v1/AUTH_test/web/dir/", &[], b"");
     assert_eq!(r.status, 404);
     let r = s.web_mode(&s.admin, "/v1/AUTH_test/web/dir/");
     assert_eq!(r.status, 200);
@@ -268,8 +256,7 @@ fn tokens_need_web_mode_and_their_own_rights() {
     s.post("priv", &[("X-Remove-Container-Meta-Web-Listings", "x")]);
     assert_eq!(s.web_mode(&s.admin, "/v1/AUTH_test/priv/").status, 404);
     // A user without rights on the private container, and another account's admin: 403.
-    let reader = s.gw.token("test:reader", "readkey");
-    let other = s.gw.token("other:admin", "otherkey");
+    let (reader, other) = (s.reader.clone(), s.other.clone());
     s.post("priv", &[("X-Container-Meta-Web-Listings", "true")]);
     for t in [&reader, &other] {
         for p in ["/v1/AUTH_test/priv/", "/v1/AUTH_test/priv/secret"] {

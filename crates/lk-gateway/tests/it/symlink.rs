@@ -2,61 +2,48 @@
 //! Swift symlinks: links created, followed, copied, listed, redirected on POST, and every
 //! target read with the caller's own rights (the link never lends access).
 
-use crate::common::{Gw, Resp};
+use std::ops::Deref;
+
+use crate::common::{chunked, Cluster, Resp};
 
 const BODY: &[u8] = b"target body";
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    gw: Gw,
-    admin: String,
-    reader: String,
-    other: String,
+/// The shared cluster plus this module's containers and [`Setup::link`].
+struct Setup(Cluster);
+
+impl Deref for Setup {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
 }
 
 impl Setup {
     /// `links` readable and writable by test:reader, `tgt` (admin only) with `tgt/t`.
     fn new() -> Setup {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let gw = Gw::start(dir.path(), &[]);
-        let admin = gw.token("test:tester", "testing");
-        let reader = gw.token("test:reader", "readkey");
-        let other = gw.token("other:admin", "otherkey");
-        let s = Setup {
-            _dir: dir,
-            gw,
-            admin,
-            reader,
-            other,
-        };
+        let s = Setup(Cluster::start());
         let acl = [
             ("X-Container-Read", "test:reader"),
             ("X-Container-Write", "test:reader"),
         ];
         assert_eq!(
-            s.req(&s.admin, "PUT", "/v1/AUTH_test/links", &acl, b"")
+            s.as_(&s.admin, "PUT", "/v1/AUTH_test/links", &acl, b"")
                 .status,
             201
         );
         assert_eq!(
-            s.req(&s.admin, "PUT", "/v1/AUTH_test/tgt", &[], b"").status,
+            s.as_(&s.admin, "PUT", "/v1/AUTH_test/tgt", &[], b"").status,
             201
         );
-        let put = s.req(&s.admin, "PUT", "/v1/AUTH_test/tgt/t", &[], BODY);
+        let put = s.as_(&s.admin, "PUT", "/v1/AUTH_test/tgt/t", &[], BODY);
         assert_eq!(put.status, 201);
         s
-    }
-
-    fn req(&self, token: &str, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut all = vec![("X-Auth-Token", token)];
-        all.extend_from_slice(h);
-        self.gw.req(m, p, &all, body)
     }
 
     fn link(&self, token: &str, path: &str, target: &str, more: &[(&str, &str)]) -> Resp {
         let mut h = vec![("X-Symlink-Target", target)];
         h.extend_from_slice(more);
-        self.req(token, "PUT", path, &h, b"")
+        self.as_(token, "PUT", path, &h, b"")
     }
 }
 
@@ -70,10 +57,10 @@ fn a_link_is_followed_and_read_itself_with_symlink_get() {
             .status,
         201
     );
-    let g = s.req(&s.admin, "GET", "/v1/AUTH_test/links/l", &[], b"");
+    let g = s.as_(&s.admin, "GET", "/v1/AUTH_test/links/l", &[], b"");
     assert_eq!((g.status, g.body.as_slice()), (200, BODY));
     assert_eq!(g.header("content-location"), Some(LOC));
-    let r = s.req(
+    let r = s.as_(
         &s.admin,
         "GET",
         "/v1/AUTH_test/links/l",
@@ -81,7 +68,7 @@ fn a_link_is_followed_and_read_itself_with_symlink_get() {
         b"",
     );
     assert_eq!((r.status, r.text().as_str()), (206, "body"));
-    let own = s.req(
+    let own = s.as_(
         &s.admin,
         "GET",
         "/v1/AUTH_test/links/l?symlink=get",
@@ -95,12 +82,12 @@ fn a_link_is_followed_and_read_itself_with_symlink_get() {
     let md = std::fs::symlink_metadata(s.gw.root.join("test/links/l")).expect("stat");
     assert!(md.file_type().is_file() && md.len() == 0);
     // Listed with its target.
-    let l = s.req(&s.admin, "GET", "/v1/AUTH_test/links?format=json", &[], b"");
+    let l = s.as_(&s.admin, "GET", "/v1/AUTH_test/links?format=json", &[], b"");
     let v: serde_json::Value = serde_json::from_slice(&l.body).expect("json");
     assert_eq!(v[0]["symlink_path"], LOC);
     assert_eq!(v[0]["hash"], "d41d8cd98f00b204e9800998ecf8427e");
     // POST applies to the link and answers 307 to the target.
-    let p = s.req(
+    let p = s.as_(
         &s.admin,
         "POST",
         "/v1/AUTH_test/links/l",
@@ -108,7 +95,7 @@ fn a_link_is_followed_and_read_itself_with_symlink_get() {
         b"",
     );
     assert_eq!((p.status, p.header("location")), (307, Some(LOC)));
-    let own = s.req(
+    let own = s.as_(
         &s.admin,
         "HEAD",
         "/v1/AUTH_test/links/l?symlink=get",
@@ -119,12 +106,12 @@ fn a_link_is_followed_and_read_itself_with_symlink_get() {
     assert_eq!(own.header("x-symlink-target"), Some("tgt/t"));
     // DELETE removes the link only.
     assert_eq!(
-        s.req(&s.admin, "DELETE", "/v1/AUTH_test/links/l", &[], b"")
+        s.as_(&s.admin, "DELETE", "/v1/AUTH_test/links/l", &[], b"")
             .status,
         204
     );
     assert_eq!(
-        s.req(&s.admin, "GET", "/v1/AUTH_test/tgt/t", &[], b"")
+        s.as_(&s.admin, "GET", "/v1/AUTH_test/tgt/t", &[], b"")
             .status,
         200
     );
@@ -134,7 +121,7 @@ fn a_link_is_followed_and_read_itself_with_symlink_get() {
 fn swift_refusals_dangling_links_and_loops() {
     let s = Setup::new();
     let l = "/v1/AUTH_test/links/l";
-    let r = s.req(&s.admin, "PUT", l, &[("X-Symlink-Target", "tgt/t")], b"x");
+    let r = s.as_(&s.admin, "PUT", l, &[("X-Symlink-Target", "tgt/t")], b"x");
     assert_eq!(
         (r.status, r.text().as_str()),
         (400, "Symlink requests require a zero byte body")
@@ -146,7 +133,7 @@ fn swift_refusals_dangling_links_and_loops() {
         (r.status, r.text().as_str()),
         (400, "Symlink cannot target itself")
     );
-    let r = s.req(
+    let r = s.as_(
         &s.admin,
         "POST",
         "/v1/AUTH_test/tgt/t",
@@ -156,7 +143,7 @@ fn swift_refusals_dangling_links_and_loops() {
     assert_eq!(r.status, 400);
     // Dangling: 404 with where it points.
     assert_eq!(s.link(&s.admin, l, "tgt/nothing", &[]).status, 201);
-    let g = s.req(&s.admin, "GET", l, &[], b"");
+    let g = s.as_(&s.admin, "GET", l, &[], b"");
     assert_eq!(
         (g.status, g.header("content-location")),
         (404, Some("/v1/AUTH_test/tgt/nothing"))
@@ -172,12 +159,42 @@ fn swift_refusals_dangling_links_and_loops() {
             .status,
         201
     );
-    let g = s.req(&s.admin, "GET", "/v1/AUTH_test/links/a", &[], b"");
+    let g = s.as_(&s.admin, "GET", "/v1/AUTH_test/links/a", &[], b"");
     assert_eq!(g.status, 409);
     assert_eq!(
         g.text(),
         "Too many levels of symbolic links, maximum allowed is 2"
     );
+}
+
+/// A link's PUT must carry no body bytes however it is framed (a chunked one is read up to
+/// its first byte, as Swift does): a zero length or an empty chunked body makes the link.
+#[test]
+fn a_link_needs_a_zero_byte_body_however_framed() {
+    let s = Setup::new();
+    let path = "/v1/AUTH_test/links/z";
+    let put = |framing: (&str, &str), body: &[u8]| {
+        let h = [("X-Symlink-Target", "tgt/t"), framing];
+        s.as_(&s.admin, "PUT", path, &h, body)
+    };
+    let te = ("Transfer-Encoding", "chunked");
+    for (framing, body) in [
+        (("Content-Length", "5"), b"hello".to_vec()),
+        (te, chunked(b"hello")),
+    ] {
+        let r = put(framing, &body);
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (400, "Symlink requests require a zero byte body"),
+            "{framing:?}"
+        );
+        assert_eq!(s.as_(&s.admin, "GET", path, &[], b"").status, 404);
+    }
+    for (framing, body) in [(("Content-Length", "0"), Vec::new()), (te, chunked(b""))] {
+        let r = put(framing, &body);
+        assert_eq!(r.status, 201, "{framing:?}: {}", r.text());
+        assert_eq!(s.as_(&s.admin, "GET", path, &[], b"").body, BODY);
+    }
 }
 
 #[test]
@@ -201,7 +218,7 @@ fn static_links_check_the_target_etag() {
             .status,
         201
     );
-    let lst = s.req(&s.admin, "GET", "/v1/AUTH_test/links?format=json", &[], b"");
+    let lst = s.as_(&s.admin, "GET", "/v1/AUTH_test/links?format=json", &[], b"");
     let v: serde_json::Value = serde_json::from_slice(&lst.body).expect("json");
     assert_eq!(
         (
@@ -212,11 +229,11 @@ fn static_links_check_the_target_etag() {
     );
     // The target changes: the static link is broken (409), still saying where it points.
     assert_eq!(
-        s.req(&s.admin, "PUT", "/v1/AUTH_test/tgt/t", &[], b"new")
+        s.as_(&s.admin, "PUT", "/v1/AUTH_test/tgt/t", &[], b"new")
             .status,
         201
     );
-    let g = s.req(&s.admin, "GET", l, &[], b"");
+    let g = s.as_(&s.admin, "GET", l, &[], b"");
     assert_eq!((g.status, g.header("content-location")), (409, Some(LOC)));
 }
 
@@ -230,7 +247,7 @@ fn copies_take_the_target_or_with_symlink_get_the_link() {
             .status,
         201
     );
-    let c = s.req(
+    let c = s.as_(
         &s.admin,
         "COPY",
         "/v1/AUTH_test/links/l",
@@ -238,12 +255,12 @@ fn copies_take_the_target_or_with_symlink_get_the_link() {
         b"",
     );
     assert_eq!(c.status, 201);
-    let g = s.req(&s.admin, "GET", "/v1/AUTH_test/links/c1", &[], b"");
+    let g = s.as_(&s.admin, "GET", "/v1/AUTH_test/links/c1", &[], b"");
     assert_eq!(
         (g.body.as_slice(), g.header("content-location")),
         (BODY, None)
     );
-    let c = s.req(
+    let c = s.as_(
         &s.admin,
         "COPY",
         "/v1/AUTH_test/links/l?symlink=get",
@@ -251,7 +268,7 @@ fn copies_take_the_target_or_with_symlink_get_the_link() {
         b"",
     );
     assert_eq!(c.status, 201);
-    let g = s.req(&s.admin, "GET", "/v1/AUTH_test/links/c2", &[], b"");
+    let g = s.as_(&s.admin, "GET", "/v1/AUTH_test/links/c2", &[], b"");
     assert_eq!(
         (g.body.as_slice(), g.header("content-location")),
         (BODY, Some(LOC))
@@ -267,17 +284,17 @@ fn following_a_link_needs_read_on_the_target_container() {
             .status,
         201
     );
-    let g = s.req(&s.reader, "GET", "/v1/AUTH_test/links/l", &[], b"");
+    let g = s.as_(&s.reader, "GET", "/v1/AUTH_test/links/l", &[], b"");
     assert_eq!((g.status, g.header("content-location")), (403, Some(LOC)));
     assert!(!g.text().contains("target body"));
     assert_eq!(
-        s.req(&s.reader, "HEAD", "/v1/AUTH_test/links/l", &[], b"")
+        s.as_(&s.reader, "HEAD", "/v1/AUTH_test/links/l", &[], b"")
             .status,
         403
     );
     // The link itself is the reader's to read.
     assert_eq!(
-        s.req(
+        s.as_(
             &s.reader,
             "GET",
             "/v1/AUTH_test/links/l?symlink=get",
@@ -288,7 +305,7 @@ fn following_a_link_needs_read_on_the_target_container() {
         200
     );
     // Copying through the link is refused too, and so is a static link (its check reads).
-    let c = s.req(
+    let c = s.as_(
         &s.reader,
         "COPY",
         "/v1/AUTH_test/links/l",
@@ -307,11 +324,11 @@ fn following_a_link_needs_read_on_the_target_container() {
     // Once the ACL grants it, the link reads.
     let acl = [("X-Container-Read", "test:reader")];
     assert_eq!(
-        s.req(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
+        s.as_(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
             .status,
         204
     );
-    let g = s.req(&s.reader, "GET", "/v1/AUTH_test/links/l", &[], b"");
+    let g = s.as_(&s.reader, "GET", "/v1/AUTH_test/links/l", &[], b"");
     assert_eq!((g.status, g.body.as_slice()), (200, BODY));
 }
 
@@ -320,7 +337,7 @@ fn a_public_container_does_not_publish_a_link_target() {
     let s = Setup::new();
     let acl = [("X-Container-Read", ".r:*")];
     assert_eq!(
-        s.req(&s.admin, "PUT", "/v1/AUTH_test/pub", &acl, b"")
+        s.as_(&s.admin, "PUT", "/v1/AUTH_test/pub", &acl, b"")
             .status,
         201
     );
@@ -338,7 +355,7 @@ fn a_public_container_does_not_publish_a_link_target() {
 fn cross_account_links_follow_the_target_account_acl() {
     let s = Setup::new();
     assert_eq!(
-        s.req(&s.other, "PUT", "/v1/AUTH_other/c", &[], b"").status,
+        s.as_(&s.other, "PUT", "/v1/AUTH_other/c", &[], b"").status,
         201
     );
     let l = "/v1/AUTH_other/c/l";
@@ -349,25 +366,25 @@ fn cross_account_links_follow_the_target_account_acl() {
         &[("X-Symlink-Target-Account", "AUTH_test")],
     );
     assert_eq!(r.status, 201);
-    let own = s.req(&s.other, "HEAD", &format!("{l}?symlink=get"), &[], b"");
+    let own = s.as_(&s.other, "HEAD", &format!("{l}?symlink=get"), &[], b"");
     assert_eq!(own.header("x-symlink-target-account"), Some("AUTH_test"));
-    let g = s.req(&s.other, "GET", l, &[], b"");
+    let g = s.as_(&s.other, "GET", l, &[], b"");
     assert_eq!((g.status, g.header("content-location")), (403, Some(LOC)));
     // A wildcard of the target account grants nothing to another account.
     let acl = [("X-Container-Read", "*")];
     assert_eq!(
-        s.req(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
+        s.as_(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
             .status,
         204
     );
-    assert_eq!(s.req(&s.other, "GET", l, &[], b"").status, 403);
+    assert_eq!(s.as_(&s.other, "GET", l, &[], b"").status, 403);
     let acl = [("X-Container-Read", "other")];
     assert_eq!(
-        s.req(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
+        s.as_(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
             .status,
         204
     );
-    let g = s.req(&s.other, "GET", l, &[], b"");
+    let g = s.as_(&s.other, "GET", l, &[], b"");
     assert_eq!((g.status, g.body.as_slice()), (200, BODY));
 }
 
@@ -396,7 +413,7 @@ fn slo_segments_that_are_links_read_their_targets() {
     // Each link stands for its target: its ETag and size are checked and hashed.
     let bad =
         serde_json::json!([{ "path": "links/d", "etag": "d41d8cd98f00b204e9800998ecf8427e" }]);
-    let r = s.req(
+    let r = s.as_(
         &s.admin,
         "PUT",
         "/v1/AUTH_test/links/bad?multipart-manifest=put",
@@ -409,7 +426,7 @@ fn slo_segments_that_are_links_read_their_targets() {
         { "path": "links/s" },
     ]);
     let m = "/v1/AUTH_test/links/m";
-    let r = s.req(
+    let r = s.as_(
         &s.admin,
         "PUT",
         &format!("{m}?multipart-manifest=put"),
@@ -418,12 +435,12 @@ fn slo_segments_that_are_links_read_their_targets() {
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let slo_etag = format!("{:x}", md5::Md5::digest(format!("{etag}{etag}")));
-    let g = s.req(&s.admin, "GET", m, &[], b"");
+    let g = s.as_(&s.admin, "GET", m, &[], b"");
     assert_eq!(g.status, 200);
     assert_eq!(g.body, [BODY, BODY].concat());
     assert_eq!(g.header("etag"), Some(format!("\"{slo_etag}\"").as_str()));
     // The stored manifest names the links, with their targets' ETag and size.
-    let raw = s.req(
+    let raw = s.as_(
         &s.admin,
         "GET",
         &format!("{m}?multipart-manifest=get"),
@@ -447,14 +464,14 @@ fn slo_bytes_from_a_link_target_need_read_on_the_target_container() {
     let m = "/v1/AUTH_test/links/m";
     let put = format!("{m}?multipart-manifest=put");
     // The reader may read `links`, not `tgt`: its manifest PUT through the link is refused.
-    let r = s.req(&s.reader, "PUT", &put, &[], &manifest(&["links/l"]));
+    let r = s.as_(&s.reader, "PUT", &put, &[], &manifest(&["links/l"]));
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("403 Forbidden"), "{}", r.text());
     // The admin's SLO in `links` holds tgt/t's bytes: the reader may not read them...
-    let r = s.req(&s.admin, "PUT", &put, &[], &manifest(&["links/l"]));
+    let r = s.as_(&s.admin, "PUT", &put, &[], &manifest(&["links/l"]));
     assert_eq!(r.status, 201, "{}", r.text());
-    assert_eq!(s.req(&s.admin, "GET", m, &[], b"").body, BODY);
-    assert_eq!(s.req(&s.reader, "GET", m, &[], b"").status, 409);
+    assert_eq!(s.as_(&s.admin, "GET", m, &[], b"").body, BODY);
+    assert_eq!(s.as_(&s.reader, "GET", m, &[], b"").status, 409);
     // ...a SLO nesting it (through another link) neither...
     assert_eq!(
         s.link(&s.admin, "/v1/AUTH_test/links/lm", "links/m", &[])
@@ -462,7 +479,7 @@ fn slo_bytes_from_a_link_target_need_read_on_the_target_container() {
         201
     );
     let outer = "/v1/AUTH_test/links/outer";
-    let r = s.req(
+    let r = s.as_(
         &s.admin,
         "PUT",
         &format!("{outer}?multipart-manifest=put"),
@@ -470,25 +487,25 @@ fn slo_bytes_from_a_link_target_need_read_on_the_target_container() {
         &manifest(&["links/lm"]),
     );
     assert_eq!(r.status, 201, "{}", r.text());
-    assert_eq!(s.req(&s.admin, "GET", outer, &[], b"").body, BODY);
-    assert_eq!(s.req(&s.reader, "GET", outer, &[], b"").status, 409);
+    assert_eq!(s.as_(&s.admin, "GET", outer, &[], b"").body, BODY);
+    assert_eq!(s.as_(&s.reader, "GET", outer, &[], b"").status, 409);
     // ...until `tgt` lets the reader read.
     let acl = [("X-Container-Read", "test:reader")];
     assert_eq!(
-        s.req(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
+        s.as_(&s.admin, "POST", "/v1/AUTH_test/tgt", &acl, b"")
             .status,
         204
     );
-    let g = s.req(&s.reader, "GET", m, &[], b"");
+    let g = s.as_(&s.reader, "GET", m, &[], b"");
     assert_eq!((g.status, g.body.as_slice()), (200, BODY));
-    assert_eq!(s.req(&s.reader, "GET", outer, &[], b"").body, BODY);
+    assert_eq!(s.as_(&s.reader, "GET", outer, &[], b"").body, BODY);
 }
 
 #[test]
 fn slo_segments_linking_to_another_account_are_refused() {
     let s = Setup::new();
     assert_eq!(
-        s.req(
+        s.as_(
             &s.other,
             "PUT",
             "/v1/AUTH_other/c",
@@ -499,7 +516,7 @@ fn slo_segments_linking_to_another_account_are_refused() {
         201
     );
     assert_eq!(
-        s.req(&s.other, "PUT", "/v1/AUTH_other/c/o", &[], BODY)
+        s.as_(&s.other, "PUT", "/v1/AUTH_other/c/o", &[], BODY)
             .status,
         201
     );
@@ -512,12 +529,12 @@ fn slo_segments_linking_to_another_account_are_refused() {
     assert_eq!(r.status, 201);
     // The link itself can be read...
     assert_eq!(
-        s.req(&s.admin, "GET", "/v1/AUTH_test/links/x", &[], b"")
+        s.as_(&s.admin, "GET", "/v1/AUTH_test/links/x", &[], b"")
             .body,
         BODY
     );
     // ...but an SLO records the containers of its own account only: refused, not lent.
-    let r = s.req(
+    let r = s.as_(
         &s.admin,
         "PUT",
         "/v1/AUTH_test/links/m?multipart-manifest=put",

@@ -4,22 +4,26 @@
 //! method, another account's key, outside the prefix or the container, keys hidden from
 //! non-owners). Signatures are made here with the `hmac`/`sha2` crates directly.
 
+use std::ops::Deref;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
-use crate::common::{Gw, Resp};
+use crate::common::{Cluster, Resp};
 
 const ACCOUNT_KEY: &str = "acct-secret";
 const CONTAINER_KEY: &str = "cont-secret";
 const OTHER_KEY: &str = "other-secret";
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    gw: Gw,
-    admin: String,
-    other: String,
+/// The shared cluster plus this module's keys, objects and anonymous requests.
+struct Setup(Cluster);
+
+impl Deref for Setup {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
 }
 
 fn sign(key: &str, method: &str, expires: i64, path: &str) -> String {
@@ -44,18 +48,9 @@ fn url(key: &str, method: &str, path: &str) -> String {
 
 impl Setup {
     fn new() -> Setup {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let gw = Gw::start(dir.path(), &[]);
-        let admin = gw.token("test:tester", "testing");
-        let other = gw.token("other:admin", "otherkey");
-        let s = Setup {
-            _dir: dir,
-            gw,
-            admin,
-            other,
-        };
+        let s = Setup(Cluster::start());
         let acct = [("X-Account-Meta-Temp-URL-Key", ACCOUNT_KEY)];
-        assert_eq!(s.admin_req("POST", "/v1/AUTH_test", &acct, b"").status, 204);
+        assert_eq!(s.req("POST", "/v1/AUTH_test", &acct, b"").status, 204);
         let ck = [("X-Container-Meta-Temp-URL-Key", CONTAINER_KEY)];
         for (path, h, body) in [
             ("/v1/AUTH_test/c", &[][..], &b""[..]),
@@ -65,29 +60,18 @@ impl Setup {
             ("/v1/AUTH_test/ck/o", &[], b"container-key bytes"),
             ("/v1/AUTH_test/ck/seg1", &[], b"AB"),
         ] {
-            assert_eq!(s.admin_req("PUT", path, h, body).status / 100, 2, "{path}");
+            assert_eq!(s.req("PUT", path, h, body).status / 100, 2, "{path}");
         }
         let meta = [
             ("X-Object-Meta-Secret", "hidden"),
             ("X-Object-Meta-Public-Color", "blue"),
         ];
-        let r = s.admin_req("POST", "/v1/AUTH_test/c/dir/o", &meta, b"");
+        let r = s.req("POST", "/v1/AUTH_test/c/dir/o", &meta, b"");
         assert_eq!(r.status, 202);
         let okey = [("X-Account-Meta-Temp-URL-Key", OTHER_KEY)];
-        let r = s.gw.req(
-            "POST",
-            "/v1/AUTH_other",
-            &[okey[0], ("X-Auth-Token", s.other.as_str())],
-            b"",
-        );
+        let r = s.as_(&s.other, "POST", "/v1/AUTH_other", &okey, b"");
         assert_eq!(r.status, 204);
         s
-    }
-
-    fn admin_req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut all = vec![("X-Auth-Token", self.admin.as_str())];
-        all.extend_from_slice(h);
-        self.gw.req(m, p, &all, body)
     }
 
     fn anon(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
@@ -215,7 +199,7 @@ fn signatures_are_refused_off_their_path_method_time_or_key() {
     );
     assert_eq!(r.status, 401, "{}", r.text());
     // An account without keys signs nothing.
-    let r = s.admin_req(
+    let r = s.req(
         "POST",
         "/v1/AUTH_test",
         &[("X-Remove-Account-Meta-Temp-URL-Key", "x")],
@@ -231,7 +215,7 @@ fn write_methods_and_their_limits() {
     let path = "/v1/AUTH_test/c/new";
     let put = url(ACCOUNT_KEY, "PUT", path);
     assert_eq!(s.anon("PUT", &put, &[], b"fresh").status, 201);
-    assert_eq!(s.admin_req("GET", path, &[], b"").text(), "fresh");
+    assert_eq!(s.req("GET", path, &[], b"").text(), "fresh");
     assert_eq!(
         s.anon("HEAD", &put, &[], b"").status,
         200,
@@ -252,20 +236,20 @@ fn write_methods_and_their_limits() {
     assert_eq!(r.status, 400);
     let r = s.anon("POST", &post, &[("X-Object-Meta-Color", "red")], b"");
     assert_eq!(r.status, 202);
-    let r = s.admin_req("HEAD", path, &[], b"");
+    let r = s.req("HEAD", path, &[], b"");
     assert_eq!(r.header("x-object-meta-color"), Some("red"));
     // Other query parameters are dropped: no SLO manifest through a PUT signature.
     let manifest = format!("{put}&multipart-manifest=put");
     let r = s.anon("PUT", &manifest, &[], b"[]");
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = s.admin_req("HEAD", path, &[], b"");
+    let r = s.req("HEAD", path, &[], b"");
     assert_eq!(r.header("x-static-large-object"), None);
     assert_eq!(
         s.anon("DELETE", &url(ACCOUNT_KEY, "DELETE", path), &[], b"")
             .status,
         204
     );
-    assert_eq!(s.admin_req("GET", path, &[], b"").status, 404);
+    assert_eq!(s.req("GET", path, &[], b"").status, 404);
 }
 
 #[test]
@@ -321,7 +305,7 @@ fn container_keys_reach_their_container_only() {
     // A DLO in the container whose segments are elsewhere: 401; inside: fine.
     for (name, segs) in [("inside", "ck/seg"), ("outside", "c/dir/")] {
         let p = format!("/v1/AUTH_test/ck/{name}");
-        let r = s.admin_req("PUT", &p, &[("X-Object-Manifest", segs)], b"");
+        let r = s.req("PUT", &p, &[("X-Object-Manifest", segs)], b"");
         assert_eq!(r.status, 201);
     }
     let r = s.anon(
@@ -353,15 +337,15 @@ fn container_keys_reach_their_container_only() {
 #[test]
 fn keys_are_the_owners_only() {
     let s = Setup::new();
-    let reader = s.gw.token("test:reader", "readkey");
-    let r = s.admin_req(
+    let reader = s.reader.clone();
+    let r = s.req(
         "POST",
         "/v1/AUTH_test/ck",
         &[("X-Container-Read", "test:reader,other")],
         b"",
     );
     assert_eq!(r.status, 204);
-    let r = s.admin_req("HEAD", "/v1/AUTH_test/ck", &[], b"");
+    let r = s.req("HEAD", "/v1/AUTH_test/ck", &[], b"");
     assert_eq!(
         r.header("x-container-meta-temp-url-key"),
         Some(CONTAINER_KEY)

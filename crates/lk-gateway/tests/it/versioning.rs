@@ -3,42 +3,28 @@
 //! removed by `?version-id`, listed by `?versions`, restored; the container cannot go while
 //! versions remain; the layout in the tree; and who may do what.
 
-use crate::common::{Gw, Resp};
+use std::ops::Deref;
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    gw: Gw,
-    admin: String,
-    reader: String,
-    other: String,
+use crate::common::{chunked, Cluster};
+
+/// The shared cluster plus the versioned container [`C`] and this module's helpers.
+struct Setup(Cluster);
+
+impl Deref for Setup {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
 }
 
 const C: &str = "/v1/AUTH_test/vers";
 
 impl Setup {
     fn new() -> Setup {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let gw = Gw::start(dir.path(), &[]);
-        let s = Setup {
-            admin: gw.token("test:tester", "testing"),
-            reader: gw.token("test:reader", "readkey"),
-            other: gw.token("other:admin", "otherkey"),
-            _dir: dir,
-            gw,
-        };
+        let s = Setup(Cluster::start());
         let r = s.req("PUT", C, &[("X-Versions-Enabled", "true")], b"");
         assert_eq!(r.status, 201, "{}", r.text());
         s
-    }
-
-    fn req(&self, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        self.as_(&self.admin, m, p, h, body)
-    }
-
-    fn as_(&self, token: &str, m: &str, p: &str, h: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut all = vec![("X-Auth-Token", token)];
-        all.extend_from_slice(h);
-        self.gw.req(m, p, &all, body)
     }
 
     fn put(&self, name: &str, body: &[u8]) -> String {
@@ -161,6 +147,38 @@ fn restore_suspend_and_null_versions() {
         b"",
     );
     assert_eq!(r.status, 400);
+}
+
+/// `PUT ?version-id` must carry no body bytes however it is framed (a chunked one is read up
+/// to its first byte, as Swift does): a zero length or an empty chunked body restores.
+#[test]
+fn a_restore_needs_a_zero_byte_body_however_framed() {
+    let s = Setup::new();
+    let v1 = s.put("o", b"one");
+    let v2 = s.put("o", b"two");
+    let restore = |v: &str, framing: (&str, &str), body: &[u8]| {
+        s.req("PUT", &format!("{C}/o?version-id={v}"), &[framing], body)
+    };
+    let current = || s.req("GET", &format!("{C}/o"), &[], b"").text();
+    let te = ("Transfer-Encoding", "chunked");
+    for (framing, body) in [
+        (("Content-Length", "5"), b"hello".to_vec()),
+        (te, chunked(b"hello")),
+    ] {
+        let r = restore(&v1, framing, &body);
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (400, "PUT version-id requests require a zero byte body"),
+            "{framing:?}"
+        );
+        assert_eq!(current(), "two");
+    }
+    let r = restore(&v1, ("Content-Length", "0"), b"");
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(current(), "one");
+    let r = restore(&v2, te, &chunked(b""));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(current(), "two");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use http::{HeaderValue, Method, Response, StatusCode};
 
-use super::object::{self, request_chunks};
+use super::object;
 use super::{authorize, finish, hv, resp, Access, Req};
 use crate::body::{self, Body};
 use crate::error::{SwiftError, SwiftResult};
@@ -303,23 +303,9 @@ async fn restore(
     id: &str,
     body: RequestBody,
 ) -> SwiftResult<Response<Body>> {
-    let has_body = match req.header("content-length") {
-        Some(l) => l.trim() != "0",
-        None => {
-            use futures_util::StreamExt;
-            let mut chunks = request_chunks(body);
-            let mut any = false;
-            while let Some(chunk) = chunks.next().await {
-                any |= !chunk?.is_empty();
-            }
-            any
-        }
-    };
-    if has_body {
-        return Err(SwiftError::bad(
-            "PUT version-id requests require a zero byte body",
-        ));
-    }
+    let zero = SwiftError::bad("PUT version-id requests require a zero byte body");
+    let idle = gw.settings.server.client_timeout;
+    crate::uploads::refuse_body(&req.headers, body, idle, zero).await?;
     let (g, a2, c2, o2, id2) = (
         gw.clone(),
         a.to_string(),
