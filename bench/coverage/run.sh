@@ -4,7 +4,7 @@
 # (source-based coverage: rustc's -C instrument-coverage; the profiler runtime ships with
 # the standard library, no llvm-tools needed). The integration tests start the lk-gateway
 # and lk-sync binaries, so those are passed as extra objects; a binary's counters are
-# written when it exits in order (the gateway test harness stops it with SIGTERM).
+# written when it exits in order (both test harnesses stop their binary with SIGTERM).
 # Writes bench/coverage/RESULTS.md (per file, with the uncovered lines).
 #   bash bench/coverage/run.sh        # ~10 min on 2 cores (an instrumented build of its own)
 set -euo pipefail

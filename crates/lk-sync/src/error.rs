@@ -48,6 +48,15 @@ pub enum SyncError {
         #[source]
         source: std::io::Error,
     },
+    /// The SIGTERM/SIGINT handler could not be installed.
+    #[error("failed to handle signal {signal}")]
+    Signal {
+        /// The signal number.
+        signal: i32,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// An external command (`lfs ...`) could not be started.
     #[error("failed to run `{command}`")]
     Spawn {

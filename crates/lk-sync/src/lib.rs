@@ -137,33 +137,88 @@ fn ready() {
     let _ = out.flush();
 }
 
-/// Runs the sync until killed (or, with `--once`, until caught up). Prints `lk-sync ready`
-/// on stdout once events are being followed (inotify: after the initial rescan). Killing it
-/// at any point loses nothing: see docs/sync.md.
+/// Runs the sync until SIGTERM or SIGINT (or, with `--once`, until caught up). Prints
+/// `lk-sync ready` on stdout once events are being followed (inotify: after the initial
+/// rescan). On the first SIGTERM or SIGINT the backend stops taking events, commits what it
+/// has in hand and returns `Ok` (see [`run_until`]); a second one exits at once, with
+/// 128 + the signal's number, as a kill would. Killing it at any point loses nothing: see
+/// docs/sync.md.
 ///
 /// Logging is the caller's: install a subscriber (with `args.log` as the filter) first.
 pub fn run(args: SyncArgs) -> SyncResult<()> {
-    let gw = open_gateway(&args)?;
-    let stop = AtomicBool::new(false);
-    let settle = Duration::from_millis(args.hash_settle_ms);
-    match args.backend {
-        BackendKind::Inotify => {
-            let (tx, rx) = inotify::channel();
-            let hasher = (!args.no_etag).then(|| {
-                let tx = tx.clone();
-                hasher::Hasher::start(
-                    gw.clone(),
-                    settle,
-                    Box::new(move |rel| {
-                        let _ = tx.send(inotify::Msg::Refresh(rel));
-                    }),
-                )
-            });
-            let applier = apply::Applier::new(gw, hasher);
-            inotify::run(&applier, tx, rx, args.once, &stop, &mut ready)
-        }
-        BackendKind::Changelog => run_changelog(&args, gw, settle, &stop),
+    let stop = Arc::new(AtomicBool::new(false));
+    let ids = install_signals(&stop)?;
+    let r = run_until(args, &stop);
+    // Leave the process's signal handling as it was (`run` is a library call).
+    for id in ids {
+        signal_hook::low_level::unregister(id);
     }
+    r
+}
+
+/// SIGTERM and SIGINT set `stop`; once it is set, either one exits at once.
+fn install_signals(stop: &Arc<AtomicBool>) -> SyncResult<Vec<signal_hook::SigId>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut ids = Vec::new();
+    for sig in [SIGTERM, SIGINT] {
+        let err = |source| SyncError::Signal {
+            signal: sig,
+            source,
+        };
+        // Registered first, so the exit sees the flag before this signal sets it: the first
+        // signal only asks, a second one (say a stop that takes too long) is obeyed.
+        ids.push(
+            signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, stop.clone())
+                .map_err(err)?,
+        );
+        ids.push(signal_hook::flag::register(sig, stop.clone()).map_err(err)?);
+    }
+    Ok(ids)
+}
+
+/// Runs the sync until `stop` is set (or, with `--once`, until caught up), then returns
+/// once the batch in hand is committed: inotify applies the events already queued, each
+/// changelog stream commits and clears the batch it is applying and reads no further; the
+/// ETag thread finishes the file it is hashing. Installs no signal handler.
+pub fn run_until(args: SyncArgs, stop: &AtomicBool) -> SyncResult<()> {
+    let gw = open_gateway(&args)?;
+    let settle = Duration::from_millis(args.hash_settle_ms);
+    let r = match args.backend {
+        BackendKind::Inotify => run_inotify(&args, gw, settle, stop),
+        BackendKind::Changelog => run_changelog(&args, gw, settle, stop),
+    };
+    if r.is_ok() && stop.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::info!("lk-sync stopped");
+    }
+    r
+}
+
+/// The inotify backend, its ETag thread's refreshes going through the main loop.
+fn run_inotify(
+    args: &SyncArgs,
+    gw: Arc<Gateway>,
+    settle: Duration,
+    stop: &AtomicBool,
+) -> SyncResult<()> {
+    let (tx, rx) = inotify::channel();
+    let hasher = (!args.no_etag).then(|| {
+        let tx = tx.clone();
+        hasher::Hasher::start(
+            gw.clone(),
+            settle,
+            Box::new(move |rel| {
+                let _ = tx.send(inotify::Msg::Refresh(rel));
+            }),
+        )
+    });
+    let applier = apply::Applier::new(gw, hasher.clone());
+    let r = inotify::run(&applier, tx, rx, args.once, stop, &mut ready);
+    // Already ended after a stop; after `--once` or an error, the file in hand is finished
+    // (the channel is gone: its refresh is dropped, the gateway's own update stands).
+    if let Some(h) = hasher {
+        h.stop();
+    }
+    r
 }
 
 /// The changelog streams of `--mdt MDT[=USER]` values, in order: an `MDT=USER` is cleared
@@ -255,7 +310,8 @@ fn run_changelog(
         once: args.once,
         batch_max: 20_000,
     };
-    // The ETag thread's refreshes go through their own writer thread.
+    // The ETag thread's refreshes go through their own writer thread, which ends when the
+    // ETag thread does (the only sender is its `done`).
     let (rtx, rrx) = std::sync::mpsc::channel::<String>();
     let hasher = (!args.no_etag).then(|| {
         hasher::Hasher::start(
@@ -266,9 +322,9 @@ fn run_changelog(
             }),
         )
     });
-    let applier = Arc::new(apply::Applier::new(gw, hasher));
+    let applier = Arc::new(apply::Applier::new(gw, hasher.clone()));
     let a2 = applier.clone();
-    std::thread::spawn(move || {
+    let refresher = std::thread::spawn(move || {
         while let Ok(rel) = rrx.recv() {
             let ops = std::iter::once(ops::Op::Refresh(rel))
                 .chain(rrx.try_iter().map(ops::Op::Refresh))
@@ -279,7 +335,15 @@ fn run_changelog(
         }
     });
     ready();
-    changelog::run(&applier, &opts, stop)
+    let r = changelog::run(&applier, &opts, stop);
+    // The file being hashed is finished and its entry refreshed before returning.
+    if let Some(h) = hasher {
+        h.stop();
+    }
+    if refresher.join().is_err() {
+        tracing::error!("the refresh thread panicked");
+    }
+    r
 }
 
 #[cfg(test)]

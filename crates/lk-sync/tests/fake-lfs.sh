@@ -10,6 +10,9 @@
 #   clears          `MDT USER ENDREC` appended by each changelog_clear
 #   crash-on-clear  if present, the next changelog_clear kills its caller (kill -9) instead
 #                   of clearing, and removes this file
+#   term-on-fid2path  if present, the next fid2path sends its caller SIGTERM before it
+#                   answers (a stop while a batch is being applied), and removes this file
+#   follow.pid      written by `changelog --follow`: its process id
 #   calls           every command line received
 set -u
 d=${FAKE_LFS_DIR:?}
@@ -22,6 +25,7 @@ changelog)
         follow=1
         shift
     fi
+    if [ "$follow" = 1 ]; then echo "$$" >"$d/follow.pid"; fi
     cat "$d/$1.records" 2>/dev/null
     if [ "$follow" = 1 ]; then
         # --follow blocks waiting for new records; here, until the consumer is gone.
@@ -44,6 +48,10 @@ changelog_clear)
     ;;
 fid2path)
     shift
+    if [ -e "$d/term-on-fid2path" ]; then
+        rm -f "$d/term-on-fid2path"
+        kill -TERM "$PPID"
+    fi
     if [ "${1:-}" = --print-fid ]; then shift; fi
     mount=$1
     shift

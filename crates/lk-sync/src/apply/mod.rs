@@ -119,6 +119,11 @@ impl Applier {
         &self.gw
     }
 
+    /// The ETag thread, if ETags are computed here.
+    pub fn hasher(&self) -> Option<&Hasher> {
+        self.hasher.as_ref()
+    }
+
     /// The canonical root.
     pub fn root(&self) -> &Path {
         self.gw.store.root()

@@ -45,15 +45,7 @@ impl Applier {
                         let (old, new) = (format!("{f}/"), format!("{t}/"));
                         // A moved directory takes its .lk-self (the object `f`) along; the
                         // rescan below finds it as `t`.
-                        self.push(
-                            &mut out,
-                            Mutation::Remove {
-                                account: account.clone(),
-                                container: container.clone(),
-                                name: f.clone(),
-                            },
-                            stats,
-                        )?;
+                        self.push_remove(&mut out, &account, &container, &f, stats)?;
                         self.commit(&mut out, None, stats)?;
                         let n = self
                             .gw
@@ -99,15 +91,7 @@ impl Applier {
                 let path = self.abs(rel);
                 match lstat(&path) {
                     Some(md) if md.is_dir() => {
-                        self.push(
-                            out,
-                            Mutation::Remove {
-                                account: account.clone(),
-                                container: container.clone(),
-                                name: name.clone(),
-                            },
-                            stats,
-                        )?;
+                        self.push_remove(out, &account, &container, &name, stats)?;
                         self.scan_objects(
                             &account,
                             &container,
@@ -135,6 +119,23 @@ impl Applier {
                 }
             }
         }
+    }
+
+    /// Queues the removal of one object's entry.
+    fn push_remove(
+        &self,
+        out: &mut Vec<Mutation>,
+        account: &str,
+        container: &str,
+        name: &str,
+        stats: &mut Stats,
+    ) -> SyncResult<()> {
+        let m = Mutation::Remove {
+            account: account.to_string(),
+            container: container.to_string(),
+            name: name.to_string(),
+        };
+        self.push(out, m, stats)
     }
 
     /// Drops the subtree at `rel` from the index, unless it exists (then rescans it).
@@ -174,15 +175,7 @@ impl Applier {
                 }
                 if lstat(&self.abs(rel)).is_none() {
                     // Nothing there: neither the file nor a directory holding its .lk-self.
-                    self.push(
-                        out,
-                        Mutation::Remove {
-                            account: account.clone(),
-                            container: container.clone(),
-                            name: name.clone(),
-                        },
-                        stats,
-                    )?;
+                    self.push_remove(out, &account, &container, &name, stats)?;
                 }
                 self.push(
                     out,

@@ -14,6 +14,11 @@
 //! After a restart the stream first clears up to its cursor (a crash may have come between
 //! commit and clear), then reads from cursor + 1; records at or below the cursor, should
 //! `lfs` print them again, are skipped.
+//!
+//! On `stop` (SIGTERM, SIGINT) a stream finishes the batch it is applying (commit, then
+//! clear up to that batch's last record), starts no other, and ends its `lfs changelog`.
+//! Lines already read but not applied are neither committed nor cleared: the next start
+//! reads them again.
 
 pub mod plan;
 
@@ -170,70 +175,114 @@ fn stream(
     // A crash may have come between the last commit and its clear.
     clear(opts, ms, cursor);
     loop {
-        let follow = !opts.once && opts.poll.is_none();
-        let args = changelog_args(mdt, follow, (cursor > 0).then(|| cursor + 1));
-        let cmd = command_line(&opts.lfs, &args);
-        let mut child = Command::new(&opts.lfs)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| SyncError::Spawn {
-                command: cmd.clone(),
-                source,
-            })?;
-        let (rx, reader) = spawn_reader(child.stdout.take(), opts.batch_max.max(1) * 2);
-        let err = child.stderr.take();
-        let errs = std::thread::spawn(move || {
-            let mut s = String::new();
-            if let Some(mut e) = err {
-                let _ = e.read_to_string(&mut s);
-            }
-            s
-        });
-        loop {
-            let first = match rx.recv_timeout(Duration::from_millis(500)) {
-                Ok(l) => l,
-                Err(RecvTimeoutError::Timeout) => {
-                    if stop.load(Ordering::Relaxed) {
-                        let _ = child.kill();
-                        break;
-                    }
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            };
-            let mut lines = vec![first];
-            while lines.len() < opts.batch_max {
-                match rx.try_recv() {
-                    Ok(l) => lines.push(l),
-                    Err(_) => break,
-                }
-            }
-            cursor = process(applier, opts, ms, &name, cursor, lines)?;
+        read_changelog(applier, opts, ms, &name, &mut cursor, stop)?;
+        if opts.once || stop.load(Ordering::Relaxed) {
+            tracing::info!(mdt, cursor, "changelog stream ended");
+            return Ok(());
         }
-        let _ = reader.join();
-        let status = child.wait().map_err(|source| SyncError::Spawn {
+        pause(opts.poll.unwrap_or(Duration::from_secs(1)), stop);
+    }
+}
+
+/// Sleeps `d`, or less when `stop` is set meanwhile (a long `--poll` does not delay a stop).
+fn pause(d: Duration, stop: &AtomicBool) {
+    let until = std::time::Instant::now() + d;
+    while !stop.load(Ordering::Relaxed) {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+}
+
+/// One run of `lfs changelog`: its lines applied batch by batch (`cursor` moving with each
+/// commit) until it ends or `stop` is set. A failed run is an error with `--once`, otherwise
+/// logged (the caller starts another).
+fn read_changelog(
+    applier: &Applier,
+    opts: &ChangelogOptions,
+    ms: &MdtStream,
+    name: &str,
+    cursor: &mut u64,
+    stop: &AtomicBool,
+) -> SyncResult<()> {
+    let follow = !opts.once && opts.poll.is_none();
+    let args = changelog_args(&ms.mdt, follow, (*cursor > 0).then(|| *cursor + 1));
+    let cmd = command_line(&opts.lfs, &args);
+    let mut child = Command::new(&opts.lfs)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| SyncError::Spawn {
             command: cmd.clone(),
             source,
         })?;
-        let stderr = errs.join().unwrap_or_default();
-        if !status.success() && !stop.load(Ordering::Relaxed) {
-            let detail = format!("{status}: {}", stderr.trim());
-            if opts.once {
-                return Err(SyncError::Command {
-                    command: cmd,
-                    detail,
-                });
-            }
-            tracing::warn!(command = %cmd, %detail, "changelog reader ended; restarting");
+    let (rx, reader) = spawn_reader(child.stdout.take(), opts.batch_max.max(1) * 2);
+    let err = child.stderr.take();
+    let errs = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut e) = err {
+            let _ = e.read_to_string(&mut s);
         }
-        if opts.once || stop.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        std::thread::sleep(opts.poll.unwrap_or(Duration::from_secs(1)));
+        s
+    });
+    let applied = apply_batches(applier, opts, ms, name, cursor, &rx, stop);
+    if applied.is_err() || stop.load(Ordering::Relaxed) {
+        // `--follow` never ends by itself.
+        let _ = child.kill();
     }
+    // A reader blocked on a full channel ends once the channel is gone.
+    drop(rx);
+    let _ = reader.join();
+    let status = child.wait().map_err(|source| SyncError::Spawn {
+        command: cmd.clone(),
+        source,
+    })?;
+    let stderr = errs.join().unwrap_or_default();
+    applied?;
+    if !status.success() && !stop.load(Ordering::Relaxed) {
+        let detail = format!("{status}: {}", stderr.trim());
+        if opts.once {
+            return Err(SyncError::Command {
+                command: cmd,
+                detail,
+            });
+        }
+        tracing::warn!(command = %cmd, %detail, "changelog reader ended; restarting");
+    }
+    Ok(())
+}
+
+/// Applies the lines of `rx` batch by batch until the stream ends or `stop` is set, which
+/// is checked between batches: the batch in hand is committed and cleared first.
+fn apply_batches(
+    applier: &Applier,
+    opts: &ChangelogOptions,
+    ms: &MdtStream,
+    name: &str,
+    cursor: &mut u64,
+    rx: &mpsc::Receiver<Line>,
+    stop: &AtomicBool,
+) -> SyncResult<()> {
+    while !stop.load(Ordering::Relaxed) {
+        let first = match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(l) => l,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let mut lines = vec![first];
+        while lines.len() < opts.batch_max {
+            match rx.try_recv() {
+                Ok(l) => lines.push(l),
+                Err(_) => break,
+            }
+        }
+        *cursor = process(applier, opts, ms, name, *cursor, lines)?;
+    }
+    Ok(())
 }
 
 /// The records of a batch above `cursor`, the last record index read (malformed lines

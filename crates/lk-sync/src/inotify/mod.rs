@@ -10,20 +10,27 @@
 //! Start-up is a full rescan (events that happened while nothing watched are lost, so only
 //! the tree can say what changed). When the kernel queue of an instance overflows, that
 //! account alone is rescanned.
+//!
+//! Stopping (the caller's `stop` flag, set by SIGTERM or SIGINT) drains rather than drops:
+//! every reader empties what its kernel queue held and ends, the ETag thread finishes the
+//! file in hand, and the main loop applies all of it in a last batch before returning. So
+//! the index reflects every change made before the stop.
 
 pub mod tracker;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use inotify::{Inotify, WatchDescriptor, WatchMask, Watches};
 
 use crate::apply::{Applier, DirWatch};
 use crate::error::{SyncError, SyncResult};
+use crate::hasher::Hasher;
 use crate::layout::account_of;
 use crate::ops::Op;
 use tracker::{Action, EventName, GroupId, RawEvent, Tracker};
@@ -49,6 +56,7 @@ pub enum Msg {
 struct Group {
     watches: Watches,
     stop: Arc<AtomicBool>,
+    reader: JoinHandle<()>,
 }
 
 impl Drop for Group {
@@ -66,6 +74,13 @@ struct Watcher {
     next: GroupId,
     tx: SyncSender<Msg>,
     warned_limit: bool,
+    /// Set when stopping: a stopped reader first forwards what its kernel queue holds.
+    drain: Arc<AtomicBool>,
+    /// Events a kernel queue can hold (`fs.inotify.max_queued_events`): what a drain reads
+    /// at most, so that a tree written to without pause cannot keep it going.
+    queue_limit: usize,
+    /// When stopping: the groups whose readers must end before the last batch.
+    draining: Option<HashSet<GroupId>>,
 }
 
 fn mask() -> WatchMask {
@@ -92,6 +107,9 @@ impl Watcher {
             next: ROOT_GROUP,
             tx,
             warned_limit: false,
+            drain: Arc::new(AtomicBool::new(false)),
+            queue_limit: queue_limit(),
+            draining: None,
         };
         w.new_group()?;
         Ok(w)
@@ -106,16 +124,50 @@ impl Watcher {
         self.next += 1;
         let stop = Arc::new(AtomicBool::new(false));
         let watches = ino.watches();
-        let (tx, s) = (self.tx.clone(), stop.clone());
-        std::thread::Builder::new()
+        let reader = Reader {
+            group: id,
+            tx: self.tx.clone(),
+            stop: stop.clone(),
+            drain: self.drain.clone(),
+            limit: self.queue_limit,
+        };
+        let reader = std::thread::Builder::new()
             .name(format!("lk-sync-inotify-{id}"))
-            .spawn(move || read_loop(ino, id, &tx, &s))
+            .spawn(move || reader.run(ino))
             .map_err(|source| SyncError::Inotify {
                 action: "start a reader thread",
                 source,
             })?;
-        self.groups.insert(id, Group { watches, stop });
+        self.groups.insert(
+            id,
+            Group {
+                watches,
+                stop,
+                reader,
+            },
+        );
         Ok(id)
+    }
+
+    /// Stops every reader, each after forwarding what its kernel queue holds.
+    fn begin_drain(&mut self) {
+        // Release/Acquire: a reader that sees its stop sees `drain` too.
+        self.drain.store(true, Ordering::Release);
+        for g in self.groups.values() {
+            g.stop.store(true, Ordering::Release);
+        }
+        self.draining = Some(self.groups.keys().copied().collect());
+    }
+
+    /// Whether every reader stopped by [`Watcher::begin_drain`] has ended, so that all it
+    /// read is in the channel. A group dropped since (its account left) no longer counts.
+    fn drained(&mut self) -> bool {
+        let groups = &self.groups;
+        let Some(d) = &mut self.draining else {
+            return false;
+        };
+        d.retain(|g| groups.get(g).is_some_and(|grp| !grp.reader.is_finished()));
+        d.is_empty()
     }
 
     fn group_for(&mut self, rel: &str) -> Option<GroupId> {
@@ -201,57 +253,113 @@ impl DirWatch for Watcher {
     }
 }
 
-fn read_loop(mut ino: Inotify, group: GroupId, tx: &SyncSender<Msg>, stop: &AtomicBool) {
-    use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    let mut buf = vec![0u8; 64 * 1024];
-    let timeout = Timespec {
-        tv_sec: 0,
-        tv_nsec: 200_000_000,
-    };
-    while !stop.load(Ordering::Relaxed) {
-        let ready = {
-            let mut fds = [PollFd::new(&ino, PollFlags::IN)];
-            poll(&mut fds, Some(&timeout))
-        };
-        match ready {
-            Ok(0) => continue,
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => {
-                let _ = tx.send(Msg::Failed(group, e.to_string()));
+/// `fs.inotify.max_queued_events`, or the kernel's default when it cannot be read.
+fn queue_limit() -> usize {
+    std::fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(16_384)
+}
+
+/// One instance's reader thread.
+struct Reader {
+    group: GroupId,
+    tx: SyncSender<Msg>,
+    stop: Arc<AtomicBool>,
+    drain: Arc<AtomicBool>,
+    limit: usize,
+}
+
+impl Reader {
+    fn run(self, mut ino: Inotify) {
+        let mut buf = vec![0u8; 64 * 1024];
+        while !self.stop.load(Ordering::Acquire) {
+            match readable(&ino) {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(e) => {
+                    let _ = self.tx.send(Msg::Failed(self.group, e.to_string()));
+                    return;
+                }
+            }
+            if self
+                .forward(read_some(&mut ino, &mut buf, self.group))
+                .is_none()
+            {
                 return;
             }
         }
-        let events = match ino.read_events(&mut buf) {
-            Ok(evs) => evs
-                .map(|e| RawEvent {
-                    group,
-                    wd: e.wd.get_watch_descriptor_id(),
-                    mask: e.mask.bits(),
-                    cookie: e.cookie,
-                    name: match e.name {
-                        None => EventName::None,
-                        Some(n) => match n.to_str() {
-                            Some(s) => EventName::Name(s.to_string()),
-                            None => EventName::Invalid,
-                        },
-                    },
-                })
-                .collect::<Vec<_>>(),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(e) => {
-                let _ = tx.send(Msg::Failed(group, e.to_string()));
-                return;
+        if !self.drain.load(Ordering::Acquire) {
+            return; // the group was dropped: its events no longer matter
+        }
+        // Everything queued before the stop is at most one full queue.
+        let mut left = self.limit;
+        while left > 0 {
+            match self.forward(read_some(&mut ino, &mut buf, self.group)) {
+                Some(0) | None => return,
+                Some(n) => left = left.saturating_sub(n),
             }
-        };
-        if !events.is_empty() && tx.send(Msg::Events(group, events)).is_err() {
-            return;
+        }
+    }
+
+    /// Sends what one read returned; the number of events, `None` when the reader must end
+    /// (the read failed, or the main loop is gone).
+    fn forward(&self, read: std::io::Result<Vec<RawEvent>>) -> Option<usize> {
+        match read {
+            Ok(evs) if evs.is_empty() => Some(0),
+            Ok(evs) => {
+                let n = evs.len();
+                self.tx.send(Msg::Events(self.group, evs)).ok().map(|()| n)
+            }
+            Err(e) => {
+                let _ = self.tx.send(Msg::Failed(self.group, e.to_string()));
+                None
+            }
         }
     }
 }
 
+/// Waits up to 200 ms for events (`false`: none yet), so the stop flag is seen that often.
+fn readable(ino: &Inotify) -> rustix::io::Result<bool> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let timeout = Timespec {
+        tv_sec: 0,
+        tv_nsec: 200_000_000,
+    };
+    let mut fds = [PollFd::new(ino, PollFlags::IN)];
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(n) => Ok(n > 0),
+        Err(rustix::io::Errno::INTR) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The events one read returns (none when the queue is empty: the instance is non-blocking).
+fn read_some(ino: &mut Inotify, buf: &mut [u8], group: GroupId) -> std::io::Result<Vec<RawEvent>> {
+    match ino.read_events(buf) {
+        Ok(evs) => Ok(evs
+            .map(|e| RawEvent {
+                group,
+                wd: e.wd.get_watch_descriptor_id(),
+                mask: e.mask.bits(),
+                cookie: e.cookie,
+                name: match e.name {
+                    None => EventName::None,
+                    Some(n) => match n.to_str() {
+                        Some(s) => EventName::Name(s.to_string()),
+                        None => EventName::Invalid,
+                    },
+                },
+            })
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs the inotify backend over `applier`'s tree: a full rescan, `ready()`, then events
-/// until `stop` is set (or forever). With `once`, returns after the rescan.
+/// until `stop` is set (or forever); then what was queued before the stop is applied (see
+/// the module doc) and it returns. With `once`, returns after the rescan.
 pub fn run(
     applier: &Applier,
     tx: SyncSender<Msg>,
@@ -268,53 +376,115 @@ pub fn run(
     if once {
         return Ok(());
     }
-    let root: PathBuf = applier.root().to_path_buf();
     let mut retry: Vec<Op> = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
-        let wait = if w.tracker.has_pending() || !retry.is_empty() {
-            PAIR_WINDOW
-        } else {
-            Duration::from_millis(500)
-        };
+    loop {
+        if w.draining.is_none() && stop.load(Ordering::Relaxed) {
+            tracing::info!("stopping: applying the changes queued so far");
+            w.begin_drain();
+            if let Some(h) = applier.hasher() {
+                h.request_stop();
+            }
+        }
+        let last = w.drained() && applier.hasher().is_none_or(Hasher::is_stopped);
+        if last {
+            // The threads' ends were seen through `JoinHandle::is_finished`; this fence makes
+            // all they did before (their last sends) visible here.
+            std::sync::atomic::fence(Ordering::Acquire);
+        }
         let mut actions = Vec::new();
-        let mut n = 0usize;
-        match rx.recv_timeout(wait) {
-            Ok(m) => {
-                n += handle(&mut w, m, &mut actions);
-                while n < MAX_EVENTS {
-                    match rx.try_recv() {
-                        Ok(m) => n += handle(&mut w, m, &mut actions),
-                        Err(_) => break,
-                    }
+        let n = if last {
+            // Every reader and the ETag thread have ended: what they sent is in the channel,
+            // which holds CHANNEL messages at most. Unpaired moves now are moves out.
+            let n = rx
+                .try_iter()
+                .take(CHANNEL)
+                .map(|m| handle(&mut w, m, &mut actions))
+                .sum();
+            w.tracker.flush(&mut actions);
+            n
+        } else {
+            let wait = if w.tracker.has_pending() || !retry.is_empty() || w.draining.is_some() {
+                PAIR_WINDOW
+            } else {
+                Duration::from_millis(500)
+            };
+            match receive(&mut w, &rx, wait, &mut actions) {
+                Some(n) => n,
+                None => return Ok(()),
+            }
+        };
+        let ops = to_ops(&mut w, std::mem::take(&mut retry), actions, applier.root());
+        if !ops.is_empty() {
+            apply_batch(applier, &mut w, ops, n, last, &mut retry)?;
+        }
+        if last {
+            tracing::info!("inotify backend stopped");
+            return Ok(());
+        }
+    }
+}
+
+/// Waits up to `wait` for messages and turns them into actions (`None`: every sender is
+/// gone); returns the number of events.
+fn receive(
+    w: &mut Watcher,
+    rx: &Receiver<Msg>,
+    wait: Duration,
+    actions: &mut Vec<Action>,
+) -> Option<usize> {
+    let mut n = 0usize;
+    match rx.recv_timeout(wait) {
+        Ok(m) => {
+            n += handle(w, m, actions);
+            while n < MAX_EVENTS {
+                match rx.try_recv() {
+                    Ok(m) => n += handle(w, m, actions),
+                    Err(_) => break,
                 }
             }
-            Err(RecvTimeoutError::Timeout) => w.tracker.flush(&mut actions),
-            Err(RecvTimeoutError::Disconnected) => break,
         }
-        let mut ops = std::mem::take(&mut retry);
-        for a in actions {
-            match a {
-                Action::Op(op) => ops.push(op),
-                Action::Unwatch(rel) => w.unwatch(&rel),
-                Action::Rescan(g) => {
-                    let scope = w.scope(g);
-                    tracing::warn!(subtree = %root.join(&scope).display(), "inotify queue overflowed: rescanning");
-                    ops.push(Op::Scan(scope));
-                }
+        Err(RecvTimeoutError::Timeout) => w.tracker.flush(actions),
+        Err(RecvTimeoutError::Disconnected) => return None,
+    }
+    Some(n)
+}
+
+/// The ops of `actions` after `retry`; removes the watches of what left the tree.
+fn to_ops(w: &mut Watcher, retry: Vec<Op>, actions: Vec<Action>, root: &Path) -> Vec<Op> {
+    let mut ops = retry;
+    for a in actions {
+        match a {
+            Action::Op(op) => ops.push(op),
+            Action::Unwatch(rel) => w.unwatch(&rel),
+            Action::Rescan(g) => {
+                let scope = w.scope(g);
+                tracing::warn!(subtree = %root.join(&scope).display(), "inotify queue overflowed: rescanning");
+                ops.push(Op::Scan(scope));
             }
         }
-        if ops.is_empty() {
-            continue;
-        }
-        let count = ops.len();
-        match applier.apply(ops, None, &mut w) {
-            Ok(stats) => tracing::debug!(events = n, ops = count, ?stats, "applied"),
-            Err(e) => {
-                // Everything is state-based: a rescan repairs whatever this batch missed.
-                tracing::error!(error = %crate::error::chain(&e), "cannot apply a batch; rescanning");
-                std::thread::sleep(Duration::from_secs(1));
-                retry.push(Op::Scan(String::new()));
-            }
+    }
+    ops
+}
+
+/// Applies one batch. A failure is repaired by a full rescan in the next one, or, for the
+/// `last` batch of a stop, returned (the next start's rescan repairs it).
+fn apply_batch(
+    applier: &Applier,
+    w: &mut Watcher,
+    ops: Vec<Op>,
+    events: usize,
+    last: bool,
+    retry: &mut Vec<Op>,
+) -> SyncResult<()> {
+    let count = ops.len();
+    match applier.apply(ops, None, w) {
+        Ok(stats) => tracing::debug!(events, ops = count, ?stats, "applied"),
+        Err(e) if last => return Err(e),
+        Err(e) => {
+            // Everything is state-based: a rescan repairs whatever this batch missed.
+            tracing::error!(error = %crate::error::chain(&e), "cannot apply a batch; rescanning");
+            std::thread::sleep(Duration::from_secs(1));
+            retry.push(Op::Scan(String::new()));
         }
     }
     Ok(())

@@ -15,19 +15,19 @@ use lk_lustre::changelog::Fid;
 
 use crate::common::{index_listing, tree_listing, wait_converged, write, SyncProc};
 
-const MDT: &str = "lustre-MDT0000";
+pub(crate) const MDT: &str = "lustre-MDT0000";
 const OPTIONAL: &str = " j=cp.500 ef=0xf u=500:500 nid=10.128.11.159@tcp";
 
-struct Lustre {
+pub(crate) struct Lustre {
     _dir: tempfile::TempDir,
     mount: PathBuf,
-    root: PathBuf,
-    fake: PathBuf,
+    pub(crate) root: PathBuf,
+    pub(crate) fake: PathBuf,
     /// FID -> paths under the mount (several for hard links).
     fids: BTreeMap<Fid, Vec<String>>,
     records: BTreeMap<String, Vec<String>>,
     next_oid: u32,
-    next_index: u64,
+    pub(crate) next_index: u64,
     optional_fields: bool,
 }
 
@@ -36,7 +36,7 @@ fn fake_lfs() -> PathBuf {
 }
 
 impl Lustre {
-    fn new(optional_fields: bool) -> Lustre {
+    pub(crate) fn new(optional_fields: bool) -> Lustre {
         let dir = tempfile::tempdir().expect("tempdir");
         let mount = dir.path().join("mnt");
         let fake = dir.path().join("fake");
@@ -116,7 +116,7 @@ impl Lustre {
         format!("p={} {n}", self.fid(p))
     }
 
-    fn creat(&mut self, path: &str, content: &str) -> Fid {
+    pub(crate) fn creat(&mut self, path: &str, content: &str) -> Fid {
         write(&self.mount.join(path), content.as_bytes());
         let f = self.new_fid();
         self.fids.insert(f, vec![path.to_string()]);
@@ -126,7 +126,7 @@ impl Lustre {
         f
     }
 
-    fn mkdir(&mut self, path: &str) -> Fid {
+    pub(crate) fn mkdir(&mut self, path: &str) -> Fid {
         std::fs::create_dir(self.mount.join(path)).expect("mkdir");
         let f = self.new_fid();
         self.fids.insert(f, vec![path.to_string()]);
@@ -225,7 +225,7 @@ impl Lustre {
         s
     }
 
-    fn save(&self) {
+    pub(crate) fn save(&self) {
         std::fs::write(self.fake.join("fids"), self.fids_file()).expect("fids");
         for (mdt, lines) in &self.records {
             let mut text = lines.join("\n");
@@ -234,7 +234,7 @@ impl Lustre {
         }
     }
 
-    fn args(&self, mdts: &[&str]) -> Vec<String> {
+    pub(crate) fn args(&self, mdts: &[&str]) -> Vec<String> {
         self.args_as(Some("cl1"), mdts)
     }
 
@@ -283,17 +283,17 @@ impl Lustre {
         )
     }
 
-    fn sync_ok(&self) -> String {
+    pub(crate) fn sync_ok(&self) -> String {
         let (ok, err) = self.sync_once();
         assert!(ok, "lk-sync failed:\n{err}");
         err
     }
 
-    fn state(&self) -> PathBuf {
+    pub(crate) fn state(&self) -> PathBuf {
         self.root.join(".lustrekit-gateway")
     }
 
-    fn assert_converged(&self) {
+    pub(crate) fn assert_converged(&self) {
         assert_eq!(tree_listing(&self.root), index_listing(&self.state()));
     }
 
@@ -301,13 +301,13 @@ impl Lustre {
         Index::open(&self.state().join("index.sqlite3")).expect("index")
     }
 
-    fn cursor(&self, mdt: &str) -> Option<String> {
+    pub(crate) fn cursor(&self, mdt: &str) -> Option<String> {
         self.index()
             .cursor(&format!("changelog:{mdt}"))
             .expect("cursor")
     }
 
-    fn clears(&self) -> Vec<String> {
+    pub(crate) fn clears(&self) -> Vec<String> {
         std::fs::read_to_string(self.fake.join("clears"))
             .unwrap_or_default()
             .lines()
@@ -317,7 +317,7 @@ impl Lustre {
 
     /// The clears of `mdt`: never 0, never going back, the last one at `last` (batches may
     /// split differently from run to run, and each start clears up to the cursor again).
-    fn assert_clears(&self, mdt: &str, last: u64) -> Vec<u64> {
+    pub(crate) fn assert_clears(&self, mdt: &str, last: u64) -> Vec<u64> {
         self.assert_clears_as(mdt, "cl1", last)
     }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use lk_gateway::config::Limits;
@@ -18,7 +18,11 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lk-sync"))
 }
 
-/// A running `lk-sync`; killed (SIGKILL) on drop.
+/// How long a stopped `lk-sync` may take to exit: a hang guard, not a speed requirement.
+pub const EXIT_GUARD: Duration = Duration::from_secs(30);
+
+/// A running `lk-sync`; stopped with SIGTERM on drop (SIGKILL if it does not exit within
+/// [`EXIT_GUARD`]). Crash tests kill it with [`SyncProc::kill9`] themselves.
 pub struct SyncProc {
     pub child: Child,
     pub stderr: PathBuf,
@@ -73,6 +77,46 @@ impl SyncProc {
         let _ = self.child.wait();
     }
 
+    /// Sends `sig` (as `kill` names it: `TERM`, `INT`, `STOP`...).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args(["-s", sig, &self.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -s {sig}");
+    }
+
+    /// Sends `sig` and waits for the exit; panics (after a SIGKILL) if it takes more than
+    /// [`EXIT_GUARD`].
+    pub fn stop_with(&mut self, sig: &str) -> ExitStatus {
+        self.signal(sig);
+        match self.wait_for_exit(EXIT_GUARD) {
+            Some(status) => status,
+            None => {
+                self.kill9();
+                panic!(
+                    "lk-sync still running {EXIT_GUARD:?} after SIG{sig}:\n{}",
+                    self.log()
+                );
+            }
+        }
+    }
+
+    /// The exit status, once the process has exited within `timeout`.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => return None,
+            }
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
@@ -80,7 +124,15 @@ impl SyncProc {
 
 impl Drop for SyncProc {
     fn drop(&mut self) {
-        self.kill9();
+        // A graceful exit lets coverage tools record the daemon's counters.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-s", "TERM", &self.child.id().to_string()])
+                .status();
+            if self.wait_for_exit(EXIT_GUARD).is_none() {
+                self.kill9();
+            }
+        }
     }
 }
 

@@ -8,14 +8,14 @@ use crate::common::{index_listing, tree_listing, wait_converged, write, SyncProc
 
 const CONVERGE: Duration = Duration::from_secs(120);
 
-struct Tree {
+pub(crate) struct Tree {
     _dir: tempfile::TempDir,
-    root: PathBuf,
-    state: PathBuf,
+    pub(crate) root: PathBuf,
+    pub(crate) state: PathBuf,
     log: PathBuf,
 }
 
-fn tree(containers: &[&str]) -> Tree {
+pub(crate) fn tree(containers: &[&str]) -> Tree {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("root");
     for c in containers {
@@ -29,7 +29,7 @@ fn tree(containers: &[&str]) -> Tree {
     }
 }
 
-fn start(t: &Tree, extra: &[&str]) -> SyncProc {
+pub(crate) fn start(t: &Tree, extra: &[&str]) -> SyncProc {
     let root = t.root.to_str().expect("utf8");
     let mut args = vec!["--root", root, "--backend", "inotify"];
     args.extend_from_slice(extra);
@@ -37,7 +37,7 @@ fn start(t: &Tree, extra: &[&str]) -> SyncProc {
 }
 
 /// `n` files spread over 20 directories of 10 subdirectories each.
-fn create_files(cont: &Path, tag: &str, range: std::ops::Range<usize>) {
+pub(crate) fn create_files(cont: &Path, tag: &str, range: std::ops::Range<usize>) {
     for i in range {
         let p = cont.join(format!(
             "{tag}{:02}/s{:02}/f{i:05}.dat",
@@ -51,7 +51,7 @@ fn create_files(cont: &Path, tag: &str, range: std::ops::Range<usize>) {
 /// Renames some files (in place and across directories), one whole directory, moves one
 /// directory to another container, deletes some files and one subtree, overwrites some, and
 /// does a gateway-style temp-file-and-rename write.
-fn mutate(root: &Path, tag: &str, n: usize) {
+pub(crate) fn mutate(root: &Path, tag: &str, n: usize) {
     let cont = root.join("acct/cont");
     let path = |i: usize| {
         cont.join(format!(
