@@ -4,12 +4,14 @@
 //!   gateway writes);
 //! - `changelog`: the Lustre backend on *recorded changelog* text, replayed by a stand-in
 //!   `lfs` script through the same code path that reads a live `lfs changelog --follow`;
+//!   (`fake_lustre` is that stand-in: a real tree, its FIDs and the records an MDT writes);
 //! - `shutdown`: SIGTERM and SIGINT stop either backend with what it had in hand committed.
 //!
 //! Crash tests kill the binary with SIGKILL; the others stop it with SIGTERM at the end.
 
 mod changelog;
 mod common;
+mod fake_lustre;
 mod inotify;
 mod layout;
 mod shutdown;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use lk_gateway::index::Index;
 
-use crate::changelog::{Lustre, MDT};
 use crate::common::{tree_listing, wait_converged, SyncProc, EXIT_GUARD};
+use crate::fake_lustre::{Lustre, MDT};
 use crate::inotify::{create_files, mutate, start, tree};
 
 #[test]
