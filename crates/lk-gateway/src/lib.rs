@@ -23,7 +23,9 @@
 //! - [`put`]: streamed atomic PUTs (temp file, batches written off the async threads,
 //!   idle timeout).
 //! - [`uploads`]: bounds on uploads in progress, overall and per client.
-//! - [`handlers`]: account/container/object verbs, large objects, bulk delete, info, CORS.
+//! - [`handlers`]: account/container/object verbs, large objects, bulk delete and upload,
+//!   info, CORS.
+//! - [`archive`]: tar archives (plain, gzip, bzip2) read as they arrive, for bulk upload.
 //! - [`body`]: streamed response bodies (files, ranges, multipart, segments).
 //! - [`server`]: the axum router, served over HTTP/1.1 with limits and graceful shutdown;
 //!   [`conn`] and [`framing`] check each request's framing below hyper.
@@ -34,6 +36,7 @@
 
 pub mod account_acl;
 pub mod acl;
+pub mod archive;
 pub mod auth;
 pub mod body;
 pub mod cond;

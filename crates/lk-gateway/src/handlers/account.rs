@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Account: HEAD/GET (totals and container listing from the index), POST (metadata, or
-//! `?bulk-delete`). Accounts are created on first use (`account_autocreate`); PUT and DELETE
-//! are 405 (`allow_account_management = false`).
+//! Account: HEAD/GET (totals and container listing from the index), POST (metadata; a
+//! `?bulk-delete` never reaches here, see [`super::bulk`]). Accounts are created on first
+//! use (`account_autocreate`); PUT and DELETE are 405 (`allow_account_management = false`).
 
 use std::sync::Arc;
 
 use crate::index::PolicyStats;
-use crate::server::RequestBody;
 use http::{Method, Response, StatusCode};
 
 use super::{add_meta, authorize, finish, is_owner, owner_only, resp, Access, Req};
@@ -37,20 +36,11 @@ fn ensure_account(gw: &Gateway, a: &str) -> SwiftResult<Meta> {
 }
 
 /// Entry point.
-pub async fn handle(
-    gw: &Arc<Gateway>,
-    req: &Req,
-    a: &str,
-    body: RequestBody,
-) -> SwiftResult<Response<Body>> {
+pub async fn handle(gw: &Arc<Gateway>, req: &Req, a: &str) -> SwiftResult<Response<Body>> {
     match req.method {
         Method::GET | Method::HEAD => {
             authorize(gw, req, a, Access::Admin).await?;
             get(gw, req, a).await
-        }
-        Method::POST if req.q("bulk-delete").is_some() => {
-            authorize(gw, req, a, Access::Admin).await?;
-            super::bulk::bulk_delete(gw, req, a, body).await
         }
         Method::POST => {
             authorize(gw, req, a, Access::Admin).await?;

@@ -63,6 +63,10 @@ pub fn info_json(gw: &Gateway) -> serde_json::Value {
         "symlink": {"symloop_max": crate::symlink::SYMLOOP_MAX, "static_links": true},
         "object_versioning": {},
         "container_quotas": {},
+        "bulk_upload": {
+            "max_containers_per_extraction": super::bulk_upload::MAX_CONTAINERS_PER_EXTRACTION,
+            "max_failed_extractions": super::bulk_upload::MAX_FAILED_EXTRACTIONS,
+        },
         "bulk_delete": {
             "max_deletes_per_request": l.max_deletes_per_request,
             "max_failed_deletes": l.max_deletes_per_request,

@@ -8,7 +8,8 @@
 //! - [`large`]: DLO and SLO (manifests, segment resolution).
 //! - [`slo_put`]: SLO manifest PUTs (segment checks, stored form).
 //! - [`slo_intact`]: whether an SLO's segments are still those its manifest names.
-//! - [`bulk`]: bulk delete (`?bulk-delete` on the account).
+//! - [`bulk`]: Swift's bulk middleware: bulk delete (`?bulk-delete` on any path of an
+//!   account), report formats; [`bulk_upload`]: `?extract-archive` (tar uploads).
 //! - [`staticweb`]: containers served as web sites (GET/HEAD without a token or in web mode).
 //! - [`tempurl`]: temporary URLs (signature check, grant, answer headers).
 //! - [`versioned_writes`]: legacy versioning (`X-Versions-Location`, `X-History-Location`).
@@ -16,6 +17,7 @@
 
 pub mod account;
 pub mod bulk;
+pub mod bulk_upload;
 pub mod container;
 pub mod copy;
 pub mod large;
@@ -476,6 +478,11 @@ pub async fn dispatch(
     if req.method == Method::OPTIONS {
         return misc::options(gw, &req).await;
     }
+    // Swift's bulk middleware comes before the rest of its pipeline: a bulk request on any
+    // path of an account is its, whatever the path names (each item is authorized there).
+    if bulk::applies(&req) {
+        return bulk::handle(gw, &req, body).await;
+    }
     match req.target.clone() {
         Target::Info => misc::info(gw, &req),
         Target::Auth => misc::auth(gw, &req),
@@ -485,7 +492,7 @@ pub async fn dispatch(
             if req.session.is_none() {
                 return Err(SwiftError::Unauthorized);
             }
-            account::handle(gw, &req, &a, body).await
+            account::handle(gw, &req, &a).await
         }
         Target::Container(..) | Target::Object(..) if web => {
             staticweb::handle(gw, &req, raw_path).await

@@ -2,6 +2,7 @@
 //! Integration tests of the gateway binary (one test binary, topic modules).
 
 mod account_acl;
+mod bulk;
 mod common;
 mod conformance;
 mod crash;

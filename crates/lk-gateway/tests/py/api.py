@@ -174,7 +174,7 @@ expect_status(404, c.head_container, "bulk")
 
 # --- /info advertises exactly what is implemented
 caps = c.get_capabilities()
-check(set(caps) == {"swift", "tempauth", "slo", "dlo", "bulk_delete", "staticweb", "tempurl",
+check(set(caps) == {"swift", "tempauth", "slo", "dlo", "bulk_delete", "bulk_upload", "staticweb", "tempurl",
                    "versioned_writes", "symlink", "object_versioning", "container_quotas"},
       caps.keys())
 check(caps["tempurl"]["allowed_digests"] == ["sha1", "sha256", "sha512"], caps["tempurl"])
