@@ -22,7 +22,9 @@ impl Index {
             return Ok(());
         }
         let mut conn = self.lock()?;
-        let tx = conn.transaction().map_err(q("beginning a transaction"))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(q("beginning a transaction"))?;
         for n in names {
             tx.execute(
                 "INSERT OR IGNORE INTO long_names(hash, component) VALUES(?1, ?2)",

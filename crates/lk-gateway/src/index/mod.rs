@@ -259,7 +259,13 @@ impl Index {
     /// Runs `f` in one transaction; everything it does commits together or not at all.
     pub fn batch<T>(&self, f: impl FnOnce(&mut Batch<'_>) -> IResult<T>) -> IResult<T> {
         let mut conn = self.lock()?;
-        let tx = conn.transaction().map_err(q("beginning a transaction"))?;
+        // IMMEDIATE: the write lock is taken at BEGIN, waiting out the busy timeout. A
+        // deferred transaction that reads first and then writes fails at once with "database
+        // is locked" when another process (the sync daemon, or the gateway beside it) wrote
+        // meanwhile, and a batch always writes.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(q("beginning a transaction"))?;
         let mut b = Batch { tx };
         let out = f(&mut b)?;
         b.tx.commit().map_err(q("committing"))?;

@@ -321,3 +321,31 @@ fn path_lists_only_what_is_directly_below() {
         .expect("upsert");
     assert_eq!(path("/", 100, false), ["/top"]);
 }
+
+/// A batch that reads, then writes, while another process's connection writes in between:
+/// the batch holds the write lock from its start, so the other writer waits for it instead
+/// of the batch failing with "database is locked" (what a deferred transaction did, seen
+/// between the sync daemon and the gateway's DLO refresher).
+#[test]
+fn a_batch_that_reads_then_writes_is_not_failed_by_another_writer() {
+    let (dir, idx) = fixture();
+    let other = Index::open(&dir.path().join("i.db")).expect("second connection");
+    let out = idx.batch(|b| {
+        let n: i64 =
+            b.tx.query_row("SELECT COUNT(*) FROM objects", [], |r| r.get(0))
+                .map_err(q("counting"))?;
+        let writer = std::thread::spawn(move || other.upsert_object("acc", "con", &rec("z", 1)));
+        // Gives the other writer its chance to get in first (it cannot: it waits).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        b.upsert_object("acc", "con", &rec("y", 1))?;
+        Ok((n, writer))
+    });
+    let (n, writer) = out.expect("the batch commits");
+    assert_eq!(n, 7);
+    writer
+        .join()
+        .expect("thread")
+        .expect("the other writer went after it");
+    let all = idx.list_objects("acc", "con", &lp(100)).expect("list");
+    assert_eq!(names(&all).len(), 9, "{:?}", names(&all));
+}
