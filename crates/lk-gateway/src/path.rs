@@ -7,10 +7,31 @@
 //! ([`crate::layout::RESERVED_PREFIX`]). Empty and overlong components are stored as
 //! [`crate::layout`] says. Symlinks are checked later, against the tree.
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{
+    percent_decode_str, percent_encode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC,
+};
 
 use crate::config::{valid_account_name, Limits, RESELLER_PREFIX};
 use crate::error::{SwiftError, SwiftResult};
+
+/// What Swift's `quote` (Python's `urllib.parse.quote(s, safe='/')`) leaves unencoded:
+/// letters, digits, `_.-~/`.
+pub const QUOTE_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Swift's `quote` of text (UTF-8, percent-encoded except [`QUOTE_SAFE`]).
+pub fn quote(s: &str) -> String {
+    utf8_percent_encode(s, QUOTE_SAFE).to_string()
+}
+
+/// Swift's `quote` of raw bytes (a name that may not be UTF-8).
+pub fn quote_bytes(b: &[u8]) -> String {
+    percent_encode(b, QUOTE_SAFE).to_string()
+}
 
 /// File names starting with this are the gateway's temp files; they are never objects.
 pub const TMP_PREFIX: &str = ".lk-tmp-";

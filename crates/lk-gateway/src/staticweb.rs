@@ -4,22 +4,15 @@
 //! its quoting, escaping and size formatting. The request flow is in
 //! [`crate::handlers::staticweb`].
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet};
 
 use crate::index::{Entry, ObjectRecord};
 use crate::meta::Meta;
+use crate::path::quote;
 use crate::time::Timestamp;
 
-/// What a URL path keeps unencoded in Swift's `quote` (Python's `quote(s, safe='/')`).
-const QUOTE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'-')
-    .remove(b'~')
-    .remove(b'/');
-
-/// As [`QUOTE`], also keeping `:` (absolute stylesheet URLs).
-const QUOTE_URL: &AsciiSet = &QUOTE.remove(b':');
+/// As Swift's `quote`, also keeping `:` (absolute stylesheet URLs).
+const QUOTE_URL: &AsciiSet = &crate::path::QUOTE_SAFE.remove(b':');
 
 /// `X-Container-Meta-Web-Listings`: whether it is set at all matters (a redirect adds the
 /// trailing `/`), and whether it is a true value (only then is a listing written).
@@ -117,11 +110,6 @@ impl WebConfig {
             "../".repeat(prefix.matches('/').count()) + &quote(css)
         }
     }
-}
-
-/// Swift's `quote`: UTF-8, percent-encoded except letters, digits, `_.-~/`.
-pub fn quote(s: &str) -> String {
-    utf8_percent_encode(s, QUOTE).to_string()
 }
 
 /// Python's `html.escape(s, quote=True)`.

@@ -5,11 +5,10 @@
 //! target; it is never a POSIX symlink (targets may be in other accounts, and the tree's own
 //! symlinks may not leave an account). Following links is [`crate::handlers::symlink`].
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
 use crate::error::{SwiftError, SwiftResult};
 use crate::meta::Meta;
 use crate::path::decode;
+use crate::path::quote;
 
 /// Metadata keys of a link (the names Swift's object servers store).
 pub mod keys {
@@ -35,19 +34,6 @@ pub const MD5_OF_EMPTY: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
 const TARGET_FORM: &str =
     "X-Symlink-Target header must be of the form <container name>/<object name>";
-
-/// What `urllib.parse.quote(s, safe='/')` leaves alone.
-const QUOTE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'/')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'-')
-    .remove(b'~');
-
-/// URL-quotes a path as Swift quotes symlink targets (`/` kept).
-pub fn quote(s: &str) -> String {
-    utf8_percent_encode(s, QUOTE).to_string()
-}
 
 /// A link as stored in an object's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -135,7 +135,7 @@ fn accept_patterns(header: &str) -> Option<Vec<(String, String)>> {
     Some(ranked.into_iter().map(|(_, _, t, s)| (t, s)).collect())
 }
 
-/// A status as Swift writes it in bulk reports (swob's reason phrases).
+/// A status as Swift writes it in bulk and SLO heartbeat reports (swob's reason phrases).
 pub fn status_line(status: StatusCode) -> String {
     let reason = match status.as_u16() {
         413 => "Request Entity Too Large",

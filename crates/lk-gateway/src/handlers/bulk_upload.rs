@@ -26,7 +26,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -345,7 +344,7 @@ impl Extraction<'_> {
     fn quote(&self, path: &[u8]) -> String {
         let l = &self.gw.settings.limits;
         let max = l.max_object_name_length + l.max_container_name_length + 2;
-        quote_bytes(&path[..path.len().min(max)])
+        crate::path::quote_bytes(&path[..path.len().min(max)])
     }
 
     /// Swift's `create_container`: a HEAD, then a PUT when the container is missing. `Ok`
@@ -466,17 +465,4 @@ fn file_body(data: mpsc::Receiver<io::Result<Bytes>>) -> RequestBody {
         rx.recv().await.map(|item| (item, rx))
     });
     RequestBody::from_stream(stream)
-}
-
-/// What Python's `quote` leaves as it is (with `safe='/'`).
-const QUOTE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'-')
-    .remove(b'~')
-    .remove(b'/');
-
-/// Swift's `wsgi_quote` of a name's bytes.
-fn quote_bytes(b: &[u8]) -> String {
-    percent_encoding::percent_encode(b, QUOTE).to_string()
 }

@@ -15,6 +15,7 @@ use http::{Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 
+use super::bulk::status_line;
 use super::slo_put::SloOutcome;
 use super::{finish, resp, Req};
 use crate::body::Body;
@@ -125,14 +126,6 @@ pub(super) fn render(outcome: &SloOutcome, json: bool) -> Vec<u8> {
         text.push_str(&format!("{p}, {e}\n"));
     }
     text.into_bytes()
-}
-
-fn status_line(status: StatusCode) -> String {
-    format!(
-        "{} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    )
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use crate::config::Limits;
 use crate::error::{SwiftError, SwiftResult};
 use crate::gateway::{blocking, Gateway};
 use crate::index::{Entry, ListParams, ObjectRecord};
+use crate::path::quote;
 use crate::path::{check_object_name, decode, parse_target, Target};
-use crate::staticweb::{config_true, disabled_page, listing_page, quote, Listings, WebConfig};
+use crate::staticweb::{config_true, disabled_page, listing_page, Listings, WebConfig};
 
 /// Whether static web looks at a request: GET or HEAD, and no token or `X-Web-Mode: true`.
 pub fn applies(method: &Method, headers: &HeaderMap, authenticated: bool) -> bool {

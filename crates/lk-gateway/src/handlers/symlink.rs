@@ -268,7 +268,7 @@ async fn check_static(
     let account = target_account(req, lreq.account.as_deref(), a)?;
     let location = Some(format!(
         "/v1/{}/{}",
-        crate::symlink::quote(lreq.account.as_deref().unwrap_or(&url_account(a))),
+        crate::path::quote(lreq.account.as_deref().unwrap_or(&url_account(a))),
         lreq.quoted()
     ));
     let missing = || {
@@ -318,7 +318,7 @@ pub fn copied_link(req: &Req, link: &Link, dest: (&str, &str, &str)) -> SwiftRes
     let account = req
         .header("x-symlink-target-account")
         .map(str::to_string)
-        .or_else(|| link.account.as_ref().map(|a| crate::symlink::quote(a)));
+        .or_else(|| link.account.as_ref().map(|a| crate::path::quote(a)));
     LinkRequest::parse(
         &link.quoted,
         account.as_deref(),

@@ -5,7 +5,7 @@
 //! Each test changes a real tree the way a Lustre client would and records the records
 //! Lustre writes for it; `lfs fid2path` answers from the resulting table of FIDs.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::{wait_converged, write, SyncProc};
 use crate::fake_lustre::{Lustre, MDT};
@@ -241,19 +241,7 @@ fn recorded_changelog_follow_mode_commits_then_clears() {
         &[("FAKE_LFS_DIR", &l.fake)],
     );
     let last = l.next_index - 1;
-    // Records may come in more than one batch, each cleared when committed: wait for the
-    // clear of the last one, not for the first clear.
-    let done = format!("{MDT} cl1 {last}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !l.clears().contains(&done) {
-        assert!(
-            Instant::now() < deadline,
-            "no clear up to {last} ({:?}):\n{}",
-            l.clears(),
-            sync.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    l.wait_cleared(MDT, last, &|| sync.log());
     l.assert_clears(MDT, last);
     wait_converged(&l.root, &l.state(), Duration::from_secs(60), &|| sync.log());
     let calls = std::fs::read_to_string(l.fake.join("calls")).expect("calls");

@@ -319,6 +319,23 @@ impl Lustre {
             .collect()
     }
 
+    /// Waits (at most a minute) until `mdt`'s changelog is cleared up to record `last`:
+    /// records may come in more than one batch, each cleared when committed, so this waits
+    /// for the clear of the last one, not for the first clear. `log` is shown on failure.
+    pub(crate) fn wait_cleared(&self, mdt: &str, last: u64, log: &dyn Fn() -> String) {
+        let done = format!("{mdt} cl1 {last}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.clears().contains(&done) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no clear up to {last} ({:?}):\n{}",
+                self.clears(),
+                log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// The clears of `mdt`: never 0, never going back, the last one at `last` (batches may
     /// split differently from run to run, and each start clears up to the cursor again).
     pub(crate) fn assert_clears(&self, mdt: &str, last: u64) -> Vec<u64> {

@@ -4,7 +4,7 @@
 //! changelog: the changelog is cleared up to the committed cursor and no further. The exit
 //! wait is a hang guard ([`EXIT_GUARD`]), not a speed requirement.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lk_gateway::index::Index;
 
@@ -69,16 +69,7 @@ fn changelog_sigint_or_sigterm_when_caught_up_exits_0() {
         files(&mut l, 20);
         let mut sync = follow(&l, extra);
         let last = l.next_index - 1;
-        let done = format!("{MDT} cl1 {last}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !l.clears().contains(&done) {
-            assert!(
-                Instant::now() < deadline,
-                "no clear up to {last}:\n{}",
-                sync.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        l.wait_cleared(MDT, last, &|| sync.log());
         let status = sync.stop_with(sig);
         let log = sync.log();
         assert!(status.success(), "{extra:?} SIG{sig}: {status}\n{log}");

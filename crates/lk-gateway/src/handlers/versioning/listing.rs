@@ -291,14 +291,8 @@ pub async fn body(gw: &Arc<Gateway>, a: &str, c: &str, q: VersionsQuery) -> Swif
 
 /// `/v1/AUTH_a/c/o` percent-encoded as Python's `quote` (`/` kept), for `Content-Location`.
 pub fn quote_path(a: &str, c: &str, o: &str) -> String {
-    const SAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'-')
-        .remove(b'~')
-        .remove(b'/');
     let path = format!("/v1/AUTH_{a}/{c}/{o}");
-    percent_encoding::utf8_percent_encode(&path, SAFE).to_string()
+    crate::path::quote(&path)
 }
 
 #[cfg(test)]

@@ -162,15 +162,26 @@ async fn current_id(gw: &Arc<Gateway>, a: &str, c: &str, o: &str) -> SwiftResult
     blocking(move || Ok(g.index.current_version(&a, &c, &o)?)).await
 }
 
-async fn find(gw: &Arc<Gateway>, (a, c, o): (&str, &str, &str), id: &str) -> SwiftResult<Found> {
-    let (g, a, c, o, id) = (
-        gw.clone(),
-        a.to_string(),
-        c.to_string(),
-        o.to_string(),
-        id.to_string(),
-    );
-    blocking(move || vstore::find(&g, &a, &c, &o, &id)).await
+async fn find(gw: &Arc<Gateway>, names: (&str, &str, &str), id: &str) -> SwiftResult<Found> {
+    on_version(gw, names, id, vstore::find).await
+}
+
+/// A version of object `names` (its `id`) as the owned arguments of a blocking store step.
+type VersionArgs = (Arc<Gateway>, String, String, String, String);
+
+fn version_args(gw: &Arc<Gateway>, (a, c, o): (&str, &str, &str), id: &str) -> VersionArgs {
+    (gw.clone(), a.into(), c.into(), o.into(), id.into())
+}
+
+/// Runs the store step `f` on version `id` of object `names`, off the async threads.
+async fn on_version<T: Send + 'static>(
+    gw: &Arc<Gateway>,
+    names: (&str, &str, &str),
+    id: &str,
+    f: fn(&Gateway, &str, &str, &str, &str) -> SwiftResult<T>,
+) -> SwiftResult<T> {
+    let (g, a, c, o, id) = version_args(gw, names, id);
+    blocking(move || f(&g, &a, &c, &o, &id)).await
 }
 
 /// A 404 carrying headers (a delete marker's, or the version id a DELETE wrote).
@@ -214,15 +225,7 @@ async fn delete_version(
     o: &str,
     id: &str,
 ) -> SwiftResult<Response<Body>> {
-    let (g, a2, c2, o2, id2) = (
-        gw.clone(),
-        a.to_string(),
-        c.to_string(),
-        o.to_string(),
-        id.to_string(),
-    );
-    let (existed, current) =
-        blocking(move || vstore::delete_version(&g, &a2, &c2, &o2, &id2)).await?;
+    let (existed, current) = on_version(gw, (a, c, o), id, vstore::delete_version).await?;
     let current = current.unwrap_or_else(|| NULL_VERSION.to_string());
     let headers = [
         ("X-Object-Version-Id", id),
@@ -252,13 +255,7 @@ async fn delete_version_with_segments(
         Found::Marker => return delete_version(gw, a, c, o, id).await,
         Found::Missing => return Err(SwiftError::NotFound),
     };
-    let (g, a2, c2, o2, id2) = (
-        gw.clone(),
-        a.to_string(),
-        c.to_string(),
-        o.to_string(),
-        id.to_string(),
-    );
+    let (g, a2, c2, o2, id2) = version_args(gw, (a, c, o), id);
     let remove =
         move || vstore::delete_version(&g, &a2, &c2, &o2, &id2).map(|(existed, _)| existed);
     super::large::delete_with_segments(gw, req, a, (c, o, &info), remove).await
@@ -306,15 +303,8 @@ async fn restore(
     let zero = SwiftError::bad("PUT version-id requests require a zero byte body");
     let idle = gw.settings.server.client_timeout;
     crate::uploads::refuse_body(&req.headers, body, idle, zero).await?;
-    let (g, a2, c2, o2, id2) = (
-        gw.clone(),
-        a.to_string(),
-        c.to_string(),
-        o.to_string(),
-        id.to_string(),
-    );
     // A missing version is a 404 (Swift: `The specified version does not exist`).
-    let info = blocking(move || vstore::restore(&g, &a2, &c2, &o2, &id2)).await?;
+    let info = on_version(gw, (a, c, o), id, vstore::restore).await?;
     let b = object::created(&info).header("X-Object-Version-Id", hv(id));
     finish(b, body::empty())
 }
